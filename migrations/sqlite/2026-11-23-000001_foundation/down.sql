@@ -1,0 +1,9 @@
+DROP TABLE meta;
+DROP TABLE login_throttle;
+DROP TABLE audit_events;
+DROP TABLE sessions;
+DROP TABLE group_members;
+DROP TABLE groups;
+DROP TABLE memberships;
+DROP TABLE users;
+DROP TABLE organisations;

@@ -1,0 +1,177 @@
+//! Account logic: creating organisations and users, signing in with throttling, disabling.
+//! Blocking (store and argon2): call from `web::block` or the CLI.
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::password::{Busy, PasswordHasher};
+use super::throttle::{Throttle, ThrottleDecision};
+use super::types::*;
+use crate::audit::{AuditEvent, AuditKind, RequestMeta};
+use crate::clock::Clock;
+use crate::crypto;
+use crate::store::{AuditStore, OrgStore, StoreError, ThrottleStore, UserStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error(transparent)]
+    Input(#[from] AccountInputError),
+    #[error("a user with that {0} already exists")]
+    Duplicate(&'static str),
+    #[error("no organisation named `{0}`")]
+    UnknownOrg(String),
+    #[error("no user named `{0}`")]
+    UnknownUser(String),
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AccountError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => AccountError::Duplicate(what),
+            other => AccountError::Store(other),
+        }
+    }
+}
+
+pub fn validate_password(password: &SecretString) -> Result<(), AccountInputError> {
+    let n = password.expose_secret().chars().count();
+    if (8..=1024).contains(&n) { Ok(()) } else { Err(AccountInputError::Password) }
+}
+
+pub fn create_org<S: OrgStore>(store: &S, clock: &dyn Clock, name: &str) -> Result<Organisation, AccountError> {
+    let (name, key) = parse_org_name(name)?;
+    let org = Organisation { id: crypto::new_id("org"), name, created_at: clock.now() };
+    store.create_org(&org, &key).map_err(|e| match e {
+        StoreError::Conflict(_) => AccountError::Duplicate("organisation name"),
+        other => other.into(),
+    })?;
+    Ok(org)
+}
+
+pub struct CreateUser {
+    pub username: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    pub password: Option<SecretString>,
+    pub org: Option<String>,
+    pub role: Role,
+}
+
+pub fn create_user<S: UserStore + OrgStore + AuditStore>(
+    store: &S,
+    hasher: &PasswordHasher,
+    clock: &dyn Clock,
+    input: CreateUser,
+    meta: &RequestMeta,
+) -> Result<(User, Option<Organisation>), AccountError> {
+    let username = Username::parse(&input.username)?;
+    let email = Email::parse(&input.email)?;
+    let org = match &input.org {
+        Some(name) => Some(
+            store
+                .find_org(&name.trim().to_lowercase())?
+                .ok_or_else(|| AccountError::UnknownOrg(name.clone()))?,
+        ),
+        None => None,
+    };
+    let password_hash = match &input.password {
+        Some(pw) => {
+            validate_password(pw)?;
+            Some(hasher.hash(pw)?)
+        }
+        None => None,
+    };
+    let display_name = input
+        .display_name
+        .map(|d| d.trim().chars().take(200).collect::<String>())
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| username.as_str().to_owned());
+    let new = NewUser { id: crypto::new_id("usr"), username, email, display_name, password_hash };
+    let now = clock.now();
+    let user = store.create_user(&new, org.as_ref().map(|o| (o.id.as_str(), input.role)), now)?;
+    store.record_event(&AuditEvent::new(now, AuditKind::UserCreated, meta).user(&user.id).subject(&user.username))?;
+    Ok((user, org))
+}
+
+/// Disabling takes effect at once: sessions are resolved against the user row on every request.
+pub fn set_disabled<S: UserStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    username: &str,
+    disabled: bool,
+    meta: &RequestMeta,
+) -> Result<User, AccountError> {
+    let user = store
+        .find_user_by_username(&username.trim().to_lowercase())?
+        .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))?;
+    let now = clock.now();
+    store.set_user_disabled(&user.id, disabled, now)?;
+    let kind = if disabled { AuditKind::UserDisabled } else { AuditKind::UserEnabled };
+    store.record_event(&AuditEvent::new(now, kind, meta).user(&user.id).subject(&user.username))?;
+    Ok(User { disabled, updated_at: now, ..user })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// One answer for unknown user, wrong password and disabled account.
+    #[error("Invalid username or password")]
+    Invalid,
+    #[error("too many failed sign-ins; try again in {retry_after} s")]
+    Throttled { retry_after: u64 },
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks a username-or-email and password. Locked accounts and addresses are refused before
+/// any hash is computed; every failure costs the same one hash.
+pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
+    store: &S,
+    hasher: &PasswordHasher,
+    clock: &dyn Clock,
+    throttle: &Throttle,
+    login: &str,
+    password: &SecretString,
+    meta: &RequestMeta,
+) -> Result<User, SignInError> {
+    let key = login_key(login);
+    let now = clock.now();
+    if let ThrottleDecision::Locked { retry_after } = throttle.check(store, now, &key, meta.ip)? {
+        return Err(SignInError::Throttled { retry_after });
+    }
+    let found = if key.is_empty() || key.len() > 254 { None } else { store.find_user_for_login(&key)? };
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), hash),
+        None => (None, None),
+    };
+    let password_ok = hasher.verify(password, hash.as_deref())?;
+    match user {
+        Some(user) if password_ok && !user.disabled => {
+            throttle.succeeded(store, &key)?;
+            store.record_event(
+                &AuditEvent::new(now, AuditKind::SignInSucceeded, meta).user(&user.id).subject(&user.username),
+            )?;
+            Ok(user)
+        }
+        user => {
+            let reason = match &user {
+                None => "unknown user",
+                Some(u) if u.disabled => "disabled user",
+                Some(_) => "wrong password",
+            };
+            let mut event = AuditEvent::new(now, AuditKind::SignInFailed, meta).subject(&key).detail(reason);
+            if let Some(u) = &user {
+                event = event.user(&u.id);
+            }
+            store.record_event(&event)?;
+            if let Some(lock) = throttle.failed(store, now, &key, meta.ip)? {
+                store.record_event(&AuditEvent::new(now, AuditKind::AccountLocked, meta).subject(&lock))?;
+            }
+            Err(SignInError::Invalid)
+        }
+    }
+}

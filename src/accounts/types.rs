@@ -1,0 +1,191 @@
+//! Account types, parsed at the edge so the rest of the code only sees valid values.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::clock::UnixTime;
+
+/// A login name: 1–64 characters of letters, digits, `.`, `_`, `-`, starting with a letter or
+/// digit. Unique case-insensitively (`key()`), shown as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Self, AccountInputError> {
+        let s = s.trim();
+        let ok = (1..=64).contains(&s.chars().count())
+            && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(AccountInputError::Username)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+/// An e-mail address, checked for shape only (one `@`, no spaces, at most 254 characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Self, AccountInputError> {
+        let s = s.trim();
+        let ok = s.len() <= 254
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+            && matches!(s.split_once('@'), Some((local, domain))
+                if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+        if ok { Ok(Self(s.to_owned())) } else { Err(AccountInputError::Email) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// The key under which a typed login (username or e-mail) is looked up and throttled.
+pub fn login_key(login: &str) -> String {
+    login.trim().to_lowercase()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    /// Owners and admins manage the organisation.
+    pub fn is_admin(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+}
+
+impl FromStr for Role {
+    type Err = AccountInputError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "owner" => Ok(Role::Owner),
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            _ => Err(AccountInputError::Role),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Organisation {
+    pub id: String,
+    pub name: String,
+    pub created_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub display_name: String,
+    pub disabled: bool,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    pub org: Organisation,
+    pub role: Role,
+}
+
+/// A user row to insert; the password hash is optional so accounts can later exist with only
+/// passkeys or an external identity.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: String,
+    pub username: Username,
+    pub email: Email,
+    pub display_name: String,
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountInputError {
+    #[error("a username is 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")]
+    Username,
+    #[error("that is not an e-mail address")]
+    Email,
+    #[error("a role is owner, admin or member")]
+    Role,
+    #[error("an organisation name is 1-100 characters")]
+    OrgName,
+    #[error("a password is 8 to 1024 characters")]
+    Password,
+}
+
+/// An organisation name: 1–100 printable characters, unique case-insensitively.
+pub fn parse_org_name(s: &str) -> Result<(String, String), AccountInputError> {
+    let s = s.trim();
+    if (1..=100).contains(&s.chars().count()) && !s.chars().any(char::is_control) {
+        Ok((s.to_owned(), s.to_lowercase()))
+    } else {
+        Err(AccountInputError::OrgName)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert_eq!(Username::parse(" Alice.B ").unwrap().key(), "alice.b");
+        for bad in ["", "-x", "a b", "é", &"x".repeat(65)] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse("A@Example.COM").unwrap().key(), "a@example.com");
+        for bad in ["", "a", "@b", "a@", "a@b@c", "a b@c"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles() {
+        assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
+        assert!("root".parse::<Role>().is_err());
+        assert!(Role::Owner.is_admin() && !Role::Member.is_admin());
+    }
+}

@@ -1,0 +1,78 @@
+//! The audit log: who did what, when, from where. Written by services, never by handlers.
+
+use std::net::IpAddr;
+
+use crate::clock::UnixTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditKind {
+    SignInSucceeded,
+    SignInFailed,
+    AccountLocked,
+    SignedOut,
+    UserCreated,
+    UserDisabled,
+    UserEnabled,
+}
+
+impl AuditKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::SignInSucceeded => "sign_in.succeeded",
+            AuditKind::SignInFailed => "sign_in.failed",
+            AuditKind::AccountLocked => "sign_in.locked",
+            AuditKind::SignedOut => "sign_out",
+            AuditKind::UserCreated => "user.created",
+            AuditKind::UserDisabled => "user.disabled",
+            AuditKind::UserEnabled => "user.enabled",
+        }
+    }
+}
+
+/// Where a request came from, carried into the audit log.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub at: UnixTime,
+    pub kind: String,
+    pub user_id: Option<String>,
+    /// What the actor typed or targeted (an attempted username), never a secret.
+    pub subject: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(at: UnixTime, kind: AuditKind, meta: &RequestMeta) -> Self {
+        Self {
+            at,
+            kind: kind.as_str().to_owned(),
+            user_id: None,
+            subject: None,
+            ip: meta.ip.map(|ip| ip.to_string()),
+            user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+            detail: None,
+        }
+    }
+
+    pub fn user(mut self, user_id: &str) -> Self {
+        self.user_id = Some(user_id.to_owned());
+        self
+    }
+
+    pub fn subject(mut self, subject: &str) -> Self {
+        self.subject = Some(subject.chars().take(256).collect());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+}

@@ -1,0 +1,18 @@
+//! mintgate: an OAuth 2.0 / OpenID Connect identity provider.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod accounts;
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod ops;
+pub mod secrets;
+pub mod sessions;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,4 @@
+//! Browser sessions.
+
+pub mod service;
+pub mod types;

@@ -1,0 +1,115 @@
+//! Browser sessions: created at sign-in with a fresh id (no fixation), resolved from the cookie
+//! on each request, ended at sign-out. Stored in the database so every instance shares them.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::types::{CurrentSession, SessionRecord};
+use crate::accounts::types::User;
+use crate::audit::{AuditEvent, AuditKind, RequestMeta};
+use crate::clock::{Clock, UnixTime};
+use crate::crypto;
+use crate::store::{AuditStore, SessionStore, StoreResult};
+
+/// Activity is written at most this often, so reads do not each cost a write.
+const TOUCH_EVERY: i64 = 60;
+
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub idle: i64,
+    pub absolute: i64,
+}
+
+impl SessionPolicy {
+    pub fn new(idle: Duration, absolute: Duration) -> Self {
+        Self { idle: idle.as_secs() as i64, absolute: absolute.as_secs() as i64 }
+    }
+
+    fn is_live(&self, s: &SessionRecord, now: UnixTime) -> bool {
+        now < s.expires_at && now < s.last_seen_at + self.idle
+    }
+}
+
+/// The cookie value: 256 random bits. Only its SHA-256 reaches the database.
+pub struct SessionSecret(SecretString);
+
+impl SessionSecret {
+    pub fn from_cookie(value: &str) -> Self {
+        Self(SecretString::from(value.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
+    pub fn hash(&self) -> String {
+        crypto::sha256_hex(self.0.expose_secret())
+    }
+}
+
+pub fn start<S: SessionStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    policy: SessionPolicy,
+    user: &User,
+    amr: &[&str],
+    meta: &RequestMeta,
+) -> StoreResult<(SessionSecret, SessionRecord)> {
+    let secret = SessionSecret(SecretString::from(crypto::random_token()));
+    let now = clock.now();
+    let record = SessionRecord {
+        id_hash: secret.hash(),
+        sid: crypto::random_token(),
+        user_id: user.id.clone(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + policy.absolute,
+        auth_time: now,
+        amr: amr.iter().map(|s| (*s).to_owned()).collect(),
+        ip: meta.ip.map(|ip| ip.to_string()),
+        user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+    };
+    store.insert_session(&record)?;
+    Ok((secret, record))
+}
+
+/// The live session for a cookie value, or `None` when it is unknown, expired (idle or
+/// absolute) or its user is disabled.
+pub fn resolve<S: SessionStore>(
+    store: &S,
+    clock: &dyn Clock,
+    policy: SessionPolicy,
+    secret: &SessionSecret,
+) -> StoreResult<Option<CurrentSession>> {
+    let now = clock.now();
+    let Some(current) = store.find_session(&secret.hash())? else {
+        return Ok(None);
+    };
+    if current.user.disabled || !policy.is_live(&current.session, now) {
+        return Ok(None);
+    }
+    if now - current.session.last_seen_at >= TOUCH_EVERY {
+        store.touch_session(&current.session.id_hash, now)?;
+    }
+    Ok(Some(current))
+}
+
+pub fn end<S: SessionStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    secret: &SessionSecret,
+    meta: &RequestMeta,
+) -> StoreResult<Option<SessionRecord>> {
+    let ended = store.delete_session(&secret.hash())?;
+    if let Some(s) = &ended {
+        store.record_event(&AuditEvent::new(clock.now(), AuditKind::SignedOut, meta).user(&s.user_id))?;
+    }
+    Ok(ended)
+}
+
+/// Deletes expired sessions; run periodically in the background.
+pub fn prune<S: SessionStore>(store: &S, clock: &dyn Clock, policy: SessionPolicy) -> StoreResult<usize> {
+    let now = clock.now();
+    store.prune_sessions(now, now - policy.idle)
+}

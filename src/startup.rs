@@ -1,0 +1,217 @@
+//! Building the application from `Settings`: shared by `main` and the tests.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware, web};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::accounts::password::PasswordHasher;
+use crate::accounts::throttle::Throttle;
+use crate::accounts::types::{Email, NewUser, Organisation, Role, Username, parse_org_name};
+use crate::audit::{AuditEvent, AuditKind, RequestMeta};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::crypto;
+use crate::ops::metrics::Metrics;
+use crate::secrets::{SecretBox, SecretsError};
+use crate::sessions::service::SessionPolicy;
+use crate::store::{SetupTx, Store, StoreError, StoreResult};
+use crate::web::routes;
+
+/// Everything a handler needs; shared by all workers.
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: PasswordHasher,
+    pub secrets: SecretBox,
+    pub throttle: Throttle,
+    pub session_policy: SessionPolicy,
+    pub metrics: Metrics,
+    pub csrf_key: [u8; 32],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+    #[error("the secrets key file {0} does not match this database (it was set up with another key)")]
+    WrongKey(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("first-run set-up: {0}")]
+    Setup(String),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+    first_run_password: Option<SecretString>,
+}
+
+const KEK_CHECK: &str = "kek_check";
+
+impl Application {
+    pub fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock))
+    }
+
+    /// Connects, migrates under the set-up lock, runs first-run set-up, binds the listener.
+    pub fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let secrets = SecretBox::load_or_create(&settings.secrets_key_file())?;
+        let store = Store::connect(&settings.database_url(), settings.database_pool_size)?;
+        let hasher = PasswordHasher::per_core(settings.password_hash_queue);
+        let first_run_password = store.migrate_then(|tx| {
+            check_key(tx, &secrets, &settings)?;
+            first_run(tx, &settings, &hasher, clock.as_ref())
+        }).map_err(|e| match e {
+            StoreError::Backend(msg) if msg == KEK_CHECK => {
+                StartupError::WrongKey(settings.secrets_key_file().display().to_string())
+            }
+            other => other.into(),
+        })?;
+
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|source| StartupError::Bind { addr: settings.bind.to_string(), source })?;
+        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr: settings.bind.to_string(), source })?.port();
+
+        let state = web::Data::new(AppState {
+            throttle: Throttle {
+                account_max: settings.login_max_failures,
+                ip_max: settings.login_ip_max_failures,
+                lockout: settings.login_lockout,
+                lockout_max: settings.login_lockout_max,
+                window: settings.login_failure_window,
+            },
+            session_policy: SessionPolicy::new(settings.session_idle_timeout, settings.session_absolute_timeout),
+            csrf_key: secrets.derived_key("csrf"),
+            settings: Arc::new(settings),
+            store,
+            clock,
+            hasher,
+            secrets,
+            metrics: Metrics::new(),
+        });
+        let server = serve(listener, state.clone())?;
+        Ok(Self { port, server, state, first_run_password })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// The generated owner password, on the first start of an empty database only.
+    pub fn take_first_run_password(&mut self) -> Option<SecretString> {
+        self.first_run_password.take()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let jobs = crate::ops::jobs::spawn(self.state.clone());
+        let result = self.server.await;
+        jobs.abort();
+        result
+    }
+}
+
+fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, StartupError> {
+    let limit = state.settings.body_limit;
+    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(routes::form_config(limit))
+            .app_data(routes::json_config(limit))
+            .app_data(routes::query_config())
+            .app_data(web::PayloadConfig::new(limit))
+            .wrap(middleware::from_fn(crate::web::fill_error_bodies))
+            .wrap(routes::security_headers())
+            .wrap(middleware::from_fn(crate::ops::metrics::observe))
+            .configure(routes::configure)
+    })
+    .shutdown_timeout(30)
+    .listen(listener)
+    .map_err(|source| StartupError::Bind { addr, source })?
+    .run();
+    Ok(server)
+}
+
+/// The KEK must open the check value sealed at first start: a wrong key file is refused
+/// before it can seal anything that the other instances could not open.
+fn check_key(tx: &mut SetupTx<'_>, secrets: &SecretBox, _settings: &Settings) -> StoreResult<()> {
+    let row_id = format!("meta:{KEK_CHECK}");
+    match tx.get_meta(KEK_CHECK)? {
+        Some(sealed) => match secrets.open(&row_id, &sealed) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(StoreError::Backend(KEK_CHECK.into())),
+        },
+        None => tx.put_meta(KEK_CHECK, &secrets.seal(&row_id, b"mintgate")),
+    }
+}
+
+/// On a database with no users: the organisation and its owner. Returns the password when it
+/// was generated (so `main` can show it once).
+fn first_run(
+    tx: &mut SetupTx<'_>,
+    settings: &Settings,
+    hasher: &PasswordHasher,
+    clock: &dyn Clock,
+) -> StoreResult<Option<SecretString>> {
+    if tx.count_users()? > 0 {
+        return Ok(None);
+    }
+    let setup_err = |e: &dyn std::fmt::Display| StoreError::Backend(format!("first-run set-up: {e}"));
+    let now = clock.now();
+    let (org_name, org_key) = parse_org_name(&settings.admin_org).map_err(|e| setup_err(&e))?;
+    let org = match tx.find_org(&org_key)? {
+        Some(org) => org,
+        None => {
+            let org = Organisation { id: crypto::new_id("org"), name: org_name, created_at: now };
+            tx.create_org(&org, &org_key)?;
+            org
+        }
+    };
+    let (password, generated) = match &settings.admin_password {
+        Some(pw) => (pw.clone(), false),
+        None => (SecretString::from(crypto::random_base62(24)), true),
+    };
+    let hash = hasher.hash(&password).map_err(|e| setup_err(&e))?;
+    let user = NewUser {
+        id: crypto::new_id("usr"),
+        username: Username::parse(&settings.admin_username).map_err(|e| setup_err(&e))?,
+        email: Email::parse(&settings.admin_email).map_err(|e| setup_err(&e))?,
+        display_name: "Administrator".into(),
+        password_hash: Some(hash),
+    };
+    let user = tx.create_user(&user, Some((&org.id, Role::Owner)), now)?;
+    tx.record_event(
+        &AuditEvent::new(now, AuditKind::UserCreated, &RequestMeta::default())
+            .user(&user.id)
+            .subject(&user.username)
+            .detail("first-run owner"),
+    )?;
+    tracing::info!(org = %org.name, username = %user.username, "first run: created the organisation and its owner");
+    Ok(generated.then_some(password))
+}
+
+/// Prints the generated password to stderr, outside the log stream (which goes to stdout).
+pub fn announce_first_run_password(settings: &Settings, password: &SecretString) {
+    eprintln!(
+        "\n  mintgate first run: sign in at {} as `{}` with password\n\n      {}\n\n  This is shown once. Change it or set MINTGATE_ADMIN_PASSWORD before the first start.\n",
+        settings.url_for(routes::LOGIN),
+        settings.admin_username,
+        password.expose_secret()
+    );
+}
+
+pub const PRUNE_EVERY: Duration = Duration::from_secs(300);

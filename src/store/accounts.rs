@@ -1,0 +1,166 @@
+use diesel::prelude::*;
+
+use super::rows::{MembershipRow, OrgRow, UserRow};
+use super::schema::{memberships, organisations, users};
+use super::{DbConn, OrgStore, Store, StoreError, StoreResult, UserStore};
+use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
+use crate::clock::UnixTime;
+
+pub(super) fn count_users(conn: &mut DbConn) -> StoreResult<i64> {
+    Ok(users::table.count().get_result(conn)?)
+}
+
+pub(super) fn find_org(conn: &mut DbConn, name_key: &str) -> StoreResult<Option<Organisation>> {
+    Ok(organisations::table
+        .filter(organisations::name_key.eq(name_key))
+        .select(OrgRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Into::into))
+}
+
+pub(super) fn create_org(conn: &mut DbConn, org: &Organisation, name_key: &str) -> StoreResult<()> {
+    let row = OrgRow {
+        id: org.id.clone(),
+        name: org.name.clone(),
+        name_key: name_key.to_owned(),
+        created_at: org.created_at,
+    };
+    diesel::insert_into(organisations::table).values(&row).execute(conn)?;
+    Ok(())
+}
+
+pub(super) fn create_user(
+    conn: &mut DbConn,
+    user: &NewUser,
+    org: Option<(&str, Role)>,
+    now: UnixTime,
+) -> StoreResult<User> {
+    let row = UserRow {
+        id: user.id.clone(),
+        username: user.username.as_str().to_owned(),
+        username_key: user.username.key(),
+        email: user.email.as_str().to_owned(),
+        email_key: user.email.key(),
+        display_name: user.display_name.clone(),
+        password_hash: user.password_hash.clone(),
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+    };
+    conn.transaction(|conn| {
+        diesel::insert_into(users::table).values(&row).execute(conn)?;
+        if let Some((org_id, role)) = org {
+            insert_membership(conn, org_id, &row.id, role, now)?;
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(row.into())
+}
+
+fn insert_membership(conn: &mut DbConn, org_id: &str, user_id: &str, role: Role, now: UnixTime) -> StoreResult<()> {
+    let m = MembershipRow {
+        org_id: org_id.to_owned(),
+        user_id: user_id.to_owned(),
+        role: role.as_str().to_owned(),
+        created_at: now,
+    };
+    diesel::insert_into(memberships::table).values(&m).execute(conn)?;
+    Ok(())
+}
+
+impl OrgStore for Store {
+    fn create_org(&self, org: &Organisation, name_key: &str) -> StoreResult<()> {
+        create_org(&mut *self.conn()?, org, name_key)
+    }
+
+    fn find_org(&self, name_key: &str) -> StoreResult<Option<Organisation>> {
+        find_org(&mut *self.conn()?, name_key)
+    }
+
+    fn list_orgs(&self) -> StoreResult<Vec<Organisation>> {
+        Ok(organisations::table
+            .order(organisations::name_key)
+            .select(OrgRow::as_select())
+            .load(&mut self.conn()?)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+}
+
+impl UserStore for Store {
+    fn create_user(&self, user: &NewUser, org: Option<(&str, Role)>, now: UnixTime) -> StoreResult<User> {
+        create_user(&mut *self.conn()?, user, org, now)
+    }
+
+    fn find_user_for_login(&self, login_key: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        Ok(users::table
+            .filter(users::username_key.eq(login_key).or(users::email_key.eq(login_key)))
+            .select(UserRow::as_select())
+            .first(&mut self.conn()?)
+            .optional()?
+            .map(UserRow::into_user))
+    }
+
+    fn find_user(&self, id: &str) -> StoreResult<Option<User>> {
+        Ok(users::table
+            .find(id)
+            .select(UserRow::as_select())
+            .first(&mut self.conn()?)
+            .optional()?
+            .map(Into::into))
+    }
+
+    fn find_user_by_username(&self, username_key: &str) -> StoreResult<Option<User>> {
+        Ok(users::table
+            .filter(users::username_key.eq(username_key))
+            .select(UserRow::as_select())
+            .first(&mut self.conn()?)
+            .optional()?
+            .map(Into::into))
+    }
+
+    fn list_users(&self) -> StoreResult<Vec<User>> {
+        Ok(users::table
+            .order(users::username_key)
+            .select(UserRow::as_select())
+            .load(&mut self.conn()?)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    fn set_user_disabled(&self, id: &str, disabled: bool, now: UnixTime) -> StoreResult<()> {
+        let n = diesel::update(users::table.find(id))
+            .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
+            .execute(&mut self.conn()?)?;
+        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
+        let rows: Vec<(OrgRow, String)> = memberships::table
+            .inner_join(organisations::table)
+            .filter(memberships::user_id.eq(user_id))
+            .order(organisations::name_key)
+            .select((OrgRow::as_select(), memberships::role))
+            .load(&mut self.conn()?)?;
+        rows.into_iter()
+            .map(|(org, role)| {
+                let role = role
+                    .parse()
+                    .map_err(|_| StoreError::Backend(format!("unknown role `{role}` in memberships")))?;
+                Ok(Membership { org: org.into(), role })
+            })
+            .collect()
+    }
+
+    fn add_membership(&self, org_id: &str, user_id: &str, role: Role, now: UnixTime) -> StoreResult<()> {
+        insert_membership(&mut *self.conn()?, org_id, user_id, role, now)
+    }
+
+    fn remove_membership(&self, org_id: &str, user_id: &str) -> StoreResult<()> {
+        diesel::delete(memberships::table.find((org_id, user_id))).execute(&mut self.conn()?)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,37 @@
+use diesel::prelude::*;
+
+use super::rows::{AuditRow, NewAuditRow};
+use super::schema::audit_events;
+use super::{AuditStore, DbConn, Store, StoreResult};
+use crate::audit::AuditEvent;
+
+pub(super) fn record(conn: &mut DbConn, e: &AuditEvent) -> StoreResult<()> {
+    let row = NewAuditRow {
+        at: e.at,
+        kind: &e.kind,
+        user_id: e.user_id.as_deref(),
+        subject: e.subject.as_deref(),
+        ip: e.ip.as_deref(),
+        user_agent: e.user_agent.as_deref(),
+        detail: e.detail.as_deref(),
+    };
+    diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
+    Ok(())
+}
+
+impl AuditStore for Store {
+    fn record_event(&self, event: &AuditEvent) -> StoreResult<()> {
+        record(&mut *self.conn()?, event)
+    }
+
+    fn recent_events(&self, limit: i64) -> StoreResult<Vec<AuditEvent>> {
+        Ok(audit_events::table
+            .order(audit_events::id.desc())
+            .limit(limit)
+            .select(AuditRow::as_select())
+            .load(&mut self.conn()?)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+}

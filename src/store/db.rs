@@ -1,0 +1,162 @@
+//! Connections, the pool and migrations. One `MultiConnection` serves SQLite and PostgreSQL so
+//! every query is written once; the backend is chosen by the URL.
+
+use std::time::Duration;
+
+use diesel::connection::{SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use super::{StoreError, StoreResult};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Any number; the one advisory lock key under which instances migrate and run first-run set-up.
+const SETUP_LOCK_KEY: i64 = 0x6d69_6e74_6761_7465; // "mintgate"
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgresql",
+        }
+    }
+}
+
+/// Opens connections of the right variant and prepares SQLite ones (WAL, busy timeout, FKs).
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+impl Manager {
+    pub fn new(url: &str) -> Self {
+        Self { url: url.to_owned(), backend: Backend::of_url(url) }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn establish(&self) -> Result<DbConn, diesel::ConnectionError> {
+        match self.backend {
+            Backend::Postgres => PgConnection::establish(&self.url).map(DbConn::Pg),
+            Backend::Sqlite => {
+                let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
+                if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        diesel::ConnectionError::BadConnection(format!("cannot create {}: {e}", dir.display()))
+                    })?;
+                }
+                let mut conn = SqliteConnection::establish(path)?;
+                // synchronous=NORMAL in WAL mode: a crash of the machine (not of the process) can
+                // lose the last transactions, never corrupt the file. The README states this.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl diesel::r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        self.establish()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Pool = diesel::r2d2::Pool<Manager>;
+pub type PooledConn = diesel::r2d2::PooledConnection<Manager>;
+
+pub fn pool(url: &str, size: u32) -> StoreResult<Pool> {
+    let manager = Manager::new(url);
+    // SQLite serialises writers anyway; a few connections serve concurrent readers.
+    diesel::r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .map_err(|e| StoreError::Unavailable(e.to_string()))
+}
+
+/// Runs pending migrations and then `setup` while holding the set-up lock, so several instances
+/// starting together on one empty database neither race the migrations nor the first-run
+/// set-up: `pg_advisory_lock` on PostgreSQL, `BEGIN IMMEDIATE` (the write lock) on SQLite.
+pub fn migrate_then<T>(
+    conn: &mut DbConn,
+    setup: impl FnOnce(&mut DbConn) -> StoreResult<T>,
+) -> StoreResult<T> {
+    match conn {
+        DbConn::Pg(pg) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({SETUP_LOCK_KEY})")).execute(pg)?;
+            let result = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+                .and_then(|()| setup(conn));
+            if let DbConn::Pg(pg) = conn {
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({SETUP_LOCK_KEY})")).execute(pg)?;
+            }
+            result
+        }
+        DbConn::Sqlite(sqlite) => {
+            // Diesel's transaction manager lives in the inner connection, so statements run
+            // through `conn` below nest inside this transaction as savepoints.
+            diesel::connection::AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+            let result = sqlite
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+                .and_then(|()| setup(conn));
+            let DbConn::Sqlite(sqlite) = conn else { unreachable!("the variant does not change") };
+            match result {
+                Ok(value) => {
+                    diesel::connection::AnsiTransactionManager::commit_transaction(sqlite)?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    let _ = diesel::connection::AnsiTransactionManager::rollback_transaction(sqlite);
+                    Err(e)
+                }
+            }
+        }
+    }
+}

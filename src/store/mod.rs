@@ -1,0 +1,184 @@
+//! Storage: small traits, one per capability, and one diesel implementation (`Store`) over a
+//! `MultiConnection` that serves SQLite and PostgreSQL with the same queries.
+//!
+//! Diesel is blocking: call these from `web::block` or a blocking task, never on an async worker.
+
+mod accounts;
+mod audit;
+pub mod db;
+mod meta;
+mod rows;
+mod schema;
+mod sessions;
+mod throttle;
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
+use crate::audit::AuditEvent;
+use crate::clock::UnixTime;
+use crate::sessions::types::{CurrentSession, SessionRecord};
+
+pub use db::{Backend, DbConn};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists: {0}")]
+    Conflict(&'static str),
+    #[error("database error: {0}")]
+    Backend(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl From<DieselError> for StoreError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::NotFound => StoreError::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                StoreError::Conflict(conflict_subject(info.constraint_name().unwrap_or(info.message())))
+            }
+            other => StoreError::Backend(other.to_string()),
+        }
+    }
+}
+
+/// Names the column a unique violation is about, from the constraint name (PostgreSQL) or the
+/// message (SQLite: `UNIQUE constraint failed: users.username_key`).
+fn conflict_subject(text: &str) -> &'static str {
+    if text.contains("username") {
+        "username"
+    } else if text.contains("email") {
+        "email"
+    } else if text.contains("organisations") {
+        "organisation"
+    } else {
+        "record"
+    }
+}
+
+/// The diesel store: a connection pool. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: db::Pool,
+    backend: Backend,
+}
+
+impl Store {
+    pub fn connect(url: &str, pool_size: u32) -> StoreResult<Self> {
+        Ok(Self { pool: db::pool(url, pool_size)?, backend: Backend::of_url(url) })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn conn(&self) -> StoreResult<db::PooledConn> {
+        self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
+    /// Migrates, then runs `setup` on the same connection under the set-up lock.
+    pub fn migrate_then<T>(&self, setup: impl FnOnce(&mut SetupTx<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self.conn()?;
+        db::migrate_then(&mut conn, |conn| setup(&mut SetupTx { conn }))
+    }
+
+    /// The database answers a trivial query.
+    pub fn ping(&self) -> StoreResult<()> {
+        use diesel::connection::SimpleConnection;
+        self.conn()?.batch_execute("SELECT 1").map_err(Into::into)
+    }
+}
+
+/// The first-run set-up, run on the locked connection (see [`db::migrate_then`]).
+pub struct SetupTx<'a> {
+    conn: &'a mut DbConn,
+}
+
+impl SetupTx<'_> {
+    pub fn count_users(&mut self) -> StoreResult<i64> {
+        accounts::count_users(self.conn)
+    }
+
+    pub fn find_org(&mut self, name_key: &str) -> StoreResult<Option<Organisation>> {
+        accounts::find_org(self.conn, name_key)
+    }
+
+    pub fn create_org(&mut self, org: &Organisation, name_key: &str) -> StoreResult<()> {
+        accounts::create_org(self.conn, org, name_key)
+    }
+
+    pub fn create_user(&mut self, user: &NewUser, org: Option<(&str, Role)>, now: UnixTime) -> StoreResult<User> {
+        accounts::create_user(self.conn, user, org, now)
+    }
+
+    pub fn get_meta(&mut self, key: &str) -> StoreResult<Option<String>> {
+        meta::get(self.conn, key)
+    }
+
+    pub fn put_meta(&mut self, key: &str, value: &str) -> StoreResult<()> {
+        meta::put(self.conn, key, value)
+    }
+
+    pub fn record_event(&mut self, event: &AuditEvent) -> StoreResult<()> {
+        audit::record(self.conn, event)
+    }
+}
+
+pub trait OrgStore {
+    /// `Conflict("organisation")` when the name is taken (case-insensitively).
+    fn create_org(&self, org: &Organisation, name_key: &str) -> StoreResult<()>;
+    fn find_org(&self, name_key: &str) -> StoreResult<Option<Organisation>>;
+    fn list_orgs(&self) -> StoreResult<Vec<Organisation>>;
+}
+
+pub trait UserStore {
+    /// Inserts the user and, with `org`, the membership, in one transaction.
+    fn create_user(&self, user: &NewUser, org: Option<(&str, Role)>, now: UnixTime) -> StoreResult<User>;
+    /// By username or e-mail key; with the password hash, if any.
+    fn find_user_for_login(&self, login_key: &str) -> StoreResult<Option<(User, Option<String>)>>;
+    fn find_user(&self, id: &str) -> StoreResult<Option<User>>;
+    fn find_user_by_username(&self, username_key: &str) -> StoreResult<Option<User>>;
+    fn list_users(&self) -> StoreResult<Vec<User>>;
+    fn set_user_disabled(&self, id: &str, disabled: bool, now: UnixTime) -> StoreResult<()>;
+    fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+    fn add_membership(&self, org_id: &str, user_id: &str, role: Role, now: UnixTime) -> StoreResult<()>;
+    fn remove_membership(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+}
+
+pub trait SessionStore {
+    fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    /// The session with this hash and its user, if it exists (expiry is the caller's rule).
+    fn find_session(&self, id_hash: &str) -> StoreResult<Option<CurrentSession>>;
+    /// Records activity; a no-op when the session is gone.
+    fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()>;
+    /// Returns the deleted session, if there was one.
+    fn delete_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    fn delete_user_sessions(&self, user_id: &str) -> StoreResult<usize>;
+    /// Deletes sessions past their absolute expiry or idle since before `idle_cutoff`.
+    fn prune_sessions(&self, now: UnixTime, idle_cutoff: UnixTime) -> StoreResult<usize>;
+}
+
+pub trait AuditStore {
+    fn record_event(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Newest first.
+    fn recent_events(&self, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+}
+
+/// Failure counters for sign-in throttling, shared by every instance.
+pub trait ThrottleStore {
+    /// `(failures, locked_until)` for a key.
+    fn throttle_state(&self, key: &str) -> StoreResult<Option<(i32, UnixTime)>>;
+    /// Counts one failure (forgetting failures older than `window_start`); returns the count.
+    fn register_failure(&self, key: &str, now: UnixTime, window_start: UnixTime) -> StoreResult<i32>;
+    fn lock_until(&self, key: &str, until: UnixTime) -> StoreResult<()>;
+    fn clear_throttle(&self, key: &str) -> StoreResult<()>;
+}
+
+pub trait MetaStore {
+    fn get_meta(&self, key: &str) -> StoreResult<Option<String>>;
+}

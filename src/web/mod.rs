@@ -1,0 +1,42 @@
+//! The HTTP edge: routes, extractors, the page error type, cookies and CSRF.
+
+pub mod client_ip;
+pub mod cookies;
+pub mod csrf;
+pub mod error;
+pub mod extractors;
+pub mod routes;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
+use actix_web::middleware::Next;
+use askama::Template;
+
+/// Gives a readable body to client errors that actix answers with none (405, payload errors).
+pub async fn fill_error_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    let empty = matches!(res.response().body().size(), actix_web::body::BodySize::Sized(0) | actix_web::body::BodySize::None);
+    if !(status.is_client_error() && empty) {
+        return Ok(res);
+    }
+    let message = status.canonical_reason().unwrap_or("The request was not accepted.");
+    let html = error::ErrorPage::html(status, message);
+    Ok(res.map_body(|head, _| {
+        head.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        BoxBody::new(html)
+    }))
+}
+
+/// Renders a page template into an HTML response.
+pub fn html(
+    mut builder: actix_web::HttpResponseBuilder,
+    template: &impl Template,
+) -> Result<actix_web::HttpResponse, error::WebError> {
+    let body = template.render()?;
+    Ok(builder.content_type("text/html; charset=utf-8").body(body))
+}

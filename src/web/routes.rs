@@ -1,0 +1,71 @@
+//! Every route in one place. Paths are constants so redirects, templates and (later) discovery
+//! metadata use the same strings the router does.
+
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{HttpResponse, web};
+
+use super::error::WebError;
+use crate::{accounts, ops};
+
+pub const LOGIN: &str = "/login";
+pub const LOGOUT: &str = "/logout";
+pub const ACCOUNT: &str = "/account";
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
+pub const METRICS: &str = "/metrics";
+pub const STYLESHEET: &str = "/static/mintgate.css";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(|| async { see_other(ACCOUNT) }))
+        .service(
+            web::resource(LOGIN)
+                .route(web::get().to(accounts::http::login_page))
+                .route(web::post().to(accounts::http::login_submit)),
+        )
+        .service(web::resource(LOGOUT).route(web::post().to(accounts::http::logout)))
+        .service(web::resource(ACCOUNT).route(web::get().to(accounts::http::account_page)))
+        .service(web::resource(HEALTHZ).route(web::get().to(ops::http::healthz)))
+        .service(web::resource(READYZ).route(web::get().to(ops::http::readyz)))
+        .service(web::resource(METRICS).route(web::get().to(ops::http::metrics)))
+        .service(web::resource(STYLESHEET).route(web::get().to(stylesheet)))
+        .default_service(web::to(|| async { Err::<HttpResponse, _>(WebError::NotFound) }));
+}
+
+/// 303 See Other: after a POST the browser follows with a GET.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/mintgate.css"))
+}
+
+/// RFC 9700 §4.16 (clickjacking) and the usual hardening headers, on every response.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, "default-src 'self'; frame-ancestors 'none'; base-uri 'none'"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+pub fn form_config(limit: usize) -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(|e, _| WebError::BadRequest(format!("The form could not be read: {e}")).into())
+}
+
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|e, _| WebError::BadRequest(format!("The JSON body could not be read: {e}")).into())
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|e, _| WebError::BadRequest(format!("The query string could not be read: {e}")).into())
+}
