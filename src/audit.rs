@@ -56,7 +56,10 @@ impl AuditEvent {
             user_id: None,
             subject: None,
             ip: meta.ip.map(|ip| ip.to_string()),
-            user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+            user_agent: meta
+                .user_agent
+                .as_ref()
+                .map(|ua| ua.chars().take(512).collect()),
             detail: None,
         }
     }

@@ -8,16 +8,20 @@ use clap::{Args, Parser, Subcommand};
 use secrecy::SecretString;
 use serde_json::json;
 
+use crate::accounts::password::PasswordHasher;
 use crate::accounts::service::{self, AccountError, CreateUser};
 use crate::accounts::types::Role;
 use crate::audit::RequestMeta;
-use crate::accounts::password::PasswordHasher;
 use crate::clock::{SystemClock, rfc3339};
 use crate::config::Settings;
 use crate::store::{Store, UserStore};
 
 #[derive(Debug, Parser)]
-#[command(name = "mintgate", version, about = "An OAuth 2.0 / OpenID Connect identity provider")]
+#[command(
+    name = "mintgate",
+    version,
+    about = "An OAuth 2.0 / OpenID Connect identity provider"
+)]
 pub struct Cli {
     /// Configuration file (TOML); every key can be overridden by MINTGATE_<KEY>.
     #[arg(long, global = true, env = "MINTGATE_CONFIG")]
@@ -89,7 +93,10 @@ pub struct CliFailure {
 
 impl<E: std::fmt::Display> From<E> for CliFailure {
     fn from(e: E) -> Self {
-        CliFailure { message: e.to_string(), code: 1 }
+        CliFailure {
+            message: e.to_string(),
+            code: 1,
+        }
     }
 }
 
@@ -109,22 +116,37 @@ fn print(json_mode: bool, value: serde_json::Value, human: String) {
 
 pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Result<(), CliFailure> {
     let clock = SystemClock;
-    let meta = RequestMeta { ip: None, user_agent: Some("mintgate-cli".into()) };
+    let meta = RequestMeta {
+        ip: None,
+        user_agent: Some("mintgate-cli".into()),
+    };
     match command {
         Command::Serve => unreachable!("serve is handled by main"),
         Command::Migrate => {
             open_store(settings)?;
-            print(json_mode, json!({"migrated": true}), "database is up to date".into());
+            print(
+                json_mode,
+                json!({"migrated": true}),
+                "database is up to date".into(),
+            );
         }
         Command::Org(OrgCommand::Create { name }) => {
             let store = open_store(settings)?;
             let org = service::create_org(&store, &clock, &name)?;
-            print(json_mode, json!({"id": org.id, "name": org.name}), format!("created organisation {} ({})", org.name, org.id));
+            print(
+                json_mode,
+                json!({"id": org.id, "name": org.name}),
+                format!("created organisation {} ({})", org.name, org.id),
+            );
         }
         Command::Org(OrgCommand::List) => {
             let store = open_store(settings)?;
             let orgs = crate::store::OrgStore::list_orgs(&store)?;
-            let human = orgs.iter().map(|o| format!("{}\t{}", o.id, o.name)).collect::<Vec<_>>().join("\n");
+            let human = orgs
+                .iter()
+                .map(|o| format!("{}\t{}", o.id, o.name))
+                .collect::<Vec<_>>()
+                .join("\n");
             print(json_mode, json!(orgs), human);
         }
         Command::User(UserCommand::Create(args)) => {
@@ -147,10 +169,15 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
                 org: args.org,
                 role,
             };
-            let (user, org) = service::create_user(&store, &hasher, &clock, input, &meta).map_err(|e| match e {
-                AccountError::Input(_) => CliFailure { message: e.to_string(), code: 2 },
-                other => other.into(),
-            })?;
+            let (user, org) = service::create_user(&store, &hasher, &clock, input, &meta).map_err(
+                |e| match e {
+                    AccountError::Input(_) => CliFailure {
+                        message: e.to_string(),
+                        code: 2,
+                    },
+                    other => other.into(),
+                },
+            )?;
             print(
                 json_mode,
                 json!({"id": user.id, "username": user.username, "email": user.email,
@@ -164,8 +191,14 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             let human = users
                 .iter()
                 .map(|u| {
-                    format!("{}\t{}\t{}\t{}\t{}", u.id, u.username, u.email,
-                        if u.disabled { "disabled" } else { "active" }, rfc3339(u.created_at))
+                    format!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        u.id,
+                        u.username,
+                        u.email,
+                        if u.disabled { "disabled" } else { "active" },
+                        rfc3339(u.created_at)
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
@@ -174,12 +207,20 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
         Command::User(UserCommand::Disable { username }) => {
             let store = open_store(settings)?;
             let user = service::set_disabled(&store, &clock, &username, true, &meta)?;
-            print(json_mode, json!(user), format!("disabled user {}", user.username));
+            print(
+                json_mode,
+                json!(user),
+                format!("disabled user {}", user.username),
+            );
         }
         Command::User(UserCommand::Enable { username }) => {
             let store = open_store(settings)?;
             let user = service::set_disabled(&store, &clock, &username, false, &meta)?;
-            print(json_mode, json!(user), format!("enabled user {}", user.username));
+            print(
+                json_mode,
+                json!(user),
+                format!("enabled user {}", user.username),
+            );
         }
     }
     Ok(())

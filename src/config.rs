@@ -94,7 +94,7 @@ impl Default for Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration: {0}")]
-    Load(#[from] Box<figment::Error>),
+    Load(String),
     #[error("configuration key `{key}`: {message}")]
     Invalid { key: &'static str, message: String },
 }
@@ -112,19 +112,37 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(path));
         }
-        figment = figment.merge(Env::prefixed("MINTGATE_").ignore(&["config", "log", "debug", "api_key"]));
-        let settings: Settings = figment.extract().map_err(Box::new)?;
+        figment = figment
+            .merge(Env::prefixed("MINTGATE_").ignore(&["config", "log", "debug", "api_key"]));
+        let settings: Settings = figment.extract().map_err(|e| {
+            // Name the key as written in the file (`login_max_failures`), whatever its source.
+            let key = e.path.join(".").to_lowercase();
+            let message = format!("{}", e.kind);
+            ConfigError::Load(if key.is_empty() {
+                message
+            } else {
+                format!("key `{key}`: {message}")
+            })
+        })?;
         settings.validate()?;
         Ok(settings)
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |key, message: &str| Err(ConfigError::Invalid { key, message: message.into() });
+        let bad = |key, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.into(),
+            })
+        };
         if !matches!(self.issuer.scheme(), "http" | "https") {
             return bad("issuer", "must be an http:// or https:// URL");
         }
         if self.issuer.query().is_some() || self.issuer.fragment().is_some() {
-            return bad("issuer", "must not have a query or fragment (OIDC Discovery §3)");
+            return bad(
+                "issuer",
+                "must not have a query or fragment (OIDC Discovery §3)",
+            );
         }
         if self.database_pool_size == 0 {
             return bad("database_pool_size", "must be at least 1");
@@ -139,7 +157,10 @@ impl Settings {
             return bad("body_limit", "must be at least 1024 bytes");
         }
         if self.admin_username.trim().is_empty() || self.admin_org.trim().is_empty() {
-            return bad("admin_username", "the first-run organisation and username must not be empty");
+            return bad(
+                "admin_username",
+                "the first-run organisation and username must not be empty",
+            );
         }
         Ok(())
     }
@@ -151,7 +172,9 @@ impl Settings {
     }
 
     pub fn secrets_key_file(&self) -> PathBuf {
-        self.secrets_key_file.clone().unwrap_or_else(|| self.data_dir.join("secrets.key"))
+        self.secrets_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("secrets.key"))
     }
 
     pub fn is_https(&self) -> bool {
@@ -170,7 +193,10 @@ impl Settings {
 
     /// WebAuthn refuses IP-literal origins (WebAuthn L2 §5.1.4.1, "valid domain").
     pub fn issuer_is_ip_literal(&self) -> bool {
-        matches!(self.issuer.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)))
+        matches!(
+            self.issuer.host(),
+            Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))
+        )
     }
 }
 
@@ -183,7 +209,12 @@ fn cidr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
         Many(Vec<String>),
     }
     let items = match Raw::deserialize(d)? {
-        Raw::One(s) => s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+        Raw::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
         Raw::Many(v) => v,
     };
     items

@@ -23,9 +23,15 @@ const NONCE_LEN: usize = 12;
 #[derive(Debug, thiserror::Error)]
 pub enum SecretsError {
     #[error("cannot read the secrets key file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot create the secrets key file {path}: {source}")]
-    Create { path: String, source: std::io::Error },
+    Create {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("the secrets key file {0} does not hold a base64 32-byte key")]
     Malformed(String),
     #[error("a sealed secret could not be decrypted (wrong key file, or the value was altered)")]
@@ -49,7 +55,10 @@ impl std::fmt::Debug for SecretBox {
 impl SecretBox {
     pub fn from_key(key: [u8; 32]) -> Self {
         let mac_key = crypto::hmac_sha256(&key, b"mintgate mac key v1");
-        Self { cipher: Aes256Gcm::new(&key.into()), mac_key }
+        Self {
+            cipher: Aes256Gcm::new(&key.into()),
+            mac_key,
+        }
     }
 
     /// Reads the key file, creating it (mode 0600) with a fresh random key when it is missing.
@@ -60,17 +69,29 @@ impl SecretBox {
                 let bytes = STANDARD
                     .decode(text.trim())
                     .map_err(|_| SecretsError::Malformed(shown.clone()))?;
-                let key: [u8; 32] =
-                    bytes.try_into().map_err(|_| SecretsError::Malformed(shown))?;
+                let key: [u8; 32] = bytes
+                    .try_into()
+                    .map_err(|_| SecretsError::Malformed(shown))?;
                 Ok(Self::from_key(key))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = crypto::random_bytes::<32>();
-                write_private_file(path, STANDARD.encode(key).as_bytes())
-                    .map_err(|source| SecretsError::Create { path: shown, source })?;
-                Ok(Self::from_key(key))
+                match write_private_file(path, STANDARD.encode(key).as_bytes()) {
+                    Ok(()) => Ok(Self::from_key(key)),
+                    // Another instance created it first: use theirs.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        Self::load_or_create(path)
+                    }
+                    Err(source) => Err(SecretsError::Create {
+                        path: shown,
+                        source,
+                    }),
+                }
             }
-            Err(source) => Err(SecretsError::Read { path: shown, source }),
+            Err(source) => Err(SecretsError::Read {
+                path: shown,
+                source,
+            }),
         }
     }
 
@@ -79,7 +100,13 @@ impl SecretBox {
         let nonce_bytes = crypto::random_bytes::<NONCE_LEN>();
         let ciphertext = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce_bytes), Payload { msg: plaintext, aad: row_id.as_bytes() })
+            .encrypt(
+                Nonce::from_slice(&nonce_bytes),
+                Payload {
+                    msg: plaintext,
+                    aad: row_id.as_bytes(),
+                },
+            )
             .expect("AES-GCM encryption of an in-memory buffer cannot fail");
         let mut blob = nonce_bytes.to_vec();
         blob.extend_from_slice(&ciphertext);
@@ -95,7 +122,13 @@ impl SecretBox {
             .ok_or(SecretsError::Decrypt)?;
         let (nonce, ciphertext) = blob.split_at(NONCE_LEN);
         self.cipher
-            .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: row_id.as_bytes() })
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: row_id.as_bytes(),
+                },
+            )
             .map_err(|_| SecretsError::Decrypt)
     }
 
@@ -105,10 +138,13 @@ impl SecretBox {
     }
 }
 
+/// Writes a whole file under a temporary name, then links it into place, so a concurrent reader
+/// never sees it half-written and two writers cannot both win (`AlreadyExists` for the loser).
 fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)?;
     }
+    let tmp = path.with_extension(format!("tmp-{}", crypto::random_base62(8)));
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -116,9 +152,13 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let mut file = options.open(path)?;
-    file.write_all(contents)?;
-    file.sync_all()
+    let written = options.open(&tmp).and_then(|mut file| {
+        file.write_all(contents)?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    linked
 }
 
 #[cfg(test)]
@@ -131,8 +171,14 @@ mod tests {
         let sealed = sb.seal("row-1", b"signing key");
         assert!(sealed.starts_with("v1:"));
         assert_eq!(sb.open("row-1", &sealed).unwrap(), b"signing key");
-        assert!(matches!(sb.open("row-2", &sealed), Err(SecretsError::Decrypt)));
-        assert!(matches!(sb.open("row-1", "v1:AAAA"), Err(SecretsError::Decrypt)));
+        assert!(matches!(
+            sb.open("row-2", &sealed),
+            Err(SecretsError::Decrypt)
+        ));
+        assert!(matches!(
+            sb.open("row-1", "v1:AAAA"),
+            Err(SecretsError::Decrypt)
+        ));
     }
 
     #[test]
@@ -156,6 +202,9 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         fs::write(&path, "not a key").unwrap();
-        assert!(matches!(SecretBox::load_or_create(&path), Err(SecretsError::Malformed(_))));
+        assert!(matches!(
+            SecretBox::load_or_create(&path),
+            Err(SecretsError::Malformed(_))
+        ));
     }
 }

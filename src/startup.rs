@@ -38,12 +38,17 @@ pub struct AppState {
 pub enum StartupError {
     #[error(transparent)]
     Secrets(#[from] SecretsError),
-    #[error("the secrets key file {0} does not match this database (it was set up with another key)")]
+    #[error(
+        "the secrets key file {0} does not match this database (it was set up with another key)"
+    )]
     WrongKey(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: String, source: std::io::Error },
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("first-run set-up: {0}")]
     Setup(String),
 }
@@ -62,24 +67,46 @@ impl Application {
         Self::build_with_clock(settings, Arc::new(SystemClock))
     }
 
-    /// Connects, migrates under the set-up lock, runs first-run set-up, binds the listener.
-    pub fn build_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+    pub fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            addr: settings.bind.to_string(),
+            source,
+        })?;
+        Self::build_on(settings, listener, clock)
+    }
+
+    /// Connects, migrates under the set-up lock, runs first-run set-up and serves on `listener`
+    /// (tests bind port 0 first so the issuer can name the port).
+    pub fn build_on(
+        settings: Settings,
+        listener: TcpListener,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
         let secrets = SecretBox::load_or_create(&settings.secrets_key_file())?;
         let store = Store::connect(&settings.database_url(), settings.database_pool_size)?;
         let hasher = PasswordHasher::per_core(settings.password_hash_queue);
-        let first_run_password = store.migrate_then(|tx| {
-            check_key(tx, &secrets, &settings)?;
-            first_run(tx, &settings, &hasher, clock.as_ref())
-        }).map_err(|e| match e {
-            StoreError::Backend(msg) if msg == KEK_CHECK => {
-                StartupError::WrongKey(settings.secrets_key_file().display().to_string())
-            }
-            other => other.into(),
-        })?;
+        let first_run_password = store
+            .migrate_then(|tx| {
+                check_key(tx, &secrets, &settings)?;
+                first_run(tx, &settings, &hasher, clock.as_ref())
+            })
+            .map_err(|e| match e {
+                StoreError::Backend(msg) if msg == KEK_CHECK => {
+                    StartupError::WrongKey(settings.secrets_key_file().display().to_string())
+                }
+                other => other.into(),
+            })?;
 
-        let listener = TcpListener::bind(settings.bind)
-            .map_err(|source| StartupError::Bind { addr: settings.bind.to_string(), source })?;
-        let port = listener.local_addr().map_err(|source| StartupError::Bind { addr: settings.bind.to_string(), source })?.port();
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind.to_string(),
+                source,
+            })?
+            .port();
 
         let state = web::Data::new(AppState {
             throttle: Throttle {
@@ -89,7 +116,10 @@ impl Application {
                 lockout_max: settings.login_lockout_max,
                 window: settings.login_failure_window,
             },
-            session_policy: SessionPolicy::new(settings.session_idle_timeout, settings.session_absolute_timeout),
+            session_policy: SessionPolicy::new(
+                settings.session_idle_timeout,
+                settings.session_absolute_timeout,
+            ),
             csrf_key: secrets.derived_key("csrf"),
             settings: Arc::new(settings),
             store,
@@ -99,7 +129,12 @@ impl Application {
             metrics: Metrics::new(),
         });
         let server = serve(listener, state.clone())?;
-        Ok(Self { port, server, state, first_run_password })
+        Ok(Self {
+            port,
+            server,
+            state,
+            first_run_password,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -126,7 +161,10 @@ impl Application {
 
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, StartupError> {
     let limit = state.settings.body_limit;
-    let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -170,13 +208,18 @@ fn first_run(
     if tx.count_users()? > 0 {
         return Ok(None);
     }
-    let setup_err = |e: &dyn std::fmt::Display| StoreError::Backend(format!("first-run set-up: {e}"));
+    let setup_err =
+        |e: &dyn std::fmt::Display| StoreError::Backend(format!("first-run set-up: {e}"));
     let now = clock.now();
     let (org_name, org_key) = parse_org_name(&settings.admin_org).map_err(|e| setup_err(&e))?;
     let org = match tx.find_org(&org_key)? {
         Some(org) => org,
         None => {
-            let org = Organisation { id: crypto::new_id("org"), name: org_name, created_at: now };
+            let org = Organisation {
+                id: crypto::new_id("org"),
+                name: org_name,
+                created_at: now,
+            };
             tx.create_org(&org, &org_key)?;
             org
         }

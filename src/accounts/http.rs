@@ -35,7 +35,9 @@ pub fn safe_return_to(raw: Option<&str>) -> String {
 
 /// `/login?return_to=...` for a page that needs a signed-in user.
 pub fn login_redirect(return_to: &str) -> HttpResponse {
-    let query: String = url::form_urlencoded::Serializer::new(String::new()).append_pair("return_to", return_to).finish();
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("return_to", return_to)
+        .finish();
     see_other(&format!("{LOGIN}?{query}"))
 }
 
@@ -80,7 +82,15 @@ fn login_response(
     if let Some(seconds) = retry_after {
         builder.insert_header((RETRY_AFTER, seconds.to_string()));
     }
-    html(builder, &LoginPage { csrf: &token.token, return_to, login, error })
+    html(
+        builder,
+        &LoginPage {
+            csrf: &token.token,
+            return_to,
+            login,
+            error,
+        },
+    )
 }
 
 pub async fn login_page(
@@ -108,12 +118,21 @@ pub async fn login_submit(
     let login = form.login.clone();
     let result = web::block(move || -> Result<_, SignInError> {
         let clock = st.clock.as_ref();
-        let user = service::sign_in(&st.store, &st.hasher, clock, &st.throttle, &form.login, &form.password, &meta)?;
+        let user = service::sign_in(
+            &st.store,
+            &st.hasher,
+            clock,
+            &st.throttle,
+            &form.login,
+            &form.password,
+            &meta,
+        )?;
         // A fresh session id at every sign-in: a planted cookie never becomes authenticated.
         if let Some(previous) = previous {
             crate::store::SessionStore::delete_session(&st.store, &previous.hash())?;
         }
-        let (secret, _) = sessions::start(&st.store, clock, st.session_policy, &user, &["pwd"], &meta)?;
+        let (secret, _) =
+            sessions::start(&st.store, clock, st.session_policy, &user, &["pwd"], &meta)?;
         Ok(secret)
     })
     .await?;
@@ -121,11 +140,20 @@ pub async fn login_submit(
     match result {
         Ok(secret) => Ok(HttpResponse::SeeOther()
             .insert_header((actix_web::http::header::LOCATION, return_to))
-            .cookie(cookies::build(&st.settings, cookies::SESSION, secret.expose().to_owned()))
+            .cookie(cookies::build(
+                &st.settings,
+                cookies::SESSION,
+                secret.expose().to_owned(),
+            ))
             .finish()),
-        Err(e @ SignInError::Invalid) => {
-            login_response(&req, StatusCode::UNAUTHORIZED, &return_to, &login, Some(&e.to_string()), None)
-        }
+        Err(e @ SignInError::Invalid) => login_response(
+            &req,
+            StatusCode::UNAUTHORIZED,
+            &return_to,
+            &login,
+            Some(&e.to_string()),
+            None,
+        ),
         Err(SignInError::Throttled { retry_after }) => login_response(
             &req,
             StatusCode::TOO_MANY_REQUESTS,
@@ -155,20 +183,32 @@ struct AccountPage<'a> {
     logout: &'a str,
 }
 
-pub async fn account_page(req: HttpRequest, session: MaybeSession) -> Result<HttpResponse, WebError> {
+pub async fn account_page(
+    req: HttpRequest,
+    session: MaybeSession,
+) -> Result<HttpResponse, WebError> {
     let Some(current) = session.0 else {
         return Ok(login_redirect(ACCOUNT));
     };
     let st = state(&req).clone();
     let user_id = current.user.id.clone();
-    let memberships = web::block(move || crate::store::UserStore::memberships(&st.store, &user_id)).await??;
+    let memberships =
+        web::block(move || crate::store::UserStore::memberships(&st.store, &user_id)).await??;
     let st = state(&req);
     let token = csrf::issue(st, &req, Some(&current.session.sid));
     let mut builder = HttpResponse::Ok();
     if let Some(cookie) = token.cookie {
         builder.cookie(cookie);
     }
-    html(builder, &AccountPage { csrf: &token.token, user: &current.user, memberships: &memberships, logout: LOGOUT })
+    html(
+        builder,
+        &AccountPage {
+            csrf: &token.token,
+            user: &current.user,
+            memberships: &memberships,
+            logout: LOGOUT,
+        },
+    )
 }
 
 #[derive(Deserialize)]

@@ -87,7 +87,12 @@ impl PasswordHasher {
 
     /// One worker per available core.
     pub fn per_core(queue: usize) -> Self {
-        Self::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), queue)
+        Self::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            queue,
+        )
     }
 
     pub fn hash(&self, password: &SecretString) -> Result<String, Busy> {
@@ -112,7 +117,10 @@ impl PasswordHasher {
             tracing::error!("a stored password hash does not parse; the sign-in is refused");
             return Ok(false);
         };
-        let ok = self.argon2.verify_password(password.expose_secret().as_bytes(), &parsed).is_ok();
+        let ok = self
+            .argon2
+            .verify_password(password.expose_secret().as_bytes(), &parsed)
+            .is_ok();
         Ok(ok && real)
     }
 }
@@ -128,13 +136,21 @@ mod tests {
         let stored = h.hash(&pw).unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(h.verify(&pw, Some(&stored)).unwrap());
-        assert!(!h.verify(&SecretString::from("wrong"), Some(&stored)).unwrap());
+        assert!(
+            !h.verify(&SecretString::from("wrong"), Some(&stored))
+                .unwrap()
+        );
         assert!(!h.verify(&pw, None).unwrap());
     }
 
     #[test]
     fn full_queue_is_busy() {
-        let gate = Gate { state: Mutex::new(GateState::default()), freed: Condvar::new(), workers: 1, queue: 0 };
+        let gate = Gate {
+            state: Mutex::new(GateState::default()),
+            freed: Condvar::new(),
+            workers: 1,
+            queue: 0,
+        };
         let held = gate.acquire().unwrap();
         assert_eq!(gate.acquire().err(), Some(Busy));
         drop(held);

@@ -38,12 +38,24 @@ impl From<StoreError> for AccountError {
 
 pub fn validate_password(password: &SecretString) -> Result<(), AccountInputError> {
     let n = password.expose_secret().chars().count();
-    if (8..=1024).contains(&n) { Ok(()) } else { Err(AccountInputError::Password) }
+    if (8..=1024).contains(&n) {
+        Ok(())
+    } else {
+        Err(AccountInputError::Password)
+    }
 }
 
-pub fn create_org<S: OrgStore>(store: &S, clock: &dyn Clock, name: &str) -> Result<Organisation, AccountError> {
+pub fn create_org<S: OrgStore>(
+    store: &S,
+    clock: &dyn Clock,
+    name: &str,
+) -> Result<Organisation, AccountError> {
     let (name, key) = parse_org_name(name)?;
-    let org = Organisation { id: crypto::new_id("org"), name, created_at: clock.now() };
+    let org = Organisation {
+        id: crypto::new_id("org"),
+        name,
+        created_at: clock.now(),
+    };
     store.create_org(&org, &key).map_err(|e| match e {
         StoreError::Conflict(_) => AccountError::Duplicate("organisation name"),
         other => other.into(),
@@ -89,10 +101,20 @@ pub fn create_user<S: UserStore + OrgStore + AuditStore>(
         .map(|d| d.trim().chars().take(200).collect::<String>())
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| username.as_str().to_owned());
-    let new = NewUser { id: crypto::new_id("usr"), username, email, display_name, password_hash };
+    let new = NewUser {
+        id: crypto::new_id("usr"),
+        username,
+        email,
+        display_name,
+        password_hash,
+    };
     let now = clock.now();
     let user = store.create_user(&new, org.as_ref().map(|o| (o.id.as_str(), input.role)), now)?;
-    store.record_event(&AuditEvent::new(now, AuditKind::UserCreated, meta).user(&user.id).subject(&user.username))?;
+    store.record_event(
+        &AuditEvent::new(now, AuditKind::UserCreated, meta)
+            .user(&user.id)
+            .subject(&user.username),
+    )?;
     Ok((user, org))
 }
 
@@ -109,9 +131,21 @@ pub fn set_disabled<S: UserStore + AuditStore>(
         .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))?;
     let now = clock.now();
     store.set_user_disabled(&user.id, disabled, now)?;
-    let kind = if disabled { AuditKind::UserDisabled } else { AuditKind::UserEnabled };
-    store.record_event(&AuditEvent::new(now, kind, meta).user(&user.id).subject(&user.username))?;
-    Ok(User { disabled, updated_at: now, ..user })
+    let kind = if disabled {
+        AuditKind::UserDisabled
+    } else {
+        AuditKind::UserEnabled
+    };
+    store.record_event(
+        &AuditEvent::new(now, kind, meta)
+            .user(&user.id)
+            .subject(&user.username),
+    )?;
+    Ok(User {
+        disabled,
+        updated_at: now,
+        ..user
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +177,11 @@ pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
     if let ThrottleDecision::Locked { retry_after } = throttle.check(store, now, &key, meta.ip)? {
         return Err(SignInError::Throttled { retry_after });
     }
-    let found = if key.is_empty() || key.len() > 254 { None } else { store.find_user_for_login(&key)? };
+    let found = if key.is_empty() || key.len() > 254 {
+        None
+    } else {
+        store.find_user_for_login(&key)?
+    };
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
@@ -153,7 +191,9 @@ pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
         Some(user) if password_ok && !user.disabled => {
             throttle.succeeded(store, &key)?;
             store.record_event(
-                &AuditEvent::new(now, AuditKind::SignInSucceeded, meta).user(&user.id).subject(&user.username),
+                &AuditEvent::new(now, AuditKind::SignInSucceeded, meta)
+                    .user(&user.id)
+                    .subject(&user.username),
             )?;
             Ok(user)
         }
@@ -163,13 +203,17 @@ pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
                 Some(u) if u.disabled => "disabled user",
                 Some(_) => "wrong password",
             };
-            let mut event = AuditEvent::new(now, AuditKind::SignInFailed, meta).subject(&key).detail(reason);
+            let mut event = AuditEvent::new(now, AuditKind::SignInFailed, meta)
+                .subject(&key)
+                .detail(reason);
             if let Some(u) = &user {
                 event = event.user(&u.id);
             }
             store.record_event(&event)?;
             if let Some(lock) = throttle.failed(store, now, &key, meta.ip)? {
-                store.record_event(&AuditEvent::new(now, AuditKind::AccountLocked, meta).subject(&lock))?;
+                store.record_event(
+                    &AuditEvent::new(now, AuditKind::AccountLocked, meta).subject(&lock),
+                )?;
             }
             Err(SignInError::Invalid)
         }

@@ -47,7 +47,13 @@ impl Throttle {
                 wait = wait.max(locked_until - now);
             }
         }
-        Ok(if wait > 0 { ThrottleDecision::Locked { retry_after: wait as u64 } } else { ThrottleDecision::Allowed })
+        Ok(if wait > 0 {
+            ThrottleDecision::Locked {
+                retry_after: wait as u64,
+            }
+        } else {
+            ThrottleDecision::Allowed
+        })
     }
 
     /// Counts a failure for the account and the IP; returns the key that became locked, if any.
@@ -84,7 +90,12 @@ impl Throttle {
             return None;
         }
         let factor = 1u64 << over.min(20);
-        Some(self.lockout.as_secs().saturating_mul(factor).min(self.lockout_max.as_secs()))
+        Some(
+            self.lockout
+                .as_secs()
+                .saturating_mul(factor)
+                .min(self.lockout_max.as_secs()),
+        )
     }
 }
 

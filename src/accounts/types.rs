@@ -17,7 +17,8 @@ impl Username {
         let s = s.trim();
         let ok = (1..=64).contains(&s.chars().count())
             && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -45,7 +46,11 @@ impl Email {
             && !s.chars().any(|c| c.is_whitespace() || c.is_control())
             && matches!(s.split_once('@'), Some((local, domain))
                 if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
-        if ok { Ok(Self(s.to_owned())) } else { Err(AccountInputError::Email) }
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(AccountInputError::Email)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -176,7 +181,10 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse("A@Example.COM").unwrap().key(), "a@example.com");
+        assert_eq!(
+            Email::parse("A@Example.COM").unwrap().key(),
+            "a@example.com"
+        );
         for bad in ["", "a", "@b", "a@", "a@b@c", "a b@c"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }

@@ -8,7 +8,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 use crate::startup::AppState;
 
@@ -23,23 +25,41 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("mintgate_http_requests_total", "HTTP requests by route, method and status"),
+            Opts::new(
+                "mintgate_http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
             &["route", "method", "status"],
         )
         .expect("static metric definition");
         let latency = HistogramVec::new(
-            HistogramOpts::new("mintgate_http_request_duration_seconds", "HTTP request latency by route")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5]),
+            HistogramOpts::new(
+                "mintgate_http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
             &["route"],
         )
         .expect("static metric definition");
-        registry.register(Box::new(requests.clone())).expect("registered once");
-        registry.register(Box::new(latency.clone())).expect("registered once");
-        Self { registry, requests, latency }
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("registered once");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("registered once");
+        Self {
+            registry,
+            requests,
+            latency,
+        }
     }
 
     pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        self.requests.with_label_values(&[route, method, &status.to_string()]).inc();
+        self.requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
         self.latency.with_label_values(&[route]).observe(seconds);
     }
 
@@ -66,7 +86,10 @@ pub async fn observe(
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().as_str().to_owned();
     let res = next.call(req).await?;
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     let status = res.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(state) = state {

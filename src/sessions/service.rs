@@ -23,7 +23,10 @@ pub struct SessionPolicy {
 
 impl SessionPolicy {
     pub fn new(idle: Duration, absolute: Duration) -> Self {
-        Self { idle: idle.as_secs() as i64, absolute: absolute.as_secs() as i64 }
+        Self {
+            idle: idle.as_secs() as i64,
+            absolute: absolute.as_secs() as i64,
+        }
     }
 
     fn is_live(&self, s: &SessionRecord, now: UnixTime) -> bool {
@@ -68,7 +71,10 @@ pub fn start<S: SessionStore + AuditStore>(
         auth_time: now,
         amr: amr.iter().map(|s| (*s).to_owned()).collect(),
         ip: meta.ip.map(|ip| ip.to_string()),
-        user_agent: meta.user_agent.as_ref().map(|ua| ua.chars().take(512).collect()),
+        user_agent: meta
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(512).collect()),
     };
     store.insert_session(&record)?;
     Ok((secret, record))
@@ -103,13 +109,19 @@ pub fn end<S: SessionStore + AuditStore>(
 ) -> StoreResult<Option<SessionRecord>> {
     let ended = store.delete_session(&secret.hash())?;
     if let Some(s) = &ended {
-        store.record_event(&AuditEvent::new(clock.now(), AuditKind::SignedOut, meta).user(&s.user_id))?;
+        store.record_event(
+            &AuditEvent::new(clock.now(), AuditKind::SignedOut, meta).user(&s.user_id),
+        )?;
     }
     Ok(ended)
 }
 
 /// Deletes expired sessions; run periodically in the background.
-pub fn prune<S: SessionStore>(store: &S, clock: &dyn Clock, policy: SessionPolicy) -> StoreResult<usize> {
+pub fn prune<S: SessionStore>(
+    store: &S,
+    clock: &dyn Clock,
+    policy: SessionPolicy,
+) -> StoreResult<usize> {
     let now = clock.now();
     store.prune_sessions(now, now - policy.idle)
 }

@@ -26,7 +26,9 @@ pub(super) fn create_org(conn: &mut DbConn, org: &Organisation, name_key: &str) 
         name_key: name_key.to_owned(),
         created_at: org.created_at,
     };
-    diesel::insert_into(organisations::table).values(&row).execute(conn)?;
+    diesel::insert_into(organisations::table)
+        .values(&row)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -49,7 +51,9 @@ pub(super) fn create_user(
         updated_at: now,
     };
     conn.transaction(|conn| {
-        diesel::insert_into(users::table).values(&row).execute(conn)?;
+        diesel::insert_into(users::table)
+            .values(&row)
+            .execute(conn)?;
         if let Some((org_id, role)) = org {
             insert_membership(conn, org_id, &row.id, role, now)?;
         }
@@ -58,14 +62,22 @@ pub(super) fn create_user(
     Ok(row.into())
 }
 
-fn insert_membership(conn: &mut DbConn, org_id: &str, user_id: &str, role: Role, now: UnixTime) -> StoreResult<()> {
+fn insert_membership(
+    conn: &mut DbConn,
+    org_id: &str,
+    user_id: &str,
+    role: Role,
+    now: UnixTime,
+) -> StoreResult<()> {
     let m = MembershipRow {
         org_id: org_id.to_owned(),
         user_id: user_id.to_owned(),
         role: role.as_str().to_owned(),
         created_at: now,
     };
-    diesel::insert_into(memberships::table).values(&m).execute(conn)?;
+    diesel::insert_into(memberships::table)
+        .values(&m)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -90,13 +102,22 @@ impl OrgStore for Store {
 }
 
 impl UserStore for Store {
-    fn create_user(&self, user: &NewUser, org: Option<(&str, Role)>, now: UnixTime) -> StoreResult<User> {
+    fn create_user(
+        &self,
+        user: &NewUser,
+        org: Option<(&str, Role)>,
+        now: UnixTime,
+    ) -> StoreResult<User> {
         create_user(&mut *self.conn()?, user, org, now)
     }
 
     fn find_user_for_login(&self, login_key: &str) -> StoreResult<Option<(User, Option<String>)>> {
         Ok(users::table
-            .filter(users::username_key.eq(login_key).or(users::email_key.eq(login_key)))
+            .filter(
+                users::username_key
+                    .eq(login_key)
+                    .or(users::email_key.eq(login_key)),
+            )
             .select(UserRow::as_select())
             .first(&mut self.conn()?)
             .optional()?
@@ -135,7 +156,11 @@ impl UserStore for Store {
         let n = diesel::update(users::table.find(id))
             .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
             .execute(&mut self.conn()?)?;
-        if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if n == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
@@ -147,15 +172,24 @@ impl UserStore for Store {
             .load(&mut self.conn()?)?;
         rows.into_iter()
             .map(|(org, role)| {
-                let role = role
-                    .parse()
-                    .map_err(|_| StoreError::Backend(format!("unknown role `{role}` in memberships")))?;
-                Ok(Membership { org: org.into(), role })
+                let role = role.parse().map_err(|_| {
+                    StoreError::Backend(format!("unknown role `{role}` in memberships"))
+                })?;
+                Ok(Membership {
+                    org: org.into(),
+                    role,
+                })
             })
             .collect()
     }
 
-    fn add_membership(&self, org_id: &str, user_id: &str, role: Role, now: UnixTime) -> StoreResult<()> {
+    fn add_membership(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: Role,
+        now: UnixTime,
+    ) -> StoreResult<()> {
         insert_membership(&mut *self.conn()?, org_id, user_id, role, now)
     }
 

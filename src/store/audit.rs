@@ -15,7 +15,9 @@ pub(super) fn record(conn: &mut DbConn, e: &AuditEvent) -> StoreResult<()> {
         user_agent: e.user_agent.as_deref(),
         detail: e.detail.as_deref(),
     };
-    diesel::insert_into(audit_events::table).values(&row).execute(conn)?;
+    diesel::insert_into(audit_events::table)
+        .values(&row)
+        .execute(conn)?;
     Ok(())
 }
 

@@ -55,7 +55,10 @@ pub struct Manager {
 
 impl Manager {
     pub fn new(url: &str) -> Self {
-        Self { url: url.to_owned(), backend: Backend::of_url(url) }
+        Self {
+            url: url.to_owned(),
+            backend: Backend::of_url(url),
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -67,9 +70,15 @@ impl Manager {
             Backend::Postgres => PgConnection::establish(&self.url).map(DbConn::Pg),
             Backend::Sqlite => {
                 let path = self.url.strip_prefix("sqlite://").unwrap_or(&self.url);
-                if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+                if let Some(dir) = std::path::Path::new(path)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
                     std::fs::create_dir_all(dir).map_err(|e| {
-                        diesel::ConnectionError::BadConnection(format!("cannot create {}: {e}", dir.display()))
+                        diesel::ConnectionError::BadConnection(format!(
+                            "cannot create {}: {e}",
+                            dir.display()
+                        ))
                     })?;
                 }
                 let mut conn = SqliteConnection::establish(path)?;
@@ -95,7 +104,8 @@ impl diesel::r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
-        conn.batch_execute("SELECT 1").map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, _conn: &mut DbConn) -> bool {
@@ -133,27 +143,34 @@ pub fn migrate_then<T>(
                 .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
                 .and_then(|()| setup(conn));
             if let DbConn::Pg(pg) = conn {
-                diesel::sql_query(format!("SELECT pg_advisory_unlock({SETUP_LOCK_KEY})")).execute(pg)?;
+                diesel::sql_query(format!("SELECT pg_advisory_unlock({SETUP_LOCK_KEY})"))
+                    .execute(pg)?;
             }
             result
         }
         DbConn::Sqlite(sqlite) => {
             // Diesel's transaction manager lives in the inner connection, so statements run
             // through `conn` below nest inside this transaction as savepoints.
-            diesel::connection::AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+            diesel::connection::AnsiTransactionManager::begin_transaction_sql(
+                sqlite,
+                "BEGIN IMMEDIATE",
+            )?;
             let result = sqlite
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map(|_| ())
                 .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
                 .and_then(|()| setup(conn));
-            let DbConn::Sqlite(sqlite) = conn else { unreachable!("the variant does not change") };
+            let DbConn::Sqlite(sqlite) = conn else {
+                unreachable!("the variant does not change")
+            };
             match result {
                 Ok(value) => {
                     diesel::connection::AnsiTransactionManager::commit_transaction(sqlite)?;
                     Ok(value)
                 }
                 Err(e) => {
-                    let _ = diesel::connection::AnsiTransactionManager::rollback_transaction(sqlite);
+                    let _ =
+                        diesel::connection::AnsiTransactionManager::rollback_transaction(sqlite);
                     Err(e)
                 }
             }

@@ -4,7 +4,11 @@ use super::schema::meta;
 use super::{DbConn, MetaStore, Store, StoreResult};
 
 pub(super) fn get(conn: &mut DbConn, key: &str) -> StoreResult<Option<String>> {
-    Ok(meta::table.find(key).select(meta::value).first(conn).optional()?)
+    Ok(meta::table
+        .find(key)
+        .select(meta::value)
+        .first(conn)
+        .optional()?)
 }
 
 pub(super) fn put(conn: &mut DbConn, key: &str, value: &str) -> StoreResult<()> {

@@ -40,7 +40,9 @@ impl From<DieselError> for StoreError {
         match e {
             DieselError::NotFound => StoreError::NotFound,
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                StoreError::Conflict(conflict_subject(info.constraint_name().unwrap_or(info.message())))
+                StoreError::Conflict(conflict_subject(
+                    info.constraint_name().unwrap_or(info.message()),
+                ))
             }
             other => StoreError::Backend(other.to_string()),
         }
@@ -70,7 +72,10 @@ pub struct Store {
 
 impl Store {
     pub fn connect(url: &str, pool_size: u32) -> StoreResult<Self> {
-        Ok(Self { pool: db::pool(url, pool_size)?, backend: Backend::of_url(url) })
+        Ok(Self {
+            pool: db::pool(url, pool_size)?,
+            backend: Backend::of_url(url),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -78,11 +83,16 @@ impl Store {
     }
 
     fn conn(&self) -> StoreResult<db::PooledConn> {
-        self.pool.get().map_err(|e| StoreError::Unavailable(e.to_string()))
+        self.pool
+            .get()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     /// Migrates, then runs `setup` on the same connection under the set-up lock.
-    pub fn migrate_then<T>(&self, setup: impl FnOnce(&mut SetupTx<'_>) -> StoreResult<T>) -> StoreResult<T> {
+    pub fn migrate_then<T>(
+        &self,
+        setup: impl FnOnce(&mut SetupTx<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut conn = self.conn()?;
         db::migrate_then(&mut conn, |conn| setup(&mut SetupTx { conn }))
     }
@@ -112,7 +122,12 @@ impl SetupTx<'_> {
         accounts::create_org(self.conn, org, name_key)
     }
 
-    pub fn create_user(&mut self, user: &NewUser, org: Option<(&str, Role)>, now: UnixTime) -> StoreResult<User> {
+    pub fn create_user(
+        &mut self,
+        user: &NewUser,
+        org: Option<(&str, Role)>,
+        now: UnixTime,
+    ) -> StoreResult<User> {
         accounts::create_user(self.conn, user, org, now)
     }
 
@@ -138,7 +153,12 @@ pub trait OrgStore {
 
 pub trait UserStore {
     /// Inserts the user and, with `org`, the membership, in one transaction.
-    fn create_user(&self, user: &NewUser, org: Option<(&str, Role)>, now: UnixTime) -> StoreResult<User>;
+    fn create_user(
+        &self,
+        user: &NewUser,
+        org: Option<(&str, Role)>,
+        now: UnixTime,
+    ) -> StoreResult<User>;
     /// By username or e-mail key; with the password hash, if any.
     fn find_user_for_login(&self, login_key: &str) -> StoreResult<Option<(User, Option<String>)>>;
     fn find_user(&self, id: &str) -> StoreResult<Option<User>>;
@@ -146,7 +166,13 @@ pub trait UserStore {
     fn list_users(&self) -> StoreResult<Vec<User>>;
     fn set_user_disabled(&self, id: &str, disabled: bool, now: UnixTime) -> StoreResult<()>;
     fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
-    fn add_membership(&self, org_id: &str, user_id: &str, role: Role, now: UnixTime) -> StoreResult<()>;
+    fn add_membership(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: Role,
+        now: UnixTime,
+    ) -> StoreResult<()>;
     fn remove_membership(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
 }
 
@@ -174,7 +200,12 @@ pub trait ThrottleStore {
     /// `(failures, locked_until)` for a key.
     fn throttle_state(&self, key: &str) -> StoreResult<Option<(i32, UnixTime)>>;
     /// Counts one failure (forgetting failures older than `window_start`); returns the count.
-    fn register_failure(&self, key: &str, now: UnixTime, window_start: UnixTime) -> StoreResult<i32>;
+    fn register_failure(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window_start: UnixTime,
+    ) -> StoreResult<i32>;
     fn lock_until(&self, key: &str, until: UnixTime) -> StoreResult<()>;
     fn clear_throttle(&self, key: &str) -> StoreResult<()>;
 }

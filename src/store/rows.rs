@@ -18,7 +18,11 @@ pub struct OrgRow {
 
 impl From<OrgRow> for Organisation {
     fn from(r: OrgRow) -> Self {
-        Organisation { id: r.id, name: r.name, created_at: r.created_at }
+        Organisation {
+            id: r.id,
+            name: r.name,
+            created_at: r.created_at,
+        }
     }
 }
 

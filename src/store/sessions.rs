@@ -21,7 +21,10 @@ impl SessionStore for Store {
             .select((SessionRow::as_select(), UserRow::as_select()))
             .first::<(SessionRow, UserRow)>(&mut self.conn()?)
             .optional()?
-            .map(|(s, u)| CurrentSession { session: s.into(), user: u.into() }))
+            .map(|(s, u)| CurrentSession {
+                session: s.into(),
+                user: u.into(),
+            }))
     }
 
     fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
@@ -43,12 +46,19 @@ impl SessionStore for Store {
     }
 
     fn delete_user_sessions(&self, user_id: &str) -> StoreResult<usize> {
-        Ok(diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id))).execute(&mut self.conn()?)?)
+        Ok(
+            diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
+                .execute(&mut self.conn()?)?,
+        )
     }
 
     fn prune_sessions(&self, now: UnixTime, idle_cutoff: UnixTime) -> StoreResult<usize> {
         Ok(diesel::delete(
-            sessions::table.filter(sessions::expires_at.le(now).or(sessions::last_seen_at.lt(idle_cutoff))),
+            sessions::table.filter(
+                sessions::expires_at
+                    .le(now)
+                    .or(sessions::last_seen_at.lt(idle_cutoff)),
+            ),
         )
         .execute(&mut self.conn()?)?)
     }

@@ -13,13 +13,22 @@ impl ThrottleStore for Store {
             .optional()?)
     }
 
-    fn register_failure(&self, key: &str, now: UnixTime, window_start: UnixTime) -> StoreResult<i32> {
+    fn register_failure(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window_start: UnixTime,
+    ) -> StoreResult<i32> {
         let mut conn = self.conn()?;
         // Each statement is atomic on its own, so concurrent failures on several instances are
         // all counted: forget an old streak, then increment (or insert the first failure).
-        diesel::update(t::table.find(key).filter(t::last_failure_at.lt(window_start)))
-            .set(t::failures.eq(0))
-            .execute(&mut conn)?;
+        diesel::update(
+            t::table
+                .find(key)
+                .filter(t::last_failure_at.lt(window_start)),
+        )
+        .set(t::failures.eq(0))
+        .execute(&mut conn)?;
         for _ in 0..3 {
             let n = diesel::update(t::table.find(key))
                 .set((t::failures.eq(t::failures + 1), t::last_failure_at.eq(now)))
@@ -28,7 +37,12 @@ impl ThrottleStore for Store {
                 return Ok(t::table.find(key).select(t::failures).first(&mut conn)?);
             }
             let inserted = diesel::insert_into(t::table)
-                .values((t::key.eq(key), t::failures.eq(1), t::last_failure_at.eq(now), t::locked_until.eq(0)))
+                .values((
+                    t::key.eq(key),
+                    t::failures.eq(1),
+                    t::last_failure_at.eq(now),
+                    t::locked_until.eq(0),
+                ))
                 .execute(&mut conn);
             match inserted {
                 Ok(_) => return Ok(1),
@@ -39,11 +53,15 @@ impl ThrottleStore for Store {
                 },
             }
         }
-        Err(StoreError::Backend("login throttle row kept changing".into()))
+        Err(StoreError::Backend(
+            "login throttle row kept changing".into(),
+        ))
     }
 
     fn lock_until(&self, key: &str, until: UnixTime) -> StoreResult<()> {
-        diesel::update(t::table.find(key)).set(t::locked_until.eq(until)).execute(&mut self.conn()?)?;
+        diesel::update(t::table.find(key))
+            .set(t::locked_until.eq(until))
+            .execute(&mut self.conn()?)?;
         Ok(())
     }
 

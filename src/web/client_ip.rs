@@ -6,7 +6,11 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
-pub fn client_ip(peer: Option<IpAddr>, forwarded_for: &[&str], trusted: &[IpNet]) -> Option<IpAddr> {
+pub fn client_ip(
+    peer: Option<IpAddr>,
+    forwarded_for: &[&str],
+    trusted: &[IpNet],
+) -> Option<IpAddr> {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     let peer = peer?;
     if !is_trusted(&peer) {
@@ -35,7 +39,9 @@ fn parse_entry(entry: &str) -> Option<IpAddr> {
     if let Some(rest) = e.strip_prefix('[') {
         return rest.split(']').next()?.parse().ok();
     }
-    e.rsplit_once(':').and_then(|(host, _port)| host.parse::<std::net::Ipv4Addr>().ok()).map(IpAddr::V4)
+    e.rsplit_once(':')
+        .and_then(|(host, _port)| host.parse::<std::net::Ipv4Addr>().ok())
+        .map(IpAddr::V4)
 }
 
 #[cfg(test)]
@@ -49,18 +55,43 @@ mod tests {
     #[test]
     fn untrusted_peer_is_the_client_whatever_the_header_says() {
         let trusted = vec!["10.0.0.0/8".parse().unwrap()];
-        assert_eq!(client_ip(Some(ip("203.0.113.9")), &["1.2.3.4"], &trusted), Some(ip("203.0.113.9")));
+        assert_eq!(
+            client_ip(Some(ip("203.0.113.9")), &["1.2.3.4"], &trusted),
+            Some(ip("203.0.113.9"))
+        );
     }
 
     #[test]
     fn trusted_proxy_yields_rightmost_untrusted_entry() {
-        let trusted = vec!["10.0.0.0/8".parse().unwrap(), "2001:db8::/32".parse().unwrap()];
+        let trusted = vec![
+            "10.0.0.0/8".parse().unwrap(),
+            "2001:db8::/32".parse().unwrap(),
+        ];
         let peer = Some(ip("10.0.0.2"));
-        assert_eq!(client_ip(peer, &["6.6.6.6, 198.51.100.7, 10.0.0.1"], &trusted), Some(ip("198.51.100.7")));
-        assert_eq!(client_ip(peer, &["6.6.6.6", "2001:db8::1, [2001:db9::5]:443"], &trusted), Some(ip("2001:db9::5")));
-        assert_eq!(client_ip(peer, &["198.51.100.7:1234"], &trusted), Some(ip("198.51.100.7")));
+        assert_eq!(
+            client_ip(peer, &["6.6.6.6, 198.51.100.7, 10.0.0.1"], &trusted),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            client_ip(
+                peer,
+                &["6.6.6.6", "2001:db8::1, [2001:db9::5]:443"],
+                &trusted
+            ),
+            Some(ip("2001:db9::5"))
+        );
+        assert_eq!(
+            client_ip(peer, &["198.51.100.7:1234"], &trusted),
+            Some(ip("198.51.100.7"))
+        );
         assert_eq!(client_ip(peer, &[], &trusted), Some(ip("10.0.0.2")));
-        assert_eq!(client_ip(peer, &["10.0.0.9"], &trusted), Some(ip("10.0.0.9")));
-        assert_eq!(client_ip(peer, &["1.1.1.1, junk"], &trusted), Some(ip("10.0.0.2")));
+        assert_eq!(
+            client_ip(peer, &["10.0.0.9"], &trusted),
+            Some(ip("10.0.0.9"))
+        );
+        assert_eq!(
+            client_ip(peer, &["1.1.1.1, junk"], &trusted),
+            Some(ip("10.0.0.2"))
+        );
     }
 }

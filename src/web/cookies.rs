@@ -9,7 +9,11 @@ pub const SESSION: &str = "mg_session";
 pub const CSRF: &str = "mg_csrf";
 
 pub fn name(settings: &Settings, base: &str) -> String {
-    if settings.is_https() { format!("__Host-{base}") } else { base.to_owned() }
+    if settings.is_https() {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
 }
 
 pub fn build(settings: &Settings, base: &str, value: String) -> Cookie<'static> {

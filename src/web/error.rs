@@ -14,7 +14,11 @@ pub enum WebError {
     BadRequest(String),
     #[error("This page does not exist.")]
     NotFound,
-    #[error("This form has expired or did not come from this site. Go back, reload the page and try again.")]
+    #[error("The request is too large.")]
+    PayloadTooLarge,
+    #[error(
+        "This form has expired or did not come from this site. Go back, reload the page and try again."
+    )]
     Csrf,
     #[error("Too many attempts. Try again in {retry_after} seconds.")]
     TooManyRequests { retry_after: u64 },
@@ -54,7 +58,10 @@ pub struct ErrorPage<'a> {
 
 impl ErrorPage<'_> {
     pub fn html(status: StatusCode, message: &str) -> String {
-        let page = ErrorPage { title: status.canonical_reason().unwrap_or("Error"), message };
+        let page = ErrorPage {
+            title: status.canonical_reason().unwrap_or("Error"),
+            message,
+        };
         page.render().unwrap_or_else(|_| message.to_owned())
     }
 }
@@ -64,6 +71,7 @@ impl ResponseError for WebError {
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

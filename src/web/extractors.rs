@@ -16,17 +16,29 @@ use crate::sessions::types::CurrentSession;
 use crate::startup::AppState;
 
 pub fn state(req: &HttpRequest) -> &web::Data<AppState> {
-    req.app_data::<web::Data<AppState>>().expect("AppState is registered on the App")
+    req.app_data::<web::Data<AppState>>()
+        .expect("AppState is registered on the App")
 }
 
 /// Client address (see [`client_ip`]) and user agent.
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     let st = state(req);
-    let forwarded: Vec<&str> =
-        req.headers().get_all(X_FORWARDED_FOR).filter_map(|v| v.to_str().ok()).collect();
+    let forwarded: Vec<&str> = req
+        .headers()
+        .get_all(X_FORWARDED_FOR)
+        .filter_map(|v| v.to_str().ok())
+        .collect();
     RequestMeta {
-        ip: client_ip(req.peer_addr().map(|a| a.ip()), &forwarded, &st.settings.trusted_proxies),
-        user_agent: req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        ip: client_ip(
+            req.peer_addr().map(|a| a.ip()),
+            &forwarded,
+            &st.settings.trusted_proxies,
+        ),
+        user_agent: req
+            .headers()
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
     }
 }
 
@@ -58,7 +70,9 @@ impl FromRequest for MaybeSession {
         let secret = session_secret(req);
         let st = state(req).clone();
         Box::pin(async move {
-            let Some(secret) = secret else { return Ok(MaybeSession(None)) };
+            let Some(secret) = secret else {
+                return Ok(MaybeSession(None));
+            };
             let found = web::block(move || {
                 sessions::resolve(&st.store, st.clock.as_ref(), st.session_policy, &secret)
             })

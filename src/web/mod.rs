@@ -20,14 +20,22 @@ pub async fn fill_error_bodies(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let res = next.call(req).await?.map_into_boxed_body();
     let status = res.status();
-    let empty = matches!(res.response().body().size(), actix_web::body::BodySize::Sized(0) | actix_web::body::BodySize::None);
+    let empty = matches!(
+        res.response().body().size(),
+        actix_web::body::BodySize::Sized(0) | actix_web::body::BodySize::None
+    );
     if !(status.is_client_error() && empty) {
         return Ok(res);
     }
-    let message = status.canonical_reason().unwrap_or("The request was not accepted.");
+    let message = status
+        .canonical_reason()
+        .unwrap_or("The request was not accepted.");
     let html = error::ErrorPage::html(status, message);
     Ok(res.map_body(|head, _| {
-        head.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        head.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         BoxBody::new(html)
     }))
 }

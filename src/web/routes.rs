@@ -29,12 +29,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(READYZ).route(web::get().to(ops::http::readyz)))
         .service(web::resource(METRICS).route(web::get().to(ops::http::metrics)))
         .service(web::resource(STYLESHEET).route(web::get().to(stylesheet)))
-        .default_service(web::to(|| async { Err::<HttpResponse, _>(WebError::NotFound) }));
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(WebError::NotFound)
+        }));
 }
 
 /// 303 See Other: after a POST the browser follows with a GET.
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
 }
 
 async fn stylesheet() -> HttpResponse {
@@ -47,7 +51,10 @@ async fn stylesheet() -> HttpResponse {
 /// RFC 9700 §4.16 (clickjacking) and the usual hardening headers, on every response.
 pub fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
-        .add((header::CONTENT_SECURITY_POLICY, "default-src 'self'; frame-ancestors 'none'; base-uri 'none'"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -56,16 +63,26 @@ pub fn security_headers() -> DefaultHeaders {
 pub fn form_config(limit: usize) -> web::FormConfig {
     web::FormConfig::default()
         .limit(limit)
-        .error_handler(|e, _| WebError::BadRequest(format!("The form could not be read: {e}")).into())
+        .error_handler(|e, _| match e {
+            actix_web::error::UrlencodedError::Overflow { .. } => WebError::PayloadTooLarge.into(),
+            e => WebError::BadRequest(format!("The form could not be read: {e}")).into(),
+        })
 }
 
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limit)
-        .error_handler(|e, _| WebError::BadRequest(format!("The JSON body could not be read: {e}")).into())
+        .error_handler(|e, _| match e {
+            actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+            | actix_web::error::JsonPayloadError::Overflow { .. } => {
+                WebError::PayloadTooLarge.into()
+            }
+            e => WebError::BadRequest(format!("The JSON body could not be read: {e}")).into(),
+        })
 }
 
 pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default()
-        .error_handler(|e, _| WebError::BadRequest(format!("The query string could not be read: {e}")).into())
+    web::QueryConfig::default().error_handler(|e, _| {
+        WebError::BadRequest(format!("The query string could not be read: {e}")).into()
+    })
 }

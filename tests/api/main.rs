@@ -1,0 +1,12 @@
+//! The integration suite: one binary, one module per area. Every storage test runs on SQLite
+//! and, with `MINTGATE_TEST_POSTGRES_URL`, on PostgreSQL (`both!`).
+
+mod helpers;
+
+mod browser;
+mod cli;
+mod health;
+mod instances;
+mod login;
+mod security;
+mod sessions;
