@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::accounts::password::PasswordHasher;
@@ -45,6 +45,70 @@ pub enum Command {
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
+    /// OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Token signing keys.
+    #[command(subcommand, name = "signing-key")]
+    SigningKey(SigningKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints its id and (confidential clients) its secret, once.
+    Create(ClientCreate),
+    /// List clients.
+    List,
+    /// Delete a client and everything issued to it.
+    Delete { id: String },
+    /// Issue a new secret; the old one stops working at once.
+    RotateSecret { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreate {
+    #[arg(long)]
+    pub name: String,
+    /// Repeatable. Matched exactly; loopback URIs match any port (RFC 8252 §7.3).
+    #[arg(long = "redirect-uri")]
+    pub redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required).
+    #[arg(long)]
+    pub public: bool,
+    /// Repeatable. Default: openid profile email offline_access groups.
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Repeatable. Default: authorization_code and refresh_token.
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
+    /// Repeatable.
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// First-party client: no consent page.
+    #[arg(long)]
+    pub skip_consent: bool,
+    #[arg(long, default_value = "opaque", value_parser = ["opaque", "jwt"])]
+    pub access_token_format: String,
+    /// Access token lifetime in seconds (default 3600 opaque, 300 JWT).
+    #[arg(long)]
+    pub access_token_ttl: Option<i64>,
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "EdDSA"])]
+    pub id_token_signed_response_alg: String,
+    /// Issue a refresh token even without offline_access (bound to the session).
+    #[arg(long)]
+    pub always_issue_refresh: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SigningKeyCommand {
+    /// Publish a new key now; instances sign with it after the JWKS cache lifetime plus the
+    /// key refresh interval, and the old key stays published until its tokens have expired.
+    Rotate {
+        #[arg(long, value_parser = ["RS256", "ES256", "EdDSA"])]
+        alg: Vec<String>,
+    },
+    /// List keys with their activation and retirement times.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +268,8 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
                 .join("\n");
             print(json_mode, json!(users), human);
         }
+        Command::Client(command) => client_command(command, settings, json_mode)?,
+        Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
         Command::User(UserCommand::Disable { username }) => {
             let store = open_store(settings)?;
             let user = service::set_disabled(&store, &clock, &username, true, &meta)?;
@@ -221,6 +287,158 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
                 json!(user),
                 format!("enabled user {}", user.username),
             );
+        }
+    }
+    Ok(())
+}
+
+fn client_command(
+    command: ClientCommand,
+    settings: &Settings,
+    json_mode: bool,
+) -> Result<(), CliFailure> {
+    use crate::oauth::clients::{self, NewClient};
+    use crate::store::ClientStore;
+    let store = open_store(settings)?;
+    let invalid = |e: clients::ClientError| match e {
+        clients::ClientError::Invalid(_) => CliFailure {
+            message: e.to_string(),
+            code: 2,
+        },
+        other => other.into(),
+    };
+    match command {
+        ClientCommand::Create(a) => {
+            let input = NewClient {
+                name: a.name,
+                redirect_uris: a.redirect_uris,
+                post_logout_redirect_uris: a.post_logout_redirect_uris,
+                public: a.public,
+                scopes: (!a.scopes.is_empty()).then(|| a.scopes.join(" ")),
+                grant_types: a.grant_types,
+                skip_consent: a.skip_consent,
+                access_token_format: a.access_token_format.parse().map_err(|_| CliFailure {
+                    message: "bad format".into(),
+                    code: 2,
+                })?,
+                access_token_ttl: a.access_token_ttl,
+                id_token_alg: a.id_token_signed_response_alg.parse()?,
+                always_issue_refresh: a.always_issue_refresh,
+                id: None,
+            };
+            let (client, secret) = clients::create(&store, &SystemClock, input).map_err(invalid)?;
+            let secret = secret.as_ref().map(|s| s.expose_secret().to_owned());
+            let human = match &secret {
+                Some(s) => format!(
+                    "client_id:     {}\nclient_secret: {s}\n(the secret is shown once)",
+                    client.id
+                ),
+                None => format!("client_id: {} (public client: use PKCE)", client.id),
+            };
+            let mut value = json!({"client_id": client.id});
+            if let Some(s) = secret {
+                value["client_secret"] = s.into();
+            }
+            print(json_mode, value, human);
+        }
+        ClientCommand::List => {
+            let list = store.list_clients()?;
+            let human = list
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}\t{}\t{}\t{}",
+                        c.id,
+                        c.name,
+                        if c.is_public() {
+                            "public"
+                        } else {
+                            "confidential"
+                        },
+                        c.redirect_uris.join(" ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(json_mode, json!(list), human);
+        }
+        ClientCommand::Delete { id } => {
+            if !store.delete_client(&id)? {
+                return Err(CliFailure {
+                    message: format!("no client with id `{id}`"),
+                    code: 1,
+                });
+            }
+            print(
+                json_mode,
+                json!({"deleted": id}),
+                format!("deleted client {id}"),
+            );
+        }
+        ClientCommand::RotateSecret { id } => {
+            let secret = clients::rotate_secret(&store, &id)?;
+            print(
+                json_mode,
+                json!({"client_id": id, "client_secret": secret.expose_secret()}),
+                format!(
+                    "client_secret: {}\n(the old secret no longer works)",
+                    secret.expose_secret()
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn signing_key_command(
+    command: SigningKeyCommand,
+    settings: &Settings,
+    json_mode: bool,
+) -> Result<(), CliFailure> {
+    use crate::oidc::keys::{self, SigningAlg};
+    use crate::store::SigningKeyStore;
+    let store = open_store(settings)?;
+    match command {
+        SigningKeyCommand::Rotate { alg } => {
+            let secrets = crate::secrets::SecretBox::load_or_create(&settings.secrets_key_file())?;
+            let algs: Vec<SigningAlg> = if alg.is_empty() {
+                SigningAlg::ALL.to_vec()
+            } else {
+                alg.iter().map(|a| a.parse()).collect::<Result<_, _>>()?
+            };
+            let now = chrono::Utc::now().timestamp();
+            let (active_from, published_until) = keys::rotation_times(now);
+            let mut out = Vec::new();
+            for alg in algs {
+                let key = keys::generate(alg, &secrets, now, active_from)?;
+                store.rotate_signing_key(&key, published_until)?;
+                out.push(json!({"kid": key.kid, "alg": alg.as_str(), "active_from": rfc3339(active_from)}));
+            }
+            let human = out
+                .iter()
+                .map(|k| {
+                    format!(
+                        "new {} key {} is published now and signs from {}",
+                        k["alg"], k["kid"], k["active_from"]
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(json_mode, json!(out), human);
+        }
+        SigningKeyCommand::List => {
+            let list = store.list_signing_keys()?;
+            let rows: Vec<_> = list
+                .iter()
+                .map(|k| json!({"kid": k.kid, "alg": k.alg.as_str(), "active_from": rfc3339(k.active_from),
+                                "retired_at": k.retired_at.map(rfc3339), "published_until": k.published_until.map(rfc3339)}))
+                .collect();
+            let human = rows
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(json_mode, json!(rows), human);
         }
     }
     Ok(())

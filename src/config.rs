@@ -48,6 +48,8 @@ pub struct Settings {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub log_format: LogFormat,
+    /// `aud` of JWT access tokens when the request names no `resource` (default: the issuer).
+    pub api_audience: Option<String>,
     /// First-run organisation, owner account and (optional) password.
     pub admin_org: String,
     pub admin_username: String,
@@ -83,6 +85,7 @@ impl Default for Settings {
             password_hash_queue: 32,
             body_limit: 64 * 1024,
             log_format: LogFormat::Text,
+            api_audience: None,
             admin_org: "default".into(),
             admin_username: "admin".into(),
             admin_email: "admin@localhost".into(),

@@ -9,6 +9,8 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod oauth;
+pub mod oidc;
 pub mod ops;
 pub mod secrets;
 pub mod sessions;

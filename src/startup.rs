@@ -15,6 +15,7 @@ use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::crypto;
+use crate::oidc::keys::{self, KeySet, Keys, SigningAlg};
 use crate::ops::metrics::Metrics;
 use crate::secrets::{SecretBox, SecretsError};
 use crate::sessions::service::SessionPolicy;
@@ -32,6 +33,9 @@ pub struct AppState {
     pub session_policy: SessionPolicy,
     pub metrics: Metrics,
     pub csrf_key: [u8; 32],
+    pub keys: Keys,
+    /// The discovery document, serialised once.
+    pub discovery: Arc<str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,10 +92,14 @@ impl Application {
         let secrets = SecretBox::load_or_create(&settings.secrets_key_file())?;
         let store = Store::connect(&settings.database_url(), settings.database_pool_size)?;
         let hasher = PasswordHasher::per_core(settings.password_hash_queue);
-        let first_run_password = store
+        let (first_run_password, stored_keys) = store
             .migrate_then(|tx| {
                 check_key(tx, &secrets, &settings)?;
-                first_run(tx, &settings, &hasher, clock.as_ref())
+                ensure_signing_keys(tx, &secrets, clock.now())?;
+                Ok((
+                    first_run(tx, &settings, &hasher, clock.as_ref())?,
+                    tx.list_signing_keys()?,
+                ))
             })
             .map_err(|e| match e {
                 StoreError::Backend(msg) if msg == KEK_CHECK => {
@@ -100,6 +108,8 @@ impl Application {
                 other => other.into(),
             })?;
 
+        let key_set =
+            KeySet::load(&stored_keys, &secrets, clock.now()).map_err(StartupError::Setup)?;
         let port = listener
             .local_addr()
             .map_err(|source| StartupError::Bind {
@@ -121,6 +131,8 @@ impl Application {
                 settings.session_absolute_timeout,
             ),
             csrf_key: secrets.derived_key("csrf"),
+            keys: Keys::new(key_set),
+            discovery: crate::oidc::discovery::document(&settings).into(),
             settings: Arc::new(settings),
             store,
             clock,
@@ -197,6 +209,18 @@ fn check_key(tx: &mut SetupTx<'_>, secrets: &SecretBox, _settings: &Settings) ->
     }
 }
 
+/// Every algorithm has a key: generated (active at once) on first start or after an upgrade.
+fn ensure_signing_keys(tx: &mut SetupTx<'_>, secrets: &SecretBox, now: i64) -> StoreResult<()> {
+    let existing = tx.list_signing_keys()?;
+    for alg in SigningAlg::ALL {
+        if !existing.iter().any(|k| k.alg == alg) {
+            let key = keys::generate(alg, secrets, now, now).map_err(StoreError::Backend)?;
+            tx.insert_signing_key(&key)?;
+        }
+    }
+    Ok(())
+}
+
 /// On a database with no users: the organisation and its owner. Returns the password when it
 /// was generated (so `main` can show it once).
 fn first_run(
@@ -258,3 +282,4 @@ pub fn announce_first_run_password(settings: &Settings, password: &SecretString)
 }
 
 pub const PRUNE_EVERY: Duration = Duration::from_secs(300);
+pub const KEY_REFRESH_EVERY: Duration = Duration::from_secs(keys::REFRESH_INTERVAL as u64);

@@ -10,10 +10,11 @@ use serde::Deserialize;
 use super::service::{self, SignInError};
 use super::types::{Membership, User};
 use crate::audit::RequestMeta;
+use crate::oauth::types::ConsentRecord;
 use crate::sessions::service as sessions;
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, session_secret, state};
-use crate::web::routes::{ACCOUNT, LOGIN, LOGOUT, see_other};
+use crate::web::routes::{ACCOUNT, CONSENTS_REVOKE, LOGIN, LOGOUT, see_other};
 use crate::web::{cookies, csrf, html};
 
 /// Same-origin paths only: `/x` but not `//evil.example`, `/\evil.example` or `https://...`.
@@ -35,10 +36,25 @@ pub fn safe_return_to(raw: Option<&str>) -> String {
 
 /// `/login?return_to=...` for a page that needs a signed-in user.
 pub fn login_redirect(return_to: &str) -> HttpResponse {
-    let query: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("return_to", return_to)
-        .finish();
-    see_other(&format!("{LOGIN}?{query}"))
+    login_redirect_with(return_to, false, None)
+}
+
+/// The same, forcing the form even when signed in (`prompt=login`, `max_age`) and pre-filling
+/// the login (`login_hint`).
+pub fn login_redirect_with(
+    return_to: &str,
+    reauth: bool,
+    login_hint: Option<&str>,
+) -> HttpResponse {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("return_to", return_to);
+    if reauth {
+        query.append_pair("reauth", "1");
+    }
+    if let Some(hint) = login_hint {
+        query.append_pair("login_hint", hint);
+    }
+    see_other(&format!("{LOGIN}?{}", query.finish()))
 }
 
 #[derive(Template)]
@@ -53,6 +69,8 @@ struct LoginPage<'a> {
 #[derive(Deserialize)]
 pub struct LoginQuery {
     return_to: Option<String>,
+    reauth: Option<String>,
+    login_hint: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -99,10 +117,17 @@ pub async fn login_page(
     session: MaybeSession,
 ) -> Result<HttpResponse, WebError> {
     let return_to = safe_return_to(query.return_to.as_deref());
-    if session.0.is_some() {
+    if session.0.is_some() && query.reauth.is_none() {
         return Ok(see_other(&return_to));
     }
-    login_response(&req, StatusCode::OK, &return_to, "", None, None)
+    let hint: String = query
+        .login_hint
+        .as_deref()
+        .unwrap_or("")
+        .chars()
+        .take(254)
+        .collect();
+    login_response(&req, StatusCode::OK, &return_to, &hint, None, None)
 }
 
 pub async fn login_submit(
@@ -129,7 +154,7 @@ pub async fn login_submit(
         )?;
         // A fresh session id at every sign-in: a planted cookie never becomes authenticated.
         if let Some(previous) = previous {
-            crate::store::SessionStore::delete_session(&st.store, &previous.hash())?;
+            crate::store::SessionStore::delete_session(&st.store, &previous.hash(), clock.now())?;
         }
         let (secret, _) =
             sessions::start(&st.store, clock, st.session_policy, &user, &["pwd"], &meta)?;
@@ -180,7 +205,9 @@ struct AccountPage<'a> {
     csrf: &'a str,
     user: &'a User,
     memberships: &'a [Membership],
+    consents: &'a [ConsentRecord],
     logout: &'a str,
+    revoke_consent: &'a str,
 }
 
 pub async fn account_page(
@@ -192,8 +219,13 @@ pub async fn account_page(
     };
     let st = state(&req).clone();
     let user_id = current.user.id.clone();
-    let memberships =
-        web::block(move || crate::store::UserStore::memberships(&st.store, &user_id)).await??;
+    let (memberships, consents) = web::block(move || {
+        Ok::<_, crate::store::StoreError>((
+            crate::store::UserStore::memberships(&st.store, &user_id)?,
+            crate::store::ConsentStore::list_consents(&st.store, &user_id)?,
+        ))
+    })
+    .await??;
     let st = state(&req);
     let token = csrf::issue(st, &req, Some(&current.session.sid));
     let mut builder = HttpResponse::Ok();
@@ -206,7 +238,9 @@ pub async fn account_page(
             csrf: &token.token,
             user: &current.user,
             memberships: &memberships,
+            consents: &consents,
             logout: LOGOUT,
+            revoke_consent: CONSENTS_REVOKE,
         },
     )
 }

@@ -1,25 +1,45 @@
-//! Background jobs: pruning expired rows without blocking requests.
+//! Background jobs: pruning expired rows and reloading signing keys, off the request path.
 
 use actix_web::web;
 use tokio::task::JoinHandle;
 
+use crate::oidc::keys::KeySet;
 use crate::sessions::service as sessions;
-use crate::startup::{AppState, PRUNE_EVERY};
+use crate::startup::{AppState, KEY_REFRESH_EVERY, PRUNE_EVERY};
+use crate::store::{GrantStore, SigningKeyStore};
 
 pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(PRUNE_EVERY);
+        let mut prune = tokio::time::interval(PRUNE_EVERY);
+        let mut refresh = tokio::time::interval(KEY_REFRESH_EVERY);
         loop {
-            tick.tick().await;
-            let st = state.clone();
-            let result = tokio::task::spawn_blocking(move || {
-                sessions::prune(&st.store, st.clock.as_ref(), st.session_policy)
-            })
-            .await;
-            match result {
-                Ok(Ok(n)) if n > 0 => tracing::debug!(sessions = n, "pruned expired sessions"),
-                Ok(Err(e)) => tracing::warn!(error = %e, "pruning sessions failed"),
-                _ => {}
+            tokio::select! {
+                _ = prune.tick() => {
+                    let st = state.clone();
+                    let result = tokio::task::spawn_blocking(move || -> Result<usize, crate::store::StoreError> {
+                        let now = st.clock.now();
+                        Ok(sessions::prune(&st.store, st.clock.as_ref(), st.session_policy)? + st.store.prune_grants(now)?)
+                    })
+                    .await;
+                    match result {
+                        Ok(Ok(n)) if n > 0 => tracing::debug!(rows = n, "pruned expired sessions, codes and tokens"),
+                        Ok(Err(e)) => tracing::warn!(error = %e, "pruning failed"),
+                        _ => {}
+                    }
+                }
+                _ = refresh.tick() => {
+                    let st = state.clone();
+                    let result = tokio::task::spawn_blocking(move || -> Result<(), String> {
+                        let stored = st.store.list_signing_keys().map_err(|e| e.to_string())?;
+                        let set = KeySet::load(&stored, &st.secrets, st.clock.now())?;
+                        st.keys.replace(set);
+                        Ok(())
+                    })
+                    .await;
+                    if let Ok(Err(e)) = result {
+                        tracing::warn!(error = %e, "reloading signing keys failed");
+                    }
+                }
             }
         }
     })

@@ -107,7 +107,7 @@ pub fn end<S: SessionStore + AuditStore>(
     secret: &SessionSecret,
     meta: &RequestMeta,
 ) -> StoreResult<Option<SessionRecord>> {
-    let ended = store.delete_session(&secret.hash())?;
+    let ended = store.delete_session(&secret.hash(), clock.now())?;
     if let Some(s) = &ended {
         store.record_event(
             &AuditEvent::new(clock.now(), AuditKind::SignedOut, meta).user(&s.user_id),

@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 
 use super::rows::{MembershipRow, OrgRow, UserRow};
-use super::schema::{memberships, organisations, users};
+use super::schema::{group_members, groups, memberships, organisations, users};
 use super::{DbConn, OrgStore, Store, StoreError, StoreResult, UserStore};
 use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
 use crate::clock::UnixTime;
@@ -195,6 +195,39 @@ impl UserStore for Store {
 
     fn remove_membership(&self, org_id: &str, user_id: &str) -> StoreResult<()> {
         diesel::delete(memberships::table.find((org_id, user_id))).execute(&mut self.conn()?)?;
+        Ok(())
+    }
+
+    fn user_groups(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        Ok(group_members::table
+            .inner_join(groups::table)
+            .filter(group_members::user_id.eq(user_id))
+            .order(groups::name_key)
+            .select(groups::name)
+            .load(&mut *self.conn()?)?)
+    }
+
+    fn create_group(&self, org_id: &str, name: &str, now: UnixTime) -> StoreResult<String> {
+        let id = crate::crypto::new_id("grp");
+        diesel::insert_into(groups::table)
+            .values((
+                groups::id.eq(&id),
+                groups::org_id.eq(org_id),
+                groups::name.eq(name),
+                groups::name_key.eq(name.to_lowercase()),
+                groups::created_at.eq(now),
+            ))
+            .execute(&mut *self.conn()?)?;
+        Ok(id)
+    }
+
+    fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()> {
+        diesel::insert_into(group_members::table)
+            .values((
+                group_members::group_id.eq(group_id),
+                group_members::user_id.eq(user_id),
+            ))
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 }

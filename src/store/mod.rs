@@ -7,6 +7,7 @@ mod accounts;
 mod audit;
 pub mod db;
 mod meta;
+mod oauth;
 mod rows;
 mod schema;
 mod sessions;
@@ -17,6 +18,10 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
 use crate::audit::AuditEvent;
 use crate::clock::UnixTime;
+use crate::oauth::types::{
+    AccessTokenRecord, AuthCode, Client, ConsentRecord, Grant, RefreshTokenRecord, Scopes,
+};
+use crate::oidc::keys::{SigningAlg, StoredKey};
 use crate::sessions::types::{CurrentSession, SessionRecord};
 
 pub use db::{Backend, DbConn};
@@ -142,6 +147,22 @@ impl SetupTx<'_> {
     pub fn record_event(&mut self, event: &AuditEvent) -> StoreResult<()> {
         audit::record(self.conn, event)
     }
+
+    pub fn list_signing_keys(&mut self) -> StoreResult<Vec<StoredKey>> {
+        oauth::list_signing_keys(self.conn)
+    }
+
+    pub fn insert_signing_key(&mut self, key: &StoredKey) -> StoreResult<()> {
+        oauth::insert_signing_key(self.conn, key)
+    }
+
+    pub fn create_client(&mut self, client: &Client) -> StoreResult<()> {
+        oauth::create_client(self.conn, client)
+    }
+
+    pub fn find_client(&mut self, id: &str) -> StoreResult<Option<Client>> {
+        oauth::find_client(self.conn, id)
+    }
 }
 
 pub trait OrgStore {
@@ -174,6 +195,11 @@ pub trait UserStore {
         now: UnixTime,
     ) -> StoreResult<()>;
     fn remove_membership(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Names of the groups the user belongs to, sorted.
+    fn user_groups(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    /// Creates a group in an organisation (`Conflict` if the name is taken there).
+    fn create_group(&self, org_id: &str, name: &str, now: UnixTime) -> StoreResult<String>;
+    fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()>;
 }
 
 pub trait SessionStore {
@@ -182,8 +208,8 @@ pub trait SessionStore {
     fn find_session(&self, id_hash: &str) -> StoreResult<Option<CurrentSession>>;
     /// Records activity; a no-op when the session is gone.
     fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()>;
-    /// Returns the deleted session, if there was one.
-    fn delete_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>>;
+    /// Deletes the session and revokes the OAuth grants bound to it; returns it, if it existed.
+    fn delete_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<SessionRecord>>;
     fn delete_user_sessions(&self, user_id: &str) -> StoreResult<usize>;
     /// Deletes sessions past their absolute expiry or idle since before `idle_cutoff`.
     fn prune_sessions(&self, now: UnixTime, idle_cutoff: UnixTime) -> StoreResult<usize>;
@@ -212,4 +238,57 @@ pub trait ThrottleStore {
 
 pub trait MetaStore {
     fn get_meta(&self, key: &str) -> StoreResult<Option<String>>;
+}
+
+pub trait ClientStore {
+    fn create_client(&self, client: &Client) -> StoreResult<()>;
+    fn find_client(&self, id: &str) -> StoreResult<Option<Client>>;
+    fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// `false` when there was no such client.
+    fn delete_client(&self, id: &str) -> StoreResult<bool>;
+    fn set_client_secret(&self, id: &str, secret_hash: &str) -> StoreResult<bool>;
+}
+
+pub trait ConsentStore {
+    fn find_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Scopes>>;
+    /// Replaces the remembered scopes for this user and client.
+    fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &Scopes,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    fn list_consents(&self, user_id: &str) -> StoreResult<Vec<ConsentRecord>>;
+    /// Forgets the consent and revokes every grant the user gave the client.
+    fn revoke_consent(&self, user_id: &str, client_id: &str, now: UnixTime) -> StoreResult<()>;
+}
+
+/// Grants (token families), authorization codes, access and refresh tokens.
+pub trait GrantStore {
+    fn create_grant(&self, grant: &Grant) -> StoreResult<()>;
+    fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
+    fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>>;
+    /// Marks the code used; `true` for exactly one caller however many race (single use).
+    fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    fn find_grant(&self, id: &str) -> StoreResult<Option<Grant>>;
+    fn touch_grant(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+    /// Revokes the family: marks the grant and deletes its access and refresh tokens.
+    fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+    fn insert_access_token(&self, token: &AccessTokenRecord) -> StoreResult<()>;
+    fn find_access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>>;
+    fn delete_access_token(&self, token_hash: &str) -> StoreResult<()>;
+    fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
+    fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// Marks the refresh token used; `true` for exactly one caller (rotation).
+    fn consume_refresh_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Deletes expired codes, access tokens and grants; returns how many rows went.
+    fn prune_grants(&self, now: UnixTime) -> StoreResult<usize>;
+}
+
+pub trait SigningKeyStore {
+    fn list_signing_keys(&self) -> StoreResult<Vec<StoredKey>>;
+    /// Inserts `key` and retires the other current keys of its algorithm, in one transaction.
+    fn rotate_signing_key(&self, key: &StoredKey, published_until: UnixTime) -> StoreResult<()>;
+    fn count_signing_keys(&self, alg: SigningAlg) -> StoreResult<i64>;
 }

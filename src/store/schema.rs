@@ -95,12 +95,110 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    oauth_clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        grant_types -> Text,
+        scopes -> Text,
+        skip_consent -> Bool,
+        access_token_format -> Text,
+        access_token_ttl -> BigInt,
+        refresh_idle_ttl -> BigInt,
+        refresh_absolute_ttl -> BigInt,
+        always_issue_refresh -> Bool,
+        id_token_alg -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oauth_consents (user_id, client_id) {
+        user_id -> Text,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oauth_grants (id) {
+        id -> Text,
+        client_id -> Text,
+        user_id -> Nullable<Text>,
+        sid -> Nullable<Text>,
+        scope -> Text,
+        auth_time -> BigInt,
+        amr -> Text,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+        expires_at -> BigInt,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oauth_codes (code_hash) {
+        code_hash -> Text,
+        grant_id -> Text,
+        client_id -> Text,
+        redirect_uri -> Text,
+        scope -> Text,
+        nonce -> Nullable<Text>,
+        code_challenge -> Nullable<Text>,
+        resource -> Nullable<Text>,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oauth_access_tokens (token_hash) {
+        token_hash -> Text,
+        grant_id -> Nullable<Text>,
+        client_id -> Text,
+        user_id -> Nullable<Text>,
+        scope -> Text,
+        audience -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    oauth_refresh_tokens (token_hash) {
+        token_hash -> Text,
+        grant_id -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    signing_keys (kid) {
+        kid -> Text,
+        alg -> Text,
+        private_key -> Text,
+        public_jwk -> Text,
+        created_at -> BigInt,
+        active_from -> BigInt,
+        retired_at -> Nullable<BigInt>,
+        published_until -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(memberships -> organisations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(groups -> organisations (org_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(oauth_consents -> oauth_clients (client_id));
+diesel::joinable!(oauth_codes -> oauth_grants (grant_id));
+diesel::joinable!(oauth_refresh_tokens -> oauth_grants (grant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -112,4 +210,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     login_throttle,
     meta,
+    oauth_clients,
+    oauth_consents,
+    oauth_grants,
+    oauth_codes,
+    oauth_access_tokens,
+    oauth_refresh_tokens,
+    signing_keys,
 );

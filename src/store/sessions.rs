@@ -34,14 +34,19 @@ impl SessionStore for Store {
         Ok(())
     }
 
-    fn delete_session(&self, id_hash: &str) -> StoreResult<Option<SessionRecord>> {
+    fn delete_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<SessionRecord>> {
         let mut conn = self.conn()?;
         let found = sessions::table
             .find(id_hash)
             .select(SessionRow::as_select())
-            .first(&mut conn)
+            .first(&mut *conn)
             .optional()?;
-        diesel::delete(sessions::table.find(id_hash)).execute(&mut conn)?;
+        diesel::delete(sessions::table.find(id_hash)).execute(&mut *conn)?;
+        if let Some(s) = &found {
+            // Families without offline_access end with the session (OIDC Core §11).
+            let grants = super::oauth::grants_of_session(&mut conn, &s.sid)?;
+            super::oauth::revoke_grants(&mut conn, &grants, now)?;
+        }
         Ok(found.map(Into::into))
     }
 

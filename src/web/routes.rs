@@ -6,7 +6,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
 
 use super::error::WebError;
-use crate::{accounts, ops};
+use crate::{accounts, oauth, oidc, ops};
 
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
@@ -15,6 +15,20 @@ pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
 pub const STYLESHEET: &str = "/static/mintgate.css";
+pub const CONSENTS_REVOKE: &str = "/account/consents/revoke";
+
+pub const AUTHORIZE: &str = "/oauth/authorize";
+pub const AUTHORIZE_ALIAS: &str = "/oidc/authorize";
+pub const CONSENT: &str = "/oauth/consent";
+pub const TOKEN: &str = "/oauth/token";
+pub const TOKEN_ALIAS: &str = "/oidc/token";
+pub const JWKS: &str = "/oauth/jwks";
+pub const USERINFO: &str = "/oauth/userinfo";
+pub const INTROSPECT: &str = "/oauth/introspect";
+pub const REVOKE: &str = "/oauth/revoke";
+pub const END_SESSION: &str = "/oauth/logout";
+pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
+pub const OAUTH_DISCOVERY: &str = "/.well-known/oauth-authorization-server";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { see_other(ACCOUNT) }))
@@ -25,6 +39,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(LOGOUT).route(web::post().to(accounts::http::logout)))
         .service(web::resource(ACCOUNT).route(web::get().to(accounts::http::account_page)))
+        .service(web::resource(CONSENTS_REVOKE).route(web::post().to(oauth::http::revoke_consent)))
+        .service(
+            web::resource([AUTHORIZE, AUTHORIZE_ALIAS])
+                .route(web::get().to(oauth::http::authorize_get))
+                .route(web::post().to(oauth::http::authorize_post)),
+        )
+        .service(web::resource(CONSENT).route(web::post().to(oauth::http::consent)))
+        .service(web::resource([TOKEN, TOKEN_ALIAS]).route(web::post().to(oauth::http::token)))
+        .service(web::resource(INTROSPECT).route(web::post().to(oauth::http::introspect)))
+        .service(web::resource(REVOKE).route(web::post().to(oauth::http::revoke)))
+        .service(
+            web::resource([OIDC_DISCOVERY, OAUTH_DISCOVERY])
+                .route(web::get().to(oidc::http::discovery)),
+        )
+        .service(web::resource(JWKS).route(web::get().to(oidc::http::jwks)))
+        .service(
+            web::resource(USERINFO)
+                .route(web::get().to(oidc::http::userinfo))
+                .route(web::post().to(oidc::http::userinfo)),
+        )
+        .service(
+            web::resource(END_SESSION)
+                .route(web::get().to(oidc::http::end_session))
+                .route(web::post().to(oidc::http::end_session)),
+        )
         .service(web::resource(HEALTHZ).route(web::get().to(ops::http::healthz)))
         .service(web::resource(READYZ).route(web::get().to(ops::http::readyz)))
         .service(web::resource(METRICS).route(web::get().to(ops::http::metrics)))

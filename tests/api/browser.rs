@@ -42,6 +42,66 @@ pub async fn launch() -> Option<(Browser, tempfile::TempDir, tokio::task::JoinHa
     Some((browser, profile, pump))
 }
 
+/// Polls (up to 15 s) until `selector` matches in the current document and returns its text;
+/// navigation can replace the document between a lookup and a read, so read in one script.
+pub async fn text_of(page: &chromiumoxide::Page, selector: &str) -> Option<String> {
+    let script = format!(
+        "(() => {{ const e = document.querySelector({selector:?}); return e ? e.textContent : null; }})()"
+    );
+    for _ in 0..150 {
+        if let Ok(result) = page.evaluate(script.as_str()).await
+            && let Ok(Some(text)) = result.into_value::<Option<String>>()
+        {
+            return Some(text);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    None
+}
+
+/// Polls until the page's URL satisfies `ok`; returns the last URL seen.
+pub async fn wait_for_url(page: &chromiumoxide::Page, ok: impl Fn(&str) -> bool) -> String {
+    let mut url = String::new();
+    for _ in 0..150 {
+        url = page.url().await.ok().flatten().unwrap_or_default();
+        if ok(&url) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    url
+}
+
+/// Types into an input once it exists.
+pub async fn type_into(page: &chromiumoxide::Page, selector: &str, value: &str) {
+    assert!(
+        text_of(page, selector).await.is_some(),
+        "{selector} never appeared"
+    );
+    page.find_element(selector)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap()
+        .type_str(value)
+        .await
+        .unwrap();
+}
+
+pub async fn click(page: &chromiumoxide::Page, selector: &str) {
+    assert!(
+        text_of(page, selector).await.is_some(),
+        "{selector} never appeared"
+    );
+    page.find_element(selector)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_in_a_real_browser() {
     let Some(app) = spawn_app(Backend::Sqlite).await else {
@@ -51,55 +111,64 @@ async fn sign_in_in_a_real_browser() {
         return;
     };
     let page = browser.new_page(app.url("/account")).await.unwrap();
-    page.wait_for_navigation().await.unwrap();
-    let url = page.url().await.unwrap().unwrap();
+    let url = wait_for_url(&page, |u| u.contains("/login")).await;
     assert!(url.contains("/login?return_to=%2Faccount"), "{url}");
-    page.find_element("#login")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap()
-        .type_str(ADMIN_USERNAME)
-        .await
-        .unwrap();
-    page.find_element("#password")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap()
-        .type_str(ADMIN_PASSWORD)
-        .await
-        .unwrap();
-    page.find_element("button[type=submit]")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    page.wait_for_navigation().await.unwrap();
-    let mut url = String::new();
-    for _ in 0..50 {
-        url = page.url().await.unwrap().unwrap_or_default();
-        if url.ends_with("/account") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    type_into(&page, "#login", ADMIN_USERNAME).await;
+    type_into(&page, "#password", ADMIN_PASSWORD).await;
+    click(&page, "button[type=submit]").await;
+    let url = wait_for_url(&page, |u| u.ends_with("/account")).await;
     assert!(
         url.ends_with("/account"),
         "{url}: {}",
-        page.content().await.unwrap()
+        page.content().await.unwrap_or_default()
     );
-    let name = page
-        .find_element("#username")
-        .await
-        .unwrap()
-        .inner_text()
-        .await
-        .unwrap();
-    assert_eq!(name.as_deref(), Some(ADMIN_USERNAME));
+    assert_eq!(
+        text_of(&page, "#username").await.as_deref(),
+        Some(ADMIN_USERNAME)
+    );
+    browser.close().await.unwrap();
+    let _ = browser.wait().await;
+    pump.abort();
+}
+
+/// Sign-in and consent in the browser end on the client's redirect URI with a code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_sign_in_and_consent_in_a_real_browser() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let Some((mut browser, _profile, pump)) = launch().await else {
+        return;
+    };
+    // The redirect URI points back at this server: the browser lands on a 404 page whose URL
+    // carries the code, which is all the test needs.
+    let redirect = app.url("/rp/callback");
+    let mut spec = crate::oauth_support::client_spec("Browser RP");
+    spec.redirect_uris = vec![redirect.clone()];
+    let client = crate::oauth_support::register(&app, spec).await;
+    let auth = format!(
+        "{}?response_type=code&client_id={}&redirect_uri={}&scope=openid%20profile&state=xyz",
+        app.url("/oauth/authorize"),
+        client.id,
+        url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+    );
+    let page = browser.new_page(auth).await.unwrap();
+    wait_for_url(&page, |u| u.contains("/login")).await;
+    type_into(&page, "#login", ADMIN_USERNAME).await;
+    type_into(&page, "#password", ADMIN_PASSWORD).await;
+    click(&page, "button[type=submit]").await;
+    assert_eq!(
+        text_of(&page, "#client-name").await.as_deref(),
+        Some("Browser RP"),
+        "the consent page names the client"
+    );
+    click(&page, "#allow").await;
+    let url = wait_for_url(&page, |u| u.starts_with(&redirect)).await;
+    assert!(url.starts_with(&redirect), "{url}");
+    let q = crate::oauth_support::query_of(&url);
+    assert!(q.get("code").is_some_and(|c| c.len() >= 43), "{url}");
+    assert_eq!(q["state"], "xyz");
+    assert_eq!(q["iss"], app.address);
     browser.close().await.unwrap();
     let _ = browser.wait().await;
     pump.abort();

@@ -1,0 +1,7 @@
+DROP TABLE signing_keys;
+DROP TABLE oauth_refresh_tokens;
+DROP TABLE oauth_access_tokens;
+DROP TABLE oauth_codes;
+DROP TABLE oauth_grants;
+DROP TABLE oauth_consents;
+DROP TABLE oauth_clients;

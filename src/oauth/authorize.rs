@@ -1,0 +1,387 @@
+//! The authorization endpoint's logic (RFC 6749 §4.1.1, OIDC Core §3.1.2), free of HTTP:
+//! validate the request, decide whether sign-in or consent is needed, issue the code.
+
+use serde::{Deserialize, Serialize};
+
+use super::OAuthStore;
+use super::error::{ErrorCode, OAuthError};
+use super::pkce;
+use super::tokens::CODE_TTL;
+use super::types::*;
+use crate::clock::UnixTime;
+use crate::crypto;
+use crate::sessions::types::CurrentSession;
+
+/// The request parameters, as received (query string or form).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct AuthorizeParams {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_uri: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_challenge: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code_challenge_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_hint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    None,
+    Login,
+    Consent,
+    SelectAccount,
+}
+
+/// A request that passed validation: the client and redirect URI are trusted from here on.
+#[derive(Debug, Clone)]
+pub struct AuthorizeRequest {
+    pub client: Client,
+    pub redirect_uri: String,
+    pub scope: Scopes,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompts: Vec<Prompt>,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub resource: Option<String>,
+    pub params: AuthorizeParams,
+}
+
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// Unknown client or unregistered redirect URI: shown on our own page, never redirected
+    /// (RFC 6749 §4.1.2.1, open-redirect protection).
+    Page(String),
+    /// Returned to the client at its redirect URI, with `state` and `iss`.
+    Redirect {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+    },
+}
+
+impl From<crate::store::StoreError> for AuthorizeError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::error!(error = %e, "storage failed at the authorization endpoint");
+        AuthorizeError::Page("The service is temporarily unavailable. Try again shortly.".into())
+    }
+}
+
+impl AuthorizeRequest {
+    pub fn fail(&self, code: ErrorCode, description: &'static str) -> AuthorizeError {
+        AuthorizeError::Redirect {
+            redirect_uri: self.redirect_uri.clone(),
+            state: self.state.clone(),
+            error: OAuthError::new(code, description),
+        }
+    }
+}
+
+pub fn validate<S: OAuthStore>(
+    store: &S,
+    params: AuthorizeParams,
+) -> Result<AuthorizeRequest, AuthorizeError> {
+    let client_id = params
+        .client_id
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            AuthorizeError::Page(
+                "The application did not say who it is (client_id is missing).".into(),
+            )
+        })?;
+    let client = store.find_client(client_id)?.ok_or_else(|| {
+        AuthorizeError::Page("This application is not registered here (unknown client_id).".into())
+    })?;
+    // OIDC requires redirect_uri; we require it for every client so the token request can check it.
+    let redirect_uri = params
+        .redirect_uri
+        .clone()
+        .filter(|r| client.redirect_uri_allowed(r))
+        .ok_or_else(|| {
+            AuthorizeError::Page(
+                "The application sent a redirect URI that is not registered for it.".into(),
+            )
+        })?;
+    let state = params.state.clone();
+    let fail = |code, description: &'static str| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: state.clone(),
+        error: OAuthError::new(code, description),
+    };
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        None | Some("") => return Err(fail(ErrorCode::InvalidRequest, "response_type is missing")),
+        Some(_) => {
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            ));
+        }
+    }
+    if params
+        .response_mode
+        .as_deref()
+        .is_some_and(|m| m != "query")
+    {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        ));
+    }
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(fail(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code grant",
+        ));
+    }
+    let code_challenge = match (
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (None, None) if client.is_public() => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "PKCE (code_challenge with S256) is required for public clients",
+            ));
+        }
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method without code_challenge",
+            ));
+        }
+        (Some(_), Some("plain")) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "PKCE method plain is not allowed; use S256",
+            ));
+        }
+        (Some(c), Some("S256")) if pkce::valid_challenge(c) => Some(c.to_owned()),
+        (Some(_), Some("S256")) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge is malformed",
+            ));
+        }
+        (Some(_), None) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method must be S256",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "unsupported code_challenge_method",
+            ));
+        }
+    };
+    let scope = match params.scope.as_deref() {
+        None | Some("") => client.scopes.without(SCOPE_OFFLINE),
+        Some(s) => {
+            let asked = Scopes::parse(s)
+                .ok_or_else(|| fail(ErrorCode::InvalidScope, "the scope is malformed"))?;
+            // Narrowed to what the client may ask for (RFC 6749 §3.3).
+            asked.intersection(&client.scopes)
+        }
+    };
+    let mut prompts = Vec::new();
+    for p in params
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|p| !p.is_empty())
+    {
+        prompts.push(match p {
+            "none" => Prompt::None,
+            "login" => Prompt::Login,
+            "consent" => Prompt::Consent,
+            "select_account" => Prompt::SelectAccount,
+            _ => return Err(fail(ErrorCode::InvalidRequest, "unknown prompt value")),
+        });
+    }
+    if prompts.contains(&Prompt::None) && prompts.len() > 1 {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age = match params.max_age.as_deref() {
+        None | Some("") => None,
+        Some(v) => Some(v.parse::<i64>().ok().filter(|v| *v >= 0).ok_or_else(|| {
+            fail(
+                ErrorCode::InvalidRequest,
+                "max_age must be a number of seconds",
+            )
+        })?),
+    };
+    if params.nonce.as_ref().is_some_and(|n| n.len() > 512)
+        || params.state.as_ref().is_some_and(|s| s.len() > 2048)
+    {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "nonce or state is too long",
+        ));
+    }
+    Ok(AuthorizeRequest {
+        client,
+        redirect_uri: redirect_uri.clone(),
+        scope,
+        state: state.clone(),
+        nonce: params.nonce.clone(),
+        code_challenge,
+        prompts,
+        max_age,
+        login_hint: params.login_hint.clone(),
+        resource: params.resource.clone(),
+        params,
+    })
+}
+
+/// What the endpoint does next.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Send the user to the sign-in page (forced when `reauth`).
+    SignIn { reauth: bool },
+    /// Ask for consent.
+    Consent,
+    /// Issue the code.
+    Issue,
+}
+
+/// OIDC Core §3.1.2.3: sign-in if there is no session, `prompt=login`/`select_account`, or the
+/// session is older than `max_age`; consent unless remembered or the client skips it.
+pub fn next_step(
+    req: &AuthorizeRequest,
+    session: Option<&CurrentSession>,
+    remembered: Option<&Scopes>,
+    now: UnixTime,
+) -> Result<Step, AuthorizeError> {
+    let silent = req.prompts.contains(&Prompt::None);
+    let too_old = |s: &CurrentSession| {
+        req.max_age
+            .is_some_and(|max| now - s.session.auth_time > max)
+    };
+    match session {
+        None if silent => {
+            return Err(req.fail(ErrorCode::LoginRequired, "the user is not signed in"));
+        }
+        None => return Ok(Step::SignIn { reauth: false }),
+        Some(s) if too_old(s) => {
+            if silent {
+                return Err(req.fail(
+                    ErrorCode::LoginRequired,
+                    "the sign-in is older than max_age",
+                ));
+            }
+            return Ok(Step::SignIn { reauth: true });
+        }
+        Some(_)
+            if req
+                .prompts
+                .iter()
+                .any(|p| matches!(p, Prompt::Login | Prompt::SelectAccount)) =>
+        {
+            return Ok(Step::SignIn { reauth: true });
+        }
+        Some(_) => {}
+    }
+    let covered = remembered.is_some_and(|r| req.scope.is_subset(r));
+    let needs_consent =
+        req.prompts.contains(&Prompt::Consent) || (!req.client.skip_consent && !covered);
+    if needs_consent {
+        if silent {
+            return Err(req.fail(ErrorCode::ConsentRequired, "the user has not consented"));
+        }
+        return Ok(Step::Consent);
+    }
+    Ok(Step::Issue)
+}
+
+/// Creates the grant and a single-use code bound to client, redirect URI, PKCE challenge and
+/// nonce. Families without `offline_access` are bound to the session (`sid`).
+pub fn issue_code<S: OAuthStore>(
+    store: &S,
+    req: &AuthorizeRequest,
+    session: &CurrentSession,
+    now: UnixTime,
+) -> Result<String, AuthorizeError> {
+    let offline = req.scope.contains(SCOPE_OFFLINE);
+    let grant = Grant {
+        id: crypto::new_id("gr"),
+        client_id: req.client.id.clone(),
+        user_id: Some(session.user.id.clone()),
+        sid: (!offline).then(|| session.session.sid.clone()),
+        scope: req.scope.clone(),
+        auth_time: session.session.auth_time,
+        amr: session.session.amr.clone(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: if offline {
+            now + req.client.refresh_absolute_ttl
+        } else {
+            session.session.expires_at
+        },
+        revoked_at: None,
+    };
+    store.create_grant(&grant)?;
+    let code = crypto::random_base62(43);
+    store.insert_code(&AuthCode {
+        code_hash: crypto::sha256_hex(&code),
+        grant_id: grant.id,
+        client_id: req.client.id.clone(),
+        redirect_uri: req.redirect_uri.clone(),
+        scope: req.scope.clone(),
+        nonce: req.nonce.clone(),
+        code_challenge: req.code_challenge.clone(),
+        resource: req.resource.clone(),
+        expires_at: now + CODE_TTL,
+        used_at: None,
+    })?;
+    Ok(code)
+}
+
+/// The redirect back to the client (RFC 6749 §4.1.2), always with `iss` (RFC 9207).
+pub fn redirect_url(
+    redirect_uri: &str,
+    issuer: &str,
+    pairs: &[(&str, &str)],
+    state: Option<&str>,
+) -> String {
+    let mut url =
+        url::Url::parse(redirect_uri).expect("registered redirect URIs are absolute URLs");
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in pairs {
+            q.append_pair(k, v);
+        }
+        if let Some(state) = state {
+            q.append_pair("state", state);
+        }
+        q.append_pair("iss", issuer);
+    }
+    url.to_string()
+}

@@ -1,0 +1,232 @@
+//! Client registration and authentication (RFC 6749 §2).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::{ExposeSecret, SecretString};
+
+use super::error::OAuthError;
+use super::types::*;
+use crate::clock::Clock;
+use crate::crypto;
+use crate::oidc::keys::SigningAlg;
+use crate::store::{ClientStore, StoreError};
+
+pub const DEFAULT_SCOPES: &str = "openid profile email offline_access groups";
+pub const OPAQUE_TOKEN_TTL: i64 = 3600;
+pub const JWT_TOKEN_TTL: i64 = 300;
+pub const REFRESH_IDLE_TTL: i64 = 30 * 86_400;
+pub const REFRESH_ABSOLUTE_TTL: i64 = 90 * 86_400;
+
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub public: bool,
+    pub scopes: Option<String>,
+    pub grant_types: Vec<String>,
+    pub skip_consent: bool,
+    pub access_token_format: TokenFormat,
+    pub access_token_ttl: Option<i64>,
+    pub id_token_alg: SigningAlg,
+    pub always_issue_refresh: bool,
+    /// A fixed id (for built-in clients such as `mintgate-cli`); random otherwise.
+    pub id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no client with id `{0}`")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Validates and builds a client; the secret (confidential clients) is returned once.
+pub fn build(
+    input: NewClient,
+    clock: &dyn Clock,
+) -> Result<(Client, Option<SecretString>), ClientError> {
+    let invalid = |m: String| ClientError::Invalid(m);
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(invalid("a client name is 1-100 characters".into()));
+    }
+    let mut grant_types = Vec::new();
+    let wanted = if input.grant_types.is_empty() {
+        vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
+    } else {
+        input.grant_types
+    };
+    for g in &wanted {
+        let grant: GrantType = g
+            .parse()
+            .map_err(|_| invalid(format!("unknown grant type `{g}`")))?;
+        if !grant_types.contains(&grant) {
+            grant_types.push(grant);
+        }
+    }
+    if input.public && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err(invalid(
+            "a public client cannot use client_credentials (RFC 6749 §4.4)".into(),
+        ));
+    }
+    if grant_types.contains(&GrantType::AuthorizationCode) && input.redirect_uris.is_empty() {
+        return Err(invalid(
+            "the authorization_code grant needs at least one --redirect-uri".into(),
+        ));
+    }
+    for uri in input
+        .redirect_uris
+        .iter()
+        .chain(&input.post_logout_redirect_uris)
+    {
+        validate_redirect_uri(uri).map_err(invalid)?;
+    }
+    let scopes = Scopes::parse(input.scopes.as_deref().unwrap_or(DEFAULT_SCOPES))
+        .ok_or_else(|| invalid("a scope has a character RFC 6749 §3.3 forbids".into()))?;
+    let ttl = input
+        .access_token_ttl
+        .unwrap_or(match input.access_token_format {
+            TokenFormat::Opaque => OPAQUE_TOKEN_TTL,
+            TokenFormat::Jwt => JWT_TOKEN_TTL,
+        });
+    if !(60..=86_400).contains(&ttl) {
+        return Err(invalid("the access token lifetime is 60 s to 1 day".into()));
+    }
+    let secret = (!input.public)
+        .then(|| SecretString::from(format!("mg_secret_{}", crypto::random_base62(43))));
+    let client = Client {
+        id: input
+            .id
+            .unwrap_or_else(|| format!("mg_client_{}", crypto::random_base62(20))),
+        name,
+        secret_hash: secret
+            .as_ref()
+            .map(|s| crypto::sha256_hex(s.expose_secret())),
+        redirect_uris: input.redirect_uris,
+        post_logout_redirect_uris: input.post_logout_redirect_uris,
+        grant_types,
+        scopes,
+        skip_consent: input.skip_consent,
+        access_token_format: input.access_token_format,
+        access_token_ttl: ttl,
+        refresh_idle_ttl: REFRESH_IDLE_TTL,
+        refresh_absolute_ttl: REFRESH_ABSOLUTE_TTL,
+        always_issue_refresh: input.always_issue_refresh,
+        id_token_alg: input.id_token_alg,
+        created_at: clock.now(),
+    };
+    Ok((client, secret))
+}
+
+pub fn create<S: ClientStore>(
+    store: &S,
+    clock: &dyn Clock,
+    input: NewClient,
+) -> Result<(Client, Option<SecretString>), ClientError> {
+    let (client, secret) = build(input, clock)?;
+    store.create_client(&client)?;
+    Ok((client, secret))
+}
+
+/// A new secret for a confidential client; the old one stops working at once.
+pub fn rotate_secret<S: ClientStore>(store: &S, id: &str) -> Result<SecretString, ClientError> {
+    let secret = SecretString::from(format!("mg_secret_{}", crypto::random_base62(43)));
+    if store.set_client_secret(id, &crypto::sha256_hex(secret.expose_secret()))? {
+        Ok(secret)
+    } else {
+        Err(ClientError::NotFound(id.to_owned()))
+    }
+}
+
+/// How the client presented itself at the token, introspection or revocation endpoint.
+#[derive(Debug, Default)]
+pub struct PresentedClient {
+    /// From `Authorization: Basic` (RFC 6749 §2.3.1), both parts form-urlencoded.
+    pub basic: Option<(String, SecretString)>,
+    pub body_id: Option<String>,
+    pub body_secret: Option<SecretString>,
+}
+
+impl PresentedClient {
+    /// Parses an `Authorization` header value; `Err` if it is Basic but malformed.
+    pub fn parse_basic(header: &str) -> Result<Option<(String, SecretString)>, OAuthError> {
+        let Some(encoded) = header
+            .strip_prefix("Basic ")
+            .or_else(|| header.strip_prefix("basic "))
+        else {
+            return Ok(None);
+        };
+        let decoded = STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| OAuthError::invalid_client())?;
+        let text = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client())?;
+        let (id, secret) = text
+            .split_once(':')
+            .ok_or_else(OAuthError::invalid_client)?;
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        };
+        Ok(Some((decode(id), SecretString::from(decode(secret)))))
+    }
+}
+
+/// Authenticates the client: `client_secret_basic`, `client_secret_post`, or `none` for public
+/// clients. Exactly one method may be used (§2.3). Secrets compare in constant time.
+pub fn authenticate<S: ClientStore>(
+    store: &S,
+    presented: &PresentedClient,
+) -> Result<Client, OAuthError> {
+    let (id, secret) = match (&presented.basic, &presented.body_id, &presented.body_secret) {
+        (Some(_), _, Some(_)) => {
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not two",
+            ));
+        }
+        (Some((id, secret)), body_id, None) => {
+            if body_id.as_ref().is_some_and(|b| b != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the Authorization header",
+                ));
+            }
+            (id.clone(), Some(secret))
+        }
+        (None, Some(id), secret) => (id.clone(), secret.as_ref()),
+        (None, None, _) => return Err(OAuthError::invalid_client()),
+    };
+    let client = store
+        .find_client(&id)?
+        .ok_or_else(OAuthError::invalid_client)?;
+    match (&client.secret_hash, secret) {
+        (Some(hash), Some(secret)) => {
+            let given = crypto::sha256_hex(secret.expose_secret());
+            if crypto::ct_eq(given.as_bytes(), hash.as_bytes()) {
+                Ok(client)
+            } else {
+                Err(OAuthError::invalid_client())
+            }
+        }
+        (None, None) => Ok(client),
+        _ => Err(OAuthError::invalid_client()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_header_is_form_decoded() {
+        let header = format!("Basic {}", STANDARD.encode("my%20client:p%3Ass"));
+        let (id, secret) = PresentedClient::parse_basic(&header).unwrap().unwrap();
+        assert_eq!(id, "my client");
+        assert_eq!(secret.expose_secret(), "p:ss");
+        assert!(PresentedClient::parse_basic("Bearer x").unwrap().is_none());
+        assert!(PresentedClient::parse_basic("Basic !!!").is_err());
+    }
+}

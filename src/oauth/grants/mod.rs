@@ -1,0 +1,64 @@
+//! The token endpoint's grants, one file each, behind one dispatch.
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod refresh_token;
+
+use serde::Deserialize;
+
+use super::OAuthStore;
+use super::error::{ErrorCode, OAuthError};
+use super::tokens::{Ctx, TokenResponse};
+use super::types::{Client, GrantType};
+
+/// The token request's parameters (RFC 6749 §4.1.3, §4.4.2, §6; RFC 8628 §3.4; RFC 8707).
+/// Client credentials are handled before this, by [`super::clients::authenticate`].
+#[derive(Debug, Default, Deserialize)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    pub device_code: Option<String>,
+    pub resource: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+pub fn required<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, OAuthError> {
+    value
+        .as_deref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| OAuthError::invalid_request(format!("the {name} parameter is missing")))
+}
+
+pub fn exchange<S: OAuthStore>(
+    ctx: &Ctx<'_, S>,
+    client: &Client,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let raw = required(&req.grant_type, "grant_type")?;
+    let grant: GrantType = raw.parse().map_err(|_| {
+        OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            format!("grant type `{raw}` is not supported"),
+        )
+    })?;
+    if !client.allows(grant) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("this client may not use {}", grant.as_str()),
+        ));
+    }
+    match grant {
+        GrantType::AuthorizationCode => authorization_code::exchange(ctx, client, req),
+        GrantType::RefreshToken => refresh_token::exchange(ctx, client, req),
+        GrantType::ClientCredentials => client_credentials::exchange(ctx, client, req),
+        GrantType::DeviceCode => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "the device grant is not enabled",
+        )),
+    }
+}

@@ -1,0 +1,457 @@
+//! OAuth endpoints: authorize (+ consent), token, introspection, revocation.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
+use super::clients::{self, PresentedClient};
+use super::error::{ErrorCode, OAuthError};
+use super::grants::{self, TokenRequest};
+use super::introspect;
+use super::tokens::Ctx;
+use super::types::describe_scope;
+use crate::accounts::http::login_redirect_with;
+use crate::sessions::types::CurrentSession;
+use crate::startup::AppState;
+use crate::store::ConsentStore;
+use crate::web::error::WebError;
+use crate::web::extractors::{MaybeSession, state};
+use crate::web::routes::{ACCOUNT, AUTHORIZE, CONSENT, see_other};
+use crate::web::{csrf, html};
+
+impl ResponseError for OAuthError {
+    fn status_code(&self) -> StatusCode {
+        match self.code {
+            ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// RFC 6749 §5.2: a JSON body; 401 with `WWW-Authenticate` for `invalid_client`.
+    fn error_response(&self) -> HttpResponse {
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((CACHE_CONTROL, "no-store"))
+            .insert_header((PRAGMA, "no-cache"));
+        if self.code == ErrorCode::InvalidClient {
+            res.insert_header((WWW_AUTHENTICATE, r#"Basic realm="mintgate""#));
+        }
+        res.json(
+            serde_json::json!({"error": self.code.as_str(), "error_description": self.description}),
+        )
+    }
+}
+
+impl From<actix_web::error::BlockingError> for OAuthError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        OAuthError::server_error()
+    }
+}
+
+/// Parses a form (RFC 6749) or JSON body. Repeated parameters are refused (§3.1, §3.2).
+pub fn parse_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<T, OAuthError> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body)
+            .map_err(|e| OAuthError::invalid_request(format!("the form could not be read: {e}"))),
+        "application/json" => serde_json::from_slice(body).map_err(|e| {
+            OAuthError::invalid_request(format!("the JSON body could not be read: {e}"))
+        }),
+        _ => Err(OAuthError::invalid_request(
+            "send application/x-www-form-urlencoded or application/json",
+        )),
+    }
+}
+
+fn presented_client(
+    req: &HttpRequest,
+    id: Option<String>,
+    secret: Option<String>,
+) -> Result<PresentedClient, OAuthError> {
+    let basic = match req.headers().get(header::AUTHORIZATION) {
+        Some(v) => {
+            PresentedClient::parse_basic(v.to_str().map_err(|_| OAuthError::invalid_client())?)?
+        }
+        None => None,
+    };
+    Ok(PresentedClient {
+        basic,
+        body_id: id.filter(|s| !s.is_empty()),
+        body_secret: secret.map(SecretString::from),
+    })
+}
+
+fn no_store_json(body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((PRAGMA, "no-cache"))
+        .json(body)
+}
+
+pub async fn token(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
+    let st = state(&req).clone();
+    let mut params: TokenRequest = parse_body(&req, &body)?;
+    let presented = presented_client(&req, params.client_id.take(), params.client_secret.take())?;
+    let response = web::block(move || {
+        let client = clients::authenticate(&st.store, &presented)?;
+        let keys = st.keys.current();
+        let ctx = Ctx {
+            store: &st.store,
+            clock: st.clock.as_ref(),
+            keys: &keys,
+            settings: &st.settings,
+        };
+        grants::exchange(&ctx, &client, &params)
+    })
+    .await??;
+    Ok(no_store_json(&response))
+}
+
+#[derive(Deserialize)]
+pub struct TokenParam {
+    token: Option<String>,
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// RFC 7662. Only confidential clients (resource servers) may introspect.
+pub async fn introspect(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
+    let st = state(&req).clone();
+    let mut params: TokenParam = parse_body(&req, &body)?;
+    let presented = presented_client(&req, params.client_id.take(), params.client_secret.take())?;
+    let result = web::block(move || -> Result<_, OAuthError> {
+        let client = clients::authenticate(&st.store, &presented)?;
+        if client.is_public() {
+            return Err(OAuthError::invalid_client());
+        }
+        let token = params
+            .token
+            .ok_or_else(|| OAuthError::invalid_request("the token parameter is missing"))?;
+        let keys = st.keys.current();
+        Ok(introspect::introspect(
+            &st.store,
+            &keys,
+            st.settings.issuer_str(),
+            &token,
+            st.clock.now(),
+        )?)
+    })
+    .await??;
+    Ok(no_store_json(&result))
+}
+
+/// RFC 7009: 200 whether or not the token was known.
+pub async fn revoke(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, OAuthError> {
+    let st = state(&req).clone();
+    let mut params: TokenParam = parse_body(&req, &body)?;
+    let presented = presented_client(&req, params.client_id.take(), params.client_secret.take())?;
+    web::block(move || -> Result<_, OAuthError> {
+        let client = clients::authenticate(&st.store, &presented)?;
+        let token = params
+            .token
+            .ok_or_else(|| OAuthError::invalid_request("the token parameter is missing"))?;
+        let keys = st.keys.current();
+        Ok(introspect::revoke(
+            &st.store,
+            &keys,
+            st.settings.issuer_str(),
+            &client.id,
+            &token,
+            st.clock.now(),
+        )?)
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+// ---- authorization endpoint -------------------------------------------------------------
+
+fn authorize_error(st: &AppState, e: AuthorizeError) -> Result<HttpResponse, WebError> {
+    match e {
+        AuthorizeError::Page(message) => Err(WebError::BadRequest(message)),
+        AuthorizeError::Redirect {
+            redirect_uri,
+            state,
+            error,
+        } => {
+            let pairs = [
+                ("error", error.code.as_str()),
+                ("error_description", error.description.as_ref()),
+            ];
+            Ok(see_other(&authorize::redirect_url(
+                &redirect_uri,
+                st.settings.issuer_str(),
+                &pairs,
+                state.as_deref(),
+            )))
+        }
+    }
+}
+
+pub async fn authorize_get(
+    req: HttpRequest,
+    session: MaybeSession,
+) -> Result<HttpResponse, WebError> {
+    let params =
+        serde_urlencoded::from_str::<AuthorizeParams>(req.query_string()).map_err(|e| {
+            WebError::BadRequest(format!("The authorization request could not be read: {e}"))
+        })?;
+    authorize(req, params, session).await
+}
+
+pub async fn authorize_post(
+    req: HttpRequest,
+    body: web::Bytes,
+    session: MaybeSession,
+) -> Result<HttpResponse, WebError> {
+    let params = serde_urlencoded::from_bytes::<AuthorizeParams>(&body).map_err(|e| {
+        WebError::BadRequest(format!("The authorization request could not be read: {e}"))
+    })?;
+    authorize(req, params, session).await
+}
+
+async fn authorize(
+    req: HttpRequest,
+    params: AuthorizeParams,
+    session: MaybeSession,
+) -> Result<HttpResponse, WebError> {
+    let st = state(&req).clone();
+    let current = session.0;
+    let user_id = current.as_ref().map(|c| c.user.id.clone());
+    let st2 = st.clone();
+    let (validated, remembered) = web::block(move || {
+        let validated = authorize::validate(&st2.store, params);
+        let remembered = match (&validated, &user_id) {
+            (Ok(r), Some(uid)) => st2.store.find_consent(uid, &r.client.id).ok().flatten(),
+            _ => None,
+        };
+        (validated, remembered)
+    })
+    .await?;
+    let request = match validated {
+        Ok(r) => r,
+        Err(e) => return authorize_error(&st, e),
+    };
+    match authorize::next_step(
+        &request,
+        current.as_ref(),
+        remembered.as_ref(),
+        st.clock.now(),
+    ) {
+        Err(e) => authorize_error(&st, e),
+        Ok(Step::SignIn { reauth }) => {
+            // Back here after signing in, without the prompt that sent us there.
+            let mut params = request.params.clone();
+            params.prompt = None;
+            let return_to = format!(
+                "{AUTHORIZE}?{}",
+                serde_urlencoded::to_string(&params).unwrap_or_default()
+            );
+            Ok(login_redirect_with(
+                &return_to,
+                reauth,
+                request.login_hint.as_deref(),
+            ))
+        }
+        Ok(Step::Consent) => {
+            let current = current.ok_or(WebError::Internal("consent without a session".into()))?;
+            consent_page(&req, &st, &request, &current)
+        }
+        Ok(Step::Issue) => {
+            let current = current.ok_or(WebError::Internal("issue without a session".into()))?;
+            issue(&st, request, current).await
+        }
+    }
+}
+
+async fn issue(
+    st: &web::Data<AppState>,
+    request: AuthorizeRequest,
+    current: CurrentSession,
+) -> Result<HttpResponse, WebError> {
+    let st2 = st.clone();
+    let (request, result) = web::block(move || {
+        let code = authorize::issue_code(&st2.store, &request, &current, st2.clock.now());
+        (request, code)
+    })
+    .await?;
+    match result {
+        Ok(code) => Ok(see_other(&authorize::redirect_url(
+            &request.redirect_uri,
+            st.settings.issuer_str(),
+            &[("code", &code)],
+            request.state.as_deref(),
+        ))),
+        Err(e) => authorize_error(st, e),
+    }
+}
+
+struct ScopeLine {
+    name: String,
+    description: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "oauth/consent.html")]
+struct ConsentPage<'a> {
+    csrf: &'a str,
+    client_name: &'a str,
+    username: &'a str,
+    scopes: Vec<ScopeLine>,
+    hidden: Vec<(&'static str, String)>,
+    action: &'a str,
+}
+
+fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, String)> {
+    let fields = [
+        ("response_type", &p.response_type),
+        ("client_id", &p.client_id),
+        ("redirect_uri", &p.redirect_uri),
+        ("scope", &p.scope),
+        ("state", &p.state),
+        ("nonce", &p.nonce),
+        ("code_challenge", &p.code_challenge),
+        ("code_challenge_method", &p.code_challenge_method),
+        ("max_age", &p.max_age),
+        ("resource", &p.resource),
+        ("response_mode", &p.response_mode),
+    ];
+    fields
+        .into_iter()
+        .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
+        .collect()
+}
+
+fn consent_page(
+    req: &HttpRequest,
+    st: &AppState,
+    request: &AuthorizeRequest,
+    current: &CurrentSession,
+) -> Result<HttpResponse, WebError> {
+    let token = csrf::issue(st, req, Some(&current.session.sid));
+    let mut builder = HttpResponse::Ok();
+    if let Some(c) = token.cookie {
+        builder.cookie(c);
+    }
+    let page = ConsentPage {
+        csrf: &token.token,
+        client_name: &request.client.name,
+        username: &current.user.username,
+        scopes: request
+            .scope
+            .iter()
+            .map(|s| ScopeLine {
+                name: s.to_owned(),
+                description: describe_scope(s),
+            })
+            .collect(),
+        hidden: hidden_fields(&request.params),
+        action: CONSENT,
+    };
+    html(builder, &page)
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    decision: String,
+    #[serde(flatten)]
+    params: AuthorizeParams,
+}
+
+/// The consent form's answer. The request is validated again from the posted fields.
+pub async fn consent(
+    req: HttpRequest,
+    body: web::Bytes,
+    session: MaybeSession,
+) -> Result<HttpResponse, WebError> {
+    let form: ConsentForm = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
+    let st = state(&req).clone();
+    let Some(current) = session.0 else {
+        return Err(WebError::BadRequest(
+            "Your session ended. Start again from the application.".into(),
+        ));
+    };
+    csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
+    let st2 = st.clone();
+    let params = form.params;
+    let request = match web::block(move || authorize::validate(&st2.store, params)).await? {
+        Ok(r) => r,
+        Err(e) => return authorize_error(&st, e),
+    };
+    if form.decision != "allow" {
+        return authorize_error(
+            &st,
+            request.fail(ErrorCode::AccessDenied, "the user denied the request"),
+        );
+    }
+    let (st2, user_id, client_id, scope) = (
+        st.clone(),
+        current.user.id.clone(),
+        request.client.id.clone(),
+        request.scope.clone(),
+    );
+    web::block(move || {
+        let now = st2.clock.now();
+        let previous = st2
+            .store
+            .find_consent(&user_id, &client_id)?
+            .unwrap_or_default();
+        st2.store
+            .save_consent(&user_id, &client_id, &previous.union(&scope), now)
+    })
+    .await??;
+    issue(&st, request, current).await
+}
+
+#[derive(Deserialize)]
+pub struct RevokeConsentForm {
+    #[serde(default)]
+    csrf: String,
+    client_id: String,
+}
+
+/// The account page's "revoke" button: forgets the consent and ends the client's tokens.
+pub async fn revoke_consent(
+    req: HttpRequest,
+    form: web::Form<RevokeConsentForm>,
+    session: MaybeSession,
+) -> Result<HttpResponse, WebError> {
+    let st = state(&req).clone();
+    let Some(current) = session.0 else {
+        return Ok(see_other(crate::web::routes::LOGIN));
+    };
+    csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
+    let form = form.into_inner();
+    web::block(move || {
+        st.store
+            .revoke_consent(&current.user.id, &form.client_id, st.clock.now())
+    })
+    .await??;
+    Ok(see_other(ACCOUNT))
+}

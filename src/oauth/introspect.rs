@@ -1,0 +1,224 @@
+//! What a presented token is: shared by userinfo, introspection (RFC 7662) and revocation
+//! (RFC 7009). Opaque tokens are looked up by hash; JWT access tokens are verified against our
+//! keys and their grant checked, so a revoked grant's JWTs read as inactive here.
+
+use serde::{Deserialize, Serialize};
+
+use super::OAuthStore;
+use super::tokens::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
+use super::types::{SCOPE_GROUPS, Scopes};
+use crate::clock::UnixTime;
+use crate::crypto;
+use crate::oidc::keys::KeySet;
+use crate::store::StoreResult;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+/// An active token's facts.
+#[derive(Debug, Clone)]
+pub struct ActiveToken {
+    pub kind: TokenKind,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub scope: Scopes,
+    pub grant_id: Option<String>,
+    pub issued_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub audience: Option<String>,
+    /// The stored hash (opaque tokens) used to delete it.
+    pub token_hash: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct JwtAccessClaims {
+    exp: i64,
+    iat: i64,
+    sub: String,
+    client_id: String,
+    scope: String,
+    aud: Option<String>,
+    gid: Option<String>,
+}
+
+fn grant_live<S: OAuthStore>(store: &S, grant_id: &str, now: UnixTime) -> StoreResult<bool> {
+    Ok(store
+        .find_grant(grant_id)?
+        .is_some_and(|g| g.revoked_at.is_none() && g.expires_at > now))
+}
+
+/// The token if it is ours, unexpired and unrevoked; `None` otherwise.
+pub fn inspect<S: OAuthStore>(
+    store: &S,
+    keys: &KeySet,
+    issuer: &str,
+    token: &str,
+    now: UnixTime,
+) -> StoreResult<Option<ActiveToken>> {
+    if token.starts_with(ACCESS_TOKEN_PREFIX) {
+        let hash = crypto::sha256_hex(token);
+        let Some(t) = store.find_access_token(&hash)? else {
+            return Ok(None);
+        };
+        if t.expires_at <= now {
+            return Ok(None);
+        }
+        return Ok(Some(ActiveToken {
+            kind: TokenKind::Access,
+            client_id: t.client_id,
+            user_id: t.user_id,
+            scope: t.scope,
+            grant_id: t.grant_id,
+            issued_at: t.created_at,
+            expires_at: t.expires_at,
+            audience: t.audience,
+            token_hash: Some(hash),
+        }));
+    }
+    if token.starts_with(REFRESH_TOKEN_PREFIX) {
+        let hash = crypto::sha256_hex(token);
+        let Some(t) = store.find_refresh_token(&hash)? else {
+            return Ok(None);
+        };
+        let Some(g) = store.find_grant(&t.grant_id)? else {
+            return Ok(None);
+        };
+        if t.used_at.is_some() || g.revoked_at.is_some() || g.expires_at <= now {
+            return Ok(None);
+        }
+        return Ok(Some(ActiveToken {
+            kind: TokenKind::Refresh,
+            client_id: g.client_id,
+            user_id: g.user_id,
+            scope: g.scope,
+            grant_id: Some(g.id),
+            issued_at: t.created_at,
+            expires_at: g.expires_at,
+            audience: None,
+            token_hash: Some(hash),
+        }));
+    }
+    if token.matches('.').count() == 2 {
+        let Ok(claims) = keys.verify::<JwtAccessClaims>(token, issuer, Some("at+jwt"), false)
+        else {
+            return Ok(None);
+        };
+        if claims.exp <= now {
+            return Ok(None);
+        }
+        if let Some(gid) = &claims.gid
+            && !grant_live(store, gid, now)?
+        {
+            return Ok(None);
+        }
+        let user_id =
+            (claims.sub != claims.client_id || claims.gid.is_some()).then_some(claims.sub);
+        return Ok(Some(ActiveToken {
+            kind: TokenKind::Access,
+            client_id: claims.client_id,
+            user_id,
+            scope: Scopes::parse(&claims.scope).unwrap_or_default(),
+            grant_id: claims.gid,
+            issued_at: claims.iat,
+            expires_at: claims.exp,
+            audience: claims.aud,
+            token_hash: None,
+        }));
+    }
+    Ok(None)
+}
+
+/// The RFC 7662 §2.2 response.
+#[derive(Debug, Default, Serialize)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+}
+
+pub fn introspect<S: OAuthStore>(
+    store: &S,
+    keys: &KeySet,
+    issuer: &str,
+    token: &str,
+    now: UnixTime,
+) -> StoreResult<Introspection> {
+    let Some(t) = inspect(store, keys, issuer, token, now)? else {
+        return Ok(Introspection::default());
+    };
+    let user = match &t.user_id {
+        Some(id) => store.find_user(id)?,
+        None => None,
+    };
+    if t.user_id.is_some() && user.as_ref().is_none_or(|u| u.disabled) {
+        return Ok(Introspection::default());
+    }
+    let groups = match &user {
+        Some(u) if t.scope.contains(SCOPE_GROUPS) => Some(store.user_groups(&u.id)?),
+        _ => None,
+    };
+    Ok(Introspection {
+        active: true,
+        scope: Some(t.scope.to_string()),
+        sub: Some(t.user_id.clone().unwrap_or_else(|| t.client_id.clone())),
+        username: user.map(|u| u.username),
+        client_id: Some(t.client_id),
+        exp: Some(t.expires_at),
+        iat: Some(t.issued_at),
+        token_type: Some(match t.kind {
+            TokenKind::Access => "Bearer",
+            TokenKind::Refresh => "refresh_token",
+        }),
+        aud: t.audience,
+        iss: Some(issuer.to_owned()),
+        groups,
+    })
+}
+
+/// RFC 7009: revokes a token the calling client owns; anything else is silently ignored
+/// (§2.2: 200 for unknown tokens; §2.1: another client's token is not revoked). Revoking a
+/// refresh token ends its family and the family's access tokens.
+pub fn revoke<S: OAuthStore>(
+    store: &S,
+    keys: &KeySet,
+    issuer: &str,
+    client_id: &str,
+    token: &str,
+    now: UnixTime,
+) -> StoreResult<()> {
+    let Some(t) = inspect(store, keys, issuer, token, now)? else {
+        return Ok(());
+    };
+    if t.client_id != client_id {
+        tracing::info!(client_id, "revocation of another client's token ignored");
+        return Ok(());
+    }
+    match (t.kind, &t.grant_id, &t.token_hash) {
+        (TokenKind::Refresh, Some(gid), _) => store.revoke_grant(gid, now),
+        (TokenKind::Access, _, Some(hash)) => store.delete_access_token(hash),
+        // A JWT cannot be recalled; ending its grant makes introspection report it inactive.
+        (TokenKind::Access, Some(gid), None) => store.revoke_grant(gid, now),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,250 @@
+//! Minting tokens: opaque access tokens (`mg_token_…`, stored as SHA-256), RFC 9068 JWT access
+//! tokens, rotating refresh tokens (`mg_refresh_…`) and OIDC ID tokens.
+
+use serde::Serialize;
+
+use super::OAuthStore;
+use super::error::OAuthError;
+use super::types::*;
+use crate::accounts::types::User;
+use crate::clock::{Clock, UnixTime};
+use crate::config::Settings;
+use crate::crypto;
+use crate::oidc::keys::{KeySet, SigningAlg};
+
+pub const ACCESS_TOKEN_PREFIX: &str = "mg_token_";
+pub const REFRESH_TOKEN_PREFIX: &str = "mg_refresh_";
+/// Authorization codes live 60 s (RFC 6749 §4.1.2 recommends at most 10 minutes).
+pub const CODE_TTL: i64 = 60;
+pub const ID_TOKEN_TTL: i64 = 3600;
+/// JWT access tokens are signed with ES256: fast to sign and to verify.
+pub const ACCESS_TOKEN_ALG: SigningAlg = SigningAlg::Es256;
+/// `acr` for a password sign-in (single factor).
+pub const ACR_SINGLE_FACTOR: &str = "urn:mintgate:acr:1fa";
+
+/// The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// What the token services share.
+pub struct Ctx<'a, S> {
+    pub store: &'a S,
+    pub clock: &'a dyn Clock,
+    pub keys: &'a KeySet,
+    pub settings: &'a Settings,
+}
+
+/// RFC 9068 §2.2 claims.
+#[derive(Serialize)]
+struct JwtAccessClaims<'a> {
+    iss: &'a str,
+    exp: UnixTime,
+    aud: &'a str,
+    sub: &'a str,
+    client_id: &'a str,
+    iat: UnixTime,
+    jti: String,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gid: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    azp: &'a str,
+    exp: UnixTime,
+    iat: UnixTime,
+    auth_time: UnixTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    at_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
+    amr: &'a [String],
+    acr: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preferred_username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    groups: Option<Vec<String>>,
+}
+
+impl<S: OAuthStore> Ctx<'_, S> {
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// An access token for `scope`, opaque or JWT per the client; returns it with its lifetime.
+    pub fn access_token(
+        &self,
+        client: &Client,
+        user_id: Option<&str>,
+        grant_id: Option<&str>,
+        scope: &Scopes,
+        resource: Option<&str>,
+    ) -> Result<(String, i64), OAuthError> {
+        let now = self.now();
+        let ttl = client.access_token_ttl;
+        let audience = resource
+            .map(str::to_owned)
+            .or_else(|| self.settings.api_audience.clone())
+            .unwrap_or_else(|| self.settings.issuer_str().to_owned());
+        match client.access_token_format {
+            TokenFormat::Opaque => {
+                let token = format!("{ACCESS_TOKEN_PREFIX}{}", crypto::random_base62(43));
+                self.store.insert_access_token(&AccessTokenRecord {
+                    token_hash: crypto::sha256_hex(&token),
+                    grant_id: grant_id.map(str::to_owned),
+                    client_id: client.id.clone(),
+                    user_id: user_id.map(str::to_owned),
+                    scope: scope.clone(),
+                    audience: Some(audience),
+                    created_at: now,
+                    expires_at: now + ttl,
+                })?;
+                Ok((token, ttl))
+            }
+            TokenFormat::Jwt => {
+                let claims = JwtAccessClaims {
+                    iss: self.settings.issuer_str(),
+                    exp: now + ttl,
+                    aud: &audience,
+                    sub: user_id.unwrap_or(&client.id),
+                    client_id: &client.id,
+                    iat: now,
+                    jti: crypto::random_base62(22),
+                    scope: scope.to_string(),
+                    gid: grant_id,
+                };
+                let token = self
+                    .keys
+                    .sign(ACCESS_TOKEN_ALG, Some("at+jwt"), &claims, now)
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "signing a JWT access token failed");
+                        OAuthError::server_error()
+                    })?;
+                Ok((token, ttl))
+            }
+        }
+    }
+
+    pub fn refresh_token(&self, grant_id: &str) -> Result<String, OAuthError> {
+        let token = format!("{REFRESH_TOKEN_PREFIX}{}", crypto::random_base62(43));
+        self.store.insert_refresh_token(&RefreshTokenRecord {
+            token_hash: crypto::sha256_hex(&token),
+            grant_id: grant_id.to_owned(),
+            created_at: self.now(),
+            used_at: None,
+        })?;
+        Ok(token)
+    }
+
+    /// The ID token (OIDC Core §2, §3.1.3.6); `sid` is the session's public id, never the cookie.
+    pub fn id_token(
+        &self,
+        client: &Client,
+        user: &User,
+        grant: &Grant,
+        nonce: Option<&str>,
+        access_token: &str,
+        scope: &Scopes,
+    ) -> Result<String, OAuthError> {
+        let now = self.now();
+        let groups = if scope.contains(SCOPE_GROUPS) {
+            Some(self.store.user_groups(&user.id)?)
+        } else {
+            None
+        };
+        let claims = IdTokenClaims {
+            iss: self.settings.issuer_str(),
+            sub: &user.id,
+            aud: &client.id,
+            azp: &client.id,
+            exp: now + ID_TOKEN_TTL,
+            iat: now,
+            auth_time: grant.auth_time,
+            nonce,
+            at_hash: client.id_token_alg.half_hash(access_token),
+            sid: grant.sid.as_deref(),
+            amr: &grant.amr,
+            acr: ACR_SINGLE_FACTOR,
+            name: scope
+                .contains("profile")
+                .then_some(user.display_name.as_str()),
+            preferred_username: scope.contains("profile").then_some(user.username.as_str()),
+            email: scope.contains("email").then_some(user.email.as_str()),
+            groups,
+        };
+        self.keys
+            .sign(client.id_token_alg, Some("JWT"), &claims, now)
+            .map_err(|e| {
+                tracing::error!(error = %e, "signing an ID token failed");
+                OAuthError::server_error()
+            })
+    }
+
+    /// Access token, optional refresh token and ID token for a user's grant.
+    pub fn for_grant(
+        &self,
+        client: &Client,
+        user: &User,
+        grant: &Grant,
+        scope: &Scopes,
+        extras: Extras<'_>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let Extras {
+            nonce,
+            resource,
+            with_refresh,
+        } = extras;
+        let (access_token, expires_in) =
+            self.access_token(client, Some(&user.id), Some(&grant.id), scope, resource)?;
+        let refresh_token = if with_refresh {
+            Some(self.refresh_token(&grant.id)?)
+        } else {
+            None
+        };
+        let id_token = if scope.contains(SCOPE_OPENID) {
+            Some(self.id_token(client, user, grant, nonce, &access_token, scope)?)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            refresh_token,
+            scope: scope.to_string(),
+            id_token,
+        })
+    }
+}
+
+/// The per-request parts of a token response.
+pub struct Extras<'a> {
+    pub nonce: Option<&'a str>,
+    pub resource: Option<&'a str>,
+    pub with_refresh: bool,
+}
+
+/// A refresh token comes with a user grant when `offline_access` was granted (OIDC Core §11) or
+/// the client is configured to always receive one (then bound to the session).
+pub fn issues_refresh(client: &Client, scope: &Scopes) -> bool {
+    client.allows(GrantType::RefreshToken)
+        && (scope.contains(SCOPE_OFFLINE) || client.always_issue_refresh)
+}

@@ -1,0 +1,342 @@
+//! OAuth value types: scopes, grant types, token formats, clients and redirect URI matching.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use url::Url;
+
+use crate::clock::UnixTime;
+use crate::oidc::keys::SigningAlg;
+
+/// A set of scope tokens (RFC 6749 §3.3), kept sorted so it prints the same every time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(into = "String")]
+pub struct Scopes(BTreeSet<String>);
+
+impl Scopes {
+    /// Parses a space-separated list; `None` if a token has a character §3.3 forbids.
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut set = BTreeSet::new();
+        for token in s.split(' ').filter(|t| !t.is_empty()) {
+            let ok = token
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+            if !ok || token.len() > 128 {
+                return None;
+            }
+            set.insert(token.to_owned());
+        }
+        Some(Self(set))
+    }
+
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.contains(scope)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn is_subset(&self, other: &Scopes) -> bool {
+        self.0.is_subset(&other.0)
+    }
+
+    pub fn intersection(&self, other: &Scopes) -> Scopes {
+        Scopes(self.0.intersection(&other.0).cloned().collect())
+    }
+
+    pub fn union(&self, other: &Scopes) -> Scopes {
+        Scopes(self.0.union(&other.0).cloned().collect())
+    }
+
+    pub fn without(&self, scope: &str) -> Scopes {
+        Scopes(self.0.iter().filter(|s| *s != scope).cloned().collect())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for Scopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut first = true;
+        for s in &self.0 {
+            if !first {
+                f.write_str(" ")?;
+            }
+            f.write_str(s)?;
+            first = false;
+        }
+        Ok(())
+    }
+}
+
+impl From<Scopes> for String {
+    fn from(s: Scopes) -> String {
+        s.to_string()
+    }
+}
+
+pub const SCOPE_OPENID: &str = "openid";
+pub const SCOPE_OFFLINE: &str = "offline_access";
+pub const SCOPE_GROUPS: &str = "groups";
+
+/// What a scope means, in plain words for the consent page.
+pub fn describe_scope(scope: &str) -> &'static str {
+    match scope {
+        SCOPE_OPENID => "Confirm who you are",
+        "profile" => "See your name and username",
+        "email" => "See your e-mail address",
+        SCOPE_OFFLINE => "Stay connected when you are not using it (a refresh token)",
+        SCOPE_GROUPS => "See which groups you belong to",
+        _ => "Access your data in this product",
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum GrantType {
+    #[serde(rename = "authorization_code")]
+    AuthorizationCode,
+    #[serde(rename = "refresh_token")]
+    RefreshToken,
+    #[serde(rename = "client_credentials")]
+    ClientCredentials,
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::DeviceCode,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::DeviceCode => "urn:ietf:params:oauth:grant-type:device_code",
+        }
+    }
+}
+
+impl FromStr for GrantType {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        GrantType::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// Opaque `mg_token_...` (looked up in the database) or RFC 9068 JWT access tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenFormat {
+    Opaque,
+    Jwt,
+}
+
+impl TokenFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenFormat::Opaque => "opaque",
+            TokenFormat::Jwt => "jwt",
+        }
+    }
+}
+
+impl FromStr for TokenFormat {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "opaque" => Ok(TokenFormat::Opaque),
+            "jwt" => Ok(TokenFormat::Jwt),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A registered client.
+#[derive(Debug, Clone, Serialize)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    /// SHA-256 of the secret; `None` for public clients.
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Scopes,
+    pub skip_consent: bool,
+    pub access_token_format: TokenFormat,
+    pub access_token_ttl: i64,
+    pub refresh_idle_ttl: i64,
+    pub refresh_absolute_ttl: i64,
+    /// Issue a refresh token even without `offline_access` (session-bound).
+    pub always_issue_refresh: bool,
+    pub id_token_alg: SigningAlg,
+    pub created_at: UnixTime,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Exact match, or for a registered loopback URI any port (RFC 8252 §7.3).
+    pub fn redirect_uri_allowed(&self, given: &str) -> bool {
+        self.redirect_uris
+            .iter()
+            .any(|r| r == given || loopback_match(r, given))
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    url.scheme() == "http" && matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+            && url.scheme() == "http"
+}
+
+fn loopback_match(registered: &str, given: &str) -> bool {
+    let (Ok(r), Ok(g)) = (Url::parse(registered), Url::parse(given)) else {
+        return false;
+    };
+    is_loopback(&r)
+        && is_loopback(&g)
+        && r.host() == g.host()
+        && r.path() == g.path()
+        && r.query() == g.query()
+        && g.fragment().is_none()
+        && g.username().is_empty()
+        && g.password().is_none()
+}
+
+/// A redirect URI a client may register: absolute, no fragment (RFC 6749 §3.1.2).
+pub fn validate_redirect_uri(s: &str) -> Result<(), String> {
+    let url = Url::parse(s).map_err(|e| format!("`{s}` is not an absolute URI: {e}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("`{s}` has a fragment"));
+    }
+    if url.scheme() == "http" && !is_loopback(&url) && url.host_str() != Some("localhost") {
+        tracing::warn!(uri = s, "plain-http redirect URI registered");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_parse_and_print_sorted() {
+        let s = Scopes::parse("openid  email profile").unwrap();
+        assert_eq!(s.to_string(), "email openid profile");
+        assert!(Scopes::parse("bad\"quote").is_none());
+        assert!(Scopes::parse("back\\slash").is_none());
+        assert!(Scopes::parse("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn loopback_redirects_match_any_port() {
+        let c = |uris: &[&str]| Client {
+            id: "c".into(),
+            name: "c".into(),
+            secret_hash: None,
+            redirect_uris: uris.iter().map(|s| s.to_string()).collect(),
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            scopes: Scopes::default(),
+            skip_consent: false,
+            access_token_format: TokenFormat::Opaque,
+            access_token_ttl: 3600,
+            refresh_idle_ttl: 1,
+            refresh_absolute_ttl: 1,
+            always_issue_refresh: false,
+            id_token_alg: SigningAlg::Rs256,
+            created_at: 0,
+        };
+        let native = c(&["http://127.0.0.1/callback", "https://app.example/cb"]);
+        assert!(native.redirect_uri_allowed("http://127.0.0.1:51234/callback"));
+        assert!(native.redirect_uri_allowed("https://app.example/cb"));
+        assert!(!native.redirect_uri_allowed("https://app.example/cb/"));
+        assert!(!native.redirect_uri_allowed("https://app.example:8443/cb"));
+        assert!(!native.redirect_uri_allowed("http://127.0.0.1:5000/other"));
+        assert!(!native.redirect_uri_allowed("http://localhost:5000/callback"));
+        let v6 = c(&["http://[::1]/cb"]);
+        assert!(v6.redirect_uri_allowed("http://[::1]:8080/cb"));
+    }
+}
+
+/// One authorisation of a client by a user (or by itself, for client credentials): the family
+/// that codes, access tokens and refresh tokens belong to and are revoked with.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    /// Set when the family is bound to a browser session (no `offline_access`).
+    pub sid: Option<String>,
+    pub scope: Scopes,
+    pub auth_time: UnixTime,
+    pub amr: Vec<String>,
+    pub created_at: UnixTime,
+    pub last_used_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub revoked_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthCode {
+    pub code_hash: String,
+    pub grant_id: String,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: Scopes,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub resource: Option<String>,
+    pub expires_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessTokenRecord {
+    pub token_hash: String,
+    pub grant_id: Option<String>,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub scope: Scopes,
+    pub audience: Option<String>,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct RefreshTokenRecord {
+    pub token_hash: String,
+    pub grant_id: String,
+    pub created_at: UnixTime,
+    pub used_at: Option<UnixTime>,
+}
+
+/// A remembered consent, as listed on the account page.
+#[derive(Debug, Clone)]
+pub struct ConsentRecord {
+    pub client_id: String,
+    pub client_name: String,
+    pub scope: Scopes,
+    pub created_at: UnixTime,
+}

@@ -1,0 +1,109 @@
+//! RP-Initiated Logout 1.0: who asks, where to send the user afterwards, and whether the user
+//! must confirm first (§2: without a valid `id_token_hint` the OP asks).
+
+use serde::Deserialize;
+
+use crate::oauth::OAuthStore;
+use crate::oauth::types::Client;
+use crate::oidc::keys::KeySet;
+use crate::store::StoreResult;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogoutParams {
+    pub id_token_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub logout_hint: Option<String>,
+    pub ui_locales: Option<String>,
+    /// Our confirmation form's fields.
+    pub csrf: Option<String>,
+    pub confirm: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HintClaims {
+    sub: String,
+    aud: Audience,
+    sid: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    fn first(&self) -> Option<&str> {
+        match self {
+            Audience::One(a) => Some(a),
+            Audience::Many(v) => v.first().map(String::as_str),
+        }
+    }
+}
+
+pub struct LogoutPlan {
+    pub client: Option<Client>,
+    /// Where to go afterwards (registered for the client), with `state` appended.
+    pub redirect: Option<String>,
+    /// The hint was valid and names the signed-in user (or nobody is signed in).
+    pub confirmed: bool,
+}
+
+/// Validates the request. `Err` carries a message for the error page: a redirect URI that is
+/// not registered is never followed.
+pub fn plan<S: OAuthStore>(
+    store: &S,
+    keys: &KeySet,
+    issuer: &str,
+    params: &LogoutParams,
+    signed_in: Option<(&str, &str)>,
+) -> StoreResult<Result<LogoutPlan, &'static str>> {
+    let hint = params
+        .id_token_hint
+        .as_deref()
+        .and_then(|t| keys.verify::<HintClaims>(t, issuer, None, true).ok());
+    let hint_client = hint.as_ref().and_then(|h| h.aud.first().map(str::to_owned));
+    let client_id = match (&params.client_id, &hint_client) {
+        (Some(a), Some(b)) if a != b => {
+            return Ok(Err("client_id does not match the id_token_hint"));
+        }
+        (Some(a), _) => Some(a.clone()),
+        (None, b) => b.clone(),
+    };
+    let client = match &client_id {
+        Some(id) => store.find_client(id)?,
+        None => None,
+    };
+    if client_id.is_some() && client.is_none() {
+        return Ok(Err("unknown client_id"));
+    }
+    let redirect = match (&params.post_logout_redirect_uri, &client) {
+        (None, _) => None,
+        (Some(uri), Some(c)) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => {
+            let mut url = url::Url::parse(uri)
+                .map_err(|_| crate::store::StoreError::Backend("stored URI".into()))?;
+            if let Some(state) = &params.state {
+                url.query_pairs_mut().append_pair("state", state);
+            }
+            Some(url.to_string())
+        }
+        (Some(_), _) => {
+            return Ok(Err(
+                "post_logout_redirect_uri is not registered for this client",
+            ));
+        }
+    };
+    let confirmed = match (&hint, signed_in) {
+        (Some(_), None) => true,
+        (Some(h), Some((user_id, sid))) => h.sub == user_id || h.sid.as_deref() == Some(sid),
+        (None, _) => false,
+    };
+    Ok(Ok(LogoutPlan {
+        client,
+        redirect,
+        confirmed,
+    }))
+}

@@ -1,0 +1,592 @@
+use diesel::prelude::*;
+
+use super::schema::{
+    oauth_access_tokens as at, oauth_clients as cl, oauth_codes as co, oauth_consents as cs,
+    oauth_grants as gr, oauth_refresh_tokens as rt, signing_keys as sk,
+};
+use super::{
+    ClientStore, ConsentStore, DbConn, GrantStore, SigningKeyStore, Store, StoreError, StoreResult,
+};
+use crate::clock::UnixTime;
+use crate::oauth::types::*;
+use crate::oidc::keys::{SigningAlg, StoredKey};
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = cl)]
+struct ClientRow {
+    id: String,
+    name: String,
+    secret_hash: Option<String>,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    grant_types: String,
+    scopes: String,
+    skip_consent: bool,
+    access_token_format: String,
+    access_token_ttl: i64,
+    refresh_idle_ttl: i64,
+    refresh_absolute_ttl: i64,
+    always_issue_refresh: bool,
+    id_token_alg: String,
+    created_at: i64,
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("unreadable stored value: {what}"))
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+    fn try_from(r: ClientRow) -> StoreResult<Self> {
+        Ok(Client {
+            redirect_uris: serde_json::from_str(&r.redirect_uris)
+                .map_err(|_| corrupt("redirect_uris"))?,
+            post_logout_redirect_uris: serde_json::from_str(&r.post_logout_redirect_uris)
+                .map_err(|_| corrupt("post_logout_redirect_uris"))?,
+            grant_types: r
+                .grant_types
+                .split_whitespace()
+                .map(|g| g.parse().map_err(|_| corrupt("grant_types")))
+                .collect::<StoreResult<_>>()?,
+            scopes: Scopes::parse(&r.scopes).ok_or_else(|| corrupt("scopes"))?,
+            access_token_format: r
+                .access_token_format
+                .parse()
+                .map_err(|_| corrupt("access_token_format"))?,
+            id_token_alg: r
+                .id_token_alg
+                .parse()
+                .map_err(|_| corrupt("id_token_alg"))?,
+            id: r.id,
+            name: r.name,
+            secret_hash: r.secret_hash,
+            skip_consent: r.skip_consent,
+            access_token_ttl: r.access_token_ttl,
+            refresh_idle_ttl: r.refresh_idle_ttl,
+            refresh_absolute_ttl: r.refresh_absolute_ttl,
+            always_issue_refresh: r.always_issue_refresh,
+            created_at: r.created_at,
+        })
+    }
+}
+
+impl From<&Client> for ClientRow {
+    fn from(c: &Client) -> Self {
+        ClientRow {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            secret_hash: c.secret_hash.clone(),
+            redirect_uris: serde_json::json!(c.redirect_uris).to_string(),
+            post_logout_redirect_uris: serde_json::json!(c.post_logout_redirect_uris).to_string(),
+            grant_types: c
+                .grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            scopes: c.scopes.to_string(),
+            skip_consent: c.skip_consent,
+            access_token_format: c.access_token_format.as_str().to_owned(),
+            access_token_ttl: c.access_token_ttl,
+            refresh_idle_ttl: c.refresh_idle_ttl,
+            refresh_absolute_ttl: c.refresh_absolute_ttl,
+            always_issue_refresh: c.always_issue_refresh,
+            id_token_alg: c.id_token_alg.as_str().to_owned(),
+            created_at: c.created_at,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = gr)]
+struct GrantRow {
+    id: String,
+    client_id: String,
+    user_id: Option<String>,
+    sid: Option<String>,
+    scope: String,
+    auth_time: i64,
+    amr: String,
+    created_at: i64,
+    last_used_at: i64,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl From<GrantRow> for Grant {
+    fn from(r: GrantRow) -> Self {
+        Grant {
+            id: r.id,
+            client_id: r.client_id,
+            user_id: r.user_id,
+            sid: r.sid,
+            scope: Scopes::parse(&r.scope).unwrap_or_default(),
+            auth_time: r.auth_time,
+            amr: r.amr.split_whitespace().map(String::from).collect(),
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = co)]
+struct CodeRow {
+    code_hash: String,
+    grant_id: String,
+    client_id: String,
+    redirect_uri: String,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    resource: Option<String>,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = at)]
+struct AccessRow {
+    token_hash: String,
+    grant_id: Option<String>,
+    client_id: String,
+    user_id: Option<String>,
+    scope: String,
+    audience: Option<String>,
+    created_at: i64,
+    expires_at: i64,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = rt)]
+struct RefreshRow {
+    token_hash: String,
+    grant_id: String,
+    created_at: i64,
+    used_at: Option<i64>,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = sk)]
+struct KeyRow {
+    kid: String,
+    alg: String,
+    private_key: String,
+    public_jwk: String,
+    created_at: i64,
+    active_from: i64,
+    retired_at: Option<i64>,
+    published_until: Option<i64>,
+}
+
+pub(super) fn create_client(conn: &mut DbConn, c: &Client) -> StoreResult<()> {
+    diesel::insert_into(cl::table)
+        .values(ClientRow::from(c))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub(super) fn find_client(conn: &mut DbConn, id: &str) -> StoreResult<Option<Client>> {
+    cl::table
+        .find(id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Client::try_from)
+        .transpose()
+}
+
+pub(super) fn list_signing_keys(conn: &mut DbConn) -> StoreResult<Vec<StoredKey>> {
+    sk::table
+        .order(sk::active_from)
+        .select(KeyRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|r| {
+            Ok(StoredKey {
+                alg: r.alg.parse().map_err(|_| corrupt("signing key alg"))?,
+                kid: r.kid,
+                private_key: r.private_key,
+                public_jwk: r.public_jwk,
+                created_at: r.created_at,
+                active_from: r.active_from,
+                retired_at: r.retired_at,
+                published_until: r.published_until,
+            })
+        })
+        .collect()
+}
+
+pub(super) fn insert_signing_key(conn: &mut DbConn, k: &StoredKey) -> StoreResult<()> {
+    let row = KeyRow {
+        kid: k.kid.clone(),
+        alg: k.alg.as_str().to_owned(),
+        private_key: k.private_key.clone(),
+        public_jwk: k.public_jwk.clone(),
+        created_at: k.created_at,
+        active_from: k.active_from,
+        retired_at: k.retired_at,
+        published_until: k.published_until,
+    };
+    diesel::insert_into(sk::table).values(&row).execute(conn)?;
+    Ok(())
+}
+
+/// Revokes grants and deletes their tokens (shared by logout, consent revocation and reuse).
+pub(super) fn revoke_grants(conn: &mut DbConn, ids: &[String], now: UnixTime) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    conn.transaction(|conn| {
+        diesel::update(
+            gr::table
+                .filter(gr::id.eq_any(ids))
+                .filter(gr::revoked_at.is_null()),
+        )
+        .set(gr::revoked_at.eq(now))
+        .execute(conn)?;
+        diesel::delete(at::table.filter(at::grant_id.eq_any(ids))).execute(conn)?;
+        diesel::delete(rt::table.filter(rt::grant_id.eq_any(ids))).execute(conn)?;
+        Ok::<_, StoreError>(())
+    })
+}
+
+pub(super) fn grants_of_session(conn: &mut DbConn, sid: &str) -> StoreResult<Vec<String>> {
+    Ok(gr::table
+        .filter(gr::sid.eq(sid))
+        .filter(gr::revoked_at.is_null())
+        .select(gr::id)
+        .load(conn)?)
+}
+
+impl ClientStore for Store {
+    fn create_client(&self, client: &Client) -> StoreResult<()> {
+        create_client(&mut *self.conn()?, client)
+    }
+
+    fn find_client(&self, id: &str) -> StoreResult<Option<Client>> {
+        find_client(&mut *self.conn()?, id)
+    }
+
+    fn list_clients(&self) -> StoreResult<Vec<Client>> {
+        cl::table
+            .order(cl::created_at)
+            .select(ClientRow::as_select())
+            .load(&mut *self.conn()?)?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
+    }
+
+    fn delete_client(&self, id: &str) -> StoreResult<bool> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            diesel::delete(at::table.filter(at::client_id.eq(id))).execute(conn)?;
+            let grants: Vec<String> = gr::table
+                .filter(gr::client_id.eq(id))
+                .select(gr::id)
+                .load(conn)?;
+            diesel::delete(rt::table.filter(rt::grant_id.eq_any(&grants))).execute(conn)?;
+            diesel::delete(co::table.filter(co::client_id.eq(id))).execute(conn)?;
+            diesel::delete(gr::table.filter(gr::client_id.eq(id))).execute(conn)?;
+            diesel::delete(cs::table.filter(cs::client_id.eq(id))).execute(conn)?;
+            Ok::<_, StoreError>(diesel::delete(cl::table.find(id)).execute(conn)? == 1)
+        })
+    }
+
+    fn set_client_secret(&self, id: &str, secret_hash: &str) -> StoreResult<bool> {
+        Ok(
+            diesel::update(cl::table.find(id).filter(cl::secret_hash.is_not_null()))
+                .set(cl::secret_hash.eq(secret_hash))
+                .execute(&mut *self.conn()?)?
+                == 1,
+        )
+    }
+}
+
+impl ConsentStore for Store {
+    fn find_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Scopes>> {
+        let scope: Option<String> = cs::table
+            .find((user_id, client_id))
+            .select(cs::scope)
+            .first(&mut *self.conn()?)
+            .optional()?;
+        Ok(scope.and_then(|s| Scopes::parse(&s)))
+    }
+
+    fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &Scopes,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            diesel::delete(cs::table.find((user_id, client_id))).execute(conn)?;
+            diesel::insert_into(cs::table)
+                .values((
+                    cs::user_id.eq(user_id),
+                    cs::client_id.eq(client_id),
+                    cs::scope.eq(scope.to_string()),
+                    cs::created_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn list_consents(&self, user_id: &str) -> StoreResult<Vec<ConsentRecord>> {
+        let rows: Vec<(String, String, String, i64)> = cs::table
+            .inner_join(cl::table)
+            .filter(cs::user_id.eq(user_id))
+            .order(cl::name)
+            .select((cs::client_id, cl::name, cs::scope, cs::created_at))
+            .load(&mut *self.conn()?)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(client_id, client_name, scope, created_at)| ConsentRecord {
+                    client_id,
+                    client_name,
+                    scope: Scopes::parse(&scope).unwrap_or_default(),
+                    created_at,
+                },
+            )
+            .collect())
+    }
+
+    fn revoke_consent(&self, user_id: &str, client_id: &str, now: UnixTime) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            diesel::delete(cs::table.find((user_id, client_id))).execute(conn)?;
+            let grants: Vec<String> = gr::table
+                .filter(gr::user_id.eq(user_id))
+                .filter(gr::client_id.eq(client_id))
+                .filter(gr::revoked_at.is_null())
+                .select(gr::id)
+                .load(conn)?;
+            revoke_grants(conn, &grants, now)
+        })
+    }
+}
+
+impl GrantStore for Store {
+    fn create_grant(&self, g: &Grant) -> StoreResult<()> {
+        let row = GrantRow {
+            id: g.id.clone(),
+            client_id: g.client_id.clone(),
+            user_id: g.user_id.clone(),
+            sid: g.sid.clone(),
+            scope: g.scope.to_string(),
+            auth_time: g.auth_time,
+            amr: g.amr.join(" "),
+            created_at: g.created_at,
+            last_used_at: g.last_used_at,
+            expires_at: g.expires_at,
+            revoked_at: g.revoked_at,
+        };
+        diesel::insert_into(gr::table)
+            .values(&row)
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    fn insert_code(&self, c: &AuthCode) -> StoreResult<()> {
+        let row = CodeRow {
+            code_hash: c.code_hash.clone(),
+            grant_id: c.grant_id.clone(),
+            client_id: c.client_id.clone(),
+            redirect_uri: c.redirect_uri.clone(),
+            scope: c.scope.to_string(),
+            nonce: c.nonce.clone(),
+            code_challenge: c.code_challenge.clone(),
+            resource: c.resource.clone(),
+            expires_at: c.expires_at,
+            used_at: c.used_at,
+        };
+        diesel::insert_into(co::table)
+            .values(&row)
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>> {
+        Ok(co::table
+            .find(code_hash)
+            .select(CodeRow::as_select())
+            .first(&mut *self.conn()?)
+            .optional()?
+            .map(|r| AuthCode {
+                code_hash: r.code_hash,
+                grant_id: r.grant_id,
+                client_id: r.client_id,
+                redirect_uri: r.redirect_uri,
+                scope: Scopes::parse(&r.scope).unwrap_or_default(),
+                nonce: r.nonce,
+                code_challenge: r.code_challenge,
+                resource: r.resource,
+                expires_at: r.expires_at,
+                used_at: r.used_at,
+            }))
+    }
+
+    fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool> {
+        Ok(
+            diesel::update(co::table.find(code_hash).filter(co::used_at.is_null()))
+                .set(co::used_at.eq(now))
+                .execute(&mut *self.conn()?)?
+                == 1,
+        )
+    }
+
+    fn find_grant(&self, id: &str) -> StoreResult<Option<Grant>> {
+        Ok(gr::table
+            .find(id)
+            .select(GrantRow::as_select())
+            .first(&mut *self.conn()?)
+            .optional()?
+            .map(Into::into))
+    }
+
+    fn touch_grant(&self, id: &str, now: UnixTime) -> StoreResult<()> {
+        diesel::update(gr::table.find(id))
+            .set(gr::last_used_at.eq(now))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()> {
+        revoke_grants(&mut *self.conn()?, &[id.to_owned()], now)
+    }
+
+    fn insert_access_token(&self, t: &AccessTokenRecord) -> StoreResult<()> {
+        let row = AccessRow {
+            token_hash: t.token_hash.clone(),
+            grant_id: t.grant_id.clone(),
+            client_id: t.client_id.clone(),
+            user_id: t.user_id.clone(),
+            scope: t.scope.to_string(),
+            audience: t.audience.clone(),
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+        };
+        diesel::insert_into(at::table)
+            .values(&row)
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    fn find_access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>> {
+        Ok(at::table
+            .find(token_hash)
+            .select(AccessRow::as_select())
+            .first(&mut *self.conn()?)
+            .optional()?
+            .map(|r| AccessTokenRecord {
+                token_hash: r.token_hash,
+                grant_id: r.grant_id,
+                client_id: r.client_id,
+                user_id: r.user_id,
+                scope: Scopes::parse(&r.scope).unwrap_or_default(),
+                audience: r.audience,
+                created_at: r.created_at,
+                expires_at: r.expires_at,
+            }))
+    }
+
+    fn delete_access_token(&self, token_hash: &str) -> StoreResult<()> {
+        diesel::delete(at::table.find(token_hash)).execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> StoreResult<()> {
+        let row = RefreshRow {
+            token_hash: t.token_hash.clone(),
+            grant_id: t.grant_id.clone(),
+            created_at: t.created_at,
+            used_at: t.used_at,
+        };
+        diesel::insert_into(rt::table)
+            .values(&row)
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
+        Ok(rt::table
+            .find(token_hash)
+            .select(RefreshRow::as_select())
+            .first(&mut *self.conn()?)
+            .optional()?
+            .map(|r| RefreshTokenRecord {
+                token_hash: r.token_hash,
+                grant_id: r.grant_id,
+                created_at: r.created_at,
+                used_at: r.used_at,
+            }))
+    }
+
+    fn consume_refresh_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool> {
+        Ok(
+            diesel::update(rt::table.find(token_hash).filter(rt::used_at.is_null()))
+                .set(rt::used_at.eq(now))
+                .execute(&mut *self.conn()?)?
+                == 1,
+        )
+    }
+
+    fn prune_grants(&self, now: UnixTime) -> StoreResult<usize> {
+        let mut conn = self.conn()?;
+        let mut n = diesel::delete(at::table.filter(at::expires_at.le(now))).execute(&mut *conn)?;
+        // Used codes are kept until expiry so a replay can still be recognised and punished.
+        n += diesel::delete(co::table.filter(co::expires_at.le(now - 600))).execute(&mut *conn)?;
+        let dead: Vec<String> = gr::table
+            .filter(gr::expires_at.le(now).or(gr::revoked_at.le(now - 86_400)))
+            .select(gr::id)
+            .limit(1000)
+            .load(&mut *conn)?;
+        if !dead.is_empty() {
+            n +=
+                diesel::delete(rt::table.filter(rt::grant_id.eq_any(&dead))).execute(&mut *conn)?;
+            n +=
+                diesel::delete(co::table.filter(co::grant_id.eq_any(&dead))).execute(&mut *conn)?;
+            n +=
+                diesel::delete(at::table.filter(at::grant_id.eq_any(&dead))).execute(&mut *conn)?;
+            n += diesel::delete(gr::table.filter(gr::id.eq_any(&dead))).execute(&mut *conn)?;
+        }
+        Ok(n)
+    }
+}
+
+impl SigningKeyStore for Store {
+    fn list_signing_keys(&self) -> StoreResult<Vec<StoredKey>> {
+        list_signing_keys(&mut *self.conn()?)
+    }
+
+    fn rotate_signing_key(&self, key: &StoredKey, published_until: UnixTime) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            diesel::update(
+                sk::table
+                    .filter(sk::alg.eq(key.alg.as_str()))
+                    .filter(sk::retired_at.is_null()),
+            )
+            .set((
+                sk::retired_at.eq(key.active_from),
+                sk::published_until.eq(published_until),
+            ))
+            .execute(conn)?;
+            insert_signing_key(conn, key)
+        })
+    }
+
+    fn count_signing_keys(&self, alg: SigningAlg) -> StoreResult<i64> {
+        Ok(sk::table
+            .filter(sk::alg.eq(alg.as_str()))
+            .count()
+            .get_result(&mut *self.conn()?)?)
+    }
+}
