@@ -8,6 +8,14 @@ use crate::sessions::service as sessions;
 use crate::startup::{AppState, KEY_REFRESH_EVERY, PRUNE_EVERY};
 use crate::store::{GrantStore, SigningKeyStore};
 
+/// Reloads signing keys from the database (new keys published by a rotation on any instance).
+pub fn reload_keys(st: &AppState) -> Result<(), String> {
+    let stored = st.store.list_signing_keys().map_err(|e| e.to_string())?;
+    let set = KeySet::load(&stored, &st.secrets, st.clock.now())?;
+    st.keys.replace(set);
+    Ok(())
+}
+
 pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut prune = tokio::time::interval(PRUNE_EVERY);
@@ -29,13 +37,7 @@ pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
                 }
                 _ = refresh.tick() => {
                     let st = state.clone();
-                    let result = tokio::task::spawn_blocking(move || -> Result<(), String> {
-                        let stored = st.store.list_signing_keys().map_err(|e| e.to_string())?;
-                        let set = KeySet::load(&stored, &st.secrets, st.clock.now())?;
-                        st.keys.replace(set);
-                        Ok(())
-                    })
-                    .await;
+                    let result = tokio::task::spawn_blocking(move || reload_keys(&st)).await;
                     if let Ok(Err(e)) = result {
                         tracing::warn!(error = %e, "reloading signing keys failed");
                     }

@@ -672,3 +672,201 @@ both!(
     token_endpoint_errors,
     jwt_access_tokens_follow_rfc9068,
 );
+
+/// `signing-key rotate` publishes the next key at once, signs with it only later, and keeps the
+/// old key published for the tokens it signed.
+async fn signing_key_rotation(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let jwks = |app: &TestApp| {
+        let url = app.url("/oauth/jwks");
+        async move {
+            let res = new_client().get(url).send().await.unwrap();
+            assert!(
+                res.headers()["cache-control"]
+                    .to_str()
+                    .unwrap()
+                    .contains("max-age=300")
+            );
+            let v: serde_json::Value = res.json().await.unwrap();
+            v["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = jwks(&app).await;
+    assert_eq!(before.len(), 3, "RS256, ES256 and EdDSA");
+    let client = register(&app, client_spec("RP")).await;
+    let kid_of = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+    let code = code_for(&app, &client, None).await;
+    let (_, t1) = redeem(&app, &client, &code, None).await;
+    let old_kid = kid_of(t1["id_token"].as_str().unwrap());
+
+    let state = app.state.clone();
+    let new_kid = tokio::task::spawn_blocking(move || {
+        use mintgate::oidc::keys;
+        let now = state.clock.now();
+        let (active_from, published_until) = keys::rotation_times(now);
+        let key =
+            keys::generate(keys::SigningAlg::Rs256, &state.secrets, now, active_from).unwrap();
+        mintgate::store::SigningKeyStore::rotate_signing_key(&state.store, &key, published_until)
+            .unwrap();
+        mintgate::ops::jobs::reload_keys(&state).unwrap();
+        key.kid
+    })
+    .await
+    .unwrap();
+    let after = jwks(&app).await;
+    assert!(
+        after.contains(&new_kid) && after.contains(&old_kid),
+        "both published"
+    );
+    let code = code_for(&app, &client, None).await;
+    let (_, t2) = redeem(&app, &client, &code, None).await;
+    assert_eq!(
+        kid_of(t2["id_token"].as_str().unwrap()),
+        old_kid,
+        "still the old key until caches expire"
+    );
+
+    app.clock
+        .advance(mintgate::oidc::keys::JWKS_MAX_AGE + mintgate::oidc::keys::REFRESH_INTERVAL + 1);
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || mintgate::ops::jobs::reload_keys(&state).unwrap())
+        .await
+        .unwrap();
+    let code = code_for(&app, &client, None).await;
+    let (_, t3) = redeem(&app, &client, &code, None).await;
+    assert_eq!(
+        kid_of(t3["id_token"].as_str().unwrap()),
+        new_kid,
+        "the new key signs now"
+    );
+    assert!(
+        jwks(&app).await.contains(&old_kid),
+        "the old key stays published"
+    );
+
+    app.clock
+        .advance(mintgate::oidc::keys::RETIRED_KEY_PUBLISHED_FOR);
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || mintgate::ops::jobs::reload_keys(&state).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        !jwks(&app).await.contains(&old_kid),
+        "retired keys leave once their tokens expired"
+    );
+}
+
+async fn groups_scope_adds_groups(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        use mintgate::store::{OrgStore, UserStore};
+        let org = state.store.find_org("default").unwrap().unwrap();
+        let admin = state.store.find_user_by_username("admin").unwrap().unwrap();
+        let g = state
+            .store
+            .create_group(&org.id, "engineering", state.clock.now())
+            .unwrap();
+        state.store.add_group_member(&g, &admin.id).unwrap();
+    })
+    .await
+    .unwrap();
+    let client = confidential(&app).await;
+    let browser = new_client();
+    app.post_login_with(&browser, ADMIN_USERNAME, ADMIN_PASSWORD, None)
+        .await;
+    let url = auth_url(&app, &client.id, &[]).replace("offline_access", "groups");
+    let q = query_of(&authorize_with(&app, &browser, &url).await);
+    let (_, tokens) = redeem(&app, &client, &q["code"], None).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let payload = id_token.split('.').nth(1).unwrap();
+    use base64::Engine;
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["groups"], serde_json::json!(["engineering"]));
+    assert!(claims["sid"].as_str().is_some_and(|s| s.len() >= 20));
+    assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
+    let access = tokens["access_token"].as_str().unwrap();
+    let info: serde_json::Value = new_client()
+        .get(app.url("/oauth/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["groups"], serde_json::json!(["engineering"]));
+    assert_eq!(
+        introspect(&app, &client, access).await["groups"],
+        serde_json::json!(["engineering"])
+    );
+}
+
+async fn max_age_and_prompt_login_force_sign_in(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = confidential(&app).await;
+    let _ = code_for(&app, &client, None).await;
+    app.sign_in_admin().await;
+    let res = app
+        .client
+        .get(auth_url(&app, &client.id, &[]))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        location(res.headers()).contains("code="),
+        "signed in and consented: straight back"
+    );
+    app.clock.advance(120);
+    let res = app
+        .client
+        .get(auth_url(&app, &client.id, &[("max_age", "60")]))
+        .send()
+        .await
+        .unwrap();
+    let to = location(res.headers());
+    assert!(to.starts_with("/login?") && to.contains("reauth=1"), "{to}");
+    let res = app
+        .client
+        .get(auth_url(&app, &client.id, &[("prompt", "login")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(res.headers()).contains("reauth=1"));
+    let res = app
+        .client
+        .get(auth_url(
+            &app,
+            &client.id,
+            &[("max_age", "60"), ("prompt", "none")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        query_of(&location(res.headers()))["error"],
+        "login_required"
+    );
+}
+
+both!(
+    signing_key_rotation,
+    groups_scope_adds_groups,
+    max_age_and_prompt_login_force_sign_in
+);
