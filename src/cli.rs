@@ -48,6 +48,9 @@ pub enum Command {
     /// OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// API keys, provisioned directly on the database (a CI key, an organisation's first key).
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
     /// Token signing keys.
     #[command(subcommand, name = "signing-key")]
     SigningKey(SigningKeyCommand),
@@ -97,6 +100,36 @@ pub struct ClientCreate {
     /// Issue a refresh token even without offline_access (bound to the session).
     #[arg(long)]
     pub always_issue_refresh: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key; prints it once.
+    Create {
+        #[arg(long)]
+        org: String,
+        /// The member who owns it (its scopes are then limited to theirs).
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        name: String,
+        /// Comma-separated, e.g. read:evaluations,ci
+        #[arg(long)]
+        scope: String,
+        /// 30m, 24h, 7d, 90d (default) or never (not recommended).
+        #[arg(long)]
+        expires_in: Option<String>,
+        /// Comma-separated CIDRs.
+        #[arg(long)]
+        allowed_ips: Option<String>,
+    },
+    /// List an organisation's keys.
+    List {
+        #[arg(long)]
+        org: String,
+    },
+    /// Revoke a key at once.
+    Revoke { id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,6 +302,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             print(json_mode, json!(users), human);
         }
         Command::Client(command) => client_command(command, settings, json_mode)?,
+        Command::ApiKey(command) => api_key_command(command, settings, json_mode)?,
         Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
         Command::User(UserCommand::Disable { username }) => {
             let store = open_store(settings)?;
@@ -439,6 +473,130 @@ fn signing_key_command(
                 .collect::<Vec<_>>()
                 .join("\n");
             print(json_mode, json!(rows), human);
+        }
+    }
+    Ok(())
+}
+
+fn api_key_command(
+    command: ApiKeyCommand,
+    settings: &Settings,
+    json_mode: bool,
+) -> Result<(), CliFailure> {
+    use crate::apikeys::service::{self, NewKey};
+    use crate::store::{ApiKeyStore, OrgStore};
+    let store = open_store(settings)?;
+    let format = crate::startup::key_format(settings);
+    let now = chrono::Utc::now().timestamp();
+    let find_org = |name: &str| -> Result<crate::accounts::types::Organisation, CliFailure> {
+        store
+            .find_org(&name.trim().to_lowercase())?
+            .ok_or_else(|| CliFailure {
+                message: format!("no organisation named `{name}`"),
+                code: 1,
+            })
+    };
+    match command {
+        ApiKeyCommand::Create {
+            org,
+            user,
+            name,
+            scope,
+            expires_in,
+            allowed_ips,
+        } => {
+            let org = find_org(&org)?;
+            let user_id = match user {
+                Some(u) => Some(
+                    store
+                        .find_user_by_username(&u.to_lowercase())?
+                        .ok_or_else(|| CliFailure {
+                            message: format!("no user named `{u}`"),
+                            code: 1,
+                        })?
+                        .id,
+                ),
+                None => None,
+            };
+            let input = NewKey {
+                name,
+                scopes: scope
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                expires_in,
+                allowed_ips: allowed_ips.into_iter().collect(),
+            };
+            let (key, secret) = service::create_for_operator(
+                &store,
+                &format,
+                &org.id,
+                user_id.as_deref(),
+                input,
+                now,
+            )
+            .map_err(|e| match e {
+                service::ApiKeyError::Validation(m) => CliFailure {
+                    message: m,
+                    code: 2,
+                },
+                other => other.into(),
+            })?;
+            let view =
+                crate::v1::http::KeyView::new(&key, Some(secret.expose_secret().to_owned()), now);
+            let never = if key.expires_at.is_none() {
+                "\n(never expires: not recommended; rotate it regularly)"
+            } else {
+                ""
+            };
+            print(
+                json_mode,
+                json!(view),
+                format!(
+                    "{}\t{}\n{}\n(the key is shown once){never}",
+                    key.id,
+                    key.name,
+                    secret.expose_secret()
+                ),
+            );
+        }
+        ApiKeyCommand::List { org } => {
+            let org = find_org(&org)?;
+            let keys = store.list_api_keys(&org.id)?;
+            let views: Vec<_> = keys
+                .iter()
+                .map(|k| crate::v1::http::KeyView::new(k, None, now))
+                .collect();
+            let human = views
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{}\t{}\t{}\t{}\texpires {}{}",
+                        v.id,
+                        v.name,
+                        v.scopes.join(","),
+                        v.hint,
+                        v.expires_at.clone().unwrap_or_else(|| "never".into()),
+                        if v.rotation_recommended {
+                            "\tolder than 90 days: rotate"
+                        } else {
+                            ""
+                        }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(json_mode, json!(views), human);
+        }
+        ApiKeyCommand::Revoke { id } => {
+            if !store.revoke_api_key(&id, now)? {
+                return Err(CliFailure {
+                    message: format!("no active key `{id}`"),
+                    code: 1,
+                });
+            }
+            print(json_mode, json!({"revoked": id}), format!("revoked {id}"));
         }
     }
     Ok(())

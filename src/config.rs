@@ -50,6 +50,17 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `aud` of JWT access tokens when the request names no `resource` (default: the issuer).
     pub api_audience: Option<String>,
+    /// API keys look like `<api_key_prefix>_key_<api_key_environment>_<random>`.
+    pub api_key_prefix: String,
+    pub api_key_environment: String,
+    /// Longest lifetime of an API key; unset: no limit (`never` allowed).
+    #[serde(with = "humantime_serde")]
+    pub api_key_max_lifetime: Option<Duration>,
+    /// How long a rotated key's old secret keeps working.
+    #[serde(with = "humantime_serde")]
+    pub api_key_rotation_grace: Duration,
+    /// Accept `?api_key=` on `/v1` (legacy systems; answered with a `Deprecation` header).
+    pub api_key_legacy_query: bool,
     /// First-run organisation, owner account and (optional) password.
     pub admin_org: String,
     pub admin_username: String,
@@ -86,6 +97,11 @@ impl Default for Settings {
             body_limit: 64 * 1024,
             log_format: LogFormat::Text,
             api_audience: None,
+            api_key_prefix: "mg".into(),
+            api_key_environment: "prod".into(),
+            api_key_max_lifetime: None,
+            api_key_rotation_grace: Duration::from_secs(24 * 3600),
+            api_key_legacy_query: true,
             admin_org: "default".into(),
             admin_username: "admin".into(),
             admin_email: "admin@localhost".into(),
@@ -155,6 +171,15 @@ impl Settings {
         }
         if self.login_max_failures == 0 || self.login_ip_max_failures == 0 {
             return bad("login_max_failures", "must be at least 1");
+        }
+        let token_part = |s: &str| {
+            !s.is_empty() && s.len() <= 16 && s.chars().all(|c| c.is_ascii_alphanumeric())
+        };
+        if !token_part(&self.api_key_prefix) {
+            return bad("api_key_prefix", "must be 1-16 letters or digits");
+        }
+        if !token_part(&self.api_key_environment) {
+            return bad("api_key_environment", "must be 1-16 letters or digits");
         }
         if self.body_limit < 1024 {
             return bad("body_limit", "must be at least 1024 bytes");

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod accounts;
+pub mod apikeys;
 pub mod audit;
 pub mod cli;
 pub mod clock;
@@ -17,4 +18,5 @@ pub mod sessions;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod v1;
 pub mod web;

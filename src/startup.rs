@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::accounts::password::PasswordHasher;
 use crate::accounts::throttle::Throttle;
 use crate::accounts::types::{Email, NewUser, Organisation, Role, Username, parse_org_name};
+use crate::apikeys::service::{KeyFormat, UsageLog};
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub metrics: Metrics,
     pub csrf_key: [u8; 32],
     pub keys: Keys,
+    pub key_format: KeyFormat,
+    pub key_usage: UsageLog,
     /// The discovery document, serialised once.
     pub discovery: Arc<str>,
 }
@@ -132,6 +135,8 @@ impl Application {
             ),
             csrf_key: secrets.derived_key("csrf"),
             keys: Keys::new(key_set),
+            key_format: key_format(&settings),
+            key_usage: UsageLog::default(),
             discovery: crate::oidc::discovery::document(&settings).into(),
             settings: Arc::new(settings),
             store,
@@ -209,6 +214,15 @@ fn check_key(tx: &mut SetupTx<'_>, secrets: &SecretBox, _settings: &Settings) ->
     }
 }
 
+pub fn key_format(settings: &Settings) -> KeyFormat {
+    KeyFormat {
+        prefix: settings.api_key_prefix.clone(),
+        environment: settings.api_key_environment.clone(),
+        max_lifetime: settings.api_key_max_lifetime.map(|d| d.as_secs() as i64),
+        rotation_grace: settings.api_key_rotation_grace.as_secs() as i64,
+    }
+}
+
 /// Every algorithm has a key: generated (active at once) on first start or after an upgrade.
 fn ensure_signing_keys(tx: &mut SetupTx<'_>, secrets: &SecretBox, now: i64) -> StoreResult<()> {
     let existing = tx.list_signing_keys()?;
@@ -282,4 +296,5 @@ pub fn announce_first_run_password(settings: &Settings, password: &SecretString)
 }
 
 pub const PRUNE_EVERY: Duration = Duration::from_secs(300);
+pub const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(30);
 pub const KEY_REFRESH_EVERY: Duration = Duration::from_secs(keys::REFRESH_INTERVAL as u64);

@@ -132,6 +132,8 @@ pub struct TokenParam {
     token_type_hint: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// For API keys: the end client's address, checked against the key's allowlist.
+    client_ip: Option<String>,
 }
 
 /// RFC 7662. Only confidential clients (resource servers) may introspect.
@@ -147,17 +149,52 @@ pub async fn introspect(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
         let token = params
             .token
             .ok_or_else(|| OAuthError::invalid_request("the token parameter is missing"))?;
+        let now = st.clock.now();
+        if st.key_format.looks_like_key(&token) {
+            return api_key_introspection(&st, &token, params.client_ip.as_deref(), now);
+        }
         let keys = st.keys.current();
-        Ok(introspect::introspect(
-            &st.store,
-            &keys,
-            st.settings.issuer_str(),
-            &token,
-            st.clock.now(),
-        )?)
+        let result =
+            introspect::introspect(&st.store, &keys, st.settings.issuer_str(), &token, now)?;
+        Ok(serde_json::to_value(result).unwrap_or_default())
     })
     .await??;
     Ok(no_store_json(&result))
+}
+
+/// API keys at the introspection endpoint, for resource servers: `active, scope, org, key_id,
+/// exp`; with `client_ip` the key's allowlist is applied to the end client's address.
+fn api_key_introspection(
+    st: &AppState,
+    token: &str,
+    client_ip: Option<&str>,
+    now: i64,
+) -> Result<serde_json::Value, OAuthError> {
+    use crate::apikeys::service::{self as keys, ApiKeyError};
+    let ip = match client_ip {
+        Some(s) => Some(
+            s.trim()
+                .parse()
+                .map_err(|_| OAuthError::invalid_request("client_ip is not an IP address"))?,
+        ),
+        None => None,
+    };
+    Ok(
+        match keys::verify(&st.store, &st.key_format, &st.key_usage, token, ip, now) {
+            Ok((p, key)) => serde_json::json!({
+                "active": true,
+                "scope": p.scopes.to_string(),
+                "org": p.org_name,
+                "key_id": key.id,
+                "exp": key.expires_at,
+                "iat": key.created_at,
+                "sub": p.user_id.unwrap_or_else(|| p.org_id.clone()),
+                "token_type": "api_key",
+            }),
+            Err(ApiKeyError::Store(e)) => return Err(e.into()),
+            Err(_) => serde_json::json!({"active": false}),
+        },
+    )
 }
 
 /// RFC 7009: 200 whether or not the token was known.

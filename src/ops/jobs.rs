@@ -5,8 +5,8 @@ use tokio::task::JoinHandle;
 
 use crate::oidc::keys::KeySet;
 use crate::sessions::service as sessions;
-use crate::startup::{AppState, KEY_REFRESH_EVERY, PRUNE_EVERY};
-use crate::store::{GrantStore, SigningKeyStore};
+use crate::startup::{AppState, KEY_REFRESH_EVERY, PRUNE_EVERY, USAGE_FLUSH_EVERY};
+use crate::store::{ApiKeyStore, GrantStore, SigningKeyStore};
 
 /// Reloads signing keys from the database (new keys published by a rotation on any instance).
 pub fn reload_keys(st: &AppState) -> Result<(), String> {
@@ -16,10 +16,21 @@ pub fn reload_keys(st: &AppState) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes the last-use times gathered since the previous flush (one transaction).
+pub fn flush_key_usage(st: &AppState) -> Result<(), crate::store::StoreError> {
+    let usage = st.key_usage.drain();
+    if usage.is_empty() {
+        Ok(())
+    } else {
+        st.store.record_api_key_usage(&usage)
+    }
+}
+
 pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut prune = tokio::time::interval(PRUNE_EVERY);
         let mut refresh = tokio::time::interval(KEY_REFRESH_EVERY);
+        let mut usage = tokio::time::interval(USAGE_FLUSH_EVERY);
         loop {
             tokio::select! {
                 _ = prune.tick() => {
@@ -33,6 +44,13 @@ pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
                         Ok(Ok(n)) if n > 0 => tracing::debug!(rows = n, "pruned expired sessions, codes and tokens"),
                         Ok(Err(e)) => tracing::warn!(error = %e, "pruning failed"),
                         _ => {}
+                    }
+                }
+                _ = usage.tick() => {
+                    let st = state.clone();
+                    let result = tokio::task::spawn_blocking(move || flush_key_usage(&st)).await;
+                    if let Ok(Err(e)) = result {
+                        tracing::warn!(error = %e, "recording API key usage failed");
                     }
                 }
                 _ = refresh.tick() => {

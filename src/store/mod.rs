@@ -4,6 +4,7 @@
 //! Diesel is blocking: call these from `web::block` or a blocking task, never on an async worker.
 
 mod accounts;
+mod apikeys;
 mod audit;
 pub mod db;
 mod meta;
@@ -16,6 +17,7 @@ mod throttle;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
+use crate::apikeys::types::{ApiKey, Application};
 use crate::audit::AuditEvent;
 use crate::clock::UnixTime;
 use crate::oauth::types::{
@@ -291,4 +293,47 @@ pub trait SigningKeyStore {
     /// Inserts `key` and retires the other current keys of its algorithm, in one transaction.
     fn rotate_signing_key(&self, key: &StoredKey, published_until: UnixTime) -> StoreResult<()>;
     fn count_signing_keys(&self, alg: SigningAlg) -> StoreResult<i64>;
+}
+
+pub trait ApiKeyStore {
+    /// Inserts the key and the hash of its secret.
+    fn insert_api_key(&self, key: &ApiKey, secret_hash: &str) -> StoreResult<()>;
+    /// The key whose current (or rotated, still in grace) secret has this hash, with its
+    /// organisation's name: one indexed lookup.
+    fn find_api_key_by_secret(
+        &self,
+        secret_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<(ApiKey, String)>>;
+    fn find_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
+    /// Unrevoked keys of an organisation (application keys included), newest first.
+    fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>>;
+    /// `false` if there was no such unrevoked key.
+    fn revoke_api_key(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Adds a new secret; current secrets stay valid until `grace_until`.
+    fn rotate_api_key_secret(
+        &self,
+        id: &str,
+        secret_hash: &str,
+        now: UnixTime,
+        grace_until: UnixTime,
+    ) -> StoreResult<()>;
+    /// Records last use times gathered in memory.
+    fn record_api_key_usage(&self, usage: &[(String, UnixTime)]) -> StoreResult<()>;
+    /// A member's role in an organisation, with the user's disabled flag.
+    fn membership_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<(Role, bool)>>;
+    /// Creates the application and its key in one transaction; `Conflict` on a taken name.
+    fn create_application(
+        &self,
+        org_id: &str,
+        name: &str,
+        scope: &str,
+        created_by: Option<&str>,
+        key: &ApiKey,
+        secret_hash: &str,
+    ) -> StoreResult<Application>;
+    fn find_application(&self, id: i64) -> StoreResult<Option<Application>>;
+    fn list_applications(&self, org_id: &str) -> StoreResult<Vec<Application>>;
+    /// Deletes the application and revokes its key.
+    fn delete_application(&self, id: i64, now: UnixTime) -> StoreResult<bool>;
 }

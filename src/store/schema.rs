@@ -190,6 +190,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    applications (id) {
+        id -> BigInt,
+        org_id -> Text,
+        name -> Text,
+        scope -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        org_id -> Text,
+        created_by -> Nullable<Text>,
+        application_id -> Nullable<BigInt>,
+        name -> Text,
+        hint -> Text,
+        scopes -> Text,
+        allowed_ips -> Text,
+        created_at -> BigInt,
+        expires_at -> Nullable<BigInt>,
+        last_used_at -> Nullable<BigInt>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    api_key_secrets (secret_hash) {
+        secret_hash -> Text,
+        key_id -> Text,
+        created_at -> BigInt,
+        valid_until -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(memberships -> organisations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(groups -> organisations (org_id));
@@ -197,6 +234,9 @@ diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(oauth_consents -> oauth_clients (client_id));
+diesel::joinable!(api_key_secrets -> api_keys (key_id));
+diesel::joinable!(api_keys -> organisations (org_id));
+diesel::joinable!(applications -> organisations (org_id));
 diesel::joinable!(oauth_codes -> oauth_grants (grant_id));
 diesel::joinable!(oauth_refresh_tokens -> oauth_grants (grant_id));
 
@@ -217,4 +257,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_access_tokens,
     oauth_refresh_tokens,
     signing_keys,
+    applications,
+    api_keys,
+    api_key_secrets,
 );

@@ -6,7 +6,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
 
 use super::error::WebError;
-use crate::{accounts, oauth, oidc, ops};
+use crate::{accounts, oauth, oidc, ops, v1};
 
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
@@ -27,6 +27,13 @@ pub const USERINFO: &str = "/oauth/userinfo";
 pub const INTROSPECT: &str = "/oauth/introspect";
 pub const REVOKE: &str = "/oauth/revoke";
 pub const END_SESSION: &str = "/oauth/logout";
+pub const V1_API_KEYS: &str = "/v1/api-keys";
+pub const V1_API_KEY: &str = "/v1/api-keys/{id}";
+pub const V1_API_KEY_ROTATE: &str = "/v1/api-keys/{id}/rotate";
+pub const V1_VERIFY: &str = "/v1/auth/verify";
+pub const V1_APPLICATIONS: &str = "/v1/applications";
+pub const V1_APPLICATION_BY_ID: &str = "/v1/applications/{id}";
+pub const V1_APPLICATION: &str = "/v1/application";
 pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
 pub const OAUTH_DISCOVERY: &str = "/.well-known/oauth-authorization-server";
 
@@ -53,6 +60,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource([OIDC_DISCOVERY, OAUTH_DISCOVERY])
                 .route(web::get().to(oidc::http::discovery)),
         )
+        .service(
+            web::resource(V1_API_KEYS)
+                .route(web::get().to(v1::http::list_keys))
+                .route(web::post().to(v1::http::create_key)),
+        )
+        .service(web::resource(V1_API_KEY).route(web::delete().to(v1::http::delete_key)))
+        .service(web::resource(V1_API_KEY_ROTATE).route(web::post().to(v1::http::rotate_key)))
+        .service(web::resource(V1_VERIFY).route(web::get().to(v1::http::verify)))
+        .service(
+            web::resource(V1_APPLICATIONS)
+                .route(web::get().to(v1::http::list_applications))
+                .route(web::post().to(v1::http::create_application)),
+        )
+        .service(
+            web::resource(V1_APPLICATION_BY_ID)
+                .route(web::delete().to(v1::http::delete_application)),
+        )
+        .service(web::resource(V1_APPLICATION).route(web::get().to(v1::http::current_application)))
         .service(web::resource(JWKS).route(web::get().to(oidc::http::jwks)))
         .service(
             web::resource(USERINFO)

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod apikeys;
 mod browser;
 mod cli;
 mod health;

@@ -1,0 +1,3 @@
+DROP TABLE api_key_secrets;
+DROP TABLE api_keys;
+DROP TABLE applications;

@@ -1,0 +1,447 @@
+//! API key logic: minting (with scope and expiry ceilings), verification, rotation, revocation,
+//! applications. Plain Rust over the store; blocking.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::types::*;
+use crate::accounts::types::Role;
+use crate::clock::UnixTime;
+use crate::crypto;
+use crate::oauth::types::Scopes;
+use crate::store::{ApiKeyStore, StoreError};
+
+/// Key format settings: `<prefix>_key_<environment>_<random>`.
+#[derive(Debug, Clone)]
+pub struct KeyFormat {
+    pub prefix: String,
+    pub environment: String,
+    /// Longest lifetime a key may have (`None`: unlimited, `never` allowed).
+    pub max_lifetime: Option<i64>,
+    /// How long a rotated secret keeps working.
+    pub rotation_grace: i64,
+}
+
+impl KeyFormat {
+    fn marker(&self) -> String {
+        format!("{}_key_", self.prefix)
+    }
+
+    /// Cheap shape check before any lookup.
+    pub fn looks_like_key(&self, s: &str) -> bool {
+        s.starts_with(&self.marker()) && s.len() >= self.marker().len() + 34 && s.len() <= 200
+    }
+
+    fn mint(&self) -> (SecretString, String) {
+        let random = crypto::random_base62(43);
+        let secret = format!("{}{}_{}", self.marker(), self.environment, random);
+        let hint = format!(
+            "{}{}_{}…{}",
+            self.marker(),
+            self.environment,
+            &random[..4],
+            &random[random.len() - 4..]
+        );
+        (SecretString::from(secret), hint)
+    }
+}
+
+/// Who is acting on `/v1`: an API key or an OAuth access token, in one organisation.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub org_id: String,
+    pub org_name: String,
+    pub user_id: Option<String>,
+    pub key_id: Option<String>,
+    pub application_id: Option<i64>,
+    /// Effective scopes.
+    pub scopes: Scopes,
+    pub expires_at: Option<UnixTime>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiKeyError {
+    #[error("Invalid or expired API key")]
+    Invalid,
+    #[error("the client address is not in the key's allowlist")]
+    IpNotAllowed,
+    #[error("Insufficient permissions for this operation")]
+    InsufficientScope(String),
+    #[error("that belongs to another organisation")]
+    OrgDenied,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Validation(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Last-use times, gathered in memory and written every 30 s, so verifying a key costs no write.
+#[derive(Debug, Default)]
+pub struct UsageLog(Mutex<HashMap<String, UnixTime>>);
+
+impl UsageLog {
+    pub fn touch(&self, key_id: &str, now: UnixTime) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match map.get_mut(key_id) {
+            Some(t) => *t = (*t).max(now),
+            None => {
+                map.insert(key_id.to_owned(), now);
+            }
+        }
+    }
+
+    pub fn drain(&self) -> Vec<(String, UnixTime)> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect()
+    }
+}
+
+/// Checks a presented key: known secret, not revoked or expired, creator still a member (for
+/// user keys), client address allowed. Scopes are limited to the creator's current role.
+pub fn verify<S: ApiKeyStore>(
+    store: &S,
+    format: &KeyFormat,
+    usage: &UsageLog,
+    presented: &str,
+    client_ip: Option<IpAddr>,
+    now: UnixTime,
+) -> Result<(Principal, ApiKey), ApiKeyError> {
+    if !format.looks_like_key(presented) {
+        return Err(ApiKeyError::Invalid);
+    }
+    let (key, org_name) = store
+        .find_api_key_by_secret(&crypto::sha256_hex(presented), now)?
+        .ok_or(ApiKeyError::Invalid)?;
+    if !key.is_live(now) {
+        return Err(ApiKeyError::Invalid);
+    }
+    let scopes = match (&key.application_id, &key.created_by) {
+        (Some(_), _) => key.scopes.clone(),
+        (None, Some(creator)) => match store.membership_role(&key.org_id, creator)? {
+            Some((role, false)) => effective(&key.scopes, &role_scopes(role)),
+            _ => return Err(ApiKeyError::Invalid),
+        },
+        // Operator-provisioned organisation key.
+        (None, None) => key.scopes.clone(),
+    };
+    if !key.ip_allowed(client_ip) {
+        return Err(ApiKeyError::IpNotAllowed);
+    }
+    usage.touch(&key.id, now);
+    let principal = Principal {
+        org_id: key.org_id.clone(),
+        org_name,
+        user_id: key.created_by.clone(),
+        key_id: Some(key.id.clone()),
+        application_id: key.application_id,
+        scopes,
+        expires_at: key.expires_at,
+    };
+    Ok((principal, key))
+}
+
+/// The scopes and organisation an OAuth access token's user acts with on `/v1`.
+pub fn principal_for_user<S: ApiKeyStore + crate::store::UserStore>(
+    store: &S,
+    user_id: &str,
+    token_scope: &Scopes,
+    expires_at: UnixTime,
+) -> Result<Principal, ApiKeyError> {
+    let membership = store
+        .memberships(user_id)?
+        .into_iter()
+        .next()
+        .ok_or(ApiKeyError::Invalid)?;
+    let role_scope = role_scopes(membership.role);
+    let api_scopes = Scopes::parse(
+        &token_scope
+            .iter()
+            .filter(|s| API_SCOPES.contains(s))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+    .unwrap_or_default();
+    Ok(Principal {
+        org_id: membership.org.id,
+        org_name: membership.org.name,
+        user_id: Some(user_id.to_owned()),
+        key_id: None,
+        application_id: None,
+        scopes: effective(&api_scopes, &role_scope),
+        expires_at: Some(expires_at),
+    })
+}
+
+pub fn require(principal: &Principal, scope: &str) -> Result<(), ApiKeyError> {
+    if holds(&principal.scopes, scope) {
+        Ok(())
+    } else {
+        Err(ApiKeyError::InsufficientScope(scope.to_owned()))
+    }
+}
+
+pub struct NewKey {
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// `None`: the default (90 days); `Some("never")`: no expiry.
+    pub expires_in: Option<String>,
+    pub allowed_ips: Vec<String>,
+}
+
+pub const DEFAULT_LIFETIME: i64 = 90 * 86_400;
+/// Keys older than this are flagged: the product recommends rotating every 90 days.
+pub const ROTATE_AFTER: i64 = 90 * 86_400;
+
+fn validate(
+    format: &KeyFormat,
+    input: &NewKey,
+    now: UnixTime,
+) -> Result<(String, Scopes, Option<UnixTime>, Vec<ipnet::IpNet>), ApiKeyError> {
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiKeyError::Validation(
+            "name must be 1-100 characters".into(),
+        ));
+    }
+    if input.scopes.is_empty() {
+        return Err(ApiKeyError::Validation(
+            "scopes must name at least one scope".into(),
+        ));
+    }
+    for s in &input.scopes {
+        if !API_SCOPES.contains(&s.as_str()) {
+            return Err(ApiKeyError::Validation(format!(
+                "unknown scope `{s}`; known: {}",
+                API_SCOPES.join(", ")
+            )));
+        }
+    }
+    let scopes = Scopes::parse(&input.scopes.join(" ")).unwrap_or_default();
+    let lifetime = match input.expires_in.as_deref() {
+        None => Some(DEFAULT_LIFETIME),
+        Some(e) => parse_expiry(e).map_err(ApiKeyError::Validation)?,
+    };
+    let lifetime = match (lifetime, format.max_lifetime) {
+        (None, Some(max)) => {
+            return Err(ApiKeyError::Validation(format!(
+                "keys may live at most {} days here",
+                max / 86_400
+            )));
+        }
+        (Some(l), Some(max)) if l > max => {
+            return Err(ApiKeyError::Validation(format!(
+                "keys may live at most {} days here",
+                max / 86_400
+            )));
+        }
+        (l, _) => l,
+    };
+    let allowed = parse_allowlist(&input.allowed_ips).map_err(ApiKeyError::Validation)?;
+    Ok((name, scopes, lifetime.map(|l| now + l), allowed))
+}
+
+/// Mints a key for `principal`'s organisation. Needs `write:org`; never grants a scope the
+/// principal lacks nor outlives it. The secret is returned once.
+pub fn create<S: ApiKeyStore>(
+    store: &S,
+    format: &KeyFormat,
+    principal: &Principal,
+    input: NewKey,
+    now: UnixTime,
+) -> Result<(ApiKey, SecretString), ApiKeyError> {
+    require(principal, "write:org")?;
+    let (name, scopes, expires_at, allowed_ips) = validate(format, &input, now)?;
+    if let Some(missing) = scopes.iter().find(|s| !holds(&principal.scopes, s)) {
+        return Err(ApiKeyError::InsufficientScope(missing.to_owned()));
+    }
+    let expires_at = match (expires_at, principal.expires_at) {
+        (None, Some(_)) => {
+            return Err(ApiKeyError::Validation(
+                "a key cannot outlive the credential that creates it".into(),
+            ));
+        }
+        (Some(e), Some(limit)) if e > limit => {
+            return Err(ApiKeyError::Validation(
+                "a key cannot outlive the credential that creates it".into(),
+            ));
+        }
+        (e, _) => e,
+    };
+    let (secret, hint) = format.mint();
+    let key = ApiKey {
+        id: format!("key_{}", crypto::random_base62(20)),
+        org_id: principal.org_id.clone(),
+        created_by: principal.user_id.clone(),
+        application_id: None,
+        name,
+        hint,
+        scopes,
+        allowed_ips,
+        created_at: now,
+        expires_at,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store.insert_api_key(&key, &crypto::sha256_hex(secret.expose_secret()))?;
+    Ok((key, secret))
+}
+
+/// For operators (CLI): a key in `org_id`, owned by `user_id` if given.
+pub fn create_for_operator<S: ApiKeyStore>(
+    store: &S,
+    format: &KeyFormat,
+    org_id: &str,
+    user_id: Option<&str>,
+    input: NewKey,
+    now: UnixTime,
+) -> Result<(ApiKey, SecretString), ApiKeyError> {
+    let (name, scopes, expires_at, allowed_ips) = validate(format, &input, now)?;
+    let (secret, hint) = format.mint();
+    let key = ApiKey {
+        id: format!("key_{}", crypto::random_base62(20)),
+        org_id: org_id.to_owned(),
+        created_by: user_id.map(str::to_owned),
+        application_id: None,
+        name,
+        hint,
+        scopes,
+        allowed_ips,
+        created_at: now,
+        expires_at,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store.insert_api_key(&key, &crypto::sha256_hex(secret.expose_secret()))?;
+    Ok((key, secret))
+}
+
+fn own_key<S: ApiKeyStore>(
+    store: &S,
+    principal: &Principal,
+    id: &str,
+) -> Result<ApiKey, ApiKeyError> {
+    let key = store
+        .find_api_key(id)?
+        .filter(|k| k.revoked_at.is_none())
+        .ok_or(ApiKeyError::NotFound)?;
+    if key.org_id != principal.org_id {
+        return Err(ApiKeyError::OrgDenied);
+    }
+    Ok(key)
+}
+
+pub fn list<S: ApiKeyStore>(store: &S, principal: &Principal) -> Result<Vec<ApiKey>, ApiKeyError> {
+    require(principal, "read:org")?;
+    Ok(store.list_api_keys(&principal.org_id)?)
+}
+
+pub fn revoke<S: ApiKeyStore>(
+    store: &S,
+    principal: &Principal,
+    id: &str,
+    now: UnixTime,
+) -> Result<(), ApiKeyError> {
+    require(principal, "write:org")?;
+    let key = own_key(store, principal, id)?;
+    store.revoke_api_key(&key.id, now)?;
+    Ok(())
+}
+
+/// A new secret, same metadata; the old secret works for the grace period.
+pub fn rotate<S: ApiKeyStore>(
+    store: &S,
+    format: &KeyFormat,
+    principal: &Principal,
+    id: &str,
+    now: UnixTime,
+) -> Result<(ApiKey, SecretString), ApiKeyError> {
+    require(principal, "write:org")?;
+    let key = own_key(store, principal, id)?;
+    let (secret, hint) = format.mint();
+    store.rotate_api_key_secret(
+        &key.id,
+        &crypto::sha256_hex(secret.expose_secret()),
+        now,
+        now + format.rotation_grace,
+    )?;
+    Ok((ApiKey { hint, ..key }, secret))
+}
+
+pub fn create_application<S: ApiKeyStore>(
+    store: &S,
+    format: &KeyFormat,
+    principal: &Principal,
+    name: &str,
+    scope: &str,
+    now: UnixTime,
+) -> Result<(Application, SecretString), ApiKeyError> {
+    require(principal, SCOPE_ADMIN)?;
+    if !matches!(scope, "admin" | "ci") {
+        return Err(ApiKeyError::Validation("scope must be admin or ci".into()));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiKeyError::Validation(
+            "name must be 1-100 characters".into(),
+        ));
+    }
+    let (secret, hint) = format.mint();
+    let key = ApiKey {
+        id: format!("key_{}", crypto::random_base62(20)),
+        org_id: principal.org_id.clone(),
+        created_by: None,
+        application_id: None,
+        name: format!("application: {name}"),
+        hint,
+        scopes: Scopes::parse(scope).unwrap_or_default(),
+        allowed_ips: vec![],
+        created_at: now,
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    let app = store
+        .create_application(
+            &principal.org_id,
+            name,
+            scope,
+            principal.user_id.as_deref(),
+            &key,
+            &crypto::sha256_hex(secret.expose_secret()),
+        )
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ApiKeyError::Validation(format!("an application named `{name}` exists"))
+            }
+            other => other.into(),
+        })?;
+    Ok((app, secret))
+}
+
+pub fn delete_application<S: ApiKeyStore>(
+    store: &S,
+    principal: &Principal,
+    id: i64,
+    now: UnixTime,
+) -> Result<(), ApiKeyError> {
+    require(principal, SCOPE_ADMIN)?;
+    let app = store.find_application(id)?.ok_or(ApiKeyError::NotFound)?;
+    if app.org_id != principal.org_id {
+        return Err(ApiKeyError::OrgDenied);
+    }
+    store.delete_application(id, now)?;
+    Ok(())
+}
+
+/// Role check used by the settings pages.
+pub fn is_admin_role(role: Role) -> bool {
+    role.is_admin()
+}

@@ -1,0 +1,185 @@
+//! API key types: the key itself (only its hash is stored), applications, scopes and roles.
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::accounts::types::Role;
+use crate::clock::UnixTime;
+use crate::oauth::types::Scopes;
+
+/// The scopes mintgate knows. `admin` implies every other scope.
+pub const API_SCOPES: [&str; 8] = [
+    "read:evaluations",
+    "write:evaluations",
+    "read:policies",
+    "write:policies",
+    "read:org",
+    "write:org",
+    "ci",
+    "admin",
+];
+pub const SCOPE_ADMIN: &str = "admin";
+
+/// What a role may do: owners and admins everything, members `read:*` and `write:evaluations`.
+pub fn role_scopes(role: Role) -> Scopes {
+    match role {
+        Role::Owner | Role::Admin => Scopes::parse(&API_SCOPES.join(" ")).unwrap_or_default(),
+        Role::Member => Scopes::parse("read:evaluations read:policies read:org write:evaluations")
+            .unwrap_or_default(),
+    }
+}
+
+/// `required` is held directly or through `admin`.
+pub fn holds(scopes: &Scopes, required: &str) -> bool {
+    scopes.contains(required) || scopes.contains(SCOPE_ADMIN)
+}
+
+/// Every scope of `wanted` is held by `held`.
+pub fn holds_all(held: &Scopes, wanted: &Scopes) -> bool {
+    wanted.iter().all(|s| holds(held, s))
+}
+
+/// Effective scopes: the key's own, limited to what its creator may do now.
+pub fn effective(key: &Scopes, creator: &Scopes) -> Scopes {
+    if creator.contains(SCOPE_ADMIN) {
+        return key.clone();
+    }
+    Scopes::parse(
+        &key.iter()
+            .filter(|s| holds(creator, s))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+    .unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKey {
+    pub id: String,
+    #[serde(skip)]
+    pub org_id: String,
+    #[serde(skip)]
+    pub created_by: Option<String>,
+    #[serde(skip)]
+    pub application_id: Option<i64>,
+    pub name: String,
+    pub hint: String,
+    pub scopes: Scopes,
+    pub allowed_ips: Vec<IpNet>,
+    pub created_at: UnixTime,
+    pub expires_at: Option<UnixTime>,
+    pub last_used_at: Option<UnixTime>,
+    #[serde(skip)]
+    pub revoked_at: Option<UnixTime>,
+}
+
+impl ApiKey {
+    pub fn ip_allowed(&self, ip: Option<IpAddr>) -> bool {
+        self.allowed_ips.is_empty()
+            || ip.is_some_and(|ip| self.allowed_ips.iter().any(|n| n.contains(&ip)))
+    }
+
+    pub fn is_live(&self, now: UnixTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > now)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Application {
+    pub id: i64,
+    #[serde(skip)]
+    pub org_id: String,
+    pub name: String,
+    pub scope: String,
+    pub created_at: UnixTime,
+}
+
+/// Parses `30m`, `24h`, `7d`, `never`, any `<N>m|h|d`, into seconds (`None` = never).
+pub fn parse_expiry(s: &str) -> Result<Option<i64>, String> {
+    let s = s.trim();
+    if s == "never" {
+        return Ok(None);
+    }
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not an expiry like 30m, 24h, 7d or never"))?;
+    let factor = match unit {
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("`{s}` is not an expiry like 30m, 24h, 7d or never")),
+    };
+    if n <= 0 || n > 3650 * 86_400 / factor {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(Some(n * factor))
+}
+
+/// Parses `10.0.0.0/8,192.168.1.0/24` or a list of such strings.
+pub fn parse_allowlist(items: &[String]) -> Result<Vec<IpNet>, String> {
+    items
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(crate::config::parse_cidr)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiries() {
+        assert_eq!(parse_expiry("30m").unwrap(), Some(1800));
+        assert_eq!(parse_expiry("24h").unwrap(), Some(86_400));
+        assert_eq!(parse_expiry("90d").unwrap(), Some(90 * 86_400));
+        assert_eq!(parse_expiry("never").unwrap(), None);
+        for bad in ["", "d", "7w", "-1d", "0h", "abc"] {
+            assert!(parse_expiry(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn admin_implies_everything_and_effective_scopes_shrink() {
+        let admin = Scopes::parse("admin").unwrap();
+        assert!(holds(&admin, "write:policies"));
+        let member = role_scopes(Role::Member);
+        assert!(!holds(&member, "write:org"));
+        let key = Scopes::parse("read:org write:org").unwrap();
+        assert_eq!(effective(&key, &member).to_string(), "read:org");
+        assert_eq!(
+            effective(&key, &role_scopes(Role::Owner)).to_string(),
+            "read:org write:org"
+        );
+    }
+
+    #[test]
+    fn allowlists() {
+        let nets = parse_allowlist(&["10.0.0.0/8, 192.168.1.0/24".into(), "2001:db8::/32".into()])
+            .unwrap();
+        let key = ApiKey {
+            id: "k".into(),
+            org_id: "o".into(),
+            created_by: None,
+            application_id: None,
+            name: "n".into(),
+            hint: "h".into(),
+            scopes: Scopes::default(),
+            allowed_ips: nets,
+            created_at: 0,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        assert!(key.ip_allowed(Some("10.1.2.3".parse().unwrap())));
+        assert!(key.ip_allowed(Some("2001:db8::7".parse().unwrap())));
+        assert!(!key.ip_allowed(Some("192.168.2.1".parse().unwrap())));
+        assert!(!key.ip_allowed(None));
+        assert!(parse_allowlist(&["10.0.0.0/33".into()]).is_err());
+    }
+}

@@ -1,0 +1,293 @@
+use diesel::prelude::*;
+
+use super::schema::{
+    api_key_secrets as sec, api_keys as k, applications as app, memberships, organisations, users,
+};
+use super::{ApiKeyStore, Store, StoreError, StoreResult};
+use crate::accounts::types::Role;
+use crate::apikeys::types::{ApiKey, Application, parse_allowlist};
+use crate::clock::UnixTime;
+use crate::oauth::types::Scopes;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = k)]
+struct KeyRow {
+    id: String,
+    org_id: String,
+    created_by: Option<String>,
+    application_id: Option<i64>,
+    name: String,
+    hint: String,
+    scopes: String,
+    allowed_ips: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl From<KeyRow> for ApiKey {
+    fn from(r: KeyRow) -> Self {
+        ApiKey {
+            allowed_ips: parse_allowlist(&[r.allowed_ips]).unwrap_or_default(),
+            scopes: Scopes::parse(&r.scopes).unwrap_or_default(),
+            id: r.id,
+            org_id: r.org_id,
+            created_by: r.created_by,
+            application_id: r.application_id,
+            name: r.name,
+            hint: r.hint,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+impl From<&ApiKey> for KeyRow {
+    fn from(key: &ApiKey) -> Self {
+        KeyRow {
+            id: key.id.clone(),
+            org_id: key.org_id.clone(),
+            created_by: key.created_by.clone(),
+            application_id: key.application_id,
+            name: key.name.clone(),
+            hint: key.hint.clone(),
+            scopes: key.scopes.to_string(),
+            allowed_ips: key
+                .allowed_ips
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: key.last_used_at,
+            revoked_at: key.revoked_at,
+        }
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = app)]
+struct AppRow {
+    id: i64,
+    org_id: String,
+    name: String,
+    scope: String,
+    created_at: i64,
+}
+
+impl From<AppRow> for Application {
+    fn from(r: AppRow) -> Self {
+        Application {
+            id: r.id,
+            org_id: r.org_id,
+            name: r.name,
+            scope: r.scope,
+            created_at: r.created_at,
+        }
+    }
+}
+
+fn insert_key(conn: &mut super::DbConn, key: &ApiKey, secret_hash: &str) -> StoreResult<()> {
+    diesel::insert_into(k::table)
+        .values(KeyRow::from(key))
+        .execute(conn)?;
+    diesel::insert_into(sec::table)
+        .values((
+            sec::secret_hash.eq(secret_hash),
+            sec::key_id.eq(&key.id),
+            sec::created_at.eq(key.created_at),
+            sec::valid_until.eq(None::<i64>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+impl ApiKeyStore for Store {
+    fn insert_api_key(&self, key: &ApiKey, secret_hash: &str) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| insert_key(conn, key, secret_hash))
+    }
+
+    fn find_api_key_by_secret(
+        &self,
+        secret_hash: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<(ApiKey, String)>> {
+        let row: Option<(KeyRow, String)> = sec::table
+            .inner_join(k::table.inner_join(organisations::table))
+            .filter(sec::secret_hash.eq(secret_hash))
+            .filter(sec::valid_until.is_null().or(sec::valid_until.gt(now)))
+            .select((KeyRow::as_select(), organisations::name))
+            .first(&mut *self.conn()?)
+            .optional()?;
+        Ok(row.map(|(key, org)| (key.into(), org)))
+    }
+
+    fn find_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+        Ok(k::table
+            .find(id)
+            .select(KeyRow::as_select())
+            .first(&mut *self.conn()?)
+            .optional()?
+            .map(Into::into))
+    }
+
+    fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>> {
+        Ok(k::table
+            .filter(k::org_id.eq(org_id))
+            .filter(k::revoked_at.is_null())
+            .order(k::created_at.desc())
+            .select(KeyRow::as_select())
+            .load(&mut *self.conn()?)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    fn revoke_api_key(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            let n = diesel::update(k::table.find(id).filter(k::revoked_at.is_null()))
+                .set(k::revoked_at.eq(now))
+                .execute(conn)?;
+            diesel::delete(sec::table.filter(sec::key_id.eq(id))).execute(conn)?;
+            Ok::<_, StoreError>(n == 1)
+        })
+    }
+
+    fn rotate_api_key_secret(
+        &self,
+        id: &str,
+        secret_hash: &str,
+        now: UnixTime,
+        grace_until: UnixTime,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            diesel::update(
+                sec::table.filter(sec::key_id.eq(id)).filter(
+                    sec::valid_until
+                        .is_null()
+                        .or(sec::valid_until.gt(grace_until)),
+                ),
+            )
+            .set(sec::valid_until.eq(grace_until))
+            .execute(conn)?;
+            diesel::delete(
+                sec::table
+                    .filter(sec::key_id.eq(id))
+                    .filter(sec::valid_until.le(now)),
+            )
+            .execute(conn)?;
+            diesel::insert_into(sec::table)
+                .values((
+                    sec::secret_hash.eq(secret_hash),
+                    sec::key_id.eq(id),
+                    sec::created_at.eq(now),
+                    sec::valid_until.eq(None::<i64>),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    fn record_api_key_usage(&self, usage: &[(String, UnixTime)]) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            for (id, at) in usage {
+                diesel::update(k::table.find(id))
+                    .set(k::last_used_at.eq(*at))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn membership_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<(Role, bool)>> {
+        let row: Option<(String, bool)> = memberships::table
+            .inner_join(users::table)
+            .filter(memberships::org_id.eq(org_id))
+            .filter(memberships::user_id.eq(user_id))
+            .select((memberships::role, users::disabled))
+            .first(&mut *self.conn()?)
+            .optional()?;
+        Ok(row.and_then(|(role, disabled)| role.parse().ok().map(|r| (r, disabled))))
+    }
+
+    fn create_application(
+        &self,
+        org_id: &str,
+        name: &str,
+        scope: &str,
+        created_by: Option<&str>,
+        key: &ApiKey,
+        secret_hash: &str,
+    ) -> StoreResult<Application> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            diesel::insert_into(app::table)
+                .values((
+                    app::org_id.eq(org_id),
+                    app::name.eq(name),
+                    app::scope.eq(scope),
+                    app::created_by.eq(created_by),
+                    app::created_at.eq(key.created_at),
+                ))
+                .execute(conn)
+                .map_err(|e| match StoreError::from(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict("application"),
+                    other => other,
+                })?;
+            let created: AppRow = app::table
+                .filter(app::org_id.eq(org_id))
+                .filter(app::name.eq(name))
+                .select(AppRow::as_select())
+                .first(conn)?;
+            let key = ApiKey {
+                application_id: Some(created.id),
+                ..key.clone()
+            };
+            insert_key(conn, &key, secret_hash)?;
+            Ok(created.into())
+        })
+    }
+
+    fn find_application(&self, id: i64) -> StoreResult<Option<Application>> {
+        Ok(app::table
+            .find(id)
+            .select(AppRow::as_select())
+            .first(&mut *self.conn()?)
+            .optional()?
+            .map(Into::into))
+    }
+
+    fn list_applications(&self, org_id: &str) -> StoreResult<Vec<Application>> {
+        Ok(app::table
+            .filter(app::org_id.eq(org_id))
+            .order(app::id)
+            .select(AppRow::as_select())
+            .load(&mut *self.conn()?)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    fn delete_application(&self, id: i64, now: UnixTime) -> StoreResult<bool> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            let keys: Vec<String> = k::table
+                .filter(k::application_id.eq(id))
+                .select(k::id)
+                .load(conn)?;
+            diesel::delete(sec::table.filter(sec::key_id.eq_any(&keys))).execute(conn)?;
+            diesel::update(k::table.filter(k::id.eq_any(&keys)))
+                .set((k::revoked_at.eq(now), k::application_id.eq(None::<i64>)))
+                .execute(conn)?;
+            Ok::<_, StoreError>(diesel::delete(app::table.find(id)).execute(conn)? == 1)
+        })
+    }
+}
