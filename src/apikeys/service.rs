@@ -8,7 +8,6 @@ use std::sync::Mutex;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::types::*;
-use crate::accounts::types::Role;
 use crate::clock::UnixTime;
 use crate::crypto;
 use crate::oauth::types::Scopes;
@@ -439,9 +438,4 @@ pub fn delete_application<S: ApiKeyStore>(
     }
     store.delete_application(id, now)?;
     Ok(())
-}
-
-/// Role check used by the settings pages.
-pub fn is_admin_role(role: Role) -> bool {
-    role.is_admin()
 }

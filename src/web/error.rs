@@ -14,6 +14,8 @@ pub enum WebError {
     BadRequest(String),
     #[error("This page does not exist.")]
     NotFound,
+    #[error("You do not have permission to see this page.")]
+    Forbidden,
     #[error("The request is too large.")]
     PayloadTooLarge,
     #[error(
@@ -71,6 +73,7 @@ impl ResponseError for WebError {
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::Forbidden => StatusCode::FORBIDDEN,
             WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Csrf => StatusCode::FORBIDDEN,
             WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -6,7 +6,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
 
 use super::error::WebError;
-use crate::{accounts, oauth, oidc, ops, v1};
+use crate::{accounts, apikeys, oauth, oidc, ops, v1};
 
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
@@ -15,6 +15,9 @@ pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
 pub const STYLESHEET: &str = "/static/mintgate.css";
+pub const SETTINGS_API_KEYS: &str = "/settings/api-keys";
+pub const SETTINGS_APPLICATIONS: &str = "/settings/applications";
+pub const COPY_SCRIPT: &str = "/static/copy.js";
 pub const CONSENTS_REVOKE: &str = "/account/consents/revoke";
 
 pub const AUTHORIZE: &str = "/oauth/authorize";
@@ -46,6 +49,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(LOGOUT).route(web::post().to(accounts::http::logout)))
         .service(web::resource(ACCOUNT).route(web::get().to(accounts::http::account_page)))
+        .service(
+            web::resource(SETTINGS_API_KEYS)
+                .route(web::get().to(apikeys::pages::api_keys_page))
+                .route(web::post().to(apikeys::pages::create_key)),
+        )
+        .service(
+            web::resource("/settings/api-keys/{id}/revoke")
+                .route(web::get().to(apikeys::pages::confirm_revoke))
+                .route(web::post().to(apikeys::pages::revoke_key)),
+        )
+        .service(
+            web::resource(SETTINGS_APPLICATIONS)
+                .route(web::get().to(apikeys::pages::applications_page))
+                .route(web::post().to(apikeys::pages::create_application)),
+        )
+        .service(
+            web::resource("/settings/applications/{id}/delete")
+                .route(web::post().to(apikeys::pages::delete_application)),
+        )
+        .service(web::resource(COPY_SCRIPT).route(web::get().to(copy_script)))
         .service(web::resource(CONSENTS_REVOKE).route(web::post().to(oauth::http::revoke_consent)))
         .service(
             web::resource([AUTHORIZE, AUTHORIZE_ALIAS])
@@ -110,6 +133,13 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../../static/mintgate.css"))
+}
+
+async fn copy_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/copy.js"))
 }
 
 /// RFC 9700 §4.16 (clickjacking) and the usual hardening headers, on every response.

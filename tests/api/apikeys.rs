@@ -825,3 +825,76 @@ both!(
     last_used_is_recorded_without_a_write_per_request,
     revocation_is_seen_by_another_instance,
 );
+
+async fn settings_pages_require_csrf_and_admin(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.sign_in_admin().await;
+    let res = app
+        .client
+        .post(app.url("/settings/api-keys"))
+        .form(&[("name", "x"), ("scope", "read:org")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "no CSRF token");
+    let page = app.get("/settings/api-keys").await.text().await.unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let res = app
+        .client
+        .post(app.url("/settings/api-keys"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "x"),
+            ("scope", "read:org"),
+            ("expires_in", "7d"),
+            ("allowed_ips", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("mg_key_prod_"));
+    assert_eq!(app.get("/settings/applications").await.status(), 200);
+    // A member sees no applications page and cannot mint scopes beyond the role.
+    app.create_user("nina", "nina-password-1").await;
+    let member = new_client();
+    app.post_login_with(&member, "nina", "nina-password-1", None)
+        .await;
+    assert_eq!(
+        member
+            .get(app.url("/settings/applications"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let page = member
+        .get(app.url("/settings/api-keys"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let res = member
+        .post(app.url("/settings/api-keys"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "x"),
+            ("scope", "read:org"),
+            ("expires_in", "7d"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.text().await.unwrap().contains("needs write:org"),
+        "members do not hold write:org"
+    );
+}
+
+both!(settings_pages_require_csrf_and_admin);

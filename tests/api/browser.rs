@@ -173,3 +173,62 @@ async fn oauth_sign_in_and_consent_in_a_real_browser() {
     let _ = browser.wait().await;
     pump.abort();
 }
+
+/// Settings > API keys in the browser: generate a key, see it once, revoke it after confirming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_page_in_a_real_browser() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let Some((mut browser, _profile, pump)) = launch().await else {
+        return;
+    };
+    let page = browser
+        .new_page(app.url("/settings/api-keys"))
+        .await
+        .unwrap();
+    wait_for_url(&page, |u| u.contains("/login")).await;
+    type_into(&page, "#login", ADMIN_USERNAME).await;
+    type_into(&page, "#password", ADMIN_PASSWORD).await;
+    click(&page, "button[type=submit]").await;
+    wait_for_url(&page, |u| u.ends_with("/settings/api-keys")).await;
+    type_into(&page, "#name", "browser key").await;
+    click(&page, "input[value='read:org']").await;
+    click(&page, "input[value='write:org']").await;
+    click(&page, "#generate").await;
+    let key = text_of(&page, "#new-key")
+        .await
+        .expect("the new key is shown");
+    assert!(key.trim().starts_with("mg_key_prod_"), "{key}");
+    // Verify it works against the API, then reload: the key is not shown again.
+    let res = new_client()
+        .get(app.url("/v1/auth/verify"))
+        .bearer_auth(key.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    page.goto(app.url("/settings/api-keys")).await.unwrap();
+    assert!(
+        text_of(&page, "#keys")
+            .await
+            .unwrap()
+            .contains("browser key")
+    );
+    let html = page.content().await.unwrap();
+    assert!(!html.contains(key.trim()), "shown exactly once");
+    click(&page, "#keys a.danger").await;
+    wait_for_url(&page, |u| u.ends_with("/revoke")).await;
+    click(&page, "#confirm").await;
+    wait_for_url(&page, |u| u.ends_with("/settings/api-keys")).await;
+    let res = new_client()
+        .get(app.url("/v1/auth/verify"))
+        .bearer_auth(key.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "revoked");
+    browser.close().await.unwrap();
+    let _ = browser.wait().await;
+    pump.abort();
+}

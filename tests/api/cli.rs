@@ -242,3 +242,89 @@ async fn serve_first_run_and_sigterm() {
 }
 
 both!(operator_commands);
+
+/// A key sent as `?api_key=` never reaches the logs, even at debug level.
+#[tokio::test]
+async fn query_parameter_key_is_absent_from_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let (code, _, err) = run(&db, &["org", "create", "acme"], "");
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(
+        &db,
+        &[
+            "api-key", "create", "--org", "acme", "--name", "legacy", "--scope", "read:org",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let key = serde_json::from_str::<serde_json::Value>(&out).unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = mintgate(&db)
+        .env("MINTGATE_LOG", "debug")
+        .env("MINTGATE_BIND", format!("127.0.0.1:{port}"))
+        .env("MINTGATE_ADMIN_PASSWORD", "irrelevant-password")
+        .env("MINTGATE_SECRETS_KEY_FILE", dir.path().join("k"))
+        .arg("serve")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = new_client();
+    for _ in 0..100 {
+        if client.get(format!("{base}/readyz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let res = client
+        .get(format!("{base}/v1/auth/verify?api_key={key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = client
+        .get(format!("{base}/no/such/page?api_key={key}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !res.text().await.unwrap().contains(&key),
+        "not echoed on error pages"
+    );
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains(&key));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        logs.contains("/v1/auth/verify"),
+        "the request was logged: {logs}"
+    );
+    assert!(!logs.contains(&key), "the key is not");
+    assert!(!logs.contains(&key[key.len() - 20..]));
+}
