@@ -48,6 +48,9 @@ pub enum Command {
     /// OAuth clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Sign in to a mintgate server and manage your API keys (a client of the server).
+    #[command(subcommand)]
+    Auth(crate::authcli::AuthCommand),
     /// API keys, provisioned directly on the database (a CI key, an organisation's first key).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
@@ -302,6 +305,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             print(json_mode, json!(users), human);
         }
         Command::Client(command) => client_command(command, settings, json_mode)?,
+        Command::Auth(command) => crate::authcli::run(command, settings.issuer_str(), json_mode)?,
         Command::ApiKey(command) => api_key_command(command, settings, json_mode)?,
         Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
         Command::User(UserCommand::Disable { username }) => {

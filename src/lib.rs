@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod apikeys;
 pub mod audit;
+pub mod authcli;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -81,7 +81,7 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     }
 }
 
-fn presented_client(
+pub fn presented_client(
     req: &HttpRequest,
     id: Option<String>,
     secret: Option<String>,

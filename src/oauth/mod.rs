@@ -4,6 +4,8 @@
 
 pub mod authorize;
 pub mod clients;
+pub mod device;
+pub mod device_http;
 pub mod error;
 pub mod grants;
 pub mod http;
@@ -12,8 +14,11 @@ pub mod pkce;
 pub mod tokens;
 pub mod types;
 
-use crate::store::{ClientStore, ConsentStore, GrantStore, UserStore};
+use crate::store::{ClientStore, ConsentStore, DeviceCodeStore, GrantStore, UserStore};
 
 /// Everything the OAuth services need from storage.
-pub trait OAuthStore: ClientStore + ConsentStore + GrantStore + UserStore {}
-impl<T: ClientStore + ConsentStore + GrantStore + UserStore> OAuthStore for T {}
+pub trait OAuthStore:
+    ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore
+{
+}
+impl<T: ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore> OAuthStore for T {}

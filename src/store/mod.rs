@@ -7,6 +7,7 @@ mod accounts;
 mod apikeys;
 mod audit;
 pub mod db;
+mod device;
 mod meta;
 mod oauth;
 mod rows;
@@ -20,6 +21,7 @@ use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
 use crate::apikeys::types::{ApiKey, Application};
 use crate::audit::AuditEvent;
 use crate::clock::UnixTime;
+use crate::oauth::device::DeviceCode;
 use crate::oauth::types::{
     AccessTokenRecord, AuthCode, Client, ConsentRecord, Grant, RefreshTokenRecord, Scopes,
 };
@@ -336,4 +338,31 @@ pub trait ApiKeyStore {
     fn list_applications(&self, org_id: &str) -> StoreResult<Vec<Application>>;
     /// Deletes the application and revokes its key.
     fn delete_application(&self, id: i64, now: UnixTime) -> StoreResult<bool>;
+}
+
+/// RFC 8628 device codes.
+pub trait DeviceCodeStore {
+    /// `Conflict` if the user code is taken (the caller draws another).
+    fn insert_device_code(&self, code: &DeviceCode) -> StoreResult<()>;
+    fn find_device_code(&self, device_code_hash: &str) -> StoreResult<Option<DeviceCode>>;
+    fn find_device_code_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>>;
+    /// Records a poll; returns the interval now in force.
+    fn record_device_poll(
+        &self,
+        device_code_hash: &str,
+        now: UnixTime,
+        interval: i64,
+    ) -> StoreResult<()>;
+    /// Pending → approved/denied, once.
+    fn decide_device_code(
+        &self,
+        user_code: &str,
+        approved: bool,
+        user_id: &str,
+        granted_scope: &Scopes,
+        auth_time: UnixTime,
+        amr: &[String],
+    ) -> StoreResult<bool>;
+    /// Approved → consumed; `true` for exactly one caller.
+    fn consume_device_code(&self, device_code_hash: &str) -> StoreResult<bool>;
 }

@@ -227,6 +227,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    device_codes (device_code_hash) {
+        device_code_hash -> Text,
+        user_code -> Text,
+        client_id -> Text,
+        scope -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        poll_interval -> BigInt,
+        last_polled_at -> Nullable<BigInt>,
+        status -> Text,
+        user_id -> Nullable<Text>,
+        granted_scope -> Nullable<Text>,
+        auth_time -> Nullable<BigInt>,
+        amr -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(memberships -> organisations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(groups -> organisations (org_id));
@@ -260,4 +278,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     applications,
     api_keys,
     api_key_secrets,
+    device_codes,
 );

@@ -67,7 +67,14 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
         if user.is_none() {
             return Err(V1Error::Unauthorized);
         }
-        let principal = service::principal_for_user(&st.store, user_id, &t.scope, t.expires_at)?;
+        // A token acts for its grant: keys it creates may live as long as the grant (the
+        // refresh family), not just the hour of this access token.
+        let lifetime = match &t.grant_id {
+            Some(gid) => crate::store::GrantStore::find_grant(&st.store, gid)?
+                .map_or(t.expires_at, |g| g.expires_at),
+            None => t.expires_at,
+        };
+        let principal = service::principal_for_user(&st.store, user_id, &t.scope, lifetime)?;
         Ok(Caller {
             principal,
             key: None,

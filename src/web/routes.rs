@@ -37,6 +37,8 @@ pub const V1_VERIFY: &str = "/v1/auth/verify";
 pub const V1_APPLICATIONS: &str = "/v1/applications";
 pub const V1_APPLICATION_BY_ID: &str = "/v1/applications/{id}";
 pub const V1_APPLICATION: &str = "/v1/application";
+pub const DEVICE_AUTHORIZATION: &str = "/oauth/device_authorization";
+pub const DEVICE: &str = "/device";
 pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
 pub const OAUTH_DISCOVERY: &str = "/.well-known/oauth-authorization-server";
 
@@ -77,6 +79,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(CONSENT).route(web::post().to(oauth::http::consent)))
         .service(web::resource([TOKEN, TOKEN_ALIAS]).route(web::post().to(oauth::http::token)))
+        .service(
+            web::resource(DEVICE_AUTHORIZATION)
+                .route(web::post().to(oauth::device_http::device_authorization)),
+        )
+        .service(
+            web::resource(DEVICE)
+                .route(web::get().to(oauth::device_http::device_page))
+                .route(web::post().to(oauth::device_http::device_submit)),
+        )
         .service(web::resource(INTROSPECT).route(web::post().to(oauth::http::introspect)))
         .service(web::resource(REVOKE).route(web::post().to(oauth::http::revoke)))
         .service(

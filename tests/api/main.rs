@@ -6,6 +6,7 @@ mod helpers;
 mod apikeys;
 mod browser;
 mod cli;
+mod device;
 mod health;
 mod instances;
 mod login;

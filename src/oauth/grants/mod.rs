@@ -2,6 +2,7 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod device_code;
 pub mod refresh_token;
 
 use serde::Deserialize;
@@ -56,9 +57,6 @@ pub fn exchange<S: OAuthStore>(
         GrantType::AuthorizationCode => authorization_code::exchange(ctx, client, req),
         GrantType::RefreshToken => refresh_token::exchange(ctx, client, req),
         GrantType::ClientCredentials => client_credentials::exchange(ctx, client, req),
-        GrantType::DeviceCode => Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            "the device grant is not enabled",
-        )),
+        GrantType::DeviceCode => device_code::exchange(ctx, client, req),
     }
 }

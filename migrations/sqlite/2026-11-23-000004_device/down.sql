@@ -1,0 +1,2 @@
+DELETE FROM oauth_clients WHERE id = 'mintgate-cli';
+DROP TABLE device_codes;

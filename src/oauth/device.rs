@@ -1,0 +1,221 @@
+//! Device authorization grant (RFC 8628), used by `mintgate auth login`.
+
+use super::OAuthStore;
+use super::error::{ErrorCode, OAuthError};
+use super::types::{Client, GrantType, SCOPE_OFFLINE, Scopes};
+use crate::apikeys::types::{API_SCOPES, role_scopes};
+use crate::clock::UnixTime;
+use crate::crypto;
+use crate::store::StoreError;
+
+/// RFC 8628 §6.1: no vowels (no words), no easily confused characters.
+pub const USER_CODE_ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ";
+pub const DEVICE_CODE_TTL: i64 = 600;
+pub const POLL_INTERVAL: i64 = 5;
+/// `slow_down` adds this to the interval (§3.5).
+pub const SLOW_DOWN_STEP: i64 = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    Pending,
+    Approved,
+    Denied,
+    Consumed,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Pending => "pending",
+            DeviceStatus::Approved => "approved",
+            DeviceStatus::Denied => "denied",
+            DeviceStatus::Consumed => "consumed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "approved" => DeviceStatus::Approved,
+            "denied" => DeviceStatus::Denied,
+            "consumed" => DeviceStatus::Consumed,
+            _ => DeviceStatus::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceCode {
+    pub device_code_hash: String,
+    pub user_code: String,
+    pub client_id: String,
+    pub scope: Scopes,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub interval: i64,
+    pub last_polled_at: Option<UnixTime>,
+    pub status: DeviceStatus,
+    pub user_id: Option<String>,
+    pub granted_scope: Option<Scopes>,
+    pub auth_time: Option<UnixTime>,
+    pub amr: Vec<String>,
+}
+
+/// The device authorization response (§3.2).
+#[derive(Debug, serde::Serialize)]
+pub struct DeviceAuthorization {
+    pub device_code: String,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: String,
+    pub expires_in: i64,
+    pub interval: i64,
+}
+
+/// Normalises what a person types: case, spaces and dashes do not matter.
+pub fn normalise_user_code(typed: &str) -> String {
+    typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// `BCDF-GHJK` for display.
+pub fn display_user_code(code: &str) -> String {
+    if code.len() == 8 {
+        format!("{}-{}", &code[..4], &code[4..])
+    } else {
+        code.to_owned()
+    }
+}
+
+pub fn start<S: OAuthStore>(
+    store: &S,
+    client: &Client,
+    scope: Option<&str>,
+    verification_uri: &str,
+    now: UnixTime,
+) -> Result<DeviceAuthorization, OAuthError> {
+    if !client.allows(GrantType::DeviceCode) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the device grant",
+        ));
+    }
+    let scope = match scope {
+        None | Some("") => client.scopes.clone(),
+        Some(s) => Scopes::parse(s)
+            .ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "malformed scope"))?
+            .intersection(&client.scopes),
+    };
+    let device_code = crypto::random_base62(43);
+    for _ in 0..5 {
+        let user_code = crypto::random_from(USER_CODE_ALPHABET, 8);
+        let record = DeviceCode {
+            device_code_hash: crypto::sha256_hex(&device_code),
+            user_code: user_code.clone(),
+            client_id: client.id.clone(),
+            scope: scope.clone(),
+            created_at: now,
+            expires_at: now + DEVICE_CODE_TTL,
+            interval: POLL_INTERVAL,
+            last_polled_at: None,
+            status: DeviceStatus::Pending,
+            user_id: None,
+            granted_scope: None,
+            auth_time: None,
+            amr: vec![],
+        };
+        match store.insert_device_code(&record) {
+            Ok(()) => {
+                let shown = display_user_code(&user_code);
+                return Ok(DeviceAuthorization {
+                    device_code,
+                    verification_uri_complete: format!("{verification_uri}?user_code={shown}"),
+                    verification_uri: verification_uri.to_owned(),
+                    user_code: shown,
+                    expires_in: DEVICE_CODE_TTL,
+                    interval: POLL_INTERVAL,
+                });
+            }
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(OAuthError::server_error())
+}
+
+/// The scopes a user may grant: identity scopes as asked, API scopes limited to the role.
+pub fn grantable<S: OAuthStore>(
+    store: &S,
+    user_id: &str,
+    asked: &Scopes,
+) -> Result<Scopes, StoreError> {
+    let role = store
+        .memberships(user_id)?
+        .into_iter()
+        .next()
+        .map(|m| role_scopes(m.role))
+        .unwrap_or_default();
+    let kept: Vec<&str> = asked
+        .iter()
+        .filter(|s| !API_SCOPES.contains(s) || crate::apikeys::types::holds(&role, s))
+        .collect();
+    Ok(Scopes::parse(&kept.join(" ")).unwrap_or_default())
+}
+
+/// The token endpoint side (§3.4, §3.5).
+pub fn poll<S: OAuthStore>(
+    store: &S,
+    client: &Client,
+    device_code: &str,
+    now: UnixTime,
+) -> Result<DeviceCode, OAuthError> {
+    let hash = crypto::sha256_hex(device_code);
+    let code = store
+        .find_device_code(&hash)?
+        .filter(|c| c.client_id == client.id)
+        .ok_or_else(|| OAuthError::invalid_grant("the device code is not valid"))?;
+    if code.expires_at <= now {
+        return Err(OAuthError::new(
+            ErrorCode::ExpiredToken,
+            "the device code has expired",
+        ));
+    }
+    let too_fast = code
+        .last_polled_at
+        .is_some_and(|last| now - last < code.interval);
+    let interval = if too_fast {
+        code.interval + SLOW_DOWN_STEP
+    } else {
+        code.interval
+    };
+    store.record_device_poll(&hash, now, interval)?;
+    match code.status {
+        DeviceStatus::Denied => Err(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the user denied the request",
+        )),
+        DeviceStatus::Consumed => Err(OAuthError::invalid_grant(
+            "the device code was already used",
+        )),
+        _ if too_fast => Err(OAuthError::new(ErrorCode::SlowDown, "polling too often")),
+        DeviceStatus::Pending => Err(OAuthError::new(
+            ErrorCode::AuthorizationPending,
+            "the user has not answered yet",
+        )),
+        DeviceStatus::Approved => {
+            if !store.consume_device_code(&hash)? {
+                return Err(OAuthError::invalid_grant(
+                    "the device code was already used",
+                ));
+            }
+            Ok(code)
+        }
+    }
+}
+
+/// Whether the approved grant outlives sessions (it is not bound to one: the CLI has none).
+pub fn is_offline(scope: &Scopes) -> bool {
+    scope.contains(SCOPE_OFFLINE)
+}

@@ -1,0 +1,57 @@
+//! `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
+
+use super::{TokenRequest, required};
+use crate::crypto;
+use crate::oauth::OAuthStore;
+use crate::oauth::device;
+use crate::oauth::error::OAuthError;
+use crate::oauth::tokens::{Ctx, Extras, TokenResponse, issues_refresh};
+use crate::oauth::types::{Client, Grant};
+
+pub fn exchange<S: OAuthStore>(
+    ctx: &Ctx<'_, S>,
+    client: &Client,
+    req: &TokenRequest,
+) -> Result<TokenResponse, OAuthError> {
+    let device_code = required(&req.device_code, "device_code")?;
+    let now = ctx.now();
+    let code = device::poll(ctx.store, client, device_code, now)?;
+    let user_id = code.user_id.clone().ok_or_else(OAuthError::server_error)?;
+    let user = ctx
+        .store
+        .find_user(&user_id)?
+        .filter(|u| !u.disabled)
+        .ok_or_else(|| OAuthError::invalid_grant("the user is no longer active"))?;
+    let scope = code.granted_scope.clone().unwrap_or_default();
+    let grant = Grant {
+        id: crypto::new_id("gr"),
+        client_id: client.id.clone(),
+        user_id: Some(user.id.clone()),
+        sid: None,
+        scope: scope.clone(),
+        auth_time: code.auth_time.unwrap_or(now),
+        amr: code.amr.clone(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: now
+            + if device::is_offline(&scope) {
+                client.refresh_absolute_ttl
+            } else {
+                client.access_token_ttl
+            },
+        revoked_at: None,
+    };
+    ctx.store.create_grant(&grant)?;
+    let with_refresh = issues_refresh(client, &scope);
+    ctx.for_grant(
+        client,
+        &user,
+        &grant,
+        &scope,
+        Extras {
+            nonce: None,
+            resource: req.resource.as_deref(),
+            with_refresh,
+        },
+    )
+}
