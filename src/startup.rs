@@ -172,6 +172,9 @@ impl Application {
         let jobs = crate::ops::jobs::spawn(self.state.clone());
         let result = self.server.await;
         jobs.abort();
+        // Keep the last-use times gathered since the last flush.
+        let st = self.state.clone();
+        let _ = tokio::task::spawn_blocking(move || crate::ops::jobs::flush_key_usage(&st)).await;
         result
     }
 }

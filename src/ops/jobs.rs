@@ -28,9 +28,11 @@ pub fn flush_key_usage(st: &AppState) -> Result<(), crate::store::StoreError> {
 
 pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut prune = tokio::time::interval(PRUNE_EVERY);
-        let mut refresh = tokio::time::interval(KEY_REFRESH_EVERY);
-        let mut usage = tokio::time::interval(USAGE_FLUSH_EVERY);
+        // First ticks one period after start: start-up already loaded everything fresh.
+        let every = |period| tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        let mut prune = every(PRUNE_EVERY);
+        let mut refresh = every(KEY_REFRESH_EVERY);
+        let mut usage = every(USAGE_FLUSH_EVERY);
         loop {
             tokio::select! {
                 _ = prune.tick() => {
