@@ -258,6 +258,31 @@ fn credential(http: &Http, server_flag: Option<&str>) -> Result<(String, String)
     Ok((creds.server, creds.access_token))
 }
 
+/// Calls `/v1` with the current credential; an error answer becomes a [`CliFailure`].
+fn api(
+    http: &Http,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<Value, CliFailure> {
+    let (server, cred) = credential(http, None)?;
+    let mut rb = http
+        .client
+        .request(method, format!("{server}{path}"))
+        .bearer_auth(&cred);
+    if let Some(b) = body {
+        rb = rb.json(b);
+    }
+    let res = http.send(rb, Some(&cred))?;
+    if !res.status().is_success() {
+        return Err(api_failure(res));
+    }
+    if res.status() == reqwest::StatusCode::NO_CONTENT {
+        return Ok(Value::Null);
+    }
+    Ok(res.json()?)
+}
+
 fn print(json_mode: bool, value: &Value, human: String) {
     if json_mode {
         println!("{value}")
@@ -298,7 +323,6 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
             expires_in,
             allowed_ips,
         } => {
-            let (server, cred) = credential(&http, None)?;
             let mut body = json!({
                 "name": name,
                 "scopes": scope.split(',').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>(),
@@ -307,17 +331,7 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
             if let Some(ips) = allowed_ips {
                 body["allowed_ips"] = ips.into();
             }
-            let res = http.send(
-                http.client
-                    .post(format!("{server}/v1/api-keys"))
-                    .bearer_auth(&cred)
-                    .json(&body),
-                Some(&cred),
-            )?;
-            if !res.status().is_success() {
-                return Err(api_failure(res));
-            }
-            let key: Value = res.json()?;
+            let key = api(&http, reqwest::Method::POST, "/v1/api-keys", Some(&body))?;
             let never = if key["expires_at"].is_null() {
                 "\nThis key never expires: not recommended; rotate it regularly."
             } else {
@@ -334,17 +348,7 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
             Ok(())
         }
         AuthCommand::ListKeys => {
-            let (server, cred) = credential(&http, None)?;
-            let res = http.send(
-                http.client
-                    .get(format!("{server}/v1/api-keys"))
-                    .bearer_auth(&cred),
-                Some(&cred),
-            )?;
-            if !res.status().is_success() {
-                return Err(api_failure(res));
-            }
-            let body: Value = res.json()?;
+            let body = api(&http, reqwest::Method::GET, "/v1/api-keys", None)?;
             let empty = vec![];
             let rows = body["data"].as_array().unwrap_or(&empty);
             let mut human = format!(
@@ -381,16 +385,12 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
             Ok(())
         }
         AuthCommand::RevokeKey { key_id } => {
-            let (server, cred) = credential(&http, None)?;
-            let res = http.send(
-                http.client
-                    .delete(format!("{server}/v1/api-keys/{key_id}"))
-                    .bearer_auth(&cred),
-                Some(&cred),
+            api(
+                &http,
+                reqwest::Method::DELETE,
+                &format!("/v1/api-keys/{key_id}"),
+                None,
             )?;
-            if !res.status().is_success() {
-                return Err(api_failure(res));
-            }
             print(
                 json_mode,
                 &json!({"revoked": key_id}),
@@ -399,17 +399,12 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
             Ok(())
         }
         AuthCommand::RotateKey { key_id } => {
-            let (server, cred) = credential(&http, None)?;
-            let res = http.send(
-                http.client
-                    .post(format!("{server}/v1/api-keys/{key_id}/rotate"))
-                    .bearer_auth(&cred),
-                Some(&cred),
+            let key = api(
+                &http,
+                reqwest::Method::POST,
+                &format!("/v1/api-keys/{key_id}/rotate"),
+                None,
             )?;
-            if !res.status().is_success() {
-                return Err(api_failure(res));
-            }
-            let key: Value = res.json()?;
             let human = format!(
                 "{}\nThe old secret keeps working for the grace period.",
                 key["key"].as_str().unwrap_or("")
@@ -418,17 +413,7 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
             Ok(())
         }
         AuthCommand::Verify => {
-            let (server, cred) = credential(&http, None)?;
-            let res = http.send(
-                http.client
-                    .get(format!("{server}/v1/auth/verify"))
-                    .bearer_auth(&cred),
-                Some(&cred),
-            )?;
-            if !res.status().is_success() {
-                return Err(api_failure(res));
-            }
-            let body: Value = res.json()?;
+            let body = api(&http, reqwest::Method::GET, "/v1/auth/verify", None)?;
             let human = format!(
                 "valid for organization {} with scopes {}; expires {}",
                 body["organization"].as_str().unwrap_or(""),

@@ -201,7 +201,7 @@ impl<E: std::fmt::Display> From<E> for CliFailure {
 }
 
 fn open_store(settings: &Settings) -> Result<Store, CliFailure> {
-    let store = Store::connect(&settings.database_url(), 2)?;
+    let store = Store::connect_on_demand(&settings.database_url())?;
     store.migrate_then(|_| Ok(()))?;
     Ok(store)
 }

@@ -274,18 +274,45 @@ pub fn create<S: ApiKeyStore>(
         }
         (e, _) => e,
     };
+    let key = Draft {
+        org_id: &principal.org_id,
+        created_by: principal.user_id.as_deref(),
+        name,
+        scopes,
+        allowed_ips,
+        expires_at,
+    };
+    store_new(store, format, key, now)
+}
+
+struct Draft<'a> {
+    org_id: &'a str,
+    created_by: Option<&'a str>,
+    name: String,
+    scopes: Scopes,
+    allowed_ips: Vec<ipnet::IpNet>,
+    expires_at: Option<UnixTime>,
+}
+
+/// Mints the secret and stores the key with only its hash.
+fn store_new<S: ApiKeyStore>(
+    store: &S,
+    format: &KeyFormat,
+    d: Draft<'_>,
+    now: UnixTime,
+) -> Result<(ApiKey, SecretString), ApiKeyError> {
     let (secret, hint) = format.mint();
     let key = ApiKey {
         id: format!("key_{}", crypto::random_base62(20)),
-        org_id: principal.org_id.clone(),
-        created_by: principal.user_id.clone(),
+        org_id: d.org_id.to_owned(),
+        created_by: d.created_by.map(str::to_owned),
         application_id: None,
-        name,
+        name: d.name,
         hint,
-        scopes,
-        allowed_ips,
+        scopes: d.scopes,
+        allowed_ips: d.allowed_ips,
         created_at: now,
-        expires_at,
+        expires_at: d.expires_at,
         last_used_at: None,
         revoked_at: None,
     };
@@ -303,23 +330,19 @@ pub fn create_for_operator<S: ApiKeyStore>(
     now: UnixTime,
 ) -> Result<(ApiKey, SecretString), ApiKeyError> {
     let (name, scopes, expires_at, allowed_ips) = validate(format, &input, now)?;
-    let (secret, hint) = format.mint();
-    let key = ApiKey {
-        id: format!("key_{}", crypto::random_base62(20)),
-        org_id: org_id.to_owned(),
-        created_by: user_id.map(str::to_owned),
-        application_id: None,
-        name,
-        hint,
-        scopes,
-        allowed_ips,
-        created_at: now,
-        expires_at,
-        last_used_at: None,
-        revoked_at: None,
-    };
-    store.insert_api_key(&key, &crypto::sha256_hex(secret.expose_secret()))?;
-    Ok((key, secret))
+    store_new(
+        store,
+        format,
+        Draft {
+            org_id,
+            created_by: user_id,
+            name,
+            scopes,
+            allowed_ips,
+            expires_at,
+        },
+        now,
+    )
 }
 
 fn own_key<S: ApiKeyStore>(

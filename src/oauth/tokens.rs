@@ -224,6 +224,15 @@ impl<S: OAuthStore> Ctx<'_, S> {
         } else {
             None
         };
+        // A replay detected while these were minted (a concurrent reuse of the same code or
+        // refresh token) revoked the family: what was just issued must die with it.
+        if self
+            .store
+            .find_grant(&grant.id)?
+            .is_none_or(|g| g.revoked_at.is_some())
+        {
+            self.store.revoke_grant(&grant.id, self.now())?;
+        }
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",

@@ -116,12 +116,14 @@ impl diesel::r2d2::ManageConnection for Manager {
 pub type Pool = diesel::r2d2::Pool<Manager>;
 pub type PooledConn = diesel::r2d2::PooledConnection<Manager>;
 
-pub fn pool(url: &str, size: u32) -> StoreResult<Pool> {
+/// `min_idle` 0 for short-lived commands: no background thread is then opening a connection
+/// while the process exits (libpq and OpenSSL do not survive that).
+pub fn pool(url: &str, size: u32, min_idle: u32) -> StoreResult<Pool> {
     let manager = Manager::new(url);
     // SQLite serialises writers anyway; a few connections serve concurrent readers.
     diesel::r2d2::Pool::builder()
         .max_size(size)
-        .min_idle(Some(1))
+        .min_idle(Some(min_idle))
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
         .map_err(|e| StoreError::Unavailable(e.to_string()))

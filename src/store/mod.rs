@@ -82,7 +82,15 @@ pub struct Store {
 impl Store {
     pub fn connect(url: &str, pool_size: u32) -> StoreResult<Self> {
         Ok(Self {
-            pool: db::pool(url, pool_size)?,
+            pool: db::pool(url, pool_size, 1)?,
+            backend: Backend::of_url(url),
+        })
+    }
+
+    /// For one-shot commands (the CLI): connections only on demand.
+    pub fn connect_on_demand(url: &str) -> StoreResult<Self> {
+        Ok(Self {
+            pool: db::pool(url, 2, 0)?,
             backend: Backend::of_url(url),
         })
     }

@@ -64,10 +64,11 @@ pub fn exchange<S: OAuthStore>(
             "the authorization code was already used",
         ));
     }
+    // Not filtered on revocation: a replay racing this (the one) winning redemption revokes the
+    // grant, and `for_grant` then revokes what it issues too.
     let grant = ctx
         .store
         .find_grant(&stored.grant_id)?
-        .filter(|g| g.revoked_at.is_none())
         .ok_or_else(|| OAuthError::invalid_grant("the authorization was revoked"))?;
     let user_id = grant
         .user_id
