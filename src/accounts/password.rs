@@ -2,7 +2,9 @@
 //! number of threads: at most one hash per core runs at a time and a short queue waits, so a
 //! flood of sign-ins cannot take all memory or CPU; past the queue callers get `Busy` (429).
 
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -12,75 +14,62 @@ use secrecy::{ExposeSecret, SecretString};
 #[error("too many password checks are waiting; try again shortly")]
 pub struct Busy;
 
-#[derive(Debug, Default)]
-struct GateState {
-    running: usize,
-    waiting: usize,
-}
+type Job = Box<dyn FnOnce(&Argon2<'static>) + Send>;
 
-#[derive(Debug)]
-struct Gate {
-    state: Mutex<GateState>,
-    freed: Condvar,
-    workers: usize,
-    queue: usize,
-}
-
-struct Permit<'a>(&'a Gate);
-
-impl Drop for Permit<'_> {
-    fn drop(&mut self) {
-        let mut s = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.running -= 1;
-        self.0.freed.notify_one();
-    }
-}
-
-impl Gate {
-    fn acquire(&self) -> Result<Permit<'_>, Busy> {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if s.running >= self.workers {
-            if s.waiting >= self.queue {
-                return Err(Busy);
-            }
-            s.waiting += 1;
-            while s.running >= self.workers {
-                s = self.freed.wait(s).unwrap_or_else(|p| p.into_inner());
-            }
-            s.waiting -= 1;
-        }
-        s.running += 1;
-        Ok(Permit(self))
-    }
-}
-
-/// Hashes and verifies passwords. Cheap to clone. Call from blocking threads only.
+/// Hashes and verifies passwords on its own threads, one per core: only those threads ever
+/// hold argon2's 19 MiB working memory, so the allocator keeps at most one such block per
+/// core (hashing on arbitrary blocking threads left one per thread's malloc arena).
+/// Cheap to clone; the threads end when the last clone is dropped.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    argon2: Argon2<'static>,
-    gate: Arc<Gate>,
+    jobs: SyncSender<Job>,
+    /// Jobs running or waiting, at most `limit` (workers + queue).
+    in_flight: Arc<AtomicUsize>,
+    limit: usize,
     /// Verified against when the user is unknown, so both cases cost one hash.
     dummy_hash: Arc<str>,
 }
 
+fn argon2id() -> Argon2<'static> {
+    let params = Params::new(19_456, 2, 1, None).expect("static argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+fn worker(jobs: Arc<Mutex<Receiver<Job>>>) {
+    let argon2 = argon2id();
+    loop {
+        let job = match jobs.lock().unwrap_or_else(|p| p.into_inner()).recv() {
+            Ok(job) => job,
+            Err(_) => return,
+        };
+        job(&argon2);
+    }
+}
+
 impl PasswordHasher {
-    /// `workers` concurrent hashes (one per core), `queue` more may wait.
+    /// `workers` threads hash; `queue` more requests may wait; beyond that: [`Busy`].
     pub fn new(workers: usize, queue: usize) -> Self {
-        let params = Params::new(19_456, 2, 1, None).expect("static argon2 parameters are valid");
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        let dummy_hash = argon2
+        let dummy_hash = argon2id()
             .hash_password(b"mintgate timing equaliser", &salt)
             .expect("argon2 hashing of a static input succeeds")
             .to_string();
+        let workers = workers.max(1);
+        let (tx, rx) = sync_channel::<Job>(workers + queue);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..workers {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("mintgate-argon2-{i}"))
+                .spawn(move || worker(rx));
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
         Self {
-            argon2,
-            gate: Arc::new(Gate {
-                state: Mutex::new(GateState::default()),
-                freed: Condvar::new(),
-                workers: workers.max(1),
-                queue,
-            }),
+            jobs: tx,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            limit: workers + queue,
             dummy_hash: dummy_hash.into(),
         }
     }
@@ -95,33 +84,59 @@ impl PasswordHasher {
         )
     }
 
+    /// Runs `f` on a hashing thread and waits for it (call from a blocking thread).
+    fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.limit {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return Err(Busy);
+        }
+        let (reply, answer) = sync_channel(1);
+        let in_flight = self.in_flight.clone();
+        let job: Job = Box::new(move |argon2| {
+            let result = f(argon2);
+            in_flight.fetch_sub(1, Ordering::SeqCst);
+            let _ = reply.send(result);
+        });
+        // Admitted jobs always fit: the channel holds `limit` of them.
+        if self.jobs.try_send(job).is_err() {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return Err(Busy);
+        }
+        answer.recv().map_err(|_| Busy)
+    }
+
     pub fn hash(&self, password: &SecretString) -> Result<String, Busy> {
-        let _permit = self.gate.acquire()?;
-        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        Ok(self
-            .argon2
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .expect("argon2id with valid parameters and a fresh salt cannot fail")
-            .to_string())
+        let password = password.clone();
+        self.run(move |argon2| {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            argon2
+                .hash_password(password.expose_secret().as_bytes(), &salt)
+                .expect("argon2id with valid parameters and a fresh salt cannot fail")
+                .to_string()
+        })
     }
 
     /// Checks `password` against `stored`; with no stored hash it still spends one hash and
     /// answers false, so unknown users take as long as known ones.
     pub fn verify(&self, password: &SecretString, stored: Option<&str>) -> Result<bool, Busy> {
-        let _permit = self.gate.acquire()?;
+        let password = password.clone();
         let (hash, real) = match stored {
-            Some(h) => (h, true),
-            None => (&*self.dummy_hash, false),
+            Some(h) => (h.to_owned(), true),
+            None => (self.dummy_hash.to_string(), false),
         };
-        let Ok(parsed) = PasswordHash::new(hash) else {
-            tracing::error!("a stored password hash does not parse; the sign-in is refused");
-            return Ok(false);
-        };
-        let ok = self
-            .argon2
-            .verify_password(password.expose_secret().as_bytes(), &parsed)
-            .is_ok();
-        Ok(ok && real)
+        self.run(move |argon2| {
+            let Ok(parsed) = PasswordHash::new(&hash) else {
+                tracing::error!("a stored password hash does not parse; the sign-in is refused");
+                return false;
+            };
+            argon2
+                .verify_password(password.expose_secret().as_bytes(), &parsed)
+                .is_ok()
+                && real
+        })
     }
 }
 
@@ -145,15 +160,24 @@ mod tests {
 
     #[test]
     fn full_queue_is_busy() {
-        let gate = Gate {
-            state: Mutex::new(GateState::default()),
-            freed: Condvar::new(),
-            workers: 1,
-            queue: 0,
-        };
-        let held = gate.acquire().unwrap();
-        assert_eq!(gate.acquire().err(), Some(Busy));
-        drop(held);
-        assert!(gate.acquire().is_ok());
+        let h = PasswordHasher::new(1, 0);
+        let (release, wait) = sync_channel::<()>(0);
+        let (started_tx, started) = sync_channel::<()>(0);
+        let h2 = h.clone();
+        let busy = std::thread::spawn(move || {
+            h2.run(move |_| {
+                started_tx.send(()).unwrap();
+                wait.recv().unwrap();
+            })
+        });
+        started.recv().unwrap();
+        assert_eq!(
+            h.hash(&SecretString::from("x")).err(),
+            Some(Busy),
+            "no queue: the only worker is busy"
+        );
+        release.send(()).unwrap();
+        busy.join().unwrap().unwrap();
+        assert!(h.hash(&SecretString::from("password")).is_ok());
     }
 }
