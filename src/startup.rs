@@ -39,6 +39,8 @@ pub struct AppState {
     pub key_usage: UsageLog,
     /// The discovery document, serialised once.
     pub discovery: Arc<str>,
+    /// The `/v1` OpenAPI document, serialised once.
+    pub openapi: Arc<str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +140,7 @@ impl Application {
             key_format: key_format(&settings),
             key_usage: UsageLog::default(),
             discovery: crate::oidc::discovery::document(&settings).into(),
+            openapi: crate::v1::openapi::document().into(),
             settings: Arc::new(settings),
             store,
             clock,

@@ -3,10 +3,25 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::WWW_AUTHENTICATE;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::apikeys::service::ApiKeyError;
 use crate::store::StoreError;
+
+/// The body of every `/v1` error.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// `unauthorized`, `forbidden`, `bad_request`, `not_found`, `unprocessable_entity`.
+    pub error: &'static str,
+    pub message: String,
+    /// `AUTH_INVALID_KEY`, `AUTH_INSUFFICIENT_SCOPE`, `AUTH_IP_NOT_ALLOWED`, `AUTH_ORG_DENIED`,
+    /// `INVALID_REQUEST`, `NOT_FOUND`, `VALIDATION_FAILED`.
+    pub code: &'static str,
+    /// With `AUTH_INSUFFICIENT_SCOPE`: the scope the operation needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_scope: Option<String>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum V1Error {
@@ -82,10 +97,16 @@ impl ResponseError for V1Error {
                 ("internal_error", "INTERNAL")
             }
         };
-        let mut body = json!({"error": error, "message": self.to_string(), "code": code});
-        if let V1Error::InsufficientScope(scope) = self {
-            body["required_scope"] = scope.clone().into();
-        }
+        let required_scope = match self {
+            V1Error::InsufficientScope(scope) => Some(scope.clone()),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error,
+            message: self.to_string(),
+            code,
+            required_scope,
+        };
         let mut res = HttpResponse::build(self.status_code());
         if matches!(self, V1Error::Unauthorized) {
             res.insert_header((WWW_AUTHENTICATE, r#"Bearer realm="mintgate""#));

@@ -2,10 +2,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
 
 use super::auth::{self, Caller};
-use super::error::V1Error;
+use super::error::{ErrorBody, V1Error};
 use crate::apikeys::service::{self, NewKey, ROTATE_AFTER};
 use crate::apikeys::types::ApiKey;
 use crate::clock::rfc3339;
@@ -13,7 +13,7 @@ use crate::store::ApiKeyStore;
 use crate::web::extractors::state;
 
 /// A key as `/v1` shows it; `key` only in the answer that creates or rotates it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct KeyView {
     pub id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -51,24 +51,84 @@ fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, V1Error>
         .map_err(|e| V1Error::BadRequest(format!("The JSON body could not be read: {e}")))
 }
 
-#[derive(Deserialize)]
+/// A list of CIDRs, or one comma-separated string.
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
-enum AllowedIps {
+pub enum AllowedIps {
     List(Vec<String>),
     Text(String),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateKeyBody {
+pub struct CreateKeyBody {
     name: String,
+    /// Any of read:evaluations, write:evaluations, read:policies, write:policies, read:org,
+    /// write:org, ci, admin.
     scopes: Vec<String>,
+    /// `30m`, `24h`, `7d`, `90d`, `never`, any `<N>m|h|d`; default 90 days.
     #[serde(default)]
     expires_in: Option<String>,
     #[serde(default)]
     allowed_ips: Option<AllowedIps>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct KeyList {
+    data: Vec<KeyView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VerifyResponse {
+    valid: bool,
+    /// Null for an OAuth access token.
+    key_id: Option<String>,
+    scopes: Vec<String>,
+    expires_at: Option<String>,
+    organization: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationCreated {
+    id: i64,
+    name: String,
+    scope: String,
+    /// Shown once.
+    key: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationView {
+    id: i64,
+    name: String,
+    scope: String,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationList {
+    data: Vec<ApplicationView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Account {
+    id: String,
+    login: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CurrentApplication {
+    id: i64,
+    name: String,
+    account: Account,
+}
+
+#[utoipa::path(post, path = "/v1/api-keys", tag = "API keys", request_body = CreateKeyBody,
+    description = "Mints a key for the caller's organisation. Needs `write:org`; never grants a scope the caller lacks nor outlives it.",
+    responses((status = 201, description = "Created; `key` is shown only here", body = KeyView), (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 422, description = "Invalid name, scope, expiry or CIDR", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)),
+    security(("bearer" = [])))]
 pub async fn create_key(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let input: CreateKeyBody = parse_json(&body)?;
@@ -101,6 +161,8 @@ pub async fn create_key(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
     ))
 }
 
+#[utoipa::path(get, path = "/v1/api-keys", tag = "API keys", description = "The organisation's keys, without secrets. Needs `read:org`.",
+    responses((status = 200, body = KeyList), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_keys(req: HttpRequest) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let st = state(&req).clone();
@@ -110,10 +172,13 @@ pub async fn list_keys(req: HttpRequest) -> Result<HttpResponse, V1Error> {
     let data: Vec<KeyView> = keys.iter().map(|k| KeyView::new(k, None, now)).collect();
     Ok(auth::finish(
         &caller,
-        HttpResponse::Ok().json(json!({ "data": data })),
+        HttpResponse::Ok().json(KeyList { data }),
     ))
 }
 
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "API keys", description = "Revokes a key at once, on every instance. Needs `write:org`.",
+    params(("id" = String, Path, description = "key_…")),
+    responses((status = 204, description = "Revoked"), (status = 404, body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let st = state(&req).clone();
@@ -122,6 +187,10 @@ pub async fn delete_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpR
     Ok(auth::finish(&caller, HttpResponse::NoContent().finish()))
 }
 
+#[utoipa::path(post, path = "/v1/api-keys/{id}/rotate", tag = "API keys",
+    description = "A new secret with the same metadata; the old secret keeps working for the grace period (24 h by default). Needs `write:org`.",
+    params(("id" = String, Path, description = "key_…")),
+    responses((status = 200, description = "`key` is shown only here", body = KeyView), (status = 404, body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn rotate_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let st = state(&req).clone();
@@ -142,26 +211,31 @@ pub async fn rotate_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpR
     ))
 }
 
+#[utoipa::path(get, path = "/v1/auth/verify", tag = "Authentication", description = "What the presented API key or OAuth access token is and may do.",
+    responses((status = 200, body = VerifyResponse), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn verify(req: HttpRequest) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let p = &caller.principal;
-    let body = json!({
-        "valid": true,
-        "key_id": p.key_id,
-        "scopes": p.scopes.iter().collect::<Vec<_>>(),
-        "expires_at": p.expires_at.map(rfc3339),
-        "organization": p.org_name,
-    });
+    let body = VerifyResponse {
+        valid: true,
+        key_id: p.key_id.clone(),
+        scopes: p.scopes.iter().map(str::to_owned).collect(),
+        expires_at: p.expires_at.map(rfc3339),
+        organization: p.org_name.clone(),
+    };
     Ok(auth::finish(&caller, HttpResponse::Ok().json(body)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateApplicationBody {
+pub struct CreateApplicationBody {
     name: String,
     scope: String,
 }
 
+#[utoipa::path(post, path = "/v1/applications", tag = "Applications", request_body = CreateApplicationBody,
+    description = "An organisation-level key with the `admin` or `ci` scope. Needs `admin`.",
+    responses((status = 201, body = ApplicationCreated), (status = 422, body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create_application(
     req: HttpRequest,
     body: web::Bytes,
@@ -182,11 +256,17 @@ pub async fn create_application(
     })
     .await??;
     use secrecy::ExposeSecret;
-    let body =
-        json!({"id": app.id, "name": app.name, "scope": app.scope, "key": secret.expose_secret()});
+    let body = ApplicationCreated {
+        id: app.id,
+        name: app.name,
+        scope: app.scope,
+        key: secret.expose_secret().to_owned(),
+    };
     Ok(auth::finish(&caller, HttpResponse::Created().json(body)))
 }
 
+#[utoipa::path(get, path = "/v1/applications", tag = "Applications", description = "Needs `admin`.",
+    responses((status = 200, body = ApplicationList), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_applications(req: HttpRequest) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     service::require(&caller.principal, "admin")?;
@@ -195,14 +275,22 @@ pub async fn list_applications(req: HttpRequest) -> Result<HttpResponse, V1Error
     let apps = web::block(move || st.store.list_applications(&org)).await??;
     let data: Vec<_> = apps
         .iter()
-        .map(|a| json!({"id": a.id, "name": a.name, "scope": a.scope, "created_at": rfc3339(a.created_at)}))
+        .map(|a| ApplicationView {
+            id: a.id,
+            name: a.name.clone(),
+            scope: a.scope.clone(),
+            created_at: rfc3339(a.created_at),
+        })
         .collect();
     Ok(auth::finish(
         &caller,
-        HttpResponse::Ok().json(json!({ "data": data })),
+        HttpResponse::Ok().json(ApplicationList { data }),
     ))
 }
 
+#[utoipa::path(delete, path = "/v1/applications/{id}", tag = "Applications", description = "Deletes the application and revokes its key at once. Needs `admin`.",
+    params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_application(
     req: HttpRequest,
     id: web::Path<String>,
@@ -217,6 +305,8 @@ pub async fn delete_application(
 }
 
 /// The calling application (application keys only).
+#[utoipa::path(get, path = "/v1/application", tag = "Applications", description = "The application whose key is presented.",
+    responses((status = 200, body = CurrentApplication), (status = 404, description = "Not an application key", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn current_application(req: HttpRequest) -> Result<HttpResponse, V1Error> {
     let caller: Caller = auth::authenticate(&req).await?;
     let app_id = caller.principal.application_id.ok_or(V1Error::NotFound)?;
@@ -225,10 +315,14 @@ pub async fn current_application(req: HttpRequest) -> Result<HttpResponse, V1Err
         .await??
         .ok_or(V1Error::NotFound)?;
     let p = &caller.principal;
-    let body = json!({
-        "id": app.id,
-        "name": app.name,
-        "account": {"id": p.org_id, "login": p.org_name, "type": "Organization"},
-    });
+    let body = CurrentApplication {
+        id: app.id,
+        name: app.name,
+        account: Account {
+            id: p.org_id.clone(),
+            login: p.org_name.clone(),
+            kind: "Organization",
+        },
+    };
     Ok(auth::finish(&caller, HttpResponse::Ok().json(body)))
 }

@@ -39,6 +39,8 @@ pub const V1_APPLICATION_BY_ID: &str = "/v1/applications/{id}";
 pub const V1_APPLICATION: &str = "/v1/application";
 pub const DEVICE_AUTHORIZATION: &str = "/oauth/device_authorization";
 pub const DEVICE: &str = "/device";
+pub const OPENAPI: &str = "/openapi.json";
+pub const API_REFERENCE: &str = "/docs/api";
 pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
 pub const OAUTH_DISCOVERY: &str = "/.well-known/oauth-authorization-server";
 
@@ -112,6 +114,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(v1::http::delete_application)),
         )
         .service(web::resource(V1_APPLICATION).route(web::get().to(v1::http::current_application)))
+        .service(web::resource(OPENAPI).route(web::get().to(v1::openapi::openapi_json)))
+        .service(web::resource(API_REFERENCE).route(web::get().to(v1::openapi::reference_page)))
         .service(web::resource(JWKS).route(web::get().to(oidc::http::jwks)))
         .service(
             web::resource(USERINFO)

@@ -898,3 +898,40 @@ async fn settings_pages_require_csrf_and_admin(backend: Backend) {
 }
 
 both!(settings_pages_require_csrf_and_admin);
+
+/// The OpenAPI document describes every `/v1` route the router serves, and the reference page
+/// renders it.
+#[tokio::test]
+async fn openapi_document_covers_v1() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/v1/api-keys", "post"),
+        ("/v1/api-keys", "get"),
+        ("/v1/api-keys/{id}", "delete"),
+        ("/v1/api-keys/{id}/rotate", "post"),
+        ("/v1/auth/verify", "get"),
+        ("/v1/applications", "post"),
+        ("/v1/applications", "get"),
+        ("/v1/applications/{id}", "delete"),
+        ("/v1/application", "get"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} documented"
+        );
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert!(doc["components"]["schemas"]["ErrorBody"]["properties"]["required_scope"].is_object());
+    let page = app.get("/docs/api").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("POST /v1/api-keys") && html.contains("id=\"authentication\""));
+}
