@@ -7,14 +7,19 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("too many password checks are waiting; try again shortly")]
 pub struct Busy;
 
-type Job = Box<dyn FnOnce(&Argon2<'static>) + Send>;
+/// A job runs with the worker's argon2 instance and its reusable working memory.
+type Job = Box<dyn FnOnce(&Argon2<'static>, &mut [Block]) + Send>;
+
+const M_COST: u32 = 19_456;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
 
 /// Hashes and verifies passwords on its own threads, one per core: only those threads ever
 /// hold argon2's 19 MiB working memory, so the allocator keeps at most one such block per
@@ -31,18 +36,21 @@ pub struct PasswordHasher {
 }
 
 fn argon2id() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).expect("static argon2 parameters are valid");
+    let params =
+        Params::new(M_COST, T_COST, P_COST, None).expect("static argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
 fn worker(jobs: Arc<Mutex<Receiver<Job>>>) {
     let argon2 = argon2id();
+    // Allocated once per worker and reused: no 19 MiB allocation per sign-in.
+    let mut memory = vec![Block::default(); M_COST as usize];
     loop {
         let job = match jobs.lock().unwrap_or_else(|p| p.into_inner()).recv() {
             Ok(job) => job,
             Err(_) => return,
         };
-        job(&argon2);
+        job(&argon2, &mut memory);
     }
 }
 
@@ -87,7 +95,7 @@ impl PasswordHasher {
     /// Runs `f` on a hashing thread and waits for it (call from a blocking thread).
     fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+        f: impl FnOnce(&Argon2<'static>, &mut [Block]) -> T + Send + 'static,
     ) -> Result<T, Busy> {
         if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.limit {
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -95,8 +103,8 @@ impl PasswordHasher {
         }
         let (reply, answer) = sync_channel(1);
         let in_flight = self.in_flight.clone();
-        let job: Job = Box::new(move |argon2| {
-            let result = f(argon2);
+        let job: Job = Box::new(move |argon2, memory| {
+            let result = f(argon2, memory);
             in_flight.fetch_sub(1, Ordering::SeqCst);
             let _ = reply.send(result);
         });
@@ -110,7 +118,7 @@ impl PasswordHasher {
 
     pub fn hash(&self, password: &SecretString) -> Result<String, Busy> {
         let password = password.clone();
-        self.run(move |argon2| {
+        self.run(move |argon2, _| {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             argon2
                 .hash_password(password.expose_secret().as_bytes(), &salt)
@@ -127,17 +135,44 @@ impl PasswordHasher {
             Some(h) => (h.to_owned(), true),
             None => (self.dummy_hash.to_string(), false),
         };
-        self.run(move |argon2| {
+        self.run(move |argon2, memory| {
             let Ok(parsed) = PasswordHash::new(&hash) else {
                 tracing::error!("a stored password hash does not parse; the sign-in is refused");
                 return false;
             };
-            argon2
-                .verify_password(password.expose_secret().as_bytes(), &parsed)
-                .is_ok()
-                && real
+            let password = password.expose_secret().as_bytes();
+            let ok = verify_with_memory(argon2, memory, password, &parsed)
+                .unwrap_or_else(|| argon2.verify_password(password, &parsed).is_ok());
+            ok && real
         })
     }
+}
+
+/// Verifies a hash made with our own parameters in the worker's memory; `None` for hashes made
+/// with other parameters (verified the allocating way).
+fn verify_with_memory(
+    argon2: &Argon2<'static>,
+    memory: &mut [Block],
+    password: &[u8],
+    parsed: &PasswordHash<'_>,
+) -> Option<bool> {
+    let params = Params::try_from(parsed).ok()?;
+    let ours = parsed.algorithm == Algorithm::Argon2id.ident()
+        && params.m_cost() == M_COST
+        && params.t_cost() == T_COST
+        && params.p_cost() == P_COST;
+    if !ours {
+        return None;
+    }
+    let mut salt_buf = [0u8; 64];
+    let salt = parsed.salt?.decode_b64(&mut salt_buf).ok()?;
+    let expected = parsed.hash?;
+    let mut out = [0u8; 64];
+    let out = out.get_mut(..expected.len())?;
+    argon2
+        .hash_password_into_with_memory(password, salt, out, memory)
+        .ok()?;
+    Some(crate::crypto::ct_eq(out, expected.as_bytes()))
 }
 
 #[cfg(test)]
@@ -159,13 +194,36 @@ mod tests {
     }
 
     #[test]
+    fn hashes_with_other_parameters_still_verify() {
+        let other = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let stored = other
+            .hash_password(b"older hash", &salt)
+            .unwrap()
+            .to_string();
+        let h = PasswordHasher::new(1, 0);
+        assert!(
+            h.verify(&SecretString::from("older hash"), Some(&stored))
+                .unwrap()
+        );
+        assert!(
+            !h.verify(&SecretString::from("wrong"), Some(&stored))
+                .unwrap()
+        );
+    }
+
+    #[test]
     fn full_queue_is_busy() {
         let h = PasswordHasher::new(1, 0);
         let (release, wait) = sync_channel::<()>(0);
         let (started_tx, started) = sync_channel::<()>(0);
         let h2 = h.clone();
         let busy = std::thread::spawn(move || {
-            h2.run(move |_| {
+            h2.run(move |_, _| {
                 started_tx.send(()).unwrap();
                 wait.recv().unwrap();
             })
