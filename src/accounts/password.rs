@@ -43,13 +43,17 @@ fn argon2id() -> Argon2<'static> {
 
 fn worker(jobs: Arc<Mutex<Receiver<Job>>>) {
     let argon2 = argon2id();
-    // Allocated once per worker and reused: no 19 MiB allocation per sign-in.
-    let mut memory = vec![Block::default(); M_COST as usize];
+    // Allocated at the first job and then reused: no 19 MiB allocation per sign-in, and none
+    // while idle.
+    let mut memory: Vec<Block> = Vec::new();
     loop {
         let job = match jobs.lock().unwrap_or_else(|p| p.into_inner()).recv() {
             Ok(job) => job,
             Err(_) => return,
         };
+        if memory.is_empty() {
+            memory = vec![Block::default(); M_COST as usize];
+        }
         job(&argon2, &mut memory);
     }
 }
