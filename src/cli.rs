@@ -153,6 +153,16 @@ pub enum OrgCommand {
     Create { name: String },
     /// List organisations.
     List,
+    /// Set an organisation's API key policy.
+    Set {
+        name: String,
+        /// Longest key lifetime here (`90d`, `12h`…), or `none` for the global limit only.
+        #[arg(long)]
+        api_key_max_lifetime: Option<String>,
+        /// Accept the legacy `?api_key=` query parameter for this organisation's keys.
+        #[arg(long)]
+        api_key_legacy_query: Option<bool>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -237,6 +247,50 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
                 json_mode,
                 json!({"id": org.id, "name": org.name}),
                 format!("created organisation {} ({})", org.name, org.id),
+            );
+        }
+        Command::Org(OrgCommand::Set {
+            name,
+            api_key_max_lifetime,
+            api_key_legacy_query,
+        }) => {
+            use crate::store::OrgStore;
+            let store = open_store(settings)?;
+            let org = store
+                .find_org(&name.trim().to_lowercase())?
+                .ok_or_else(|| CliFailure {
+                    message: format!("no organisation named `{name}`"),
+                    code: 1,
+                })?;
+            let max = match api_key_max_lifetime.as_deref() {
+                None => org.api_key_max_lifetime,
+                Some("none") => None,
+                Some(d) => match crate::apikeys::types::parse_expiry(d) {
+                    Ok(Some(secs)) => Some(secs),
+                    Ok(None) | Err(_) => {
+                        return Err(CliFailure {
+                            message: format!("`{d}` is not a lifetime like 90d (or none)"),
+                            code: 2,
+                        });
+                    }
+                },
+            };
+            let legacy = api_key_legacy_query.unwrap_or(org.api_key_legacy_query);
+            store.set_org_key_policy(&org.id, max, legacy)?;
+            print(
+                json_mode,
+                json!({"name": org.name, "api_key_max_lifetime": max, "api_key_legacy_query": legacy}),
+                format!(
+                    "{}: API keys live at most {}; ?api_key= {}",
+                    org.name,
+                    max.map(|s| format!("{} days", s / 86_400))
+                        .unwrap_or_else(|| "as long as the global limit allows".into()),
+                    if legacy {
+                        "accepted (deprecated)"
+                    } else {
+                        "refused"
+                    }
+                ),
             );
         }
         Command::Org(OrgCommand::List) => {
@@ -532,21 +586,15 @@ fn api_key_command(
                 expires_in,
                 allowed_ips: allowed_ips.into_iter().collect(),
             };
-            let (key, secret) = service::create_for_operator(
-                &store,
-                &format,
-                &org.id,
-                user_id.as_deref(),
-                input,
-                now,
-            )
-            .map_err(|e| match e {
-                service::ApiKeyError::Validation(m) => CliFailure {
-                    message: m,
-                    code: 2,
-                },
-                other => other.into(),
-            })?;
+            let (key, secret) =
+                service::create_for_operator(&store, &format, &org, user_id.as_deref(), input, now)
+                    .map_err(|e| match e {
+                        service::ApiKeyError::Validation(m) => CliFailure {
+                            message: m,
+                            code: 2,
+                        },
+                        other => other.into(),
+                    })?;
             let view =
                 crate::v1::http::KeyView::new(&key, Some(secret.expose_secret().to_owned()), now);
             let never = if key.expires_at.is_none() {

@@ -259,11 +259,7 @@ fn first_run(
     let org = match tx.find_org(&org_key)? {
         Some(org) => org,
         None => {
-            let org = Organisation {
-                id: crypto::new_id("org"),
-                name: org_name,
-                created_at: now,
-            };
+            let org = Organisation::new(crypto::new_id("org"), org_name, now);
             tx.create_org(&org, &org_key)?;
             org
         }

@@ -51,11 +51,7 @@ pub fn create_org<S: OrgStore>(
     name: &str,
 ) -> Result<Organisation, AccountError> {
     let (name, key) = parse_org_name(name)?;
-    let org = Organisation {
-        id: crypto::new_id("org"),
-        name,
-        created_at: clock.now(),
-    };
+    let org = Organisation::new(crypto::new_id("org"), name, clock.now());
     store.create_org(&org, &key).map_err(|e| match e {
         StoreError::Conflict(_) => AccountError::Duplicate("organisation name"),
         other => other.into(),

@@ -113,6 +113,22 @@ pub struct Organisation {
     pub id: String,
     pub name: String,
     pub created_at: UnixTime,
+    /// Longest API key lifetime in this organisation (seconds), on top of the global limit.
+    pub api_key_max_lifetime: Option<i64>,
+    /// Whether `?api_key=` is accepted for this organisation's keys.
+    pub api_key_legacy_query: bool,
+}
+
+impl Organisation {
+    pub fn new(id: String, name: String, created_at: UnixTime) -> Self {
+        Self {
+            id,
+            name,
+            created_at,
+            api_key_max_lifetime: None,
+            api_key_legacy_query: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

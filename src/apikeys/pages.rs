@@ -100,6 +100,8 @@ fn principal(st: &AppState, current: &CurrentSession) -> Result<(Principal, bool
     let is_admin = membership.role.is_admin();
     Ok((
         Principal {
+            org_max_lifetime: membership.org.api_key_max_lifetime,
+            legacy_query: membership.org.api_key_legacy_query,
             org_id: membership.org.id,
             org_name: membership.org.name,
             user_id: Some(current.user.id.clone()),

@@ -53,6 +53,10 @@ impl KeyFormat {
 pub struct Principal {
     pub org_id: String,
     pub org_name: String,
+    /// The organisation's own API key lifetime ceiling.
+    pub org_max_lifetime: Option<i64>,
+    /// Whether the organisation accepts `?api_key=`.
+    pub legacy_query: bool,
     pub user_id: Option<String>,
     pub key_id: Option<String>,
     pub application_id: Option<i64>,
@@ -116,7 +120,7 @@ pub fn verify<S: ApiKeyStore>(
     if !format.looks_like_key(presented) {
         return Err(ApiKeyError::Invalid);
     }
-    let (key, org_name) = store
+    let (key, org) = store
         .find_api_key_by_secret(&crypto::sha256_hex(presented), now)?
         .ok_or(ApiKeyError::Invalid)?;
     if !key.is_live(now) {
@@ -137,7 +141,9 @@ pub fn verify<S: ApiKeyStore>(
     usage.touch(&key.id, now);
     let principal = Principal {
         org_id: key.org_id.clone(),
-        org_name,
+        org_name: org.name,
+        org_max_lifetime: org.api_key_max_lifetime,
+        legacy_query: org.api_key_legacy_query,
         user_id: key.created_by.clone(),
         key_id: Some(key.id.clone()),
         application_id: key.application_id,
@@ -169,6 +175,8 @@ pub fn principal_for_user<S: ApiKeyStore + crate::store::UserStore>(
     )
     .unwrap_or_default();
     Ok(Principal {
+        org_max_lifetime: membership.org.api_key_max_lifetime,
+        legacy_query: membership.org.api_key_legacy_query,
         org_id: membership.org.id,
         org_name: membership.org.name,
         user_id: Some(user_id.to_owned()),
@@ -201,6 +209,7 @@ pub const ROTATE_AFTER: i64 = 90 * 86_400;
 
 fn validate(
     format: &KeyFormat,
+    org_max: Option<i64>,
     input: &NewKey,
     now: UnixTime,
 ) -> Result<(String, Scopes, Option<UnixTime>, Vec<ipnet::IpNet>), ApiKeyError> {
@@ -228,7 +237,12 @@ fn validate(
         None => Some(DEFAULT_LIFETIME),
         Some(e) => parse_expiry(e).map_err(ApiKeyError::Validation)?,
     };
-    let lifetime = match (lifetime, format.max_lifetime) {
+    // The tighter of the global and the organisation's ceiling.
+    let ceiling = match (format.max_lifetime, org_max) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let lifetime = match (lifetime, ceiling) {
         (None, Some(max)) => {
             return Err(ApiKeyError::Validation(format!(
                 "keys may live at most {} days here",
@@ -257,7 +271,8 @@ pub fn create<S: ApiKeyStore>(
     now: UnixTime,
 ) -> Result<(ApiKey, SecretString), ApiKeyError> {
     require(principal, "write:org")?;
-    let (name, scopes, expires_at, allowed_ips) = validate(format, &input, now)?;
+    let (name, scopes, expires_at, allowed_ips) =
+        validate(format, principal.org_max_lifetime, &input, now)?;
     if let Some(missing) = scopes.iter().find(|s| !holds(&principal.scopes, s)) {
         return Err(ApiKeyError::InsufficientScope(missing.to_owned()));
     }
@@ -324,12 +339,14 @@ fn store_new<S: ApiKeyStore>(
 pub fn create_for_operator<S: ApiKeyStore>(
     store: &S,
     format: &KeyFormat,
-    org_id: &str,
+    org: &crate::accounts::types::Organisation,
     user_id: Option<&str>,
     input: NewKey,
     now: UnixTime,
 ) -> Result<(ApiKey, SecretString), ApiKeyError> {
-    let (name, scopes, expires_at, allowed_ips) = validate(format, &input, now)?;
+    let org_id = org.id.as_str();
+    let (name, scopes, expires_at, allowed_ips) =
+        validate(format, org.api_key_max_lifetime, &input, now)?;
     store_new(
         store,
         format,

@@ -25,6 +25,8 @@ pub(super) fn create_org(conn: &mut DbConn, org: &Organisation, name_key: &str) 
         name: org.name.clone(),
         name_key: name_key.to_owned(),
         created_at: org.created_at,
+        api_key_max_lifetime: org.api_key_max_lifetime,
+        api_key_legacy_query: org.api_key_legacy_query,
     };
     diesel::insert_into(organisations::table)
         .values(&row)
@@ -88,6 +90,21 @@ impl OrgStore for Store {
 
     fn find_org(&self, name_key: &str) -> StoreResult<Option<Organisation>> {
         find_org(&mut *self.conn()?, name_key)
+    }
+
+    fn set_org_key_policy(
+        &self,
+        id: &str,
+        max_lifetime: Option<i64>,
+        legacy_query: bool,
+    ) -> StoreResult<()> {
+        diesel::update(organisations::table.find(id))
+            .set((
+                organisations::api_key_max_lifetime.eq(max_lifetime),
+                organisations::api_key_legacy_query.eq(legacy_query),
+            ))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
     }
 
     fn list_orgs(&self) -> StoreResult<Vec<Organisation>> {

@@ -1,10 +1,11 @@
 use diesel::prelude::*;
 
+use super::rows::OrgRow;
 use super::schema::{
     api_key_secrets as sec, api_keys as k, applications as app, memberships, organisations, users,
 };
 use super::{ApiKeyStore, Store, StoreError, StoreResult};
-use crate::accounts::types::Role;
+use crate::accounts::types::{Organisation, Role};
 use crate::apikeys::types::{ApiKey, Application, parse_allowlist};
 use crate::clock::UnixTime;
 use crate::oauth::types::Scopes;
@@ -116,15 +117,15 @@ impl ApiKeyStore for Store {
         &self,
         secret_hash: &str,
         now: UnixTime,
-    ) -> StoreResult<Option<(ApiKey, String)>> {
-        let row: Option<(KeyRow, String)> = sec::table
+    ) -> StoreResult<Option<(ApiKey, Organisation)>> {
+        let row: Option<(KeyRow, OrgRow)> = sec::table
             .inner_join(k::table.inner_join(organisations::table))
             .filter(sec::secret_hash.eq(secret_hash))
             .filter(sec::valid_until.is_null().or(sec::valid_until.gt(now)))
-            .select((KeyRow::as_select(), organisations::name))
+            .select((KeyRow::as_select(), OrgRow::as_select()))
             .first(&mut *self.conn()?)
             .optional()?;
-        Ok(row.map(|(key, org)| (key.into(), org)))
+        Ok(row.map(|(key, org)| (key.into(), org.into())))
     }
 
     fn find_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {

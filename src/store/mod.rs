@@ -182,6 +182,13 @@ pub trait OrgStore {
     fn create_org(&self, org: &Organisation, name_key: &str) -> StoreResult<()>;
     fn find_org(&self, name_key: &str) -> StoreResult<Option<Organisation>>;
     fn list_orgs(&self) -> StoreResult<Vec<Organisation>>;
+    /// The organisation's API key policy.
+    fn set_org_key_policy(
+        &self,
+        id: &str,
+        max_lifetime: Option<i64>,
+        legacy_query: bool,
+    ) -> StoreResult<()>;
 }
 
 pub trait UserStore {
@@ -314,7 +321,7 @@ pub trait ApiKeyStore {
         &self,
         secret_hash: &str,
         now: UnixTime,
-    ) -> StoreResult<Option<(ApiKey, String)>>;
+    ) -> StoreResult<Option<(ApiKey, Organisation)>>;
     fn find_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
     /// Unrevoked keys of an organisation (application keys included), newest first.
     fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>>;

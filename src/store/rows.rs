@@ -14,6 +14,8 @@ pub struct OrgRow {
     pub name: String,
     pub name_key: String,
     pub created_at: i64,
+    pub api_key_max_lifetime: Option<i64>,
+    pub api_key_legacy_query: bool,
 }
 
 impl From<OrgRow> for Organisation {
@@ -22,6 +24,8 @@ impl From<OrgRow> for Organisation {
             id: r.id,
             name: r.name,
             created_at: r.created_at,
+            api_key_max_lifetime: r.api_key_max_lifetime,
+            api_key_legacy_query: r.api_key_legacy_query,
         }
     }
 }

@@ -7,6 +7,8 @@ diesel::table! {
         name -> Text,
         name_key -> Text,
         created_at -> BigInt,
+        api_key_max_lifetime -> Nullable<BigInt>,
+        api_key_legacy_query -> Bool,
     }
 }
 

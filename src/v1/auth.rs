@@ -47,6 +47,10 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
         if st.key_format.looks_like_key(&token) {
             let (principal, key) =
                 service::verify(&st.store, &st.key_format, &st.key_usage, &token, ip, now)?;
+            if legacy && !principal.legacy_query {
+                // Switched off for this organisation.
+                return Err(V1Error::Unauthorized);
+            }
             return Ok(Caller {
                 principal,
                 key: Some(key),

@@ -37,7 +37,7 @@ async fn key_for(
         let (key, secret) = service::create_for_operator(
             &state.store,
             &state.key_format,
-            &org.id,
+            &org,
             user.as_deref(),
             input,
             state.clock.now(),
@@ -271,7 +271,7 @@ async fn documented_errors(backend: Backend) {
         let (k, s) = service::create_for_operator(
             &state.store,
             &state.key_format,
-            &org.id,
+            &org,
             None,
             input,
             state.clock.now(),
@@ -935,3 +935,64 @@ async fn openapi_document_covers_v1() {
     let html = page.text().await.unwrap();
     assert!(html.contains("POST /v1/api-keys") && html.contains("id=\"authentication\""));
 }
+
+/// An organisation can refuse the legacy query parameter and cap key lifetimes on its own.
+async fn per_organisation_key_policy(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, admin) = key_for(&app, Some("admin"), "admin", None, "").await;
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        use mintgate::store::OrgStore;
+        let org = state.store.find_org("default").unwrap().unwrap();
+        state
+            .store
+            .set_org_key_policy(&org.id, Some(7 * 86_400), false)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let res = new_client()
+        .get(app.url(&format!("/v1/auth/verify?api_key={admin}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "the organisation refuses ?api_key=");
+    assert_eq!(
+        call(
+            &app,
+            reqwest::Method::GET,
+            "/v1/auth/verify",
+            Some(&admin),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    let (status, body, _) = call(
+        &app,
+        reqwest::Method::POST,
+        "/v1/api-keys",
+        Some(&admin),
+        Some(json!({"name": "long", "scopes": ["read:org"], "expires_in": "30d"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("VALIDATION_FAILED")),
+        "{body}"
+    );
+    let (status, _, _) = call(
+        &app,
+        reqwest::Method::POST,
+        "/v1/api-keys",
+        Some(&admin),
+        Some(json!({"name": "short", "scopes": ["read:org"], "expires_in": "7d"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+}
+
+both!(per_organisation_key_policy);

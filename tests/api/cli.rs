@@ -51,6 +51,30 @@ async fn operator_commands(backend: Backend) {
         let (code, _, err) = run(&db, &["org", "create", "acme"], "");
         assert_ne!(code, 0);
         assert!(err.contains("already exists"), "{err}");
+        let (code, out, err) = run(
+            &db,
+            &[
+                "org",
+                "set",
+                "acme",
+                "--api-key-max-lifetime",
+                "30d",
+                "--api-key-legacy-query",
+                "false",
+                "--json",
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "{err}");
+        let policy: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(policy["api_key_max_lifetime"], 30 * 86_400);
+        assert_eq!(policy["api_key_legacy_query"], false);
+        let (code, _, _) = run(
+            &db,
+            &["org", "set", "acme", "--api-key-max-lifetime", "soon"],
+            "",
+        );
+        assert_eq!(code, 2);
 
         let args = [
             "user",

@@ -1,0 +1,2 @@
+ALTER TABLE organisations DROP COLUMN api_key_legacy_query;
+ALTER TABLE organisations DROP COLUMN api_key_max_lifetime;
