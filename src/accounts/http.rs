@@ -92,11 +92,8 @@ fn login_response(
     retry_after: Option<u64>,
 ) -> Result<HttpResponse, WebError> {
     let st = state(req);
-    let token = csrf::issue(st, req, None);
-    let mut builder = HttpResponse::build(status);
-    if let Some(cookie) = token.cookie {
-        builder.cookie(cookie);
-    }
+    let mut token = csrf::issue(st, req, None);
+    let mut builder = token.builder(status);
     if let Some(seconds) = retry_after {
         builder.insert_header((RETRY_AFTER, seconds.to_string()));
     }
@@ -227,11 +224,8 @@ pub async fn account_page(
     })
     .await??;
     let st = state(&req);
-    let token = csrf::issue(st, &req, Some(&current.session.sid));
-    let mut builder = HttpResponse::Ok();
-    if let Some(cookie) = token.cookie {
-        builder.cookie(cookie);
-    }
+    let mut token = csrf::issue(st, &req, Some(&current.session.sid));
+    let builder = token.builder(StatusCode::OK);
     html(
         builder,
         &AccountPage {

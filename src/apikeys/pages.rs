@@ -1,6 +1,7 @@
 //! Settings > API Keys and Settings > Applications: server-rendered, usable without JavaScript
 //! (a small script adds copy buttons).
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use secrecy::ExposeSecret;
@@ -140,11 +141,8 @@ async fn render_keys(
     .await??;
     let st = state(req);
     let now = st.clock.now();
-    let token = csrf::issue(st, req, Some(&sid));
-    let mut builder = HttpResponse::Ok();
-    if let Some(c) = token.cookie {
-        builder.cookie(c);
-    }
+    let mut token = csrf::issue(st, req, Some(&sid));
+    let builder = token.builder(StatusCode::OK);
     let page = ApiKeysPage {
         csrf: &token.token,
         org: &p.org_name,
@@ -246,7 +244,8 @@ pub async fn confirm_revoke(
         return Ok(login_redirect(SETTINGS_API_KEYS));
     };
     let st = state(&req);
-    let token = csrf::issue(st, &req, Some(&current.session.sid));
+    let mut token = csrf::issue(st, &req, Some(&current.session.sid));
+    let builder = token.builder(StatusCode::OK);
     let id = id.into_inner();
     let page = ConfirmPage {
         csrf: &token.token,
@@ -255,10 +254,6 @@ pub async fn confirm_revoke(
         action: format!("{SETTINGS_API_KEYS}/{id}/revoke"),
         back: SETTINGS_API_KEYS,
     };
-    let mut builder = HttpResponse::Ok();
-    if let Some(c) = token.cookie {
-        builder.cookie(c);
-    }
     html(builder, &page)
 }
 
@@ -309,11 +304,8 @@ async fn render_apps(
         return Err(WebError::Forbidden);
     }
     let st = state(req);
-    let token = csrf::issue(st, req, Some(&sid));
-    let mut builder = HttpResponse::Ok();
-    if let Some(c) = token.cookie {
-        builder.cookie(c);
-    }
+    let mut token = csrf::issue(st, req, Some(&sid));
+    let builder = token.builder(StatusCode::OK);
     let apps = apps.into_iter().map(|a| {
         let created = rfc3339(a.created_at);
         (a, created)

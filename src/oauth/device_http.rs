@@ -1,6 +1,7 @@
 //! The device authorization endpoint and the `/device` page where a signed-in user enters the
 //! code shown by the CLI, sees who asks for what, and approves or denies.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -86,12 +87,9 @@ pub async fn device_page(
         return Ok(login_redirect(&return_to));
     };
     let st = state(&req);
-    let token = csrf::issue(st, &req, Some(&current.session.sid));
+    let mut token = csrf::issue(st, &req, Some(&current.session.sid));
     let code = query.user_code.clone().unwrap_or_default();
-    let mut builder = HttpResponse::Ok();
-    if let Some(c) = token.cookie {
-        builder.cookie(c);
-    }
+    let builder = token.builder(StatusCode::OK);
     let page = DevicePage {
         csrf: &token.token,
         user_code: &code,

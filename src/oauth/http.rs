@@ -387,11 +387,8 @@ fn consent_page(
     request: &AuthorizeRequest,
     current: &CurrentSession,
 ) -> Result<HttpResponse, WebError> {
-    let token = csrf::issue(st, req, Some(&current.session.sid));
-    let mut builder = HttpResponse::Ok();
-    if let Some(c) = token.cookie {
-        builder.cookie(c);
-    }
+    let mut token = csrf::issue(st, req, Some(&current.session.sid));
+    let builder = token.builder(StatusCode::OK);
     let page = ConsentPage {
         csrf: &token.token,
         client_name: &request.client.name,

@@ -1,5 +1,6 @@
 //! OIDC endpoints: discovery, JWKS, userinfo and RP-initiated logout.
 
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -211,11 +212,8 @@ pub async fn end_session(
     if !(plan.confirmed || confirming) && signed_in.is_some() {
         // No valid id_token_hint: ask before ending anything (RP-Initiated Logout §2).
         let sid = signed_in.as_ref().map(|(_, s)| s.as_str());
-        let token = csrf::issue(&st, &req, sid);
-        let mut builder = HttpResponse::Ok();
-        if let Some(c) = token.cookie {
-            builder.cookie(c);
-        }
+        let mut token = csrf::issue(&st, &req, sid);
+        let builder = token.builder(StatusCode::OK);
         let hidden = [
             ("client_id", plan.client.as_ref().map(|c| c.id.clone())),
             (

@@ -4,9 +4,10 @@
 //! A present `Origin` header must also be ours (defence in depth); `Origin: null`, which
 //! browsers send under our `Referrer-Policy: no-referrer`, leaves the decision to the token.
 
-use actix_web::HttpRequest;
 use actix_web::cookie::Cookie;
+use actix_web::http::StatusCode;
 use actix_web::http::header::ORIGIN;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -19,6 +20,17 @@ use crate::startup::AppState;
 pub struct CsrfToken {
     pub token: String,
     pub cookie: Option<Cookie<'static>>,
+}
+
+impl CsrfToken {
+    /// A response builder that also sets the CSRF cookie when the browser had none.
+    pub fn builder(&mut self, status: StatusCode) -> HttpResponseBuilder {
+        let mut builder = HttpResponse::build(status);
+        if let Some(cookie) = self.cookie.take() {
+            builder.cookie(cookie);
+        }
+        builder
+    }
 }
 
 fn sign(state: &AppState, cookie_value: &str, sid: Option<&str>) -> String {
