@@ -99,7 +99,7 @@ impl Application {
         let hasher = PasswordHasher::per_core(settings.password_hash_queue);
         let (first_run_password, stored_keys) = store
             .migrate_then(|tx| {
-                check_key(tx, &secrets, &settings)?;
+                check_key(tx, &secrets)?;
                 ensure_signing_keys(tx, &secrets, clock.now())?;
                 Ok((
                     first_run(tx, &settings, &hasher, clock.as_ref())?,
@@ -209,7 +209,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, St
 
 /// The KEK must open the check value sealed at first start: a wrong key file is refused
 /// before it can seal anything that the other instances could not open.
-fn check_key(tx: &mut SetupTx<'_>, secrets: &SecretBox, _settings: &Settings) -> StoreResult<()> {
+fn check_key(tx: &mut SetupTx<'_>, secrets: &SecretBox) -> StoreResult<()> {
     let row_id = format!("meta:{KEK_CHECK}");
     match tx.get_meta(KEK_CHECK)? {
         Some(sealed) => match secrets.open(&row_id, &sealed) {

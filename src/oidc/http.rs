@@ -8,7 +8,6 @@ use serde::Deserialize;
 
 use super::keys::JWKS_MAX_AGE;
 use super::logout::{self, LogoutParams};
-use crate::clock::rfc3339;
 use crate::oauth::introspect;
 use crate::oauth::types::{SCOPE_GROUPS, SCOPE_OPENID};
 use crate::sessions::service as sessions;
@@ -150,7 +149,6 @@ pub async fn userinfo(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
     if let Some(groups) = groups {
         claims["groups"] = groups.into();
     }
-    let _ = rfc3339;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(claims))

@@ -30,3 +30,26 @@ pub fn removal(settings: &Settings, base: &str) -> Cookie<'static> {
     c.set_max_age(CookieDuration::ZERO);
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_issuer_gets_secure_host_prefixed_cookies() {
+        let https = Settings {
+            issuer: "https://id.example".parse().unwrap(),
+            ..Settings::default()
+        };
+        let c = build(&https, SESSION, "v".into());
+        assert_eq!(c.name(), "__Host-mg_session");
+        assert_eq!(c.secure(), Some(true));
+        assert_eq!(c.http_only(), Some(true));
+        assert_eq!(c.same_site(), Some(SameSite::Lax));
+        assert_eq!(c.path(), Some("/"));
+        assert!(c.domain().is_none(), "__Host- cookies carry no Domain");
+        let plain = build(&Settings::default(), SESSION, "v".into());
+        assert_eq!(plain.name(), "mg_session");
+        assert_ne!(plain.secure(), Some(true));
+    }
+}

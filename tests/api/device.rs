@@ -123,6 +123,17 @@ async fn device_grant_rules(backend: Backend) {
     let browser = new_client();
     app.post_login_with(&browser, "mia", "mia-password-1", None)
         .await;
+    let forged = browser
+        .post(app.url("/device"))
+        .form(&[("user_code", user_code), ("decision", "allow")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        forged.status(),
+        403,
+        "approving a device needs the form's CSRF token"
+    );
     let res = answer(&app, &browser, &user_code.to_lowercase(), Some("allow")).await;
     assert!(
         res.text()

@@ -530,6 +530,21 @@ async fn deny_returns_access_denied(backend: Backend) {
             )
         })
         .collect();
+    // The consent answer is a form like any other: without its CSRF token it is refused.
+    let forged: Vec<_> = form
+        .iter()
+        .filter(|(k, _)| k != "csrf")
+        .cloned()
+        .chain([("decision".to_owned(), "allow".to_owned())])
+        .collect();
+    let res = app
+        .client
+        .post(app.url("/oauth/consent"))
+        .form(&forged)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
     form.push(("decision".into(), "deny".into()));
     let res = app
         .client
