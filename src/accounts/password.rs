@@ -3,8 +3,9 @@
 //! flood of sign-ins cannot take all memory or CPU; past the queue callers get `Busy` (429).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -15,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 pub struct Busy;
 
 /// A job runs with the worker's argon2 instance and its reusable working memory.
-type Job = Box<dyn FnOnce(&Argon2<'static>, &mut [Block]) + Send>;
+type Job = Box<dyn FnOnce(&Argon2<'static>, &mut Vec<Block>) + Send>;
 
 const M_COST: u32 = 19_456;
 const T_COST: u32 = 2;
@@ -41,20 +42,28 @@ fn argon2id() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// How long a hashing thread keeps its working memory after its last job.
+const KEEP_MEMORY: Duration = Duration::from_secs(10);
+
 fn worker(jobs: Arc<Mutex<Receiver<Job>>>) {
     let argon2 = argon2id();
-    // Allocated at the first job and then reused: no 19 MiB allocation per sign-in, and none
-    // while idle.
+    // Allocated by the first verification and reused while sign-ins keep coming (no 19 MiB
+    // allocation per sign-in), freed after `KEEP_MEMORY` without one (none held while idle).
     let mut memory: Vec<Block> = Vec::new();
     loop {
-        let job = match jobs.lock().unwrap_or_else(|p| p.into_inner()).recv() {
-            Ok(job) => job,
-            Err(_) => return,
+        let next = {
+            let jobs = jobs.lock().unwrap_or_else(|p| p.into_inner());
+            if memory.is_empty() {
+                jobs.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                jobs.recv_timeout(KEEP_MEMORY)
+            }
         };
-        if memory.is_empty() {
-            memory = vec![Block::default(); M_COST as usize];
+        match next {
+            Ok(job) => job(&argon2, &mut memory),
+            Err(RecvTimeoutError::Timeout) => memory = Vec::new(),
+            Err(RecvTimeoutError::Disconnected) => return,
         }
-        job(&argon2, &mut memory);
     }
 }
 
@@ -99,7 +108,7 @@ impl PasswordHasher {
     /// Runs `f` on a hashing thread and waits for it (call from a blocking thread).
     fn run<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Argon2<'static>, &mut [Block]) -> T + Send + 'static,
+        f: impl FnOnce(&Argon2<'static>, &mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, Busy> {
         if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.limit {
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -156,7 +165,7 @@ impl PasswordHasher {
 /// with other parameters (verified the allocating way).
 fn verify_with_memory(
     argon2: &Argon2<'static>,
-    memory: &mut [Block],
+    memory: &mut Vec<Block>,
     password: &[u8],
     parsed: &PasswordHash<'_>,
 ) -> Option<bool> {
@@ -173,6 +182,9 @@ fn verify_with_memory(
     let expected = parsed.hash?;
     let mut out = [0u8; 64];
     let out = out.get_mut(..expected.len())?;
+    if memory.is_empty() {
+        *memory = vec![Block::default(); M_COST as usize];
+    }
     argon2
         .hash_password_into_with_memory(password, salt, out, memory)
         .ok()?;

@@ -11,7 +11,7 @@ use super::types::*;
 use crate::clock::UnixTime;
 use crate::crypto;
 use crate::oauth::types::Scopes;
-use crate::store::{ApiKeyStore, StoreError};
+use crate::store::{ApiKeyStore, KeyLookup, StoreError};
 
 /// Key format settings: `<prefix>_key_<environment>_<random>`.
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ pub fn verify<S: ApiKeyStore>(
     if !format.looks_like_key(presented) {
         return Err(ApiKeyError::Invalid);
     }
-    let (key, org) = store
+    let KeyLookup { key, org, creator } = store
         .find_api_key_by_secret(&crypto::sha256_hex(presented), now)?
         .ok_or(ApiKeyError::Invalid)?;
     if !key.is_live(now) {
@@ -128,7 +128,7 @@ pub fn verify<S: ApiKeyStore>(
     }
     let scopes = match (&key.application_id, &key.created_by) {
         (Some(_), _) => key.scopes.clone(),
-        (None, Some(creator)) => match store.membership_role(&key.org_id, creator)? {
+        (None, Some(_)) => match creator {
             Some((role, false)) => effective(&key.scopes, &role_scopes(role)),
             _ => return Err(ApiKeyError::Invalid),
         },

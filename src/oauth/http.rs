@@ -13,7 +13,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, TokenRequest};
 use super::introspect;
 use super::tokens::Ctx;
-use super::types::describe_scope;
+use super::types::{Client, describe_scope};
 use crate::accounts::http::login_redirect_with;
 use crate::sessions::types::CurrentSession;
 use crate::startup::AppState;
@@ -110,8 +110,8 @@ pub async fn token(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, O
     let st = state(&req).clone();
     let mut params: TokenRequest = parse_body(&req, &body)?;
     let presented = presented_client(&req, params.client_id.take(), params.client_secret.take())?;
-    let response = web::block(move || {
-        let client = clients::authenticate(&st.store, &presented)?;
+    let grant_type = params.grant_type.clone();
+    let exchange = move |st: &AppState, client: &Client| {
         let keys = st.keys.current();
         let ctx = Ctx {
             store: &st.store,
@@ -119,9 +119,26 @@ pub async fn token(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, O
             keys: &keys,
             settings: &st.settings,
         };
-        grants::exchange(&ctx, &client, &params)
-    })
-    .await??;
+        grants::exchange(&ctx, client, &params)
+    };
+    let response = if st.store.reads_inline() {
+        // SQLite: authenticate the client on this thread; a grant that writes nothing (a JWT
+        // client_credentials token) is answered here too, the others on the blocking pool.
+        let client = st
+            .store
+            .inline_reads(|| clients::authenticate(&st.store, &presented))?;
+        if grants::writes_nothing(&client, grant_type.as_deref()) {
+            st.store.inline_reads(|| exchange(&st, &client))?
+        } else {
+            web::block(move || exchange(&st, &client)).await??
+        }
+    } else {
+        web::block(move || {
+            let client = clients::authenticate(&st.store, &presented)?;
+            exchange(&st, &client)
+        })
+        .await??
+    };
     Ok(no_store_json(&response))
 }
 
@@ -141,7 +158,8 @@ pub async fn introspect(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
     let st = state(&req).clone();
     let mut params: TokenParam = parse_body(&req, &body)?;
     let presented = presented_client(&req, params.client_id.take(), params.client_secret.take())?;
-    let result = web::block(move || -> Result<_, OAuthError> {
+    let store = st.store.clone();
+    let result = crate::web::read(&store, move || -> Result<_, OAuthError> {
         let client = clients::authenticate(&st.store, &presented)?;
         if client.is_public() {
             return Err(OAuthError::invalid_client());

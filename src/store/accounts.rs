@@ -14,7 +14,7 @@ pub(super) fn find_org(conn: &mut DbConn, name_key: &str) -> StoreResult<Option<
     Ok(organisations::table
         .filter(organisations::name_key.eq(name_key))
         .select(OrgRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Into::into))
 }
@@ -111,7 +111,7 @@ impl OrgStore for Store {
         Ok(organisations::table
             .order(organisations::name_key)
             .select(OrgRow::as_select())
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(Into::into)
             .collect())
@@ -136,7 +136,7 @@ impl UserStore for Store {
                     .or(users::email_key.eq(login_key)),
             )
             .select(UserRow::as_select())
-            .first(&mut self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(UserRow::into_user))
     }
@@ -145,7 +145,7 @@ impl UserStore for Store {
         Ok(users::table
             .find(id)
             .select(UserRow::as_select())
-            .first(&mut self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(Into::into))
     }
@@ -154,7 +154,7 @@ impl UserStore for Store {
         Ok(users::table
             .filter(users::username_key.eq(username_key))
             .select(UserRow::as_select())
-            .first(&mut self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(Into::into))
     }
@@ -163,7 +163,7 @@ impl UserStore for Store {
         Ok(users::table
             .order(users::username_key)
             .select(UserRow::as_select())
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(Into::into)
             .collect())
@@ -172,7 +172,7 @@ impl UserStore for Store {
     fn set_user_disabled(&self, id: &str, disabled: bool, now: UnixTime) -> StoreResult<()> {
         let n = diesel::update(users::table.find(id))
             .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         if n == 0 {
             Err(StoreError::NotFound)
         } else {
@@ -186,7 +186,7 @@ impl UserStore for Store {
             .filter(memberships::user_id.eq(user_id))
             .order(organisations::name_key)
             .select((OrgRow::as_select(), memberships::role))
-            .load(&mut self.conn()?)?;
+            .load(&mut *self.conn()?)?;
         rows.into_iter()
             .map(|(org, role)| {
                 let role = role.parse().map_err(|_| {
@@ -211,7 +211,7 @@ impl UserStore for Store {
     }
 
     fn remove_membership(&self, org_id: &str, user_id: &str) -> StoreResult<()> {
-        diesel::delete(memberships::table.find((org_id, user_id))).execute(&mut self.conn()?)?;
+        diesel::delete(memberships::table.find((org_id, user_id))).execute(&mut *self.conn()?)?;
         Ok(())
     }
 

@@ -4,8 +4,7 @@ use super::rows::OrgRow;
 use super::schema::{
     api_key_secrets as sec, api_keys as k, applications as app, memberships, organisations, users,
 };
-use super::{ApiKeyStore, Store, StoreError, StoreResult};
-use crate::accounts::types::{Organisation, Role};
+use super::{ApiKeyStore, KeyLookup, Store, StoreError, StoreResult};
 use crate::apikeys::types::{ApiKey, Application, parse_allowlist};
 use crate::clock::UnixTime;
 use crate::oauth::types::Scopes;
@@ -117,22 +116,40 @@ impl ApiKeyStore for Store {
         &self,
         secret_hash: &str,
         now: UnixTime,
-    ) -> StoreResult<Option<(ApiKey, Organisation)>> {
-        let row: Option<(KeyRow, OrgRow)> = sec::table
+    ) -> StoreResult<Option<KeyLookup>> {
+        // One statement: the key, its organisation and its creator's membership there (the
+        // role and whether the user is disabled), since verifying a key is the hot path.
+        let creator_membership = memberships::table.on(memberships::org_id
+            .eq(k::org_id)
+            .and(memberships::user_id.nullable().eq(k::created_by)));
+        let row: Option<(KeyRow, OrgRow, Option<String>, Option<bool>)> = sec::table
             .inner_join(k::table.inner_join(organisations::table))
+            .left_join(creator_membership)
+            .left_join(users::table.on(users::id.eq(memberships::user_id)))
             .filter(sec::secret_hash.eq(secret_hash))
             .filter(sec::valid_until.is_null().or(sec::valid_until.gt(now)))
-            .select((KeyRow::as_select(), OrgRow::as_select()))
-            .first(&mut *self.conn()?)
+            .select((
+                KeyRow::as_select(),
+                OrgRow::as_select(),
+                memberships::role.nullable(),
+                users::disabled.nullable(),
+            ))
+            .get_result(&mut *self.conn()?)
             .optional()?;
-        Ok(row.map(|(key, org)| (key.into(), org.into())))
+        Ok(row.map(|(key, org, role, disabled)| KeyLookup {
+            key: key.into(),
+            org: org.into(),
+            creator: role
+                .and_then(|r| r.parse().ok())
+                .map(|r| (r, disabled.unwrap_or(true))),
+        }))
     }
 
     fn find_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
         Ok(k::table
             .find(id)
             .select(KeyRow::as_select())
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(Into::into))
     }
@@ -208,17 +225,6 @@ impl ApiKeyStore for Store {
         })
     }
 
-    fn membership_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<(Role, bool)>> {
-        let row: Option<(String, bool)> = memberships::table
-            .inner_join(users::table)
-            .filter(memberships::org_id.eq(org_id))
-            .filter(memberships::user_id.eq(user_id))
-            .select((memberships::role, users::disabled))
-            .first(&mut *self.conn()?)
-            .optional()?;
-        Ok(row.and_then(|(role, disabled)| role.parse().ok().map(|r| (r, disabled))))
-    }
-
     fn create_application(
         &self,
         org_id: &str,
@@ -247,7 +253,7 @@ impl ApiKeyStore for Store {
                 .filter(app::org_id.eq(org_id))
                 .filter(app::name.eq(name))
                 .select(AppRow::as_select())
-                .first(conn)?;
+                .get_result(conn)?;
             let key = ApiKey {
                 application_id: Some(created.id),
                 ..key.clone()
@@ -261,7 +267,7 @@ impl ApiKeyStore for Store {
         Ok(app::table
             .find(id)
             .select(AppRow::as_select())
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(Into::into))
     }

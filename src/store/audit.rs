@@ -31,7 +31,7 @@ impl AuditStore for Store {
             .order(audit_events::id.desc())
             .limit(limit)
             .select(AuditRow::as_select())
-            .load(&mut self.conn()?)?
+            .load(&mut *self.conn()?)?
             .into_iter()
             .map(Into::into)
             .collect())

@@ -1,7 +1,8 @@
 //! Connections, the pool and migrations. One `MultiConnection` serves SQLite and PostgreSQL so
 //! every query is written once; the backend is chosen by the URL.
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -66,6 +67,17 @@ impl Manager {
     }
 
     pub fn establish(&self) -> Result<DbConn, diesel::ConnectionError> {
+        self.open(false)
+    }
+
+    /// A connection that refuses writes (`PRAGMA query_only` on SQLite): the per-thread reader
+    /// that [`super::Store::inline_reads`] uses, so a write sneaking onto it fails loudly
+    /// instead of waiting for the write lock on an event-loop thread.
+    pub fn establish_reader(&self) -> Result<DbConn, diesel::ConnectionError> {
+        self.open(true)
+    }
+
+    fn open(&self, read_only: bool) -> Result<DbConn, diesel::ConnectionError> {
         match self.backend {
             Backend::Postgres => PgConnection::establish(&self.url).map(DbConn::Pg),
             Backend::Sqlite => {
@@ -89,6 +101,10 @@ impl Manager {
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                if read_only {
+                    conn.batch_execute("PRAGMA query_only = ON;")
+                        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                }
                 Ok(DbConn::Sqlite(conn))
             }
         }
@@ -103,14 +119,43 @@ impl diesel::r2d2::ManageConnection for Manager {
         self.establish()
     }
 
+    /// Checked out connections are pinged only after a lost connection was seen lately (see
+    /// [`note_connection_lost`]): a ping on every checkout is a whole extra round trip per query
+    /// on PostgreSQL, and a SQLite file does not go away.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        if self.backend == Backend::Sqlite || !connection_lost_lately() {
+            return Ok(());
+        }
         conn.batch_execute("SELECT 1")
             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking() || conn.is_broken()
     }
+}
+
+/// When a query last failed because its PostgreSQL connection was gone (seconds since the
+/// process's first use of the pool clock); 0 for never.
+static CONNECTION_LOST_AT: AtomicU64 = AtomicU64::new(0);
+/// How long after a lost connection checkouts are pinged, so the pool sheds its dead ones
+/// (after a server restart, say) before they fail a request each.
+const PING_AFTER_LOSS: Duration = Duration::from_secs(60);
+
+fn pool_clock() -> Duration {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
+}
+
+/// Called on every `ClosedConnection` error.
+pub(super) fn note_connection_lost() {
+    CONNECTION_LOST_AT.store(pool_clock().as_secs() + 1, Ordering::Relaxed);
+}
+
+fn connection_lost_lately() -> bool {
+    let at = CONNECTION_LOST_AT.load(Ordering::Relaxed);
+    at != 0 && pool_clock().as_secs() < at + PING_AFTER_LOSS.as_secs()
 }
 
 pub type Pool = diesel::r2d2::Pool<Manager>;
@@ -125,6 +170,7 @@ pub fn pool(url: &str, size: u32, min_idle: u32) -> StoreResult<Pool> {
         .max_size(size)
         .min_idle(Some(min_idle))
         .connection_timeout(Duration::from_secs(10))
+        .test_on_check_out(true)
         .build(manager)
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }

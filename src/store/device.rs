@@ -74,7 +74,7 @@ impl DeviceCodeStore for Store {
         Ok(d::table
             .find(hash)
             .select(Row::as_select())
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(Into::into))
     }
@@ -83,7 +83,7 @@ impl DeviceCodeStore for Store {
         Ok(d::table
             .filter(d::user_code.eq(user_code))
             .select(Row::as_select())
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(Into::into))
     }

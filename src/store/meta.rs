@@ -7,7 +7,7 @@ pub(super) fn get(conn: &mut DbConn, key: &str) -> StoreResult<Option<String>> {
     Ok(meta::table
         .find(key)
         .select(meta::value)
-        .first(conn)
+        .get_result(conn)
         .optional()?)
 }
 

@@ -1,7 +1,12 @@
 //! Storage: small traits, one per capability, and one diesel implementation (`Store`) over a
 //! `MultiConnection` that serves SQLite and PostgreSQL with the same queries.
 //!
-//! Diesel is blocking: call these from `web::block` or a blocking task, never on an async worker.
+//! Diesel is blocking: call these from `web::block` or a blocking task, never on an async worker
+//! (except reads on SQLite through [`Store::inline_reads`]).
+//!
+//! Single-row lookups use `get_result`, never `first`: `first` binds `LIMIT ?`, and SQLite
+//! (built with STAT4) marks a statement whose LIMIT is a bound parameter for re-preparation on
+//! every rebind, so the cached statement would be parsed again on every call.
 
 mod accounts;
 mod apikeys;
@@ -14,6 +19,10 @@ mod rows;
 mod schema;
 mod sessions;
 mod throttle;
+mod writer;
+
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
@@ -48,6 +57,10 @@ impl From<DieselError> for StoreError {
     fn from(e: DieselError) -> Self {
         match e {
             DieselError::NotFound => StoreError::NotFound,
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+                db::note_connection_lost();
+                StoreError::Unavailable(info.message().to_owned())
+            }
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
                 StoreError::Conflict(conflict_subject(
                     info.constraint_name().unwrap_or(info.message()),
@@ -72,36 +85,156 @@ fn conflict_subject(text: &str) -> &'static str {
     }
 }
 
-/// The diesel store: a connection pool. Cheap to clone.
+/// The diesel store: a connection pool (and, on SQLite, per-thread read-only connections for
+/// [`Store::inline_reads`]). Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     pool: db::Pool,
+    manager: db::Manager,
     backend: Backend,
+    /// Tells this store's per-thread readers from another store's (tests run several).
+    id: u64,
+    /// SQLite servers: the one writer thread that token writes go through (group commit).
+    writer: Option<writer::Writer>,
+}
+
+thread_local! {
+    /// Set while [`Store::inline_reads`] runs on this thread.
+    static INLINE_READS: Cell<bool> = const { Cell::new(false) };
+    /// This thread's read-only SQLite connection and the id of the store it reads.
+    static READER: RefCell<Option<(u64, DbConn)>> = const { RefCell::new(None) };
+    /// Whether a [`Conn`] holds this thread's reader right now.
+    static READER_OUT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// A connection for one store call: from the pool, or this thread's reader.
+pub(crate) enum Conn {
+    Pooled(db::PooledConn),
+    Reader { store: u64, conn: Option<DbConn> },
+}
+
+impl std::ops::Deref for Conn {
+    type Target = DbConn;
+    fn deref(&self) -> &DbConn {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Reader { conn, .. } => conn.as_ref().expect("held until drop"),
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConn {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Reader { conn, .. } => conn.as_mut().expect("held until drop"),
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Conn::Reader { store, conn } = self
+            && let Some(conn) = conn.take()
+        {
+            let _ = READER.try_with(|r| *r.borrow_mut() = Some((*store, conn)));
+            let _ = READER_OUT.try_with(|out| out.set(false));
+        }
+    }
 }
 
 impl Store {
+    /// For the server: a pool and, on SQLite, the writer thread.
     pub fn connect(url: &str, pool_size: u32) -> StoreResult<Self> {
-        Ok(Self {
-            pool: db::pool(url, pool_size, 1)?,
-            backend: Backend::of_url(url),
-        })
+        let mut store = Self::with_pool(url, db::pool(url, pool_size, 1)?);
+        if store.backend == Backend::Sqlite {
+            store.writer = Some(writer::Writer::start(&store.manager)?);
+        }
+        Ok(store)
     }
 
     /// For one-shot commands (the CLI): connections only on demand.
     pub fn connect_on_demand(url: &str) -> StoreResult<Self> {
-        Ok(Self {
-            pool: db::pool(url, 2, 0)?,
+        Ok(Self::with_pool(url, db::pool(url, 2, 0)?))
+    }
+
+    fn with_pool(url: &str, pool: db::Pool) -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Self {
+            pool,
+            manager: db::Manager::new(url),
             backend: Backend::of_url(url),
-        })
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            writer: None,
+        }
+    }
+
+    /// Runs the write `f`: through the writer thread on a SQLite server (batched with other
+    /// writes into one commit, in its own savepoint), on a pooled connection otherwise. Blocks.
+    fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConn) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        if INLINE_READS.get() {
+            // An event-loop thread must not wait for a commit: a bug, made loud.
+            return Err(StoreError::Backend("a write inside inline_reads".into()));
+        }
+        match &self.writer {
+            Some(writer) => writer.run(f),
+            None => f(&mut *self.conn()?),
+        }
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    fn conn(&self) -> StoreResult<db::PooledConn> {
+    /// Whether [`Store::inline_reads`] may run on an event-loop thread: on SQLite an indexed
+    /// read takes microseconds and a WAL reader never waits for the writer; a PostgreSQL
+    /// round trip belongs on the blocking pool.
+    pub fn reads_inline(&self) -> bool {
+        self.backend == Backend::Sqlite
+    }
+
+    /// Runs `f`, whose store calls only read, with those reads served by this thread's own
+    /// read-only SQLite connection (`PRAGMA query_only`: a write fails instead of waiting for
+    /// the write lock). Skips the hand-off to the blocking pool and the pool's lock, which
+    /// cost more than the lookup itself on the hot paths (token checks, API key checks).
+    pub fn inline_reads<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                INLINE_READS.set(self.0);
+            }
+        }
+        let _restore = Restore(INLINE_READS.replace(true));
+        f()
+    }
+
+    fn conn(&self) -> StoreResult<Conn> {
+        if self.backend == Backend::Sqlite && INLINE_READS.get() {
+            let held = READER.with_borrow_mut(Option::take);
+            let reader = match held {
+                Some((store, conn)) if store == self.id => Some(conn),
+                // Nested use (the reader is out): the pool serves this one.
+                None if READER_OUT.get() => None,
+                _ => Some(
+                    self.manager
+                        .establish_reader()
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                ),
+            };
+            if let Some(conn) = reader {
+                READER_OUT.set(true);
+                return Ok(Conn::Reader {
+                    store: self.id,
+                    conn: Some(conn),
+                });
+            }
+        }
         self.pool
             .get()
+            .map(Conn::Pooled)
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
@@ -312,16 +445,25 @@ pub trait SigningKeyStore {
     fn count_signing_keys(&self, alg: SigningAlg) -> StoreResult<i64>;
 }
 
+/// What verifying an API key needs to know, read in one statement.
+pub struct KeyLookup {
+    pub key: ApiKey,
+    pub org: Organisation,
+    /// The creator's role in the key's organisation and whether the creator is disabled;
+    /// `None` when the key has no creator or the creator has left the organisation.
+    pub creator: Option<(Role, bool)>,
+}
+
 pub trait ApiKeyStore {
     /// Inserts the key and the hash of its secret.
     fn insert_api_key(&self, key: &ApiKey, secret_hash: &str) -> StoreResult<()>;
     /// The key whose current (or rotated, still in grace) secret has this hash, with its
-    /// organisation's name: one indexed lookup.
+    /// organisation and its creator's membership: one indexed lookup.
     fn find_api_key_by_secret(
         &self,
         secret_hash: &str,
         now: UnixTime,
-    ) -> StoreResult<Option<(ApiKey, Organisation)>>;
+    ) -> StoreResult<Option<KeyLookup>>;
     fn find_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
     /// Unrevoked keys of an organisation (application keys included), newest first.
     fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>>;
@@ -337,8 +479,6 @@ pub trait ApiKeyStore {
     ) -> StoreResult<()>;
     /// Records last use times gathered in memory.
     fn record_api_key_usage(&self, usage: &[(String, UnixTime)]) -> StoreResult<()>;
-    /// A member's role in an organisation, with the user's disabled flag.
-    fn membership_role(&self, org_id: &str, user_id: &str) -> StoreResult<Option<(Role, bool)>>;
     /// Creates the application and its key in one transaction; `Conflict` on a taken name.
     fn create_application(
         &self,

@@ -192,7 +192,7 @@ pub(super) fn find_client(conn: &mut DbConn, id: &str) -> StoreResult<Option<Cli
     cl::table
         .find(id)
         .select(ClientRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .map(Client::try_from)
         .transpose()
@@ -311,7 +311,7 @@ impl ConsentStore for Store {
         let scope: Option<String> = cs::table
             .find((user_id, client_id))
             .select(cs::scope)
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?;
         Ok(scope.and_then(|s| Scopes::parse(&s)))
     }
@@ -388,10 +388,10 @@ impl GrantStore for Store {
             expires_at: g.expires_at,
             revoked_at: g.revoked_at,
         };
-        diesel::insert_into(gr::table)
-            .values(&row)
-            .execute(&mut *self.conn()?)?;
-        Ok(())
+        self.write(move |conn| {
+            diesel::insert_into(gr::table).values(&row).execute(conn)?;
+            Ok(())
+        })
     }
 
     fn insert_code(&self, c: &AuthCode) -> StoreResult<()> {
@@ -407,17 +407,17 @@ impl GrantStore for Store {
             expires_at: c.expires_at,
             used_at: c.used_at,
         };
-        diesel::insert_into(co::table)
-            .values(&row)
-            .execute(&mut *self.conn()?)?;
-        Ok(())
+        self.write(move |conn| {
+            diesel::insert_into(co::table).values(&row).execute(conn)?;
+            Ok(())
+        })
     }
 
     fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>> {
         Ok(co::table
             .find(code_hash)
             .select(CodeRow::as_select())
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(|r| AuthCode {
                 code_hash: r.code_hash,
@@ -434,32 +434,39 @@ impl GrantStore for Store {
     }
 
     fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool> {
-        Ok(
-            diesel::update(co::table.find(code_hash).filter(co::used_at.is_null()))
-                .set(co::used_at.eq(now))
-                .execute(&mut *self.conn()?)?
-                == 1,
-        )
+        let code_hash = code_hash.to_owned();
+        self.write(move |conn| {
+            Ok(
+                diesel::update(co::table.find(code_hash).filter(co::used_at.is_null()))
+                    .set(co::used_at.eq(now))
+                    .execute(conn)?
+                    == 1,
+            )
+        })
     }
 
     fn find_grant(&self, id: &str) -> StoreResult<Option<Grant>> {
         Ok(gr::table
             .find(id)
             .select(GrantRow::as_select())
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(Into::into))
     }
 
     fn touch_grant(&self, id: &str, now: UnixTime) -> StoreResult<()> {
-        diesel::update(gr::table.find(id))
-            .set(gr::last_used_at.eq(now))
-            .execute(&mut *self.conn()?)?;
-        Ok(())
+        let id = id.to_owned();
+        self.write(move |conn| {
+            diesel::update(gr::table.find(id))
+                .set(gr::last_used_at.eq(now))
+                .execute(conn)?;
+            Ok(())
+        })
     }
 
     fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()> {
-        revoke_grants(&mut *self.conn()?, &[id.to_owned()], now)
+        let ids = [id.to_owned()];
+        self.write(move |conn| revoke_grants(conn, &ids, now))
     }
 
     fn insert_access_token(&self, t: &AccessTokenRecord) -> StoreResult<()> {
@@ -473,17 +480,17 @@ impl GrantStore for Store {
             created_at: t.created_at,
             expires_at: t.expires_at,
         };
-        diesel::insert_into(at::table)
-            .values(&row)
-            .execute(&mut *self.conn()?)?;
-        Ok(())
+        self.write(move |conn| {
+            diesel::insert_into(at::table).values(&row).execute(conn)?;
+            Ok(())
+        })
     }
 
     fn find_access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>> {
         Ok(at::table
             .find(token_hash)
             .select(AccessRow::as_select())
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(|r| AccessTokenRecord {
                 token_hash: r.token_hash,
@@ -498,8 +505,11 @@ impl GrantStore for Store {
     }
 
     fn delete_access_token(&self, token_hash: &str) -> StoreResult<()> {
-        diesel::delete(at::table.find(token_hash)).execute(&mut *self.conn()?)?;
-        Ok(())
+        let token_hash = token_hash.to_owned();
+        self.write(move |conn| {
+            diesel::delete(at::table.find(token_hash)).execute(conn)?;
+            Ok(())
+        })
     }
 
     fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> StoreResult<()> {
@@ -509,17 +519,17 @@ impl GrantStore for Store {
             created_at: t.created_at,
             used_at: t.used_at,
         };
-        diesel::insert_into(rt::table)
-            .values(&row)
-            .execute(&mut *self.conn()?)?;
-        Ok(())
+        self.write(move |conn| {
+            diesel::insert_into(rt::table).values(&row).execute(conn)?;
+            Ok(())
+        })
     }
 
     fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
         Ok(rt::table
             .find(token_hash)
             .select(RefreshRow::as_select())
-            .first(&mut *self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?
             .map(|r| RefreshTokenRecord {
                 token_hash: r.token_hash,
@@ -530,12 +540,15 @@ impl GrantStore for Store {
     }
 
     fn consume_refresh_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool> {
-        Ok(
-            diesel::update(rt::table.find(token_hash).filter(rt::used_at.is_null()))
-                .set(rt::used_at.eq(now))
-                .execute(&mut *self.conn()?)?
-                == 1,
-        )
+        let token_hash = token_hash.to_owned();
+        self.write(move |conn| {
+            Ok(
+                diesel::update(rt::table.find(token_hash).filter(rt::used_at.is_null()))
+                    .set(rt::used_at.eq(now))
+                    .execute(conn)?
+                    == 1,
+            )
+        })
     }
 
     fn prune_grants(&self, now: UnixTime) -> StoreResult<usize> {

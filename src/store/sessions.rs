@@ -10,7 +10,7 @@ impl SessionStore for Store {
     fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
         diesel::insert_into(sessions::table)
             .values(SessionRow::from(session))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -19,7 +19,7 @@ impl SessionStore for Store {
             .inner_join(users::table)
             .filter(sessions::id_hash.eq(id_hash))
             .select((SessionRow::as_select(), UserRow::as_select()))
-            .first::<(SessionRow, UserRow)>(&mut self.conn()?)
+            .first::<(SessionRow, UserRow)>(&mut *self.conn()?)
             .optional()?
             .map(|(s, u)| CurrentSession {
                 session: s.into(),
@@ -30,7 +30,7 @@ impl SessionStore for Store {
     fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
         diesel::update(sessions::table.find(id_hash))
             .set(sessions::last_seen_at.eq(now))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
@@ -39,7 +39,7 @@ impl SessionStore for Store {
         let found = sessions::table
             .find(id_hash)
             .select(SessionRow::as_select())
-            .first(&mut *conn)
+            .get_result(&mut *conn)
             .optional()?;
         diesel::delete(sessions::table.find(id_hash)).execute(&mut *conn)?;
         if let Some(s) = &found {
@@ -53,7 +53,7 @@ impl SessionStore for Store {
     fn delete_user_sessions(&self, user_id: &str) -> StoreResult<usize> {
         Ok(
             diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
-                .execute(&mut self.conn()?)?,
+                .execute(&mut *self.conn()?)?,
         )
     }
 
@@ -65,6 +65,6 @@ impl SessionStore for Store {
                     .or(sessions::last_seen_at.lt(idle_cutoff)),
             ),
         )
-        .execute(&mut self.conn()?)?)
+        .execute(&mut *self.conn()?)?)
     }
 }

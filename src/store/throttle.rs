@@ -9,7 +9,7 @@ impl ThrottleStore for Store {
         Ok(t::table
             .find(key)
             .select((t::failures, t::locked_until))
-            .first(&mut self.conn()?)
+            .get_result(&mut *self.conn()?)
             .optional()?)
     }
 
@@ -28,13 +28,16 @@ impl ThrottleStore for Store {
                 .filter(t::last_failure_at.lt(window_start)),
         )
         .set(t::failures.eq(0))
-        .execute(&mut conn)?;
+        .execute(&mut *conn)?;
         for _ in 0..3 {
             let n = diesel::update(t::table.find(key))
                 .set((t::failures.eq(t::failures + 1), t::last_failure_at.eq(now)))
-                .execute(&mut conn)?;
+                .execute(&mut *conn)?;
             if n == 1 {
-                return Ok(t::table.find(key).select(t::failures).first(&mut conn)?);
+                return Ok(t::table
+                    .find(key)
+                    .select(t::failures)
+                    .get_result(&mut *conn)?);
             }
             let inserted = diesel::insert_into(t::table)
                 .values((
@@ -43,7 +46,7 @@ impl ThrottleStore for Store {
                     t::last_failure_at.eq(now),
                     t::locked_until.eq(0),
                 ))
-                .execute(&mut conn);
+                .execute(&mut *conn);
             match inserted {
                 Ok(_) => return Ok(1),
                 // Another instance inserted it first: increment that row instead.
@@ -61,12 +64,12 @@ impl ThrottleStore for Store {
     fn lock_until(&self, key: &str, until: UnixTime) -> StoreResult<()> {
         diesel::update(t::table.find(key))
             .set(t::locked_until.eq(until))
-            .execute(&mut self.conn()?)?;
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
     fn clear_throttle(&self, key: &str) -> StoreResult<()> {
-        diesel::delete(t::table.find(key)).execute(&mut self.conn()?)?;
+        diesel::delete(t::table.find(key)).execute(&mut *self.conn()?)?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! `?api_key=` query parameter (API keys only; answered with RFC 9745 `Deprecation`).
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 
 use super::error::V1Error;
 use crate::apikeys::service::{self, Principal};
@@ -42,7 +42,8 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
         (None, Some(k)) if st.settings.api_key_legacy_query => (k, true),
         _ => return Err(V1Error::Unauthorized),
     };
-    web::block(move || -> Result<Caller, V1Error> {
+    let store = st.store.clone();
+    crate::web::read(&store, move || -> Result<Caller, V1Error> {
         let now = st.clock.now();
         if st.key_format.looks_like_key(&token) {
             let (principal, key) =

@@ -48,3 +48,20 @@ pub fn html(
     let body = template.render()?;
     Ok(builder.content_type("text/html; charset=utf-8").body(body))
 }
+
+/// Runs `f`, whose store calls only read: right here on SQLite (see
+/// [`crate::store::Store::inline_reads`]), on the blocking pool on PostgreSQL.
+pub async fn read<T, F>(
+    store: &crate::store::Store,
+    f: F,
+) -> Result<T, actix_web::error::BlockingError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    if store.reads_inline() {
+        Ok(store.inline_reads(f))
+    } else {
+        actix_web::web::block(f).await
+    }
+}

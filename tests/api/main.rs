@@ -16,3 +16,4 @@ mod oauth_support;
 mod oidc_rp;
 mod security;
 mod sessions;
+mod store;

@@ -35,6 +35,13 @@ pub fn required<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a
         .ok_or_else(|| OAuthError::invalid_request(format!("the {name} parameter is missing")))
 }
 
+/// Whether this grant only reads the store: `client_credentials` with JWT access tokens (no
+/// grant, no stored token). The token endpoint answers those without the blocking pool.
+pub fn writes_nothing(client: &Client, grant_type: Option<&str>) -> bool {
+    grant_type == Some(GrantType::ClientCredentials.as_str())
+        && client.access_token_format == super::types::TokenFormat::Jwt
+}
+
 pub fn exchange<S: OAuthStore>(
     ctx: &Ctx<'_, S>,
     client: &Client,

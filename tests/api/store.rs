@@ -1,0 +1,77 @@
+//! The store's write path: on SQLite, writes from many threads are batched by one writer into
+//! one commit (group commit); each write still succeeds or fails on its own.
+
+use std::sync::{Arc, Barrier};
+
+use mintgate::oauth::types::{AccessTokenRecord, Scopes};
+use mintgate::store::{GrantStore, StoreError};
+
+use crate::helpers::{Backend, spawn_app};
+
+fn token(hash: &str) -> AccessTokenRecord {
+    AccessTokenRecord {
+        token_hash: hash.to_owned(),
+        grant_id: None,
+        client_id: "c".into(),
+        user_id: None,
+        scope: Scopes::parse("read:org").expect("scope"),
+        audience: None,
+        created_at: 1,
+        expires_at: i64::MAX,
+    }
+}
+
+async fn a_failing_write_does_not_undo_the_others_in_its_batch(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let store = app.state.store.clone();
+    let threads = 64;
+    let start = Arc::new(Barrier::new(threads));
+    let handles: Vec<_> = (0..threads)
+        .map(|i| {
+            let (store, start) = (store.clone(), start.clone());
+            std::thread::spawn(move || {
+                // Every eighth thread inserts the same hash: one of them wins, the rest fail.
+                let hash = if i % 8 == 0 {
+                    "same".to_owned()
+                } else {
+                    format!("t{i}")
+                };
+                start.wait();
+                (hash.clone(), store.insert_access_token(&token(&hash)))
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles
+        .into_iter()
+        .map(|h| h.join().expect("thread"))
+        .collect();
+    let same: Vec<_> = results.iter().filter(|(h, _)| h == "same").collect();
+    assert_eq!(same.iter().filter(|(_, r)| r.is_ok()).count(), 1);
+    for (_, r) in same.iter().filter(|(_, r)| r.is_err()) {
+        assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    }
+    for (hash, r) in results.iter().filter(|(h, _)| h != "same") {
+        assert!(r.is_ok(), "{hash}: {r:?}");
+        assert!(
+            store.find_access_token(hash).expect("read").is_some(),
+            "{hash} lost"
+        );
+    }
+}
+
+async fn writes_are_refused_inside_inline_reads(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let store = &app.state.store;
+    let refused = store.inline_reads(|| store.insert_access_token(&token("inline")));
+    assert!(refused.is_err());
+    assert!(store.find_access_token("inline").expect("read").is_none());
+}
+
+crate::both!(
+    a_failing_write_does_not_undo_the_others_in_its_batch,
+    writes_are_refused_inside_inline_reads
+);
