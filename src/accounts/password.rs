@@ -2,12 +2,13 @@
 //! number of threads: at most one hash per core runs at a time and a short queue waits, so a
 //! flood of sign-ins cannot take all memory or CPU; past the queue callers get `Busy` (429).
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::sync_channel;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -28,7 +29,9 @@ const P_COST: u32 = 1;
 /// Cheap to clone; the threads end when the last clone is dropped.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    jobs: SyncSender<Job>,
+    jobs: Arc<Queue>,
+    /// Ends the threads when the last clone is dropped.
+    _closer: Arc<Closer>,
     /// Jobs running or waiting, at most `limit` (workers + queue).
     in_flight: Arc<AtomicUsize>,
     limit: usize,
@@ -42,27 +45,111 @@ fn argon2id() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// A working buffer's capacity in 1 KiB blocks: above glibc's largest mmap threshold (32 MiB),
+/// so every buffer is a mapping of its own that goes back to the system when freed. A 19 MiB
+/// buffer, once glibc had raised its threshold past it, stayed in a malloc arena for good.
+/// Only the first `M_COST` blocks are ever touched, so only they count in RSS.
+const BUFFER_BLOCKS: usize = 33 * 1024;
+
+fn working_memory() -> Vec<Block> {
+    let mut memory = Vec::with_capacity(BUFFER_BLOCKS);
+    memory.resize(M_COST as usize, Block::default());
+    memory
+}
+
+/// Hashes with our parameters in `memory` (allocated if empty) into a PHC string.
+fn hash_with_memory(argon2: &Argon2<'static>, memory: &mut Vec<Block>, password: &[u8]) -> String {
+    if memory.is_empty() {
+        *memory = working_memory();
+    }
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let mut raw_salt = [0u8; 64];
+    let raw_salt = salt
+        .decode_b64(&mut raw_salt)
+        .expect("a generated salt decodes");
+    let mut out = [0u8; 32];
+    argon2
+        .hash_password_into_with_memory(password, raw_salt, &mut out, &mut memory[..])
+        .expect("argon2id with valid parameters and a fresh salt cannot fail");
+    PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: argon2
+            .params()
+            .try_into()
+            .expect("static argon2 parameters encode"),
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).expect("a 32-byte output is valid")),
+    }
+    .to_string()
+}
+
 /// How long a hashing thread keeps its working memory after its last job.
 const KEEP_MEMORY: Duration = Duration::from_secs(10);
 
-fn worker(jobs: Arc<Mutex<Receiver<Job>>>) {
+/// Jobs waiting for a hashing thread. A lock and a condition variable rather than a channel:
+/// every idle thread then waits on its own, with its own timeout for freeing its memory.
+#[derive(Default)]
+struct Queue {
+    state: Mutex<Waiting>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct Waiting {
+    jobs: VecDeque<Job>,
+    /// Set when the last `PasswordHasher` clone is gone: the threads end.
+    closed: bool,
+}
+
+/// Closes the queue when dropped, which happens with the last `PasswordHasher` clone.
+struct Closer(Arc<Queue>);
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        self.0.lock().closed = true;
+        self.0.ready.notify_all();
+    }
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn worker(queue: &Queue) {
     let argon2 = argon2id();
-    // Allocated by the first verification and reused while sign-ins keep coming (no 19 MiB
-    // allocation per sign-in), freed after `KEEP_MEMORY` without one (none held while idle).
+    // Allocated by the first job and reused while sign-ins keep coming (no 19 MiB allocation
+    // per sign-in), freed after `KEEP_MEMORY` without one (none held while idle).
     let mut memory: Vec<Block> = Vec::new();
+    let mut waiting = queue.lock();
     loop {
-        let next = {
-            let jobs = jobs.lock().unwrap_or_else(|p| p.into_inner());
-            if memory.is_empty() {
-                jobs.recv().map_err(|_| RecvTimeoutError::Disconnected)
-            } else {
-                jobs.recv_timeout(KEEP_MEMORY)
+        if let Some(job) = waiting.jobs.pop_front() {
+            drop(waiting);
+            job(&argon2, &mut memory);
+            waiting = queue.lock();
+            continue;
+        }
+        if waiting.closed {
+            return;
+        }
+        if memory.is_empty() {
+            waiting = queue
+                .ready
+                .wait(waiting)
+                .unwrap_or_else(PoisonError::into_inner);
+        } else {
+            let (w, timeout) = queue
+                .ready
+                .wait_timeout(waiting, KEEP_MEMORY)
+                .unwrap_or_else(PoisonError::into_inner);
+            waiting = w;
+            if timeout.timed_out() && waiting.jobs.is_empty() {
+                drop(waiting);
+                memory = Vec::new();
+                waiting = queue.lock();
             }
-        };
-        match next {
-            Ok(job) => job(&argon2, &mut memory),
-            Err(RecvTimeoutError::Timeout) => memory = Vec::new(),
-            Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }
@@ -70,25 +157,22 @@ fn worker(jobs: Arc<Mutex<Receiver<Job>>>) {
 impl PasswordHasher {
     /// `workers` threads hash; `queue` more requests may wait; beyond that: [`Busy`].
     pub fn new(workers: usize, queue: usize) -> Self {
-        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-        let dummy_hash = argon2id()
-            .hash_password(b"mintgate timing equaliser", &salt)
-            .expect("argon2 hashing of a static input succeeds")
-            .to_string();
+        let dummy_hash =
+            hash_with_memory(&argon2id(), &mut Vec::new(), b"mintgate timing equaliser");
         let workers = workers.max(1);
-        let (tx, rx) = sync_channel::<Job>(workers + queue);
-        let rx = Arc::new(Mutex::new(rx));
+        let jobs = Arc::new(Queue::default());
         for i in 0..workers {
-            let rx = rx.clone();
+            let jobs = jobs.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("mintgate-argon2-{i}"))
-                .spawn(move || worker(rx));
+                .spawn(move || worker(&jobs));
             if let Err(e) = spawned {
                 tracing::error!(error = %e, "could not start a password hashing thread");
             }
         }
         Self {
-            jobs: tx,
+            _closer: Arc::new(Closer(jobs.clone())),
+            jobs,
             in_flight: Arc::new(AtomicUsize::new(0)),
             limit: workers + queue,
             dummy_hash: dummy_hash.into(),
@@ -121,22 +205,15 @@ impl PasswordHasher {
             in_flight.fetch_sub(1, Ordering::SeqCst);
             let _ = reply.send(result);
         });
-        // Admitted jobs always fit: the channel holds `limit` of them.
-        if self.jobs.try_send(job).is_err() {
-            self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            return Err(Busy);
-        }
+        self.jobs.lock().jobs.push_back(job);
+        self.jobs.ready.notify_one();
         answer.recv().map_err(|_| Busy)
     }
 
     pub fn hash(&self, password: &SecretString) -> Result<String, Busy> {
         let password = password.clone();
-        self.run(move |argon2, _| {
-            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-            argon2
-                .hash_password(password.expose_secret().as_bytes(), &salt)
-                .expect("argon2id with valid parameters and a fresh salt cannot fail")
-                .to_string()
+        self.run(move |argon2, memory| {
+            hash_with_memory(argon2, memory, password.expose_secret().as_bytes())
         })
     }
 
@@ -183,7 +260,7 @@ fn verify_with_memory(
     let mut out = [0u8; 64];
     let out = out.get_mut(..expected.len())?;
     if memory.is_empty() {
-        *memory = vec![Block::default(); M_COST as usize];
+        *memory = working_memory();
     }
     argon2
         .hash_password_into_with_memory(password, salt, out, memory)
@@ -193,6 +270,8 @@ fn verify_with_memory(
 
 #[cfg(test)]
 mod tests {
+    use argon2::password_hash::PasswordHasher as _;
+
     use super::*;
 
     #[test]
@@ -207,6 +286,14 @@ mod tests {
                 .unwrap()
         );
         assert!(!h.verify(&pw, None).unwrap());
+        // The argon2 crate's own verifier agrees with the PHC string we assemble.
+        let parsed = PasswordHash::new(&stored).unwrap();
+        assert!(
+            argon2id()
+                .verify_password(b"correct horse", &parsed)
+                .is_ok()
+        );
+        assert!(argon2id().verify_password(b"wrong", &parsed).is_err());
     }
 
     #[test]
