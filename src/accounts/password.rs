@@ -3,6 +3,7 @@
 //! flood of sign-ins cannot take all memory or CPU; past the queue callers get `Busy` (429).
 
 use std::collections::VecDeque;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -84,6 +85,15 @@ fn hash_with_memory(argon2: &Argon2<'static>, memory: &mut Vec<Block>, password:
     .to_string()
 }
 
+/// Gives back a job's place in the admission count when the job ends, however it ends.
+struct Release(Arc<AtomicUsize>);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// How long a hashing thread keeps its working memory after its last job.
 const KEEP_MEMORY: Duration = Duration::from_secs(10);
 
@@ -127,7 +137,12 @@ fn worker(queue: &Queue) {
     loop {
         if let Some(job) = waiting.jobs.pop_front() {
             drop(waiting);
-            job(&argon2, &mut memory);
+            // A panicking job must not take the thread (and with the last one, every
+            // sign-in) down with it.
+            if catch_unwind(AssertUnwindSafe(|| job(&argon2, &mut memory))).is_err() {
+                tracing::error!("a password hashing job panicked");
+                memory = Vec::new();
+            }
             waiting = queue.lock();
             continue;
         }
@@ -161,20 +176,23 @@ impl PasswordHasher {
             hash_with_memory(&argon2id(), &mut Vec::new(), b"mintgate timing equaliser");
         let workers = workers.max(1);
         let jobs = Arc::new(Queue::default());
+        let mut started = 0;
         for i in 0..workers {
             let jobs = jobs.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("mintgate-argon2-{i}"))
                 .spawn(move || worker(&jobs));
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "could not start a password hashing thread");
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => tracing::error!(error = %e, "could not start a password hashing thread"),
             }
         }
         Self {
             _closer: Arc::new(Closer(jobs.clone())),
             jobs,
             in_flight: Arc::new(AtomicUsize::new(0)),
-            limit: workers + queue,
+            // With no thread to run them, jobs would wait forever: refuse them all instead.
+            limit: if started == 0 { 0 } else { started + queue },
             dummy_hash: dummy_hash.into(),
         }
     }
@@ -201,8 +219,10 @@ impl PasswordHasher {
         let (reply, answer) = sync_channel(1);
         let in_flight = self.in_flight.clone();
         let job: Job = Box::new(move |argon2, memory| {
+            // Released even if `f` panics (the caller then reads a dropped reply as Busy).
+            let release = Release(in_flight);
             let result = f(argon2, memory);
-            in_flight.fetch_sub(1, Ordering::SeqCst);
+            drop(release); // before answering: the caller may submit again at once
             let _ = reply.send(result);
         });
         self.jobs.lock().jobs.push_back(job);
@@ -317,6 +337,17 @@ mod tests {
             !h.verify(&SecretString::from("wrong"), Some(&stored))
                 .unwrap()
         );
+    }
+
+    #[test]
+    fn a_panicking_job_leaves_the_hasher_working() {
+        let h = PasswordHasher::new(1, 0);
+        assert_eq!(
+            h.run(|_, _| -> () { panic!("a job panics") }).err(),
+            Some(Busy)
+        );
+        // The only thread survived and the job's place was given back.
+        assert!(h.hash(&SecretString::from("password")).is_ok());
     }
 
     #[test]

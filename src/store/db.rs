@@ -102,7 +102,9 @@ impl Manager {
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 if read_only {
-                    conn.batch_execute("PRAGMA query_only = ON;")
+                    // A WAL reader rarely meets a lock (WAL recovery), but when it does it must
+                    // not hold an event-loop thread for long: fail after 100 ms instead.
+                    conn.batch_execute("PRAGMA query_only = ON; PRAGMA busy_timeout = 100;")
                         .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 }
                 Ok(DbConn::Sqlite(conn))
@@ -121,7 +123,8 @@ impl diesel::r2d2::ManageConnection for Manager {
 
     /// Checked out connections are pinged only after a lost connection was seen lately (see
     /// [`note_connection_lost`]): a ping on every checkout is a whole extra round trip per query
-    /// on PostgreSQL, and a SQLite file does not go away.
+    /// on PostgreSQL, and a SQLite file does not go away. The price: after a PostgreSQL restart
+    /// each dead pooled connection fails one request (503) before the pings shed the rest.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
         if self.backend == Backend::Sqlite || !connection_lost_lately() {
             return Ok(());

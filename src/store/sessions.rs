@@ -19,7 +19,7 @@ impl SessionStore for Store {
             .inner_join(users::table)
             .filter(sessions::id_hash.eq(id_hash))
             .select((SessionRow::as_select(), UserRow::as_select()))
-            .first::<(SessionRow, UserRow)>(&mut *self.conn()?)
+            .get_result::<(SessionRow, UserRow)>(&mut *self.conn()?)
             .optional()?
             .map(|(s, u)| CurrentSession {
                 session: s.into(),

@@ -76,45 +76,77 @@ fn serve(mut conn: DbConn, manager: &Manager, queue: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        let ran = catch_unwind(AssertUnwindSafe(|| run_batch(&mut conn, batch)));
-        if ran.is_err() {
-            // The connection may be left inside a transaction: start afresh (closing it rolls
-            // back whatever the batch had written).
-            tracing::error!("a database write panicked; its batch was rolled back");
+        let healthy = catch_unwind(AssertUnwindSafe(|| run_batch(&mut conn, batch)))
+            .unwrap_or_else(|_| {
+                tracing::error!("a database write panicked; its batch was rolled back");
+                false
+            });
+        if !healthy {
+            // The connection may be left inside a transaction or with diesel's transaction
+            // state broken: start afresh (closing it rolls back whatever was left). If that
+            // fails too, the next batch tries again with the old one.
             match manager.establish() {
                 Ok(fresh) => conn = fresh,
-                Err(e) => {
-                    tracing::error!(error = %e, "the database writer cannot reconnect");
-                    return;
-                }
+                Err(e) => tracing::error!(error = %e, "the database writer cannot reconnect"),
             }
         }
     }
 }
 
-fn run_batch(conn: &mut DbConn, batch: Vec<Job>) {
+/// Whether the batch's transaction is still open. (Diesel calls a connection with an open
+/// transaction, or with its transaction state in error, "broken"; a transaction that SQLite
+/// rolled back by itself leaves diesel's state reset to "no transaction".)
+fn still_in_transaction(conn: &mut DbConn) -> bool {
+    let DbConn::Sqlite(sqlite) = conn else {
+        unreachable!("the writer serves SQLite only")
+    };
+    AnsiTransactionManager::is_broken_transaction_manager(sqlite)
+}
+
+/// Runs the batch in one transaction; `false` if the connection should be replaced.
+fn run_batch(conn: &mut DbConn, batch: Vec<Job>) -> bool {
     let DbConn::Sqlite(sqlite) = conn else {
         unreachable!("the writer serves SQLite only")
     };
     // IMMEDIATE takes the write lock now, so no statement of the batch meets SQLITE_BUSY.
     if let Err(e) = AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "the database writer cannot begin a transaction");
-        return; // dropping the jobs answers their callers with "unavailable"
+        return false; // dropping the jobs answers their callers with "unavailable"
     }
     // Each job's statements run through diesel's transaction manager, which sees the open
     // transaction and gives the job a savepoint.
-    let replies: Vec<Reply> = batch.into_iter().map(|job| job(conn)).collect();
+    let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
+    for job in batch {
+        replies.push(job(conn));
+        if !still_in_transaction(conn) {
+            // SQLite rolled the whole transaction back (disk full, I/O error): the jobs run so
+            // far are undone whatever they answered, and the rest must not run outside it.
+            tracing::error!("the database rolled back a batch of writes");
+            let DbConn::Sqlite(sqlite) = conn else {
+                unreachable!("the variant does not change")
+            };
+            let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+            replies
+                .into_iter()
+                .for_each(|reply| reply(Err("the transaction was rolled back")));
+            return false;
+        }
+    }
     let DbConn::Sqlite(sqlite) = conn else {
         unreachable!("the variant does not change")
     };
     match AnsiTransactionManager::commit_transaction(sqlite) {
-        Ok(()) => replies.into_iter().for_each(|reply| reply(Ok(()))),
+        Ok(()) => {
+            replies.into_iter().for_each(|reply| reply(Ok(())));
+            true
+        }
         Err(e) => {
             let _ = AnsiTransactionManager::rollback_transaction(sqlite);
             let message = e.to_string();
             replies
                 .into_iter()
                 .for_each(|reply| reply(Err(message.as_str())));
+            false
         }
     }
 }
