@@ -158,8 +158,7 @@ pub async fn introspect(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
     let st = state(&req).clone();
     let mut params: TokenParam = parse_body(&req, &body)?;
     let presented = presented_client(&req, params.client_id.take(), params.client_secret.take())?;
-    let store = st.store.clone();
-    let result = crate::web::read(&store, move || -> Result<_, OAuthError> {
+    let result = crate::web::read(st, move |st| -> Result<_, OAuthError> {
         let client = clients::authenticate(&st.store, &presented)?;
         if client.is_public() {
             return Err(OAuthError::invalid_client());
@@ -169,7 +168,7 @@ pub async fn introspect(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
             .ok_or_else(|| OAuthError::invalid_request("the token parameter is missing"))?;
         let now = st.clock.now();
         if st.key_format.looks_like_key(&token) {
-            return api_key_introspection(&st, &token, params.client_ip.as_deref(), now);
+            return api_key_introspection(st, &token, params.client_ip.as_deref(), now);
         }
         let keys = st.keys.current();
         let result =

@@ -89,8 +89,7 @@ pub async fn userinfo(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
         }
     };
     let st = state(&req).clone();
-    let store = st.store.clone();
-    let found = crate::web::read(&store, move || -> Result<_, crate::store::StoreError> {
+    let found = crate::web::read(st, move |st| -> Result<_, crate::store::StoreError> {
         let keys = st.keys.current();
         let Some(t) = introspect::inspect(
             &st.store,

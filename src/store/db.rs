@@ -173,7 +173,6 @@ pub fn pool(url: &str, size: u32, min_idle: u32) -> StoreResult<Pool> {
         .max_size(size)
         .min_idle(Some(min_idle))
         .connection_timeout(Duration::from_secs(10))
-        .test_on_check_out(true)
         .build(manager)
         .map_err(|e| StoreError::Unavailable(e.to_string()))
 }

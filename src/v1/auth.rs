@@ -42,8 +42,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
         (None, Some(k)) if st.settings.api_key_legacy_query => (k, true),
         _ => return Err(V1Error::Unauthorized),
     };
-    let store = st.store.clone();
-    crate::web::read(&store, move || -> Result<Caller, V1Error> {
+    crate::web::read(st, move |st| -> Result<Caller, V1Error> {
         let now = st.clock.now();
         if st.key_format.looks_like_key(&token) {
             let (principal, key) =

@@ -52,16 +52,16 @@ pub fn html(
 /// Runs `f`, whose store calls only read: right here on SQLite (see
 /// [`crate::store::Store::inline_reads`]), on the blocking pool on PostgreSQL.
 pub async fn read<T, F>(
-    store: &crate::store::Store,
+    st: actix_web::web::Data<crate::startup::AppState>,
     f: F,
 ) -> Result<T, actix_web::error::BlockingError>
 where
-    F: FnOnce() -> T + Send + 'static,
+    F: FnOnce(&crate::startup::AppState) -> T + Send + 'static,
     T: Send + 'static,
 {
-    if store.reads_inline() {
-        Ok(store.inline_reads(f))
+    if st.store.reads_inline() {
+        Ok(st.store.inline_reads(|| f(&st)))
     } else {
-        actix_web::web::block(f).await
+        actix_web::web::block(move || f(&st)).await
     }
 }
