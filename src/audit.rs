@@ -13,6 +13,8 @@ pub enum AuditKind {
     UserCreated,
     UserDisabled,
     UserEnabled,
+    UserDeleted,
+    MemberRemoved,
 }
 
 impl AuditKind {
@@ -25,6 +27,8 @@ impl AuditKind {
             AuditKind::UserCreated => "user.created",
             AuditKind::UserDisabled => "user.disabled",
             AuditKind::UserEnabled => "user.enabled",
+            AuditKind::UserDeleted => "user.deleted",
+            AuditKind::MemberRemoved => "membership.removed",
         }
     }
 }

@@ -163,6 +163,13 @@ pub enum OrgCommand {
         #[arg(long)]
         api_key_legacy_query: Option<bool>,
     },
+    /// Remove a user from an organisation; their API keys there are revoked at once.
+    RemoveMember {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +182,8 @@ pub enum UserCommand {
     Disable { username: String },
     /// Enable a disabled user.
     Enable { username: String },
+    /// Delete a user for good: sessions, tokens and memberships go, API keys are revoked.
+    Delete { username: String },
 }
 
 #[derive(Debug, Args)]
@@ -369,6 +378,24 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
                 json_mode,
                 json!(user),
                 format!("disabled user {}", user.username),
+            );
+        }
+        Command::User(UserCommand::Delete { username }) => {
+            let store = open_store(settings)?;
+            let user = service::delete_user(&store, &clock, &username, &meta)?;
+            print(
+                json_mode,
+                json!({"deleted": user.id}),
+                format!("deleted user {}", user.username),
+            );
+        }
+        Command::Org(OrgCommand::RemoveMember { org, user }) => {
+            let store = open_store(settings)?;
+            let (user, org) = service::remove_member(&store, &clock, &org, &user, &meta)?;
+            print(
+                json_mode,
+                json!({"removed": user.id, "org": org.name}),
+                format!("removed {} from {}", user.username, org.name),
             );
         }
         Command::User(UserCommand::Enable { username }) => {

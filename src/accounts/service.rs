@@ -4,7 +4,7 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::password::{Busy, PasswordHasher};
-use super::throttle::{Throttle, ThrottleDecision};
+use super::throttle::{Throttle, account_key};
 use super::types::*;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::Clock;
@@ -21,6 +21,8 @@ pub enum AccountError {
     UnknownOrg(String),
     #[error("no user named `{0}`")]
     UnknownUser(String),
+    #[error("that user is not a member of that organisation")]
+    NotMember,
     #[error(transparent)]
     Busy(#[from] Busy),
     #[error(transparent)]
@@ -144,6 +146,54 @@ pub fn set_disabled<S: UserStore + AuditStore>(
     })
 }
 
+/// Deletes a user for good: their sessions, grants and memberships go, and every API key they
+/// created is revoked in the same transaction (a key never outlives its creator).
+pub fn delete_user<S: UserStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    username: &str,
+    meta: &RequestMeta,
+) -> Result<User, AccountError> {
+    let user = store
+        .find_user_by_username(&username.trim().to_lowercase())?
+        .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))?;
+    let now = clock.now();
+    store.delete_user(&user.id, now)?;
+    store.record_event(
+        &AuditEvent::new(now, AuditKind::UserDeleted, meta)
+            .user(&user.id)
+            .subject(&user.username),
+    )?;
+    Ok(user)
+}
+
+/// Removes a user from an organisation; their API keys there are revoked in the same
+/// transaction.
+pub fn remove_member<S: UserStore + OrgStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    org: &str,
+    username: &str,
+    meta: &RequestMeta,
+) -> Result<(User, Organisation), AccountError> {
+    let org = store
+        .find_org(&org.trim().to_lowercase())?
+        .ok_or_else(|| AccountError::UnknownOrg(org.to_owned()))?;
+    let user = store
+        .find_user_by_username(&username.trim().to_lowercase())?
+        .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))?;
+    let now = clock.now();
+    if !store.remove_membership(&org.id, &user.id, now)? {
+        return Err(AccountError::NotMember);
+    }
+    store.record_event(
+        &AuditEvent::new(now, AuditKind::MemberRemoved, meta)
+            .user(&user.id)
+            .subject(&format!("{}@{}", user.username, org.name)),
+    )?;
+    Ok((user, org))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
     /// One answer for unknown user, wrong password and disabled account.
@@ -157,8 +207,12 @@ pub enum SignInError {
     Store(#[from] StoreError),
 }
 
-/// Checks a username-or-email and password. Locked accounts and addresses are refused before
-/// any hash is computed; every failure costs the same one hash.
+/// The longest login worth looking up: an e-mail address has at most 254 characters (RFC 5321).
+pub const MAX_LOGIN_CHARS: usize = 254;
+
+/// Checks a username-or-email and password. The attempt is reserved with the throttle before
+/// any hash is computed (locked accounts and addresses cost nothing); every evaluated failure
+/// costs the same one hash.
 pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
     store: &S,
     hasher: &PasswordHasher,
@@ -168,12 +222,13 @@ pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
     password: &SecretString,
     meta: &RequestMeta,
 ) -> Result<User, SignInError> {
+    if login.chars().count() > MAX_LOGIN_CHARS {
+        // No account has such a login: refused before any work.
+        return Err(SignInError::Invalid);
+    }
     let key = login_key(login);
     let now = clock.now();
-    if let ThrottleDecision::Locked { retry_after } = throttle.check(store, now, &key, meta.ip)? {
-        return Err(SignInError::Throttled { retry_after });
-    }
-    let found = if key.is_empty() || key.len() > 254 {
+    let found = if key.is_empty() {
         None
     } else {
         store.find_user_for_login(&key)?
@@ -182,10 +237,22 @@ pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
-    let password_ok = hasher.verify(password, hash.as_deref())?;
+    let account = account_key(user.as_ref().map(|u| u.id.as_str()), &key);
+    let attempt = match throttle.reserve(store, now, &account, meta.ip)? {
+        Ok(attempt) => attempt,
+        Err(retry_after) => return Err(SignInError::Throttled { retry_after }),
+    };
+    let password_ok = match hasher.verify(password, hash.as_deref()) {
+        Ok(ok) => ok,
+        Err(busy) => {
+            // Not evaluated: the attempt is given back.
+            attempt.release(store)?;
+            return Err(busy.into());
+        }
+    };
     match user {
         Some(user) if password_ok && !user.disabled => {
-            throttle.succeeded(store, &key)?;
+            attempt.succeeded(store)?;
             store.record_event(
                 &AuditEvent::new(now, AuditKind::SignInSucceeded, meta)
                     .user(&user.id)
@@ -206,7 +273,7 @@ pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
                 event = event.user(&u.id);
             }
             store.record_event(&event)?;
-            if let Some(lock) = throttle.failed(store, now, &key, meta.ip)? {
+            if let Some(lock) = attempt.failed(store, throttle, now)? {
                 store.record_event(
                     &AuditEvent::new(now, AuditKind::AccountLocked, meta).subject(&lock),
                 )?;

@@ -1,12 +1,19 @@
-//! Brute-force protection for sign-in: failure counters per account and per client IP, shared
-//! by all instances through the store. After `max` failures within the window the key is locked
-//! for `lockout`, doubling with each further failure up to `lockout_max`.
+//! Brute-force protection for sign-in: failure counters per account and per client address,
+//! shared by all instances through the store. After `max` failures within the window the key is
+//! locked for `lockout`, doubling with each further failure up to `lockout_max`.
+//!
+//! An attempt is *reserved* before the password is hashed: the store counts it as a failure
+//! up front in one conditional statement that also refuses it when the key is locked or already
+//! has `max` attempts counted, and a success gives the reservation back. So however many
+//! requests race, at most `max` guesses are ever evaluated per key, on every instance.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
+use ipnet::Ipv6Net;
+
 use crate::clock::UnixTime;
-use crate::store::{StoreResult, ThrottleStore};
+use crate::store::{Reservation, StoreResult, ThrottleStore};
 
 #[derive(Debug, Clone)]
 pub struct Throttle {
@@ -17,70 +24,62 @@ pub struct Throttle {
     pub window: Duration,
 }
 
-#[derive(Debug, PartialEq, Eq)]
-pub enum ThrottleDecision {
-    Allowed,
-    Locked { retry_after: u64 },
+/// The counter key of an account: its user id when the login names a user (so `bob` and
+/// `bob@example.com` share one counter), otherwise the normalised login.
+pub fn account_key(user_id: Option<&str>, login_key: &str) -> String {
+    match user_id {
+        Some(id) => format!("acct:{id}"),
+        None => format!("login:{login_key}"),
+    }
 }
 
-fn account_key(login_key: &str) -> String {
-    format!("acct:{login_key}")
+/// The counter key of a client address: IPv4 (IPv4-mapped IPv6 included) per address, IPv6 per
+/// /64, the block one subscriber holds, so rotating through a prefix buys nothing.
+pub fn ip_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => format!("ip:{v4}"),
+        IpAddr::V6(v6) => match Ipv6Net::new(v6, 64) {
+            Ok(net) => format!("ip:{}", net.trunc()),
+            Err(_) => format!("ip:{v6}"),
+        },
+    }
 }
 
-fn ip_key(ip: IpAddr) -> String {
-    format!("ip:{ip}")
+/// A reserved attempt: report its outcome with [`Attempt::succeeded`] or [`Attempt::failed`].
+#[must_use]
+#[derive(Debug)]
+pub struct Attempt {
+    /// `(key, attempts counted with this one, max)`: the account first, then the address.
+    reserved: Vec<(String, i32, u32)>,
 }
 
 impl Throttle {
-    pub fn check<S: ThrottleStore>(
+    /// Reserves one attempt for `account` (a key from [`account_key`]) and the client address.
+    /// `Err(retry_after)` when either is locked or has its attempts used up.
+    pub fn reserve<S: ThrottleStore>(
         &self,
         store: &S,
         now: UnixTime,
-        login_key: &str,
+        account: &str,
         ip: Option<IpAddr>,
-    ) -> StoreResult<ThrottleDecision> {
-        let mut keys = vec![account_key(login_key)];
-        keys.extend(ip.map(ip_key));
-        let mut wait = 0;
-        for key in keys {
-            if let Some((_, locked_until)) = store.throttle_state(&key)? {
-                wait = wait.max(locked_until - now);
-            }
-        }
-        Ok(if wait > 0 {
-            ThrottleDecision::Locked {
-                retry_after: wait as u64,
-            }
-        } else {
-            ThrottleDecision::Allowed
-        })
-    }
-
-    /// Counts a failure for the account and the IP; returns the key that became locked, if any.
-    pub fn failed<S: ThrottleStore>(
-        &self,
-        store: &S,
-        now: UnixTime,
-        login_key: &str,
-        ip: Option<IpAddr>,
-    ) -> StoreResult<Option<String>> {
+    ) -> StoreResult<Result<Attempt, u64>> {
         let window_start = now - self.window.as_secs() as i64;
-        let mut locked = None;
-        let mut keys = vec![(account_key(login_key), self.account_max)];
+        let mut keys = vec![(account.to_owned(), self.account_max)];
         keys.extend(ip.map(|ip| (ip_key(ip), self.ip_max)));
+        let mut reserved = Vec::with_capacity(keys.len());
         for (key, max) in keys {
-            let failures = store.register_failure(&key, now, window_start)?;
-            if let Some(duration) = self.lock_duration(failures, max) {
-                store.lock_until(&key, now + duration as i64)?;
-                locked = Some(key);
+            match store.reserve_attempt(&key, now, window_start, max as i32)? {
+                Reservation::Reserved(count) => reserved.push((key, count, max)),
+                Reservation::Refused { locked_until } => {
+                    // Give back what this attempt already took.
+                    for (key, _, _) in &reserved {
+                        store.release_attempt(key)?;
+                    }
+                    return Ok(Err((locked_until - now).max(1) as u64));
+                }
             }
         }
-        Ok(locked)
-    }
-
-    /// A successful sign-in clears the account's counter (not the IP's).
-    pub fn succeeded<S: ThrottleStore>(&self, store: &S, login_key: &str) -> StoreResult<()> {
-        store.clear_throttle(&account_key(login_key))
+        Ok(Ok(Attempt { reserved }))
     }
 
     /// `None` below the threshold; then lockout, 2×, 4×… capped at `lockout_max`.
@@ -96,6 +95,47 @@ impl Throttle {
                 .saturating_mul(factor)
                 .min(self.lockout_max.as_secs()),
         )
+    }
+}
+
+impl Attempt {
+    /// A success clears the account's counter and gives the address its attempt back.
+    pub fn succeeded<S: ThrottleStore>(self, store: &S) -> StoreResult<()> {
+        for (i, (key, _, _)) in self.reserved.iter().enumerate() {
+            if i == 0 {
+                store.clear_throttle(key)?;
+            } else {
+                store.release_attempt(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The attempt was not evaluated (the hashing queue was full): every reservation is
+    /// given back.
+    pub fn release<S: ThrottleStore>(self, store: &S) -> StoreResult<()> {
+        for (key, _, _) in &self.reserved {
+            store.release_attempt(key)?;
+        }
+        Ok(())
+    }
+
+    /// The attempt failed (it was counted when reserved): locks each key whose count reached
+    /// its maximum. Returns the key that became locked, if any.
+    pub fn failed<S: ThrottleStore>(
+        self,
+        store: &S,
+        throttle: &Throttle,
+        now: UnixTime,
+    ) -> StoreResult<Option<String>> {
+        let mut locked = None;
+        for (key, count, max) in self.reserved {
+            if let Some(duration) = throttle.lock_duration(count, max) {
+                store.lock_until(&key, now + duration as i64)?;
+                locked = Some(key);
+            }
+        }
+        Ok(locked)
     }
 }
 
@@ -118,5 +158,15 @@ mod tests {
         assert_eq!(t.lock_duration(5, 3), Some(240));
         assert_eq!(t.lock_duration(6, 3), Some(300));
         assert_eq!(t.lock_duration(60, 3), Some(300));
+    }
+
+    #[test]
+    fn addresses_aggregate_by_v4_and_v6_64() {
+        let key = |s: &str| ip_key(s.parse().unwrap());
+        assert_eq!(key("192.0.2.7"), "ip:192.0.2.7");
+        assert_eq!(key("::ffff:192.0.2.7"), "ip:192.0.2.7");
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff::9"));
+        assert_eq!(key("2001:db8:1:2::1"), "ip:2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
     }
 }

@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::service::{self, ApiKeyError, NewKey, Principal, ROTATE_AFTER};
-use super::types::{API_SCOPES, ApiKey, Application, role_scopes};
+use super::types::{API_SCOPES, ApiKey, Application, KeyOwner, role_scopes};
 use crate::accounts::http::login_redirect;
 use crate::clock::rfc3339;
 use crate::sessions::types::CurrentSession;
@@ -29,10 +29,12 @@ struct KeyRow {
     allowed_ips: String,
     hint: String,
     old: bool,
+    /// The signed-in user may revoke it (the service's rule, so no dead buttons).
+    can_revoke: bool,
 }
 
 impl KeyRow {
-    fn new(k: &ApiKey, now: i64) -> Self {
+    fn new(k: &ApiKey, now: i64, p: &Principal) -> Self {
         KeyRow {
             id: k.id.clone(),
             name: k.name.clone(),
@@ -54,6 +56,7 @@ impl KeyRow {
             },
             hint: k.hint.clone(),
             old: now - k.created_at > ROTATE_AFTER,
+            can_revoke: service::may_manage(p, k),
         }
     }
 }
@@ -106,6 +109,7 @@ fn principal(st: &AppState, current: &CurrentSession) -> Result<(Principal, bool
             org_id: membership.org.id,
             org_name: membership.org.name,
             user_id: Some(current.user.id.clone()),
+            role: Some(membership.role),
             key_id: None,
             application_id: None,
             scopes: role_scopes(membership.role),
@@ -148,8 +152,8 @@ async fn render_keys(
         org: &p.org_name,
         keys: keys
             .iter()
-            .filter(|k| k.application_id.is_none())
-            .map(|k| KeyRow::new(k, now))
+            .filter(|k| !matches!(k.owner, KeyOwner::Application(_)))
+            .map(|k| KeyRow::new(k, now, &p))
             .collect(),
         scopes: API_SCOPES.to_vec(),
         created,
@@ -282,6 +286,7 @@ pub async fn revoke_key(
     match result {
         Ok(()) | Err(ApiKeyError::NotFound) => Ok(see_other(SETTINGS_API_KEYS)),
         Err(ApiKeyError::Store(e)) => Err(e.into()),
+        Err(ApiKeyError::NotYours | ApiKeyError::InsufficientScope(_)) => Err(WebError::Forbidden),
         Err(e) => Err(WebError::BadRequest(e.to_string())),
     }
 }

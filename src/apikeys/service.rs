@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::types::*;
+use crate::accounts::types::Role;
 use crate::clock::UnixTime;
 use crate::crypto;
 use crate::oauth::types::Scopes;
@@ -58,6 +59,9 @@ pub struct Principal {
     /// Whether the organisation accepts `?api_key=`.
     pub legacy_query: bool,
     pub user_id: Option<String>,
+    /// The acting user's role in the organisation; `None` for an organisation-owned credential
+    /// (an operator's or an application's key), which acts for the organisation as a whole.
+    pub role: Option<Role>,
     pub key_id: Option<String>,
     pub application_id: Option<i64>,
     /// Effective scopes.
@@ -73,8 +77,9 @@ pub enum ApiKeyError {
     IpNotAllowed,
     #[error("Insufficient permissions for this operation")]
     InsufficientScope(String),
-    #[error("that belongs to another organisation")]
-    OrgDenied,
+    /// A member acting on another member's key.
+    #[error("Members may rotate or revoke only the keys they created")]
+    NotYours,
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -126,14 +131,13 @@ pub fn verify<S: ApiKeyStore>(
     if !key.is_live(now) {
         return Err(ApiKeyError::Invalid);
     }
-    let scopes = match (&key.application_id, &key.created_by) {
-        (Some(_), _) => key.scopes.clone(),
-        (None, Some(_)) => match creator {
-            Some((role, false)) => effective(&key.scopes, &role_scopes(role)),
+    let (scopes, role) = match &key.owner {
+        KeyOwner::User(_) => match creator {
+            Some((role, false)) => (effective(&key.scopes, &role_scopes(role)), Some(role)),
             _ => return Err(ApiKeyError::Invalid),
         },
-        // Operator-provisioned organisation key.
-        (None, None) => key.scopes.clone(),
+        KeyOwner::Application(_) | KeyOwner::Organisation => (key.scopes.clone(), None),
+        KeyOwner::Orphaned => return Err(ApiKeyError::Invalid),
     };
     if !key.ip_allowed(client_ip) {
         return Err(ApiKeyError::IpNotAllowed);
@@ -144,9 +148,13 @@ pub fn verify<S: ApiKeyStore>(
         org_name: org.name,
         org_max_lifetime: org.api_key_max_lifetime,
         legacy_query: org.api_key_legacy_query,
-        user_id: key.created_by.clone(),
+        user_id: key.owner.user_id().map(str::to_owned),
+        role,
         key_id: Some(key.id.clone()),
-        application_id: key.application_id,
+        application_id: match key.owner {
+            KeyOwner::Application(id) => Some(id),
+            _ => None,
+        },
         scopes,
         expires_at: key.expires_at,
     };
@@ -180,11 +188,28 @@ pub fn principal_for_user<S: ApiKeyStore + crate::store::UserStore>(
         org_id: membership.org.id,
         org_name: membership.org.name,
         user_id: Some(user_id.to_owned()),
+        role: Some(membership.role),
         key_id: None,
         application_id: None,
         scopes: effective(&api_scopes, &role_scope),
         expires_at: Some(expires_at),
     })
+}
+
+impl Principal {
+    /// Owners, admins and organisation-owned credentials manage every key of the organisation;
+    /// a member only the keys they created.
+    fn manages_others(&self) -> bool {
+        self.role.is_none_or(Role::is_admin)
+    }
+
+    /// The owner of the keys this principal creates.
+    fn owner_of_new_keys(&self) -> KeyOwner {
+        match &self.user_id {
+            Some(id) => KeyOwner::User(id.clone()),
+            None => KeyOwner::Organisation,
+        }
+    }
 }
 
 pub fn require(principal: &Principal, scope: &str) -> Result<(), ApiKeyError> {
@@ -291,7 +316,7 @@ pub fn create<S: ApiKeyStore>(
     };
     let key = Draft {
         org_id: &principal.org_id,
-        created_by: principal.user_id.as_deref(),
+        owner: principal.owner_of_new_keys(),
         name,
         scopes,
         allowed_ips,
@@ -302,7 +327,7 @@ pub fn create<S: ApiKeyStore>(
 
 struct Draft<'a> {
     org_id: &'a str,
-    created_by: Option<&'a str>,
+    owner: KeyOwner,
     name: String,
     scopes: Scopes,
     allowed_ips: Vec<ipnet::IpNet>,
@@ -320,8 +345,7 @@ fn store_new<S: ApiKeyStore>(
     let key = ApiKey {
         id: format!("key_{}", crypto::random_base62(20)),
         org_id: d.org_id.to_owned(),
-        created_by: d.created_by.map(str::to_owned),
-        application_id: None,
+        owner: d.owner,
         name: d.name,
         hint,
         scopes: d.scopes,
@@ -352,7 +376,7 @@ pub fn create_for_operator<S: ApiKeyStore>(
         format,
         Draft {
             org_id,
-            created_by: user_id,
+            owner: user_id.map_or(KeyOwner::Organisation, |u| KeyOwner::User(u.to_owned())),
             name,
             scopes,
             allowed_ips,
@@ -362,19 +386,40 @@ pub fn create_for_operator<S: ApiKeyStore>(
     )
 }
 
-fn own_key<S: ApiKeyStore>(
+/// The key `principal` may rotate or revoke: the rules of creation apply to management too.
+/// It must be an unrevoked key of the principal's organisation (otherwise 404: keys of another
+/// organisation are not to be seen), an application's key needs `admin`, a member manages only
+/// the keys they created, and the principal must hold every scope of the key (so no credential
+/// can take over, or take down, one stronger than itself).
+fn manageable<S: ApiKeyStore>(
     store: &S,
     principal: &Principal,
     id: &str,
 ) -> Result<ApiKey, ApiKeyError> {
+    require(principal, "write:org")?;
     let key = store
         .find_api_key(id)?
-        .filter(|k| k.revoked_at.is_none())
+        .filter(|k| k.revoked_at.is_none() && k.org_id == principal.org_id)
         .ok_or(ApiKeyError::NotFound)?;
-    if key.org_id != principal.org_id {
-        return Err(ApiKeyError::OrgDenied);
+    if matches!(key.owner, KeyOwner::Application(_)) {
+        require(principal, SCOPE_ADMIN)?;
+    }
+    if !principal.manages_others() && key.owner.user_id() != principal.user_id.as_deref() {
+        return Err(ApiKeyError::NotYours);
+    }
+    if let Some(missing) = key.scopes.iter().find(|s| !holds(&principal.scopes, s)) {
+        return Err(ApiKeyError::InsufficientScope(missing.to_owned()));
     }
     Ok(key)
+}
+
+/// Whether the key list shows `principal` a Revoke button for `key`.
+pub fn may_manage(principal: &Principal, key: &ApiKey) -> bool {
+    holds(&principal.scopes, "write:org")
+        && key.org_id == principal.org_id
+        && (!matches!(key.owner, KeyOwner::Application(_)) || holds(&principal.scopes, SCOPE_ADMIN))
+        && (principal.manages_others() || key.owner.user_id() == principal.user_id.as_deref())
+        && holds_all(&principal.scopes, &key.scopes)
 }
 
 pub fn list<S: ApiKeyStore>(store: &S, principal: &Principal) -> Result<Vec<ApiKey>, ApiKeyError> {
@@ -388,13 +433,13 @@ pub fn revoke<S: ApiKeyStore>(
     id: &str,
     now: UnixTime,
 ) -> Result<(), ApiKeyError> {
-    require(principal, "write:org")?;
-    let key = own_key(store, principal, id)?;
+    let key = manageable(store, principal, id)?;
     store.revoke_api_key(&key.id, now)?;
     Ok(())
 }
 
-/// A new secret, same metadata; the old secret works for the grace period.
+/// A new secret, same metadata; the old secret works for the grace period. Like creation, the
+/// new secret never outlives the credential that asks for it.
 pub fn rotate<S: ApiKeyStore>(
     store: &S,
     format: &KeyFormat,
@@ -402,8 +447,14 @@ pub fn rotate<S: ApiKeyStore>(
     id: &str,
     now: UnixTime,
 ) -> Result<(ApiKey, SecretString), ApiKeyError> {
-    require(principal, "write:org")?;
-    let key = own_key(store, principal, id)?;
+    let key = manageable(store, principal, id)?;
+    if let Some(limit) = principal.expires_at
+        && key.expires_at.is_none_or(|e| e > limit)
+    {
+        return Err(ApiKeyError::Validation(
+            "a key cannot outlive the credential that rotates it".into(),
+        ));
+    }
     let (secret, hint) = format.mint();
     store.rotate_api_key_secret(
         &key.id,
@@ -436,8 +487,8 @@ pub fn create_application<S: ApiKeyStore>(
     let key = ApiKey {
         id: format!("key_{}", crypto::random_base62(20)),
         org_id: principal.org_id.clone(),
-        created_by: None,
-        application_id: None,
+        // The store sets the application's id.
+        owner: KeyOwner::Organisation,
         name: format!("application: {name}"),
         hint,
         scopes: Scopes::parse(scope).unwrap_or_default(),
@@ -472,10 +523,10 @@ pub fn delete_application<S: ApiKeyStore>(
     now: UnixTime,
 ) -> Result<(), ApiKeyError> {
     require(principal, SCOPE_ADMIN)?;
-    let app = store.find_application(id)?.ok_or(ApiKeyError::NotFound)?;
-    if app.org_id != principal.org_id {
-        return Err(ApiKeyError::OrgDenied);
-    }
+    store
+        .find_application(id)?
+        .filter(|app| app.org_id == principal.org_id)
+        .ok_or(ApiKeyError::NotFound)?;
     store.delete_application(id, now)?;
     Ok(())
 }

@@ -55,15 +55,37 @@ pub fn effective(key: &Scopes, creator: &Scopes) -> Scopes {
     .unwrap_or_default()
 }
 
+/// Who a key acts for, which decides its effective scopes and who may manage it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOwner {
+    /// A member's key: it acts with at most its creator's current role, and only while the
+    /// creator is an enabled member.
+    User(String),
+    /// Provisioned by an operator, or created by another organisation-owned credential: it
+    /// belongs to the organisation, with its own scopes.
+    Organisation,
+    /// An application's own key (`admin` or `ci`); managed only with `admin`.
+    Application(i64),
+    /// A user key whose creator no longer exists: never valid (kept for the record).
+    Orphaned,
+}
+
+impl KeyOwner {
+    pub fn user_id(&self) -> Option<&str> {
+        match self {
+            KeyOwner::User(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiKey {
     pub id: String,
     #[serde(skip)]
     pub org_id: String,
     #[serde(skip)]
-    pub created_by: Option<String>,
-    #[serde(skip)]
-    pub application_id: Option<i64>,
+    pub owner: KeyOwner,
     pub name: String,
     pub hint: String,
     pub scopes: Scopes,
@@ -165,8 +187,7 @@ mod tests {
         let key = ApiKey {
             id: "k".into(),
             org_id: "o".into(),
-            created_by: None,
-            application_id: None,
+            owner: KeyOwner::Organisation,
             name: "n".into(),
             hint: "h".into(),
             scopes: Scopes::default(),

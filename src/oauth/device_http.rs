@@ -139,21 +139,23 @@ pub async fn device_submit(
     let outcome = web::block(move || -> Result<Outcome, WebError> {
         let now = st2.clock.now();
         let throttle_key = format!("device:{sid}");
-        if let crate::accounts::throttle::ThrottleDecision::Locked { retry_after } = st2
+        // Guessing user codes is throttled like passwords: reserved before the lookup.
+        let attempt = match st2
             .throttle
-            .check(&st2.store, now, &throttle_key, meta.ip)?
+            .reserve(&st2.store, now, &throttle_key, meta.ip)?
         {
-            return Ok(Outcome::Locked(retry_after));
-        }
+            Ok(attempt) => attempt,
+            Err(retry_after) => return Ok(Outcome::Locked(retry_after)),
+        };
         let found = st2
             .store
             .find_device_code_by_user_code(&code)?
             .filter(|c| c.status == DeviceStatus::Pending && c.expires_at > now);
         let Some(found) = found else {
-            st2.throttle
-                .failed(&st2.store, now, &throttle_key, meta.ip)?;
+            attempt.failed(&st2.store, &st2.throttle, now)?;
             return Ok(Outcome::Unknown);
         };
+        attempt.release(&st2.store)?;
         let client = st2
             .store
             .find_client(&found.client_id)?

@@ -191,8 +191,9 @@ fn api_key_introspection(
     let ip = match client_ip {
         Some(s) => Some(
             s.trim()
-                .parse()
-                .map_err(|_| OAuthError::invalid_request("client_ip is not an IP address"))?,
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| OAuthError::invalid_request("client_ip is not an IP address"))?
+                .to_canonical(),
         ),
         None => None,
     };

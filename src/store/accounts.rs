@@ -210,9 +210,22 @@ impl UserStore for Store {
         insert_membership(&mut *self.conn()?, org_id, user_id, role, now)
     }
 
-    fn remove_membership(&self, org_id: &str, user_id: &str) -> StoreResult<()> {
-        diesel::delete(memberships::table.find((org_id, user_id))).execute(&mut *self.conn()?)?;
-        Ok(())
+    fn remove_membership(&self, org_id: &str, user_id: &str, now: UnixTime) -> StoreResult<bool> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            super::apikeys::revoke_user_keys(conn, user_id, Some(org_id), now)?;
+            Ok(diesel::delete(memberships::table.find((org_id, user_id))).execute(conn)? == 1)
+        })
+    }
+
+    fn delete_user(&self, user_id: &str, now: UnixTime) -> StoreResult<bool> {
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| {
+            super::apikeys::revoke_user_keys(conn, user_id, None, now)?;
+            // Sessions, grants, tokens, memberships and device codes go with the row (ON
+            // DELETE CASCADE).
+            Ok(diesel::delete(users::table.find(user_id)).execute(conn)? == 1)
+        })
     }
 
     fn user_groups(&self, user_id: &str) -> StoreResult<Vec<String>> {

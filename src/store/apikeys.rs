@@ -5,7 +5,7 @@ use super::schema::{
     api_key_secrets as sec, api_keys as k, applications as app, memberships, organisations, users,
 };
 use super::{ApiKeyStore, KeyLookup, Store, StoreError, StoreResult};
-use crate::apikeys::types::{ApiKey, Application, parse_allowlist};
+use crate::apikeys::types::{ApiKey, Application, KeyOwner, parse_allowlist};
 use crate::clock::UnixTime;
 use crate::oauth::types::Scopes;
 
@@ -24,6 +24,7 @@ struct KeyRow {
     expires_at: Option<i64>,
     last_used_at: Option<i64>,
     revoked_at: Option<i64>,
+    org_owned: bool,
 }
 
 impl From<KeyRow> for ApiKey {
@@ -31,10 +32,14 @@ impl From<KeyRow> for ApiKey {
         ApiKey {
             allowed_ips: parse_allowlist(&[r.allowed_ips]).unwrap_or_default(),
             scopes: Scopes::parse(&r.scopes).unwrap_or_default(),
+            owner: match (r.application_id, r.created_by, r.org_owned) {
+                (Some(app), _, _) => KeyOwner::Application(app),
+                (None, Some(user), _) => KeyOwner::User(user),
+                (None, None, true) => KeyOwner::Organisation,
+                (None, None, false) => KeyOwner::Orphaned,
+            },
             id: r.id,
             org_id: r.org_id,
-            created_by: r.created_by,
-            application_id: r.application_id,
             name: r.name,
             hint: r.hint,
             created_at: r.created_at,
@@ -50,8 +55,12 @@ impl From<&ApiKey> for KeyRow {
         KeyRow {
             id: key.id.clone(),
             org_id: key.org_id.clone(),
-            created_by: key.created_by.clone(),
-            application_id: key.application_id,
+            created_by: key.owner.user_id().map(str::to_owned),
+            application_id: match key.owner {
+                KeyOwner::Application(app) => Some(app),
+                _ => None,
+            },
+            org_owned: key.owner == KeyOwner::Organisation,
             name: key.name.clone(),
             hint: key.hint.clone(),
             scopes: key.scopes.to_string(),
@@ -104,6 +113,29 @@ fn insert_key(conn: &mut super::DbConn, key: &ApiKey, secret_hash: &str) -> Stor
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Revokes the unrevoked keys `user_id` created (in `org_id` only, if given), inside the
+/// caller's transaction: a user or membership never goes without their keys.
+pub(super) fn revoke_user_keys(
+    conn: &mut super::DbConn,
+    user_id: &str,
+    org_id: Option<&str>,
+    now: UnixTime,
+) -> StoreResult<usize> {
+    let mut query = k::table
+        .filter(k::created_by.eq(user_id))
+        .filter(k::revoked_at.is_null())
+        .select(k::id)
+        .into_boxed();
+    if let Some(org_id) = org_id {
+        query = query.filter(k::org_id.eq(org_id));
+    }
+    let ids: Vec<String> = query.load(conn)?;
+    diesel::delete(sec::table.filter(sec::key_id.eq_any(&ids))).execute(conn)?;
+    Ok(diesel::update(k::table.filter(k::id.eq_any(&ids)))
+        .set(k::revoked_at.eq(now))
+        .execute(conn)?)
 }
 
 impl ApiKeyStore for Store {
@@ -255,7 +287,7 @@ impl ApiKeyStore for Store {
                 .select(AppRow::as_select())
                 .get_result(conn)?;
             let key = ApiKey {
-                application_id: Some(created.id),
+                owner: KeyOwner::Application(created.id),
                 ..key.clone()
             };
             insert_key(conn, &key, secret_hash)?;

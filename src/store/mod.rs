@@ -346,7 +346,12 @@ pub trait UserStore {
         role: Role,
         now: UnixTime,
     ) -> StoreResult<()>;
-    fn remove_membership(&self, org_id: &str, user_id: &str) -> StoreResult<()>;
+    /// Removes the membership and revokes the user's API keys in that organisation, in one
+    /// transaction; `false` if there was no such membership.
+    fn remove_membership(&self, org_id: &str, user_id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Deletes the user (sessions, grants and memberships with it) and revokes every API key
+    /// they created, in one transaction; `false` if there was no such user.
+    fn delete_user(&self, user_id: &str, now: UnixTime) -> StoreResult<bool>;
     /// Names of the groups the user belongs to, sorted.
     fn user_groups(&self, user_id: &str) -> StoreResult<Vec<String>>;
     /// Creates a group in an organisation (`Conflict` if the name is taken there).
@@ -374,18 +379,32 @@ pub trait AuditStore {
 }
 
 /// Failure counters for sign-in throttling, shared by every instance.
+/// The outcome of [`ThrottleStore::reserve_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Counted; the number of attempts in the window, this one included.
+    Reserved(i32),
+    /// Locked (until then), or the attempts are used up while earlier ones are evaluated.
+    Refused { locked_until: UnixTime },
+}
+
 pub trait ThrottleStore {
-    /// `(failures, locked_until)` for a key.
-    fn throttle_state(&self, key: &str) -> StoreResult<Option<(i32, UnixTime)>>;
-    /// Counts one failure (forgetting failures older than `window_start`); returns the count.
-    fn register_failure(
+    /// Counts one attempt as a failure before it is evaluated (forgetting failures older than
+    /// `window_start`), atomically refusing it when the key is locked, or when `max` attempts
+    /// are counted and none is the first since a lock ran out.
+    fn reserve_attempt(
         &self,
         key: &str,
         now: UnixTime,
         window_start: UnixTime,
-    ) -> StoreResult<i32>;
+        max: i32,
+    ) -> StoreResult<Reservation>;
+    /// Gives one reserved attempt back (the attempt succeeded).
+    fn release_attempt(&self, key: &str) -> StoreResult<()>;
     fn lock_until(&self, key: &str, until: UnixTime) -> StoreResult<()>;
     fn clear_throttle(&self, key: &str) -> StoreResult<()>;
+    /// Deletes counters whose last failure is older than `window_start` and hold no lock.
+    fn prune_throttle(&self, now: UnixTime, window_start: UnixTime) -> StoreResult<usize>;
 }
 
 pub trait MetaStore {

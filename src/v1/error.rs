@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::apikeys::service::ApiKeyError;
+use crate::apikeys::types::SCOPE_ADMIN;
 use crate::store::StoreError;
 
 /// The body of every `/v1` error.
@@ -15,7 +16,7 @@ pub struct ErrorBody {
     /// `unauthorized`, `forbidden`, `bad_request`, `not_found`, `unprocessable_entity`.
     pub error: &'static str,
     pub message: String,
-    /// `AUTH_INVALID_KEY`, `AUTH_INSUFFICIENT_SCOPE`, `AUTH_IP_NOT_ALLOWED`, `AUTH_ORG_DENIED`,
+    /// `AUTH_INVALID_KEY`, `AUTH_INSUFFICIENT_SCOPE`, `AUTH_IP_NOT_ALLOWED`,
     /// `INVALID_REQUEST`, `NOT_FOUND`, `VALIDATION_FAILED`.
     pub code: &'static str,
     /// With `AUTH_INSUFFICIENT_SCOPE`: the scope the operation needs.
@@ -31,8 +32,6 @@ pub enum V1Error {
     InsufficientScope(String),
     #[error("Requests from this address are not allowed for this key")]
     IpNotAllowed,
-    #[error("This resource belongs to another organization")]
-    OrgDenied,
     #[error("{0}")]
     BadRequest(String),
     #[error("Not found")]
@@ -49,7 +48,7 @@ impl From<ApiKeyError> for V1Error {
             ApiKeyError::Invalid => V1Error::Unauthorized,
             ApiKeyError::IpNotAllowed => V1Error::IpNotAllowed,
             ApiKeyError::InsufficientScope(s) => V1Error::InsufficientScope(s),
-            ApiKeyError::OrgDenied => V1Error::OrgDenied,
+            ApiKeyError::NotYours => V1Error::InsufficientScope(SCOPE_ADMIN.to_owned()),
             ApiKeyError::NotFound => V1Error::NotFound,
             ApiKeyError::Validation(m) => V1Error::Unprocessable(m),
             ApiKeyError::Store(e) => e.into(),
@@ -73,9 +72,7 @@ impl ResponseError for V1Error {
     fn status_code(&self) -> StatusCode {
         match self {
             V1Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            V1Error::InsufficientScope(_) | V1Error::IpNotAllowed | V1Error::OrgDenied => {
-                StatusCode::FORBIDDEN
-            }
+            V1Error::InsufficientScope(_) | V1Error::IpNotAllowed => StatusCode::FORBIDDEN,
             V1Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             V1Error::NotFound => StatusCode::NOT_FOUND,
             V1Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -88,7 +85,6 @@ impl ResponseError for V1Error {
             V1Error::Unauthorized => ("unauthorized", "AUTH_INVALID_KEY"),
             V1Error::InsufficientScope(_) => ("forbidden", "AUTH_INSUFFICIENT_SCOPE"),
             V1Error::IpNotAllowed => ("forbidden", "AUTH_IP_NOT_ALLOWED"),
-            V1Error::OrgDenied => ("forbidden", "AUTH_ORG_DENIED"),
             V1Error::BadRequest(_) => ("bad_request", "INVALID_REQUEST"),
             V1Error::NotFound => ("not_found", "NOT_FOUND"),
             V1Error::Unprocessable(_) => ("unprocessable_entity", "VALIDATION_FAILED"),

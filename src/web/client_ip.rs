@@ -1,6 +1,10 @@
 //! The client's address: the peer, or — only when the peer is a trusted proxy — the right-most
 //! `X-Forwarded-For` entry that is not itself a trusted proxy. Left-most entries are whatever
 //! the client chose to send and are never believed.
+//!
+//! Every address is canonical: an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, as a dual-stack
+//! socket reports IPv4 peers) is the IPv4 address, so trusted proxies, key allowlists and the
+//! sign-in throttle all compare the same form.
 
 use std::net::IpAddr;
 
@@ -12,13 +16,13 @@ pub fn client_ip(
     trusted: &[IpNet],
 ) -> Option<IpAddr> {
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    let peer = peer?;
+    let peer = peer?.to_canonical();
     if !is_trusted(&peer) {
         return Some(peer);
     }
     let mut last_trusted = peer;
     for entry in forwarded_for.iter().rev().flat_map(|h| h.rsplit(',')) {
-        let Some(ip) = parse_entry(entry) else {
+        let Some(ip) = parse_entry(entry).map(|ip| ip.to_canonical()) else {
             // Garbage in the chain: stop at the last address we could vouch for.
             return Some(last_trusted);
         };
@@ -50,6 +54,24 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn ipv4_mapped_addresses_are_ipv4_everywhere() {
+        let trusted = vec!["10.0.0.0/8".parse().unwrap()];
+        assert_eq!(
+            client_ip(Some(ip("::ffff:203.0.113.9")), &[], &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        // A mapped proxy address is trusted, and a mapped client address in the header is v4.
+        assert_eq!(
+            client_ip(
+                Some(ip("::ffff:10.0.0.1")),
+                &["::ffff:198.51.100.4"],
+                &trusted
+            ),
+            Some(ip("198.51.100.4"))
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::helpers::*;
 use crate::oauth_support::{TestClient, client_spec, register};
 
 /// An operator-made key in `default`, owned by `owner` (a username) if given.
-async fn key_for(
+pub(crate) async fn key_for(
     app: &TestApp,
     owner: Option<&str>,
     scopes: &str,
@@ -49,7 +49,7 @@ async fn key_for(
     .unwrap()
 }
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
@@ -74,7 +74,7 @@ async fn call(
     )
 }
 
-fn invalid_key_body() -> Value {
+pub(crate) fn invalid_key_body() -> Value {
     json!({"error": "unauthorized", "message": "Invalid or expired API key", "code": "AUTH_INVALID_KEY"})
 }
 
@@ -291,7 +291,8 @@ async fn documented_errors(backend: Backend) {
     .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (403, Some("AUTH_ORG_DENIED"))
+        (404, Some("NOT_FOUND")),
+        "another organisation's key is not to be seen"
     );
 }
 
@@ -366,7 +367,12 @@ async fn member_keys_follow_the_member(backend: Backend) {
     tokio::task::spawn_blocking(move || {
         use mintgate::store::{OrgStore, UserStore};
         let org = state.store.find_org("default").unwrap().unwrap();
-        state.store.remove_membership(&org.id, &member.id).unwrap();
+        assert!(
+            state
+                .store
+                .remove_membership(&org.id, &member.id, state.clock.now())
+                .unwrap()
+        );
     })
     .await
     .unwrap();
