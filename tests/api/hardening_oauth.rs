@@ -456,7 +456,7 @@ async fn sign_out_racing_code_redemptions(backend: Backend) {
     let logout = {
         let (b, url) = (b.clone(), app.url("/logout"));
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(15)).await;
+            tokio::time::sleep(Duration::from_millis(40)).await;
             let res = b.post(url).form(&[("csrf", csrf)]).send().await.unwrap();
             assert_eq!(res.status(), 303);
             Instant::now()

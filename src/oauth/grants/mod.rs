@@ -42,6 +42,9 @@ pub fn writes_nothing(client: &Client, grant_type: Option<&str>) -> bool {
         && client.access_token_format == super::types::TokenFormat::Jwt
 }
 
+/// `error_description` when the grant was revoked or has expired.
+pub const GRANT_ENDED: &str = "the authorization was revoked or has expired";
+
 /// A grant may issue tokens only while it is unrevoked and unexpired and, when it is bound to a
 /// browser session (no `offline_access`), while that session lives: it exists, is neither idle
 /// nor past its absolute lifetime, and its user is not disabled. A session found ended ends the
@@ -49,9 +52,7 @@ pub fn writes_nothing(client: &Client, grant_type: Option<&str>) -> bool {
 pub(crate) fn ensure_live<S: OAuthStore>(ctx: &Ctx<'_, S>, grant: &Grant) -> Result<(), OAuthError> {
     let now = ctx.now();
     if grant.revoked_at.is_some() || grant.expires_at <= now {
-        return Err(OAuthError::invalid_grant(
-            "the authorization was revoked or has expired",
-        ));
+        return Err(OAuthError::invalid_grant(GRANT_ENDED));
     }
     let Some(sid) = &grant.sid else {
         return Ok(());
