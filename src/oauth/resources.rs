@@ -58,9 +58,7 @@ pub fn for_new_grant(
             validate_uri(r)
                 .map_err(|_| invalid_target("resource must be an absolute URI without fragment"))?;
             if !allowed(client, default_audience, r) {
-                return Err(invalid_target(
-                    "this client may not ask for this resource",
-                ));
+                return Err(invalid_target("this client may not ask for this resource"));
             }
             Ok(vec![r.to_owned()])
         }
@@ -142,9 +140,21 @@ mod tests {
     #[test]
     fn only_registered_resources_or_the_default() {
         let none = client(&[]);
-        assert_eq!(for_new_grant(&none, DEFAULT, None).unwrap(), Vec::<String>::new());
-        assert_eq!(for_new_grant(&none, DEFAULT, Some(DEFAULT)).unwrap(), vec![DEFAULT]);
-        for bad in ["mg_client_b", "https://api.example", "https://api.example/#x", "/rel", ""] {
+        assert_eq!(
+            for_new_grant(&none, DEFAULT, None).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            for_new_grant(&none, DEFAULT, Some(DEFAULT)).unwrap(),
+            vec![DEFAULT]
+        );
+        for bad in [
+            "mg_client_b",
+            "https://api.example",
+            "https://api.example/#x",
+            "/rel",
+            "",
+        ] {
             let e = for_new_grant(&none, DEFAULT, Some(bad)).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidTarget, "{bad}");
         }
@@ -157,7 +167,10 @@ mod tests {
     #[test]
     fn token_requests_only_narrow() {
         let granted = vec!["https://api.example".to_owned()];
-        assert_eq!(audience_for_grant(&granted, DEFAULT, None).unwrap(), "https://api.example");
+        assert_eq!(
+            audience_for_grant(&granted, DEFAULT, None).unwrap(),
+            "https://api.example"
+        );
         assert!(audience_for_grant(&granted, DEFAULT, Some("https://api.example")).is_ok());
         assert!(audience_for_grant(&granted, DEFAULT, Some(DEFAULT)).is_err());
         assert_eq!(audience_for_grant(&[], DEFAULT, None).unwrap(), DEFAULT);

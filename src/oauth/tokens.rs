@@ -265,7 +265,8 @@ impl<S: OAuthStore> Ctx<'_, S> {
 }
 
 /// `error_description` when the grant was revoked while its tokens were being issued.
-pub const REVOKED_WHILE_ISSUING: &str = "the authorization was revoked while the tokens were issued";
+pub const REVOKED_WHILE_ISSUING: &str =
+    "the authorization was revoked while the tokens were issued";
 
 /// The per-request parts of a token response.
 pub struct Extras<'a> {

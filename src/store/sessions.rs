@@ -90,8 +90,10 @@ impl SessionStore for Store {
             // Expiry ends session-bound families exactly as sign-out does (OIDC Core §11).
             let grants = super::oauth::grants_of_sessions(conn, &ended)?;
             super::oauth::revoke_grants(conn, &grants, now)?;
-            Ok(diesel::delete(sessions::table.filter(sessions::sid.eq_any(&ended)))
-                .execute(conn)?)
+            Ok(
+                diesel::delete(sessions::table.filter(sessions::sid.eq_any(&ended)))
+                    .execute(conn)?,
+            )
         })
     }
 }

@@ -89,7 +89,12 @@ async fn resource_must_be_registered_at_the_authorization_endpoint(backend: Back
     let client = register(&app, spec).await;
     let other = register(&app, client_spec("Other RP")).await;
     let b = browser(&app).await;
-    for bad in [other.id.as_str(), OTHER_API, "https://api.example/v1#frag", "not a uri"] {
+    for bad in [
+        other.id.as_str(),
+        OTHER_API,
+        "https://api.example/v1#frag",
+        "not a uri",
+    ] {
         let res = b
             .get(auth_url(&app, &client.id, &[("resource", bad)]))
             .send()
@@ -120,11 +125,17 @@ async fn resource_must_be_registered_at_the_authorization_endpoint(backend: Back
         ],
     )
     .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target"))
+    );
     // ...and the code still works for what was granted.
     let (status, tokens) = redeem(&app, &client, &code, None).await;
     assert_eq!(status, 200, "{tokens}");
-    assert_eq!(jwt_claims(tokens["access_token"].as_str().unwrap())["aud"], API);
+    assert_eq!(
+        jwt_claims(tokens["access_token"].as_str().unwrap())["aud"],
+        API
+    );
     // Without a resource nothing changes: the default audience (the issuer here).
     let to = authorize_with(&app, &b, &auth_url(&app, &client.id, &[])).await;
     let (status, tokens) = redeem(&app, &client, &query_of(&to)["code"], None).await;
@@ -147,13 +158,24 @@ async fn resource_must_be_registered_at_the_token_endpoint(backend: Backend) {
     let unregistered = register(&app, spec).await;
     // Another client's id as the audience: an ID-token look-alike. Refused.
     let (status, body) = client_credentials(&app, &unregistered, &other.id).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{body}"
+    );
     let (status, body) = client_credentials(&app, &unregistered, API).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{body}"
+    );
     // No resource registered: only the configured api_audience (the issuer by default).
     let (status, body) = client_credentials(&app, &unregistered, &app.address).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(jwt_claims(body["access_token"].as_str().unwrap())["aud"], app.address);
+    assert_eq!(
+        jwt_claims(body["access_token"].as_str().unwrap())["aud"],
+        app.address
+    );
 
     let mut spec = client_spec("Registered service");
     spec.grant_types = vec!["client_credentials".into()];
@@ -163,10 +185,17 @@ async fn resource_must_be_registered_at_the_token_endpoint(backend: Backend) {
     let registered = register(&app, spec).await;
     let (status, body) = client_credentials(&app, &registered, API).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(jwt_claims(body["access_token"].as_str().unwrap())["aud"], API);
+    assert_eq!(
+        jwt_claims(body["access_token"].as_str().unwrap())["aud"],
+        API
+    );
     for bad in [OTHER_API, "https://api.example/v1#x", "relative/path"] {
         let (status, body) = client_credentials(&app, &registered, bad).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")), "{bad}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_target")),
+            "{bad}"
+        );
     }
 }
 
@@ -187,10 +216,17 @@ async fn refresh_may_only_narrow_the_granted_resources(backend: Backend) {
     // Registered for the client, but not granted by this authorization: refused, and the
     // refresh token is not spent by the mistake.
     let (status, body) = refresh(&app, &client, &rt, Some(OTHER_API)).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{body}"
+    );
     let (status, body) = refresh(&app, &client, &rt, Some(API)).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(jwt_claims(body["access_token"].as_str().unwrap())["aud"], API);
+    assert_eq!(
+        jwt_claims(body["access_token"].as_str().unwrap())["aud"],
+        API
+    );
     let rt = body["refresh_token"].as_str().unwrap().to_owned();
     let (status, body) = refresh(&app, &client, &rt, None).await;
     assert_eq!(status, 200, "{body}");
@@ -205,7 +241,49 @@ async fn refresh_may_only_narrow_the_granted_resources(backend: Backend) {
     assert_eq!(status, 200, "{tokens}");
     let rt = tokens["refresh_token"].as_str().unwrap();
     let (status, body) = refresh(&app, &client, rt, Some(API)).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target")),
+        "{body}"
+    );
+}
+
+/// `mintgate client create --resource URI` (repeatable) registers absolute URIs only.
+async fn client_create_registers_resources(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    tokio::task::spawn_blocking(move || {
+        use crate::cli::run;
+        let (code, _, err) = run(&db, &["migrate"], "");
+        assert_eq!(code, 0, "{err}");
+        let base = [
+            "client",
+            "create",
+            "--name",
+            "RS",
+            "--redirect-uri",
+            REDIRECT,
+        ];
+        for bad in ["https://api.example/v1#frag", "mg_client_abc", "/relative"] {
+            let mut args = base.to_vec();
+            args.extend(["--resource", bad]);
+            let (code, _, err) = run(&db, &args, "");
+            assert_eq!(code, 2, "{bad}: {err}");
+        }
+        let mut args = base.to_vec();
+        args.extend(["--resource", API, "--resource", OTHER_API, "--json"]);
+        let (code, out, err) = run(&db, &args, "");
+        assert_eq!(code, 0, "{err}");
+        let id = serde_json::from_str::<serde_json::Value>(&out).unwrap()["client_id"].clone();
+        let (code, out, _) = run(&db, &["client", "list", "--json"], "");
+        assert_eq!(code, 0);
+        let list: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+        let client = list.iter().find(|c| c["id"] == id).unwrap();
+        assert_eq!(client["resources"], serde_json::json!([API, OTHER_API]));
+    })
+    .await
+    .unwrap();
 }
 
 // ---- 2. id_token_hint must be an ID token -----------------------------------------------
@@ -447,7 +525,11 @@ async fn sign_out_racing_code_redemptions(backend: Backend) {
     let mut codes = Vec::new();
     for i in 0..N + AFTER {
         let c = if i % 2 == 0 { &client } else { &jwt_client };
-        codes.push((session_code(&app, &b, c).await, c.id.clone(), c.secret.clone()));
+        codes.push((
+            session_code(&app, &b, c).await,
+            c.id.clone(),
+            c.secret.clone(),
+        ));
     }
     let held_back = codes.split_off(N);
     let page = app.account_page_with(&b).await.expect("signed in");
@@ -479,7 +561,11 @@ async fn sign_out_racing_code_redemptions(backend: Backend) {
     let (mut issued, mut refused, mut after) = (0, 0, 0);
     for t in tasks {
         let (sent, id, status, body) = t.await.unwrap();
-        let c = if id == client.id { &client } else { &jwt_client };
+        let c = if id == client.id {
+            &client
+        } else {
+            &jwt_client
+        };
         match status {
             200 => {
                 issued += 1;
@@ -509,7 +595,10 @@ async fn sign_out_racing_code_redemptions(backend: Backend) {
         "{backend:?}: {issued} issued, {refused} refused ({after} sent after the sign-out), in {:?}",
         start.elapsed()
     );
-    assert!(after >= AFTER, "the held-back redemptions follow the sign-out");
+    assert!(
+        after >= AFTER,
+        "the held-back redemptions follow the sign-out"
+    );
 }
 
 // ---- 5. max_age=0 -----------------------------------------------------------------------
@@ -530,7 +619,14 @@ async fn max_age_zero_proceeds_after_a_fresh_sign_in(backend: Backend) {
         .unwrap();
     let to = location(res.headers());
     assert!(to.starts_with("/login?") && to.contains("reauth=1"), "{to}");
-    let page = b.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    let page = b
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = form_value(&page, "csrf").expect("the sign-in form");
     let return_to = form_value(&page, "return_to").expect("return_to is carried");
     app.clock.advance(1);
@@ -569,6 +665,7 @@ both!(
     resource_must_be_registered_at_the_authorization_endpoint,
     resource_must_be_registered_at_the_token_endpoint,
     refresh_may_only_narrow_the_granted_resources,
+    client_create_registers_resources,
     id_token_hint_must_be_an_id_token,
     idle_session_ends_its_refresh_family,
     absolute_session_expiry_ends_its_refresh_family,

@@ -49,7 +49,10 @@ pub const GRANT_ENDED: &str = "the authorization was revoked or has expired";
 /// browser session (no `offline_access`), while that session lives: it exists, is neither idle
 /// nor past its absolute lifetime, and its user is not disabled. A session found ended ends the
 /// grant as sign-out would (its pruning may not have run yet).
-pub(crate) fn ensure_live<S: OAuthStore>(ctx: &Ctx<'_, S>, grant: &Grant) -> Result<(), OAuthError> {
+pub(crate) fn ensure_live<S: OAuthStore>(
+    ctx: &Ctx<'_, S>,
+    grant: &Grant,
+) -> Result<(), OAuthError> {
     let now = ctx.now();
     if grant.revoked_at.is_some() || grant.expires_at <= now {
         return Err(OAuthError::invalid_grant(GRANT_ENDED));
