@@ -103,6 +103,10 @@ pub struct ClientCreate {
     /// Issue a refresh token even without offline_access (bound to the session).
     #[arg(long)]
     pub always_issue_refresh: bool,
+    /// Repeatable. An RFC 8707 resource (absolute URI, no fragment) the client may ask for as
+    /// the `aud` of its access tokens. Default: only the configured api_audience.
+    #[arg(long = "resource")]
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -443,6 +447,7 @@ fn client_command(
                 access_token_ttl: a.access_token_ttl,
                 id_token_alg: a.id_token_signed_response_alg.parse()?,
                 always_issue_refresh: a.always_issue_refresh,
+                resources: a.resources,
                 id: None,
             };
             let (client, secret) = clients::create(&store, &SystemClock, input).map_err(invalid)?;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::OAuthStore;
 use super::error::{ErrorCode, OAuthError};
 use super::pkce;
+use super::resources;
 use super::tokens::CODE_TTL;
 use super::types::*;
 use crate::clock::UnixTime;
@@ -63,7 +64,8 @@ pub struct AuthorizeRequest {
     pub prompts: Vec<Prompt>,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
-    pub resource: Option<String>,
+    /// RFC 8707 resources checked against the client's registration; bound to the grant.
+    pub resources: Vec<String>,
     pub params: AuthorizeParams,
 }
 
@@ -97,9 +99,11 @@ impl AuthorizeRequest {
     }
 }
 
+/// `default_audience`: the `aud` of access tokens when no resource is named (RFC 8707).
 pub fn validate<S: OAuthStore>(
     store: &S,
     params: AuthorizeParams,
+    default_audience: &str,
 ) -> Result<AuthorizeRequest, AuthorizeError> {
     let client_id = params
         .client_id
@@ -246,6 +250,18 @@ pub fn validate<S: OAuthStore>(
             "nonce or state is too long",
         ));
     }
+    // RFC 8707 §2: an unknown, malformed or unregistered resource is `invalid_target`, returned
+    // to the (validated) redirect URI like the other errors of RFC 6749 §4.1.2.1.
+    let resources = resources::for_new_grant(
+        &client,
+        default_audience,
+        params.resource.as_deref().filter(|r| !r.is_empty()),
+    )
+    .map_err(|error| AuthorizeError::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: state.clone(),
+        error,
+    })?;
     Ok(AuthorizeRequest {
         client,
         redirect_uri: redirect_uri.clone(),
@@ -256,7 +272,7 @@ pub fn validate<S: OAuthStore>(
         prompts,
         max_age,
         login_hint: params.login_hint.clone(),
-        resource: params.resource.clone(),
+        resources,
         params,
     })
 }
@@ -346,6 +362,7 @@ pub fn issue_code<S: OAuthStore>(
             session.session.expires_at
         },
         revoked_at: None,
+        resources: req.resources.clone(),
     };
     store.create_grant(&grant)?;
     let code = crypto::random_base62(43);
@@ -357,7 +374,7 @@ pub fn issue_code<S: OAuthStore>(
         scope: req.scope.clone(),
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
-        resource: req.resource.clone(),
+        resource: req.resources.first().cloned(),
         expires_at: now + CODE_TTL,
         used_at: None,
     })?;

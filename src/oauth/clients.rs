@@ -29,6 +29,9 @@ pub struct NewClient {
     pub access_token_ttl: Option<i64>,
     pub id_token_alg: SigningAlg,
     pub always_issue_refresh: bool,
+    /// RFC 8707 resources the client may ask for (absolute URIs, no fragment); none: only the
+    /// configured `api_audience`.
+    pub resources: Vec<String>,
     /// A fixed id (for built-in clients such as `mintgate-cli`); random otherwise.
     pub id: Option<String>,
 }
@@ -84,6 +87,13 @@ pub fn build(
     {
         validate_redirect_uri(uri).map_err(invalid)?;
     }
+    let mut resources: Vec<String> = Vec::new();
+    for r in &input.resources {
+        super::resources::validate_uri(r).map_err(invalid)?;
+        if !resources.contains(r) {
+            resources.push(r.clone());
+        }
+    }
     let scopes = Scopes::parse(input.scopes.as_deref().unwrap_or(DEFAULT_SCOPES))
         .ok_or_else(|| invalid("a scope has a character RFC 6749 §3.3 forbids".into()))?;
     let ttl = input
@@ -117,6 +127,7 @@ pub fn build(
         always_issue_refresh: input.always_issue_refresh,
         id_token_alg: input.id_token_alg,
         created_at: clock.now(),
+        resources,
     };
     Ok((client, secret))
 }

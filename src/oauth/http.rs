@@ -12,6 +12,7 @@ use super::clients::{self, PresentedClient};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, TokenRequest};
 use super::introspect;
+use super::resources;
 use super::tokens::Ctx;
 use super::types::{Client, describe_scope};
 use crate::accounts::http::login_redirect_with;
@@ -297,7 +298,11 @@ async fn authorize(
     let user_id = current.as_ref().map(|c| c.user.id.clone());
     let st2 = st.clone();
     let (validated, remembered) = web::block(move || {
-        let validated = authorize::validate(&st2.store, params);
+        let validated = authorize::validate(
+            &st2.store,
+            params,
+            &resources::default_audience(&st2.settings),
+        );
         let remembered = match (&validated, &user_id) {
             (Ok(r), Some(uid)) => st2.store.find_consent(uid, &r.client.id).ok().flatten(),
             _ => None,
@@ -317,9 +322,13 @@ async fn authorize(
     ) {
         Err(e) => authorize_error(&st, e),
         Ok(Step::SignIn { reauth }) => {
-            // Back here after signing in, without the prompt that sent us there.
+            // Back here after signing in, without the prompt or max_age that sent us there: the
+            // sign-in about to happen satisfies both (with max_age kept, max_age=0 would send
+            // the user back to sign in as soon as the clock ticks, forever). The ID token's
+            // auth_time still tells the client when that was (OIDC Core §3.1.2.1).
             let mut params = request.params.clone();
             params.prompt = None;
+            params.max_age = None;
             let return_to = format!(
                 "{AUTHORIZE}?{}",
                 serde_urlencoded::to_string(&params).unwrap_or_default()
@@ -452,7 +461,15 @@ pub async fn consent(
     csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
     let st2 = st.clone();
     let params = form.params;
-    let request = match web::block(move || authorize::validate(&st2.store, params)).await? {
+    let request = match web::block(move || {
+        authorize::validate(
+            &st2.store,
+            params,
+            &resources::default_audience(&st2.settings),
+        )
+    })
+    .await?
+    {
         Ok(r) => r,
         Err(e) => return authorize_error(&st, e),
     };

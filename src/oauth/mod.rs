@@ -11,14 +11,20 @@ pub mod grants;
 pub mod http;
 pub mod introspect;
 pub mod pkce;
+pub mod resources;
 pub mod tokens;
 pub mod types;
 
-use crate::store::{ClientStore, ConsentStore, DeviceCodeStore, GrantStore, UserStore};
+use crate::store::{
+    ClientStore, ConsentStore, DeviceCodeStore, GrantStore, SessionStore, UserStore,
+};
 
-/// Everything the OAuth services need from storage.
+/// Everything the OAuth services need from storage (sessions: grants bound to one end with it).
 pub trait OAuthStore:
-    ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore
+    ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore
 {
 }
-impl<T: ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore> OAuthStore for T {}
+impl<T: ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore>
+    OAuthStore for T
+{
+}

@@ -5,12 +5,14 @@ use serde::Serialize;
 
 use super::OAuthStore;
 use super::error::OAuthError;
+use super::resources;
 use super::types::*;
 use crate::accounts::types::User;
 use crate::clock::{Clock, UnixTime};
 use crate::config::Settings;
 use crate::crypto;
 use crate::oidc::keys::{KeySet, SigningAlg};
+use crate::sessions::service::SessionPolicy;
 
 pub const ACCESS_TOKEN_PREFIX: &str = "mg_token_";
 pub const REFRESH_TOKEN_PREFIX: &str = "mg_refresh_";
@@ -89,21 +91,32 @@ impl<S: OAuthStore> Ctx<'_, S> {
         self.clock.now()
     }
 
-    /// An access token for `scope`, opaque or JWT per the client; returns it with its lifetime.
+    /// The `aud` of access tokens whose request names no resource (RFC 8707).
+    pub fn default_audience(&self) -> String {
+        resources::default_audience(self.settings)
+    }
+
+    /// How long browser sessions live, for grants bound to one.
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy::new(
+            self.settings.session_idle_timeout,
+            self.settings.session_absolute_timeout,
+        )
+    }
+
+    /// An access token for `scope` and `audience` (already checked against what the client or
+    /// grant may have, see [`resources`]), opaque or JWT per the client; returns it with its
+    /// lifetime.
     pub fn access_token(
         &self,
         client: &Client,
         user_id: Option<&str>,
         grant_id: Option<&str>,
         scope: &Scopes,
-        resource: Option<&str>,
+        audience: String,
     ) -> Result<(String, i64), OAuthError> {
         let now = self.now();
         let ttl = client.access_token_ttl;
-        let audience = resource
-            .map(str::to_owned)
-            .or_else(|| self.settings.api_audience.clone())
-            .unwrap_or_else(|| self.settings.issuer_str().to_owned());
         match client.access_token_format {
             TokenFormat::Opaque => {
                 let token = format!("{ACCESS_TOKEN_PREFIX}{}", crypto::random_base62(43));
@@ -198,7 +211,12 @@ impl<S: OAuthStore> Ctx<'_, S> {
             })
     }
 
-    /// Access token, optional refresh token and ID token for a user's grant.
+    /// Access token, optional refresh token and ID token for a user's grant. The access token's
+    /// audience is the requested resource if the grant holds it, else the grant's (RFC 8707
+    /// §2.2). Fails with `invalid_grant`, returning nothing, when the grant was revoked before
+    /// the tokens were stored (a sign-out racing the redemption, a replay of the code or refresh
+    /// token): the check is a conditional update after minting, so a revocation either comes
+    /// first and is seen here, or comes after and deletes what was stored.
     pub fn for_grant(
         &self,
         client: &Client,
@@ -212,8 +230,10 @@ impl<S: OAuthStore> Ctx<'_, S> {
             resource,
             with_refresh,
         } = extras;
+        let audience =
+            resources::audience_for_grant(&grant.resources, &self.default_audience(), resource)?;
         let (access_token, expires_in) =
-            self.access_token(client, Some(&user.id), Some(&grant.id), scope, resource)?;
+            self.access_token(client, Some(&user.id), Some(&grant.id), scope, audience)?;
         let refresh_token = if with_refresh {
             Some(self.refresh_token(&grant.id)?)
         } else {
@@ -224,14 +244,14 @@ impl<S: OAuthStore> Ctx<'_, S> {
         } else {
             None
         };
-        // A replay detected while these were minted (a concurrent reuse of the same code or
-        // refresh token) revoked the family: what was just issued must die with it.
-        if self
-            .store
-            .find_grant(&grant.id)?
-            .is_none_or(|g| g.revoked_at.is_some())
-        {
-            self.store.revoke_grant(&grant.id, self.now())?;
+        // Revoked while these were minted (a sign-out or logout, a concurrent reuse of the same
+        // code or refresh token): what was just stored dies with the family and nothing is
+        // handed out. The conditional update waits for a concurrent revocation's row lock
+        // (PostgreSQL) or runs before or after it on the one writer (SQLite).
+        let now = self.now();
+        if !self.store.mark_grant_used(&grant.id, now)? {
+            self.store.revoke_grant(&grant.id, now)?;
+            return Err(OAuthError::invalid_grant(REVOKED_WHILE_ISSUING));
         }
         Ok(TokenResponse {
             access_token,
@@ -244,9 +264,14 @@ impl<S: OAuthStore> Ctx<'_, S> {
     }
 }
 
+/// `error_description` when the grant was revoked while its tokens were being issued.
+pub const REVOKED_WHILE_ISSUING: &str =
+    "the authorization was revoked while the tokens were issued";
+
 /// The per-request parts of a token response.
 pub struct Extras<'a> {
     pub nonce: Option<&'a str>,
+    /// The token request's RFC 8707 `resource`: narrows the grant's resources.
     pub resource: Option<&'a str>,
     pub with_refresh: bool,
 }

@@ -185,6 +185,8 @@ pub struct Client {
     pub always_issue_refresh: bool,
     pub id_token_alg: SigningAlg,
     pub created_at: UnixTime,
+    /// RFC 8707 resources this client may ask for; empty: only the configured `api_audience`.
+    pub resources: Vec<String>,
 }
 
 impl Client {
@@ -267,6 +269,7 @@ mod tests {
             always_issue_refresh: false,
             id_token_alg: SigningAlg::Rs256,
             created_at: 0,
+            resources: vec![],
         };
         let native = c(&["http://127.0.0.1/callback", "https://app.example/cb"]);
         assert!(native.redirect_uri_allowed("http://127.0.0.1:51234/callback"));
@@ -296,6 +299,8 @@ pub struct Grant {
     pub last_used_at: UnixTime,
     pub expires_at: UnixTime,
     pub revoked_at: Option<UnixTime>,
+    /// RFC 8707 resources the authorization granted; empty: the default audience only.
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

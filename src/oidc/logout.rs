@@ -36,12 +36,39 @@ enum Audience {
 }
 
 impl Audience {
-    fn first(&self) -> Option<&str> {
+    /// The one audience our ID tokens have (OIDC Core §2: the client); `None` for several.
+    fn single(&self) -> Option<&str> {
         match self {
             Audience::One(a) => Some(a),
-            Audience::Many(v) => v.first().map(String::as_str),
+            Audience::Many(v) if v.len() == 1 => v.first().map(String::as_str),
+            Audience::Many(_) => None,
         }
     }
+}
+
+/// The `typ` header of the ID tokens we sign; JWT access tokens carry `at+jwt` (RFC 9068 §2.1).
+const ID_TOKEN_TYP: &str = "JWT";
+
+/// An `id_token_hint` is accepted only if it is one of our ID tokens (expired ones too, §2):
+/// our signature and issuer, `typ` `JWT` (so never an `at+jwt` access token, whose `aud` may
+/// look like a client id), and a single `aud` naming a registered client. Anything else is
+/// treated as no hint: the user confirms before anything ends.
+fn id_token_hint<S: OAuthStore>(
+    store: &S,
+    keys: &KeySet,
+    issuer: &str,
+    token: &str,
+) -> StoreResult<Option<(HintClaims, String)>> {
+    let Ok(claims) = keys.verify::<HintClaims>(token, issuer, Some(ID_TOKEN_TYP), true) else {
+        return Ok(None);
+    };
+    let Some(aud) = claims.aud.single().map(str::to_owned) else {
+        return Ok(None);
+    };
+    if store.find_client(&aud)?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some((claims, aud)))
 }
 
 pub struct LogoutPlan {
@@ -61,11 +88,13 @@ pub fn plan<S: OAuthStore>(
     params: &LogoutParams,
     signed_in: Option<(&str, &str)>,
 ) -> StoreResult<Result<LogoutPlan, &'static str>> {
-    let hint = params
-        .id_token_hint
-        .as_deref()
-        .and_then(|t| keys.verify::<HintClaims>(t, issuer, None, true).ok());
-    let hint_client = hint.as_ref().and_then(|h| h.aud.first().map(str::to_owned));
+    let (hint, hint_client) = match params.id_token_hint.as_deref() {
+        Some(t) => match id_token_hint(store, keys, issuer, t)? {
+            Some((claims, client_id)) => (Some(claims), Some(client_id)),
+            None => (None, None),
+        },
+        None => (None, None),
+    };
     let client_id = match (&params.client_id, &hint_client) {
         (Some(a), Some(b)) if a != b => {
             return Ok(Err("client_id does not match the id_token_hint"));

@@ -29,7 +29,8 @@ impl SessionPolicy {
         }
     }
 
-    fn is_live(&self, s: &SessionRecord, now: UnixTime) -> bool {
+    /// Neither past its absolute expiry nor idle for too long.
+    pub fn is_live(&self, s: &SessionRecord, now: UnixTime) -> bool {
         now < s.expires_at && now < s.last_seen_at + self.idle
     }
 }
@@ -92,7 +93,12 @@ pub fn resolve<S: SessionStore>(
     let Some(current) = store.find_session(&secret.hash())? else {
         return Ok(None);
     };
-    if current.user.disabled || !policy.is_live(&current.session, now) {
+    if !policy.is_live(&current.session, now) {
+        // Expiry ends the session as sign-out does, with the OAuth grants bound to it.
+        store.delete_session(&current.session.id_hash, now)?;
+        return Ok(None);
+    }
+    if current.user.disabled {
         return Ok(None);
     }
     if now - current.session.last_seen_at >= TOUCH_EVERY {

@@ -363,12 +363,15 @@ pub trait SessionStore {
     fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
     /// The session with this hash and its user, if it exists (expiry is the caller's rule).
     fn find_session(&self, id_hash: &str) -> StoreResult<Option<CurrentSession>>;
+    /// The session with this public `sid` and its user (for grants bound to a session).
+    fn find_session_by_sid(&self, sid: &str) -> StoreResult<Option<CurrentSession>>;
     /// Records activity; a no-op when the session is gone.
     fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()>;
     /// Deletes the session and revokes the OAuth grants bound to it; returns it, if it existed.
     fn delete_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<SessionRecord>>;
     fn delete_user_sessions(&self, user_id: &str) -> StoreResult<usize>;
-    /// Deletes sessions past their absolute expiry or idle since before `idle_cutoff`.
+    /// Deletes sessions past their absolute expiry or idle since before `idle_cutoff`, and
+    /// revokes the OAuth grants bound to them, as sign-out does.
     fn prune_sessions(&self, now: UnixTime, idle_cutoff: UnixTime) -> StoreResult<usize>;
 }
 
@@ -443,7 +446,10 @@ pub trait GrantStore {
     /// Marks the code used; `true` for exactly one caller however many race (single use).
     fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool>;
     fn find_grant(&self, id: &str) -> StoreResult<Option<Grant>>;
-    fn touch_grant(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+    /// Records use of the grant if it is still live (unrevoked, unexpired): a conditional
+    /// update, `false` when it was revoked. Run after minting, so a revocation that raced the
+    /// minting is either seen here or, coming later, deletes what was minted.
+    fn mark_grant_used(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
     /// Revokes the family: marks the grant and deletes its access and refresh tokens.
     fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()>;
     fn insert_access_token(&self, token: &AccessTokenRecord) -> StoreResult<()>;

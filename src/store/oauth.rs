@@ -29,6 +29,7 @@ struct ClientRow {
     always_issue_refresh: bool,
     id_token_alg: String,
     created_at: i64,
+    resources: String,
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -57,6 +58,7 @@ impl TryFrom<ClientRow> for Client {
                 .id_token_alg
                 .parse()
                 .map_err(|_| corrupt("id_token_alg"))?,
+            resources: serde_json::from_str(&r.resources).map_err(|_| corrupt("resources"))?,
             id: r.id,
             name: r.name,
             secret_hash: r.secret_hash,
@@ -93,6 +95,7 @@ impl From<&Client> for ClientRow {
             always_issue_refresh: c.always_issue_refresh,
             id_token_alg: c.id_token_alg.as_str().to_owned(),
             created_at: c.created_at,
+            resources: serde_json::json!(c.resources).to_string(),
         }
     }
 }
@@ -111,6 +114,7 @@ struct GrantRow {
     last_used_at: i64,
     expires_at: i64,
     revoked_at: Option<i64>,
+    resources: String,
 }
 
 impl From<GrantRow> for Grant {
@@ -127,6 +131,9 @@ impl From<GrantRow> for Grant {
             last_used_at: r.last_used_at,
             expires_at: r.expires_at,
             revoked_at: r.revoked_at,
+            // Written by `create_grant` as a JSON array of strings; unreadable reads as none
+            // granted (the default audience), never as more.
+            resources: serde_json::from_str(&r.resources).unwrap_or_default(),
         }
     }
 }
@@ -254,8 +261,13 @@ pub(super) fn revoke_grants(conn: &mut DbConn, ids: &[String], now: UnixTime) ->
 }
 
 pub(super) fn grants_of_session(conn: &mut DbConn, sid: &str) -> StoreResult<Vec<String>> {
+    grants_of_sessions(conn, &[sid.to_owned()])
+}
+
+/// Unrevoked grants bound to any of these sessions.
+pub(super) fn grants_of_sessions(conn: &mut DbConn, sids: &[String]) -> StoreResult<Vec<String>> {
     Ok(gr::table
-        .filter(gr::sid.eq(sid))
+        .filter(gr::sid.eq_any(sids))
         .filter(gr::revoked_at.is_null())
         .select(gr::id)
         .load(conn)?)
@@ -387,6 +399,7 @@ impl GrantStore for Store {
             last_used_at: g.last_used_at,
             expires_at: g.expires_at,
             revoked_at: g.revoked_at,
+            resources: serde_json::json!(g.resources).to_string(),
         };
         self.write(move |conn| {
             diesel::insert_into(gr::table).values(&row).execute(conn)?;
@@ -454,13 +467,18 @@ impl GrantStore for Store {
             .map(Into::into))
     }
 
-    fn touch_grant(&self, id: &str, now: UnixTime) -> StoreResult<()> {
+    fn mark_grant_used(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
         let id = id.to_owned();
         self.write(move |conn| {
-            diesel::update(gr::table.find(id))
-                .set(gr::last_used_at.eq(now))
-                .execute(conn)?;
-            Ok(())
+            Ok(diesel::update(
+                gr::table
+                    .find(id)
+                    .filter(gr::revoked_at.is_null())
+                    .filter(gr::expires_at.gt(now)),
+            )
+            .set(gr::last_used_at.eq(now))
+            .execute(conn)?
+                == 1)
         })
     }
 

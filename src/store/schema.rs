@@ -114,6 +114,7 @@ diesel::table! {
         always_issue_refresh -> Bool,
         id_token_alg -> Text,
         created_at -> BigInt,
+        resources -> Text,
     }
 }
 
@@ -139,6 +140,7 @@ diesel::table! {
         last_used_at -> BigInt,
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
+        resources -> Text,
     }
 }
 

@@ -27,6 +27,19 @@ impl SessionStore for Store {
             }))
     }
 
+    fn find_session_by_sid(&self, sid: &str) -> StoreResult<Option<CurrentSession>> {
+        Ok(sessions::table
+            .inner_join(users::table)
+            .filter(sessions::sid.eq(sid))
+            .select((SessionRow::as_select(), UserRow::as_select()))
+            .get_result::<(SessionRow, UserRow)>(&mut *self.conn()?)
+            .optional()?
+            .map(|(s, u)| CurrentSession {
+                session: s.into(),
+                user: u.into(),
+            }))
+    }
+
     fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
         diesel::update(sessions::table.find(id_hash))
             .set(sessions::last_seen_at.eq(now))
@@ -58,13 +71,29 @@ impl SessionStore for Store {
     }
 
     fn prune_sessions(&self, now: UnixTime, idle_cutoff: UnixTime) -> StoreResult<usize> {
-        Ok(diesel::delete(
-            sessions::table.filter(
-                sessions::expires_at
-                    .le(now)
-                    .or(sessions::last_seen_at.lt(idle_cutoff)),
-            ),
-        )
-        .execute(&mut *self.conn()?)?)
+        let mut conn = self.conn()?;
+        conn.transaction(|conn| -> StoreResult<usize> {
+            // A bounded batch per run; the rest goes on the next run (and a refresh checks its
+            // session's liveness itself meanwhile).
+            let ended: Vec<String> = sessions::table
+                .filter(
+                    sessions::expires_at
+                        .le(now)
+                        .or(sessions::last_seen_at.le(idle_cutoff)),
+                )
+                .select(sessions::sid)
+                .limit(1000)
+                .load(conn)?;
+            if ended.is_empty() {
+                return Ok(0);
+            }
+            // Expiry ends session-bound families exactly as sign-out does (OIDC Core §11).
+            let grants = super::oauth::grants_of_sessions(conn, &ended)?;
+            super::oauth::revoke_grants(conn, &grants, now)?;
+            Ok(
+                diesel::delete(sessions::table.filter(sessions::sid.eq_any(&ended)))
+                    .execute(conn)?,
+            )
+        })
     }
 }

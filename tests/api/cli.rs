@@ -20,7 +20,7 @@ fn mintgate(db: &TestDb) -> Command {
     cmd
 }
 
-fn run(db: &TestDb, args: &[&str], stdin: &str) -> (i32, String, String) {
+pub(crate) fn run(db: &TestDb, args: &[&str], stdin: &str) -> (i32, String, String) {
     let mut child = mintgate(db).args(args).spawn().unwrap();
     child
         .stdin

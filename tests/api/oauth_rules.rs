@@ -623,6 +623,7 @@ async fn jwt_access_tokens_follow_rfc9068(backend: Backend) {
     spec.grant_types = vec!["client_credentials".into()];
     spec.scopes = Some("read:policies".into());
     spec.access_token_format = mintgate::oauth::types::TokenFormat::Jwt;
+    spec.resources = vec!["https://api.example".into()];
     let client = register(&app, spec).await;
     let (status, body) = post_form(
         &app,

@@ -29,6 +29,7 @@ pub fn client_spec(name: &str) -> NewClient {
         access_token_ttl: None,
         id_token_alg: SigningAlg::Rs256,
         always_issue_refresh: false,
+        resources: vec![],
         id: None,
     }
 }

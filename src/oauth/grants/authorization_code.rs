@@ -5,6 +5,7 @@ use crate::crypto;
 use crate::oauth::OAuthStore;
 use crate::oauth::error::OAuthError;
 use crate::oauth::pkce;
+use crate::oauth::resources;
 use crate::oauth::tokens::{Ctx, Extras, TokenResponse, issues_refresh};
 use crate::oauth::types::Client;
 
@@ -58,18 +59,27 @@ pub fn exchange<S: OAuthStore>(
         }
         (None, None) => {}
     }
+    // RFC 8707 §2.2: the token request may only narrow what the authorization named (bound to
+    // the code and its grant); checked before the code is spent.
+    let granted: Vec<String> = stored.resource.iter().cloned().collect();
+    resources::audience_for_grant(
+        &granted,
+        &ctx.default_audience(),
+        req.resource.as_deref().filter(|r| !r.is_empty()),
+    )?;
     if !ctx.store.consume_code(&stored.code_hash, now)? {
         ctx.store.revoke_grant(&stored.grant_id, now)?;
         return Err(OAuthError::invalid_grant(
             "the authorization code was already used",
         ));
     }
-    // Not filtered on revocation: a replay racing this (the one) winning redemption revokes the
-    // grant, and `for_grant` then revokes what it issues too.
+    // A grant revoked since the code was issued (sign-out, logout, consent revocation) yields
+    // nothing; one revoked from here on is caught by `for_grant` after minting.
     let grant = ctx
         .store
         .find_grant(&stored.grant_id)?
         .ok_or_else(|| OAuthError::invalid_grant("the authorization was revoked"))?;
+    super::ensure_live(ctx, &grant)?;
     let user_id = grant
         .user_id
         .as_deref()
@@ -87,7 +97,9 @@ pub fn exchange<S: OAuthStore>(
         &stored.scope,
         Extras {
             nonce: stored.nonce.as_deref(),
-            resource: stored.resource.as_deref(),
+            // The grant holds what the authorization request named (RFC 8707); the token
+            // request may narrow it.
+            resource: req.resource.as_deref().filter(|r| !r.is_empty()),
             with_refresh,
         },
     )

@@ -4,6 +4,7 @@
 use super::TokenRequest;
 use crate::oauth::OAuthStore;
 use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::resources;
 use crate::oauth::tokens::{Ctx, TokenResponse};
 use crate::oauth::types::{Client, SCOPE_GROUPS, SCOPE_OFFLINE, SCOPE_OPENID, Scopes};
 
@@ -44,8 +45,12 @@ pub fn exchange<S: OAuthStore>(
             asked
         }
     };
-    let (access_token, expires_in) =
-        ctx.access_token(client, None, None, &scope, req.resource.as_deref())?;
+    let audience = resources::audience_for_client(
+        client,
+        &ctx.default_audience(),
+        req.resource.as_deref().filter(|r| !r.is_empty()),
+    )?;
+    let (access_token, expires_in) = ctx.access_token(client, None, None, &scope, audience)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -5,6 +5,7 @@ use crate::crypto;
 use crate::oauth::OAuthStore;
 use crate::oauth::device;
 use crate::oauth::error::OAuthError;
+use crate::oauth::resources;
 use crate::oauth::tokens::{Ctx, Extras, TokenResponse, issues_refresh};
 use crate::oauth::types::{Client, Grant};
 
@@ -15,6 +16,11 @@ pub fn exchange<S: OAuthStore>(
 ) -> Result<TokenResponse, OAuthError> {
     let device_code = required(&req.device_code, "device_code")?;
     let now = ctx.now();
+    let resources = resources::for_new_grant(
+        client,
+        &ctx.default_audience(),
+        req.resource.as_deref().filter(|r| !r.is_empty()),
+    )?;
     let code = device::poll(ctx.store, client, device_code, now)?;
     let user_id = code.user_id.clone().ok_or_else(OAuthError::server_error)?;
     let user = ctx
@@ -40,6 +46,7 @@ pub fn exchange<S: OAuthStore>(
                 client.access_token_ttl
             },
         revoked_at: None,
+        resources,
     };
     ctx.store.create_grant(&grant)?;
     let with_refresh = issues_refresh(client, &scope);
@@ -50,7 +57,7 @@ pub fn exchange<S: OAuthStore>(
         &scope,
         Extras {
             nonce: None,
-            resource: req.resource.as_deref(),
+            resource: None,
             with_refresh,
         },
     )

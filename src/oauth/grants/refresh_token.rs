@@ -4,6 +4,7 @@ use super::{TokenRequest, required};
 use crate::crypto;
 use crate::oauth::OAuthStore;
 use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::resources;
 use crate::oauth::tokens::{Ctx, Extras, TokenResponse};
 use crate::oauth::types::{Client, Scopes};
 
@@ -42,6 +43,8 @@ pub fn exchange<S: OAuthStore>(
             "the refresh token has expired or was revoked",
         ));
     }
+    // A session-bound family ends with its session, whichever way the session ended.
+    super::ensure_live(ctx, &grant)?;
     // A narrower scope narrows this access token only; the family keeps its grant (§6).
     let scope = match req.scope.as_deref() {
         None | Some("") => grant.scope.clone(),
@@ -57,13 +60,18 @@ pub fn exchange<S: OAuthStore>(
             asked
         }
     };
+    // RFC 8707 §2.2: checked before the token is spent, so a client mistake costs nothing.
+    resources::audience_for_grant(
+        &grant.resources,
+        &ctx.default_audience(),
+        req.resource.as_deref().filter(|r| !r.is_empty()),
+    )?;
     if !ctx.store.consume_refresh_token(&stored.token_hash, now)? {
         ctx.store.revoke_grant(&grant.id, now)?;
         return Err(OAuthError::invalid_grant(
             "the refresh token was already used",
         ));
     }
-    ctx.store.touch_grant(&grant.id, now)?;
     let user_id = grant.user_id.as_deref().ok_or_else(invalid)?;
     let user = ctx
         .store
@@ -77,7 +85,8 @@ pub fn exchange<S: OAuthStore>(
         &scope,
         Extras {
             nonce: None,
-            resource: req.resource.as_deref(),
+            // RFC 8707 §2.2: only a subset of what the grant holds.
+            resource: req.resource.as_deref().filter(|r| !r.is_empty()),
             with_refresh: true,
         },
     )

@@ -1,0 +1,2 @@
+ALTER TABLE oauth_grants DROP COLUMN resources;
+ALTER TABLE oauth_clients DROP COLUMN resources;
