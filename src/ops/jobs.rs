@@ -6,7 +6,7 @@ use tokio::task::JoinHandle;
 use crate::oidc::keys::KeySet;
 use crate::sessions::service as sessions;
 use crate::startup::{AppState, KEY_REFRESH_EVERY, PRUNE_EVERY, USAGE_FLUSH_EVERY};
-use crate::store::{ApiKeyStore, GrantStore, SigningKeyStore};
+use crate::store::{ApiKeyStore, DeviceCodeStore, GrantStore, SigningKeyStore};
 
 /// Reloads signing keys from the database (new keys published by a rotation on any instance).
 pub fn reload_keys(st: &AppState) -> Result<(), String> {
@@ -26,6 +26,15 @@ pub fn flush_key_usage(st: &AppState) -> Result<(), crate::store::StoreError> {
     }
 }
 
+/// Deletes expired sessions, authorization codes, tokens, grants and device codes; returns how
+/// many rows went.
+pub fn prune_expired(st: &AppState) -> Result<usize, crate::store::StoreError> {
+    let now = st.clock.now();
+    Ok(sessions::prune(&st.store, st.clock.as_ref(), st.session_policy)?
+        + st.store.prune_grants(now)?
+        + st.store.prune_device_codes(now)?)
+}
+
 pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
     tokio::spawn(async move {
         // First ticks one period after start: start-up already loaded everything fresh.
@@ -37,11 +46,7 @@ pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
             tokio::select! {
                 _ = prune.tick() => {
                     let st = state.clone();
-                    let result = tokio::task::spawn_blocking(move || -> Result<usize, crate::store::StoreError> {
-                        let now = st.clock.now();
-                        Ok(sessions::prune(&st.store, st.clock.as_ref(), st.session_policy)? + st.store.prune_grants(now)?)
-                    })
-                    .await;
+                    let result = tokio::task::spawn_blocking(move || prune_expired(&st)).await;
                     match result {
                         Ok(Ok(n)) if n > 0 => tracing::debug!(rows = n, "pruned expired sessions, codes and tokens"),
                         Ok(Err(e)) => tracing::warn!(error = %e, "pruning failed"),

@@ -1,5 +1,6 @@
 //! `/v1` handlers (JSON).
 
+use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -46,7 +47,17 @@ impl KeyView {
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, V1Error> {
+/// Answers that carry a secret (a new or rotated key) must not be kept by any cache
+/// (RFC 9111 §5.2.2.5; the same rule as RFC 6749 §5.1 for tokens).
+fn secret_answer(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((PRAGMA, "no-cache"));
+    builder
+}
+
+/// Reads a `/v1` JSON body: anything unreadable is a 400 `INVALID_REQUEST`, never a 500.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, V1Error> {
     serde_json::from_slice(body)
         .map_err(|e| V1Error::BadRequest(format!("The JSON body could not be read: {e}")))
 }
@@ -153,7 +164,7 @@ pub async fn create_key(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
     let now = state(&req).clock.now();
     Ok(auth::finish(
         &caller,
-        HttpResponse::Created().json(KeyView::new(
+        secret_answer(HttpResponse::Created()).json(KeyView::new(
             &key,
             Some(secret.expose_secret().to_owned()),
             now,
@@ -203,7 +214,7 @@ pub async fn rotate_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpR
     let now = state(&req).clock.now();
     Ok(auth::finish(
         &caller,
-        HttpResponse::Ok().json(KeyView::new(
+        secret_answer(HttpResponse::Ok()).json(KeyView::new(
             &key,
             Some(secret.expose_secret().to_owned()),
             now,
@@ -262,7 +273,10 @@ pub async fn create_application(
         scope: app.scope,
         key: secret.expose_secret().to_owned(),
     };
-    Ok(auth::finish(&caller, HttpResponse::Created().json(body)))
+    Ok(auth::finish(
+        &caller,
+        secret_answer(HttpResponse::Created()).json(body),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/applications", tag = "Applications", description = "Needs `admin`.",
