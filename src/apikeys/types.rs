@@ -98,7 +98,8 @@ pub struct Application {
 
 /// Parses `30m`, `24h`, `7d`, `never`, any `<N>m|h|d`, into seconds (`None` = never).
 pub fn parse_expiry(s: &str) -> Result<Option<i64>, String> {
-    let s = s.trim();
+    // ASCII whitespace only: exactly what the OpenAPI pattern of `expires_in` allows.
+    let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
     if s == "never" {
         return Ok(None);
     }
