@@ -7,6 +7,7 @@ mod apikeys;
 mod browser;
 mod cli;
 mod device;
+mod hardening_ops;
 mod health;
 mod instances;
 mod login;
