@@ -362,7 +362,13 @@ pub fn run(args: AuthArgs, default_server: &str, json_mode: bool) -> Result<(), 
             if let Some(ips) = allowed_ips {
                 body["allowed_ips"] = ips.into();
             }
-            let key = api(&http, server, reqwest::Method::POST, "/v1/api-keys", Some(&body))?;
+            let key = api(
+                &http,
+                server,
+                reqwest::Method::POST,
+                "/v1/api-keys",
+                Some(&body),
+            )?;
             let never = if key["expires_at"].is_null() {
                 "\nThis key never expires: not recommended; rotate it regularly."
             } else {

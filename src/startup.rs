@@ -256,7 +256,10 @@ fn serve_metrics(
             .app_data(state.clone())
             .wrap(middleware::from_fn(crate::web::fill_error_bodies))
             .wrap(routes::security_headers(https))
-            .route(routes::METRICS, web::get().to(crate::ops::http::metrics_only))
+            .route(
+                routes::METRICS,
+                web::get().to(crate::ops::http::metrics_only),
+            )
             .default_service(web::to(|| async {
                 Err::<actix_web::HttpResponse, _>(crate::web::error::WebError::NotFound)
             }))

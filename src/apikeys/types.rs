@@ -146,7 +146,18 @@ mod tests {
         assert_eq!(parse_expiry("90d").unwrap(), Some(90 * 86_400));
         assert_eq!(parse_expiry("never").unwrap(), None);
         for bad in [
-            "", "d", "7w", "-1d", "0h", "abc", "1é", "é", "1\u{10ffff}", "+1d", "1 d", "99999999999d",
+            "",
+            "d",
+            "7w",
+            "-1d",
+            "0h",
+            "abc",
+            "1é",
+            "é",
+            "1\u{10ffff}",
+            "+1d",
+            "1 d",
+            "99999999999d",
         ] {
             assert!(parse_expiry(bad).is_err(), "{bad}");
         }

@@ -30,9 +30,11 @@ pub fn flush_key_usage(st: &AppState) -> Result<(), crate::store::StoreError> {
 /// many rows went.
 pub fn prune_expired(st: &AppState) -> Result<usize, crate::store::StoreError> {
     let now = st.clock.now();
-    Ok(sessions::prune(&st.store, st.clock.as_ref(), st.session_policy)?
-        + st.store.prune_grants(now)?
-        + st.store.prune_device_codes(now)?)
+    Ok(
+        sessions::prune(&st.store, st.clock.as_ref(), st.session_policy)?
+            + st.store.prune_grants(now)?
+            + st.store.prune_device_codes(now)?,
+    )
 }
 
 pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {

@@ -109,7 +109,9 @@ pub const NAME_MAX_CHARS: usize = 100;
 /// counts after trimming, so a padded longer name is refused here to keep the promise exact.
 fn check_name_length(name: &str) -> Result<(), V1Error> {
     if name.chars().count() > NAME_MAX_CHARS {
-        return Err(V1Error::Unprocessable("name must be 1-100 characters".into()));
+        return Err(V1Error::Unprocessable(
+            "name must be 1-100 characters".into(),
+        ));
     }
     Ok(())
 }

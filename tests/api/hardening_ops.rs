@@ -169,10 +169,7 @@ async fn device_codes_are_limited_per_address_and_pruned(backend: Backend) {
     for i in 0..19 {
         assert_eq!(device_start(&app, "203.0.113.7").await.status(), 200, "{i}");
     }
-    assert_eq!(
-        device_start(&app, "::ffff:203.0.113.7").await.status(),
-        200
-    );
+    assert_eq!(device_start(&app, "::ffff:203.0.113.7").await.status(), 200);
     assert_limited(device_start(&app, "203.0.113.7").await).await;
     assert_limited(device_start(&app, "::ffff:203.0.113.7").await).await;
     assert_eq!(device_start(&app, "203.0.113.8").await.status(), 200);
@@ -304,7 +301,10 @@ async fn secret_answers_are_no_store(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    assert!(no_store(&res), "the page showing an application key is not cached");
+    assert!(
+        no_store(&res),
+        "the page showing an application key is not cached"
+    );
     assert!(res.text().await.unwrap().contains("mg_key_prod_"));
 
     // The token endpoint (already so; kept so).
@@ -425,8 +425,8 @@ async fn metrics_bind_serves_metrics_only_on_its_address() {
     settings.bind = listener.local_addr().unwrap();
     settings.issuer = format!("http://127.0.0.1:{port}").parse().unwrap();
     settings.metrics_bind = Some("127.0.0.1:0".parse().unwrap());
-    let app = Application::build_on(settings, listener, Arc::new(ManualClock::starting_now()))
-        .unwrap();
+    let app =
+        Application::build_on(settings, listener, Arc::new(ManualClock::starting_now())).unwrap();
     let metrics_port = app.metrics_port().expect("a metrics listener");
     let server = tokio::spawn(app.run_until_stopped());
     let client = new_client();
@@ -444,7 +444,11 @@ async fn metrics_bind_serves_metrics_only_on_its_address() {
     );
     let res = client.get(format!("{main}/metrics")).send().await.unwrap();
     assert_eq!(res.status(), 404, "not on the main address");
-    let res = client.get(format!("{metrics}/metrics")).send().await.unwrap();
+    let res = client
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     let text = res.text().await.unwrap();
     assert!(
@@ -473,7 +477,13 @@ async fn hsts_on_every_answer_of_an_https_issuer_only() {
         s.issuer = "https://id.example.test".parse().unwrap();
     })
     .await;
-    for path in ["/healthz", "/login", "/no/such/page", "/metrics", "/oauth/jwks"] {
+    for path in [
+        "/healthz",
+        "/login",
+        "/no/such/page",
+        "/metrics",
+        "/oauth/jwks",
+    ] {
         let res = app.get(path).await;
         assert_eq!(
             hsts(&res).as_deref(),
@@ -540,17 +550,43 @@ async fn every_auth_subcommand_takes_server() {
         let (code, _, err) = run(&["auth", "--server", &address, "verify"], Some(&key));
         assert_eq!(code, 0, "before the subcommand too: {err}");
         let (code, _, err) = run(
-            &["auth", "revoke-key", "--key-id", "key_nope", "--server", &address],
+            &[
+                "auth",
+                "revoke-key",
+                "--key-id",
+                "key_nope",
+                "--server",
+                &address,
+            ],
             Some(&key),
         );
-        assert_eq!(code, 4, "reached the server, which refused (read:org only): {err}");
+        assert_eq!(
+            code, 4,
+            "reached the server, which refused (read:org only): {err}"
+        );
         let (code, _, err) = run(
-            &["auth", "rotate-key", "--key-id", "key_nope", "--server", &address],
+            &[
+                "auth",
+                "rotate-key",
+                "--key-id",
+                "key_nope",
+                "--server",
+                &address,
+            ],
             Some(&key),
         );
         assert_eq!(code, 4, "{err}");
         let (code, _, err) = run(
-            &["auth", "create-key", "--name", "n", "--scope", "ci", "--server", &address],
+            &[
+                "auth",
+                "create-key",
+                "--name",
+                "n",
+                "--scope",
+                "ci",
+                "--server",
+                &address,
+            ],
             Some(&key),
         );
         assert_eq!(code, 4, "{err}");
@@ -563,7 +599,10 @@ async fn every_auth_subcommand_takes_server() {
             .to_string(),
         )
         .unwrap();
-        let (code, _, err) = run(&["auth", "list-keys", "--server", "http://127.0.0.1:9"], None);
+        let (code, _, err) = run(
+            &["auth", "list-keys", "--server", "http://127.0.0.1:9"],
+            None,
+        );
         assert_eq!(code, 3, "{err}");
         assert!(err.contains("not logged in to http://127.0.0.1:9"), "{err}");
         let (code, _, err) = run(&["auth", "logout", "--server", "http://127.0.0.1:9"], None);
@@ -597,7 +636,10 @@ async fn openapi_documents_every_answer_and_bound() {
     for (path, method) in [("/v1/api-keys", "post"), ("/v1/applications", "post")] {
         let r = responses(path, method);
         for status in ["400", "401", "403", "413", "422"] {
-            assert!(r.contains(&status.to_owned()), "{method} {path}: {status} in {r:?}");
+            assert!(
+                r.contains(&status.to_owned()),
+                "{method} {path}: {status} in {r:?}"
+            );
         }
     }
     for (path, method) in [
@@ -605,7 +647,10 @@ async fn openapi_documents_every_answer_and_bound() {
         ("/v1/api-keys/{id}/rotate", "post"),
         ("/v1/applications/{id}", "delete"),
     ] {
-        assert!(responses(path, method).contains(&"404".to_owned()), "{path}");
+        assert!(
+            responses(path, method).contains(&"404".to_owned()),
+            "{path}"
+        );
     }
     let schemas = &doc["components"]["schemas"];
     for body in ["CreateKeyBody", "CreateApplicationBody"] {
@@ -637,7 +682,10 @@ async fn openapi_documents_every_answer_and_bound() {
     };
     let res = post("{not json".into()).await.unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(res.json::<Value>().await.unwrap()["code"], "INVALID_REQUEST");
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "INVALID_REQUEST"
+    );
     let res = post(json!({"name": "n", "scopes": ["ci"], "extra": 1}).to_string())
         .await
         .unwrap();
@@ -651,9 +699,10 @@ async fn openapi_documents_every_answer_and_bound() {
         .await
         .unwrap();
     assert_eq!(res.status(), 422);
-    let res = post(json!({"name": "n".repeat(100), "scopes": ["ci"], "expires_in": "1d"}).to_string())
-        .await
-        .unwrap();
+    let res =
+        post(json!({"name": "n".repeat(100), "scopes": ["ci"], "expires_in": "1d"}).to_string())
+            .await
+            .unwrap();
     assert_eq!(res.status(), 201);
     let res = post(format!(
         r#"{{"name": "{}", "scopes": ["ci"]}}"#,
