@@ -337,6 +337,7 @@ mod props {
     use mintgate::oauth::http::parse_body;
     use mintgate::oauth::types::Scopes;
     use mintgate::v1::http::{CreateKeyBody, parse_json};
+    use mintgate::web::client_ip::client_ip;
     use proptest::prelude::*;
 
     fn body_as(content_type: &str, body: &[u8]) -> bool {
@@ -403,6 +404,14 @@ mod props {
             }
             let _ = parse_json::<CreateKeyBody>(&raw);
             let _ = body_as("text/plain; charset=é", &raw);
+        }
+
+        #[test]
+        fn forwarded_for(s in "\\PC*", t in "[0-9a-f:.\\[\\], ]{0,40}") {
+            let trusted = vec!["127.0.0.0/8".parse().unwrap()];
+            let peer = Some("127.0.0.1".parse().unwrap());
+            let got = client_ip(peer, &[s.as_str(), t.as_str()], &trusted);
+            prop_assert!(got.is_some());
         }
 
         #[test]
