@@ -727,3 +727,28 @@ async fn openapi_documents_every_answer_and_bound() {
     .unwrap();
     assert_eq!(res.status(), 413);
 }
+
+/// `metrics_bind` is read like every other key; a bad value stops the program naming it.
+#[test]
+fn metrics_bind_is_configurable_and_checked() {
+    let db = TestDb::new(Backend::Sqlite).unwrap();
+    for (value, ok) in [
+        ("127.0.0.1:9100", true),
+        ("not an address", false),
+        ("127.0.0.1:8080", false),
+    ] {
+        let out = crate::cli::mintgate(&db)
+            .arg("migrate")
+            .env("MINTGATE_BIND", "127.0.0.1:8080")
+            .env("MINTGATE_METRICS_BIND", value)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        if ok {
+            assert_eq!(out.status.code(), Some(0), "{value}: {err}");
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{value}: {err}");
+            assert!(err.contains("metrics_bind"), "{err}");
+        }
+    }
+}
