@@ -15,13 +15,22 @@ use crate::cli::CliFailure;
 pub const CLI_CLIENT_ID: &str = "mintgate-cli";
 const LOGIN_SCOPES: &str = "openid offline_access read:evaluations write:evaluations read:policies write:policies read:org write:org ci admin";
 
+/// `mintgate auth [--server URL] <command>`; `--server` may also follow the subcommand
+/// (`mintgate auth list-keys --server URL`).
+#[derive(Debug, clap::Args)]
+pub struct AuthArgs {
+    /// The mintgate server, e.g. https://id.example.com (default: the one of the stored login,
+    /// or the configured issuer for `login`).
+    #[arg(long, global = true, env = "MINTGATE_SERVER")]
+    pub server: Option<String>,
+    #[command(subcommand)]
+    pub command: AuthCommand,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AuthCommand {
     /// Sign in through the browser with a one-time code (device flow).
-    Login {
-        #[arg(long, env = "MINTGATE_SERVER")]
-        server: Option<String>,
-    },
+    Login,
     /// Forget the stored login (and revoke its refresh token).
     Logout,
     /// Create an API key; prints it once.
@@ -213,6 +222,29 @@ fn token_request(http: &Http, server: &str, form: &[(&str, &str)]) -> Result<Res
     )
 }
 
+/// The stored login, which must be for `server_flag` when one is given: a token is never sent
+/// to a server other than the one that issued it.
+fn stored_login(server_flag: Option<&str>) -> Result<Credentials, CliFailure> {
+    let creds = load()?.ok_or_else(|| {
+        fail(
+            3,
+            "not logged in: run `mintgate auth login` (or set MINTGATE_API_KEY)",
+        )
+    })?;
+    match server_flag {
+        Some(server) if server.trim_end_matches('/') != creds.server.trim_end_matches('/') => {
+            Err(fail(
+                3,
+                format!(
+                    "not logged in to {server} (the stored login is for {}): run `mintgate auth login --server {server}`",
+                    creds.server
+                ),
+            ))
+        }
+        _ => Ok(creds),
+    }
+}
+
 /// The credential to call `/v1` with: `MINTGATE_API_KEY`, or the stored login (refreshed).
 fn credential(http: &Http, server_flag: Option<&str>) -> Result<(String, String), CliFailure> {
     if let Ok(key) = std::env::var("MINTGATE_API_KEY") {
@@ -223,12 +255,7 @@ fn credential(http: &Http, server_flag: Option<&str>) -> Result<(String, String)
             .unwrap_or_else(|| "http://localhost:8080".into());
         return Ok((server, key));
     }
-    let mut creds = load()?.ok_or_else(|| {
-        fail(
-            3,
-            "not logged in: run `mintgate auth login` (or set MINTGATE_API_KEY)",
-        )
-    })?;
+    let mut creds = stored_login(server_flag)?;
     if creds.expires_at - 30 <= now() {
         let refresh = creds
             .refresh_token
@@ -261,11 +288,13 @@ fn credential(http: &Http, server_flag: Option<&str>) -> Result<(String, String)
 /// Calls `/v1` with the current credential; an error answer becomes a [`CliFailure`].
 fn api(
     http: &Http,
+    server: Option<&str>,
     method: reqwest::Method,
     path: &str,
     body: Option<&Value>,
 ) -> Result<Value, CliFailure> {
-    let (server, cred) = credential(http, None)?;
+    let (server, cred) = credential(http, server)?;
+    let server = server.trim_end_matches('/');
     let mut rb = http
         .client
         .request(method, format!("{server}{path}"))
@@ -291,19 +320,21 @@ fn print(json_mode: bool, value: &Value, human: String) {
     }
 }
 
-pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Result<(), CliFailure> {
+pub fn run(args: AuthArgs, default_server: &str, json_mode: bool) -> Result<(), CliFailure> {
     let http = Http::new()?;
-    match command {
-        AuthCommand::Login { server } => login(
+    let server = args.server.as_deref();
+    match args.command {
+        AuthCommand::Login => login(
             &http,
-            server
-                .as_deref()
-                .unwrap_or(default_server)
-                .trim_end_matches('/'),
+            server.unwrap_or(default_server).trim_end_matches('/'),
             json_mode,
         ),
         AuthCommand::Logout => {
-            if let Some(creds) = load()? {
+            let stored = match load()? {
+                None => None,
+                Some(_) => Some(stored_login(server)?),
+            };
+            if let Some(creds) = stored {
                 if let Some(refresh) = &creds.refresh_token {
                     let _ = http.send(
                         http.client
@@ -331,7 +362,13 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
             if let Some(ips) = allowed_ips {
                 body["allowed_ips"] = ips.into();
             }
-            let key = api(&http, reqwest::Method::POST, "/v1/api-keys", Some(&body))?;
+            let key = api(
+                &http,
+                server,
+                reqwest::Method::POST,
+                "/v1/api-keys",
+                Some(&body),
+            )?;
             let never = if key["expires_at"].is_null() {
                 "\nThis key never expires: not recommended; rotate it regularly."
             } else {
@@ -348,7 +385,7 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
             Ok(())
         }
         AuthCommand::ListKeys => {
-            let body = api(&http, reqwest::Method::GET, "/v1/api-keys", None)?;
+            let body = api(&http, server, reqwest::Method::GET, "/v1/api-keys", None)?;
             let empty = vec![];
             let rows = body["data"].as_array().unwrap_or(&empty);
             let mut human = format!(
@@ -387,6 +424,7 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
         AuthCommand::RevokeKey { key_id } => {
             api(
                 &http,
+                server,
                 reqwest::Method::DELETE,
                 &format!("/v1/api-keys/{key_id}"),
                 None,
@@ -401,6 +439,7 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
         AuthCommand::RotateKey { key_id } => {
             let key = api(
                 &http,
+                server,
                 reqwest::Method::POST,
                 &format!("/v1/api-keys/{key_id}/rotate"),
                 None,
@@ -413,7 +452,7 @@ pub fn run(command: AuthCommand, default_server: &str, json_mode: bool) -> Resul
             Ok(())
         }
         AuthCommand::Verify => {
-            let body = api(&http, reqwest::Method::GET, "/v1/auth/verify", None)?;
+            let body = api(&http, server, reqwest::Method::GET, "/v1/auth/verify", None)?;
             let human = format!(
                 "valid for organization {} with scopes {}; expires {}",
                 body["organization"].as_str().unwrap_or(""),

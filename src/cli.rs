@@ -49,8 +49,7 @@ pub enum Command {
     #[command(subcommand)]
     Client(ClientCommand),
     /// Sign in to a mintgate server and manage your API keys (a client of the server).
-    #[command(subcommand)]
-    Auth(crate::authcli::AuthCommand),
+    Auth(crate::authcli::AuthArgs),
     /// API keys, provisioned directly on the database (a CI key, an organisation's first key).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),

@@ -18,6 +18,9 @@ pub struct Settings {
     /// The issuer identifier and public base URL (OIDC Core §2, RFC 8414 §2).
     pub issuer: Url,
     pub bind: SocketAddr,
+    /// Serve `/metrics` only on this address (a port the load balancer does not expose);
+    /// unset: on `bind`, as every other route.
+    pub metrics_bind: Option<SocketAddr>,
     pub data_dir: PathBuf,
     /// A SQLite file path (default `<data_dir>/mintgate.db`) or a `postgres://` URL.
     pub database_url: Option<String>,
@@ -81,6 +84,7 @@ impl Default for Settings {
         Self {
             issuer: Url::parse("http://localhost:8080").expect("static URL"),
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_bind: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             database_pool_size: 8,
@@ -162,6 +166,9 @@ impl Settings {
                 "issuer",
                 "must not have a query or fragment (OIDC Discovery §3)",
             );
+        }
+        if self.metrics_bind == Some(self.bind) && self.bind.port() != 0 {
+            return bad("metrics_bind", "must differ from `bind`");
         }
         if self.database_pool_size == 0 {
             return bad("database_pool_size", "must be at least 1");

@@ -42,6 +42,7 @@ fn serve(settings: Settings) -> ExitCode {
             login = %shown.url_for(mintgate::web::routes::LOGIN),
             database = %redact_url(&shown.database_url()),
             port = app.port(),
+            metrics_port = ?app.metrics_port(),
             "mintgate is serving"
         );
         if let Some(password) = app.take_first_run_password() {

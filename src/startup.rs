@@ -65,6 +65,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` alone on `metrics_bind`, when set.
+    metrics: Option<(u16, Server)>,
     state: web::Data<AppState>,
     first_run_password: Option<SecretString>,
 }
@@ -148,10 +150,15 @@ impl Application {
             secrets,
             metrics: Metrics::new(),
         });
+        let metrics = match state.settings.metrics_bind {
+            Some(addr) => Some(serve_metrics(addr, state.clone())?),
+            None => None,
+        };
         let server = serve(listener, state.clone())?;
         Ok(Self {
             port,
             server,
+            metrics,
             state,
             first_run_password,
         })
@@ -159,6 +166,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` is served on when `metrics_bind` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     pub fn state(&self) -> web::Data<AppState> {
@@ -173,7 +185,26 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let jobs = crate::ops::jobs::spawn(self.state.clone());
-        let result = self.server.await;
+        let result = match self.metrics {
+            None => self.server.await,
+            Some((_, metrics)) => {
+                // Both servers see SIGTERM; whichever ends first stops the other.
+                let (main_handle, metrics_handle) = (self.server.handle(), metrics.handle());
+                let (main, _) = tokio::join!(
+                    async {
+                        let r = self.server.await;
+                        metrics_handle.stop(true).await;
+                        r
+                    },
+                    async {
+                        let r = metrics.await;
+                        main_handle.stop(true).await;
+                        r
+                    }
+                );
+                main
+            }
+        };
         jobs.abort();
         // Keep the last-use times gathered since the last flush.
         let st = self.state.clone();
@@ -184,6 +215,7 @@ impl Application {
 
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, StartupError> {
     let limit = state.settings.body_limit;
+    let https = state.settings.is_https();
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -196,7 +228,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, St
             .app_data(routes::query_config())
             .app_data(web::PayloadConfig::new(limit))
             .wrap(middleware::from_fn(crate::web::fill_error_bodies))
-            .wrap(routes::security_headers())
+            .wrap(routes::security_headers(https))
             .wrap(middleware::from_fn(crate::ops::metrics::observe))
             .configure(routes::configure)
     })
@@ -205,6 +237,39 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, St
     .map_err(|source| StartupError::Bind { addr, source })?
     .run();
     Ok(server)
+}
+
+/// `/metrics` alone on its own address (`metrics_bind`), one worker; everything else is 404.
+fn serve_metrics(
+    addr: std::net::SocketAddr,
+    state: web::Data<AppState>,
+) -> Result<(u16, Server), StartupError> {
+    let bind_err = |source| StartupError::Bind {
+        addr: addr.to_string(),
+        source,
+    };
+    let listener = TcpListener::bind(addr).map_err(bind_err)?;
+    let port = listener.local_addr().map_err(bind_err)?.port();
+    let https = state.settings.is_https();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap(middleware::from_fn(crate::web::fill_error_bodies))
+            .wrap(routes::security_headers(https))
+            .route(
+                routes::METRICS,
+                web::get().to(crate::ops::http::metrics_only),
+            )
+            .default_service(web::to(|| async {
+                Err::<actix_web::HttpResponse, _>(crate::web::error::WebError::NotFound)
+            }))
+    })
+    .workers(1)
+    .shutdown_timeout(5)
+    .listen(listener)
+    .map_err(bind_err)?
+    .run();
+    Ok((port, server))
 }
 
 /// The KEK must open the check value sealed at first start: a wrong key file is refused

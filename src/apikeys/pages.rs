@@ -93,6 +93,12 @@ struct ApplicationsPage<'a> {
     error: Option<String>,
 }
 
+/// These pages show a new key's secret once: no cache may keep them (RFC 9111 §5.2.2.5).
+fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"));
+    builder
+}
+
 /// A signed-in user acts on the pages with their role's scopes in their organisation.
 fn principal(st: &AppState, current: &CurrentSession) -> Result<(Principal, bool), WebError> {
     let membership = st
@@ -146,7 +152,7 @@ async fn render_keys(
     let st = state(req);
     let now = st.clock.now();
     let mut token = csrf::issue(st, req, Some(&sid));
-    let builder = token.builder(StatusCode::OK);
+    let builder = no_store(token.builder(StatusCode::OK));
     let page = ApiKeysPage {
         csrf: &token.token,
         org: &p.org_name,
@@ -310,7 +316,7 @@ async fn render_apps(
     }
     let st = state(req);
     let mut token = csrf::issue(st, req, Some(&sid));
-    let builder = token.builder(StatusCode::OK);
+    let builder = no_store(token.builder(StatusCode::OK));
     let apps = apps.into_iter().map(|a| {
         let created = rfc3339(a.created_at);
         (a, created)

@@ -120,20 +120,26 @@ pub struct Application {
 
 /// Parses `30m`, `24h`, `7d`, `never`, any `<N>m|h|d`, into seconds (`None` = never).
 pub fn parse_expiry(s: &str) -> Result<Option<i64>, String> {
-    let s = s.trim();
+    // ASCII whitespace only: exactly what the OpenAPI pattern of `expires_in` allows.
+    let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
     if s == "never" {
         return Ok(None);
     }
-    let (n, unit) = s.split_at(s.len().saturating_sub(1));
-    let n: i64 = n
-        .parse()
-        .map_err(|_| format!("`{s}` is not an expiry like 30m, 24h, 7d or never"))?;
-    let factor = match unit {
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(format!("`{s}` is not an expiry like 30m, 24h, 7d or never")),
+    let malformed = || format!("`{s}` is not an expiry like 30m, 24h, 7d or never");
+    // By character, never by byte index: the input is arbitrary Unicode (`1é` must be an
+    // error, not a panic on a split inside a character).
+    let mut chars = s.chars();
+    let factor = match chars.next_back() {
+        Some('m') => 60,
+        Some('h') => 3600,
+        Some('d') => 86_400,
+        _ => return Err(malformed()),
     };
+    let n = chars.as_str();
+    if n.is_empty() || n.len() > 10 || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(malformed());
+    }
+    let n: i64 = n.parse().map_err(|_| malformed())?;
     if n <= 0 || n > 3650 * 86_400 / factor {
         return Err(format!("`{s}` is out of range"));
     }
@@ -161,7 +167,20 @@ mod tests {
         assert_eq!(parse_expiry("24h").unwrap(), Some(86_400));
         assert_eq!(parse_expiry("90d").unwrap(), Some(90 * 86_400));
         assert_eq!(parse_expiry("never").unwrap(), None);
-        for bad in ["", "d", "7w", "-1d", "0h", "abc"] {
+        for bad in [
+            "",
+            "d",
+            "7w",
+            "-1d",
+            "0h",
+            "abc",
+            "1é",
+            "é",
+            "1\u{10ffff}",
+            "+1d",
+            "1 d",
+            "99999999999d",
+        ] {
             assert!(parse_expiry(bad).is_err(), "{bad}");
         }
     }

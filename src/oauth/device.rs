@@ -1,5 +1,7 @@
 //! Device authorization grant (RFC 8628), used by `mintgate auth login`.
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use super::OAuthStore;
 use super::error::{ErrorCode, OAuthError};
 use super::types::{Client, GrantType, SCOPE_OFFLINE, Scopes};
@@ -14,6 +16,11 @@ pub const DEVICE_CODE_TTL: i64 = 600;
 pub const POLL_INTERVAL: i64 = 5;
 /// `slow_down` adds this to the interval (§3.5).
 pub const SLOW_DOWN_STEP: i64 = 5;
+/// Live pending device authorizations one client address may hold at once, across every
+/// instance. The endpoint needs no credential for the built-in public CLI client, so without
+/// a limit anyone could fill the table; a person signing in needs one code at a time, and a
+/// NAT or an office behind one address rarely more than a few.
+pub const MAX_PENDING_PER_ADDRESS: i64 = 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceStatus {
@@ -58,6 +65,8 @@ pub struct DeviceCode {
     pub granted_scope: Option<Scopes>,
     pub auth_time: Option<UnixTime>,
     pub amr: Vec<String>,
+    /// Where it was requested from, as [`address_key`] gives it (for the per-address limit).
+    pub client_addr: Option<String>,
 }
 
 /// The device authorization response (§3.2).
@@ -82,11 +91,53 @@ pub fn normalise_user_code(typed: &str) -> String {
 
 /// `BCDF-GHJK` for display.
 pub fn display_user_code(code: &str) -> String {
-    if code.len() == 8 {
-        format!("{}-{}", &code[..4], &code[4..])
+    // `code` is normally normalised ASCII; checked anyway, so no byte index can fall inside a
+    // character.
+    if code.len() == 8 && code.is_ascii() {
+        let (a, b) = code.split_at(4);
+        format!("{a}-{b}")
     } else {
         code.to_owned()
     }
+}
+
+/// The unit the per-address limit counts by: an IPv4 address (an IPv4-mapped IPv6 address
+/// counts as that IPv4 address), or the /64 of an IPv6 address, since one subscriber is
+/// usually given a whole /64 and could otherwise rotate through it.
+pub fn address_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("{}/64", Ipv6Addr::from(prefix))
+        }
+    }
+}
+
+/// Too many live pending codes from one address; retry after this many seconds (when the
+/// first of them expires).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManyPending {
+    pub retry_after: u64,
+}
+
+/// Refuses a new device authorization when `client_addr` already holds
+/// [`MAX_PENDING_PER_ADDRESS`] live pending codes. The count is read from the shared
+/// database, so the limit holds across instances (requests racing on several instances can
+/// overshoot it by a few: it bounds growth, it is not a quota).
+pub fn check_pending_limit<S: OAuthStore>(
+    store: &S,
+    client_addr: &str,
+    now: UnixTime,
+) -> Result<Result<(), TooManyPending>, StoreError> {
+    let (pending, first_expiry) = store.pending_device_codes(client_addr, now)?;
+    if pending < MAX_PENDING_PER_ADDRESS {
+        return Ok(Ok(()));
+    }
+    let wait = first_expiry.map_or(DEVICE_CODE_TTL, |e| e - now).max(1);
+    Ok(Err(TooManyPending {
+        retry_after: wait as u64,
+    }))
 }
 
 pub fn start<S: OAuthStore>(
@@ -94,6 +145,7 @@ pub fn start<S: OAuthStore>(
     client: &Client,
     scope: Option<&str>,
     verification_uri: &str,
+    client_addr: Option<String>,
     now: UnixTime,
 ) -> Result<DeviceAuthorization, OAuthError> {
     if !client.allows(GrantType::DeviceCode) {
@@ -125,6 +177,7 @@ pub fn start<S: OAuthStore>(
             granted_scope: None,
             auth_time: None,
             amr: vec![],
+            client_addr: client_addr.clone(),
         };
         match store.insert_device_code(&record) {
             Ok(()) => {
@@ -218,4 +271,26 @@ pub fn poll<S: OAuthStore>(
 /// Whether the approved grant outlives sessions (it is not bound to one: the CLI has none).
 pub fn is_offline(scope: &Scopes) -> bool {
     scope.contains(SCOPE_OFFLINE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_counted_by_ipv4_or_ipv6_64() {
+        let key = |s: &str| address_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2::ffff"), key("2001:db8:1:2:ab::1"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+    }
+
+    #[test]
+    fn user_codes_display_without_slicing_inside_a_character() {
+        assert_eq!(display_user_code("BCDFGHJK"), "BCDF-GHJK");
+        assert_eq!(display_user_code("ééééé"), "ééééé");
+        assert_eq!(display_user_code("abcdéf"), "abcdéf");
+    }
 }

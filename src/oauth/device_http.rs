@@ -1,14 +1,14 @@
 //! The device authorization endpoint and the `/device` page where a signed-in user enters the
 //! code shown by the CLI, sees who asks for what, and approves or denies.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::clients;
 use super::device::{self, DeviceStatus, normalise_user_code};
-use super::error::OAuthError;
+use super::error::{ErrorCode, OAuthError};
 use super::http::{parse_body, presented_client};
 use super::types::describe_scope;
 use crate::accounts::http::login_redirect;
@@ -33,20 +33,47 @@ pub async fn device_authorization(
     let st = state(&req).clone();
     let mut params: DeviceRequest = parse_body(&req, &body)?;
     let presented = presented_client(&req, params.client_id.take(), params.client_secret.take())?;
+    let client_addr = request_meta(&req).ip.map(device::address_key);
     let response = web::block(move || {
         let client = clients::authenticate(&st.store, &presented)?;
+        let now = st.clock.now();
+        if let Some(addr) = &client_addr
+            && let Err(limited) = device::check_pending_limit(&st.store, addr, now)?
+        {
+            return Ok(Err(limited));
+        }
         device::start(
             &st.store,
             &client,
             params.scope.as_deref(),
             &st.settings.url_for(DEVICE),
-            st.clock.now(),
+            client_addr,
+            now,
         )
+        .map(Ok)
     })
     .await??;
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(response))
+    match response {
+        Ok(response) => Ok(HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(response)),
+        Err(limited) => Ok(too_many_pending(limited)),
+    }
+}
+
+/// 429 with `Retry-After` and an RFC 6749 §5.2-shaped body. `slow_down` is the registered code
+/// that says what to do (RFC 8628 §3.5: wait, then ask again); RFC 6749 has no rate-limit code.
+fn too_many_pending(limited: device::TooManyPending) -> HttpResponse {
+    HttpResponse::TooManyRequests()
+        .insert_header((header::RETRY_AFTER, limited.retry_after.to_string()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({
+            "error": ErrorCode::SlowDown.as_str(),
+            "error_description": format!(
+                "too many pending device authorizations from this address (at most {}); try again later",
+                device::MAX_PENDING_PER_ADDRESS
+            ),
+        }))
 }
 
 struct ScopeLine {

@@ -18,8 +18,21 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// `/metrics` on the main address: 404 when `metrics_bind` moves it to its own address.
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    Ok(HttpResponse::Ok()
+    if state.settings.metrics_bind.is_some() {
+        return Err(WebError::NotFound);
+    }
+    Ok(render_metrics(&state))
+}
+
+/// `/metrics` on the `metrics_bind` address.
+pub async fn metrics_only(state: web::Data<AppState>) -> HttpResponse {
+    render_metrics(&state)
+}
+
+fn render_metrics(state: &AppState) -> HttpResponse {
+    HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render()))
+        .body(state.metrics.render())
 }

@@ -6,7 +6,7 @@ use tokio::task::JoinHandle;
 use crate::oidc::keys::KeySet;
 use crate::sessions::service as sessions;
 use crate::startup::{AppState, KEY_REFRESH_EVERY, PRUNE_EVERY, USAGE_FLUSH_EVERY};
-use crate::store::{ApiKeyStore, GrantStore, SigningKeyStore, ThrottleStore};
+use crate::store::{ApiKeyStore, DeviceCodeStore, GrantStore, SigningKeyStore, ThrottleStore};
 
 /// Reloads signing keys from the database (new keys published by a rotation on any instance).
 pub fn reload_keys(st: &AppState) -> Result<(), String> {
@@ -26,13 +26,15 @@ pub fn flush_key_usage(st: &AppState) -> Result<(), crate::store::StoreError> {
     }
 }
 
-/// Deletes what has expired: sessions, grants, codes and tokens, forgotten throttle counters.
+/// Deletes what has expired: sessions, authorization codes, tokens, grants, device codes and
+/// forgotten throttle counters; returns how many rows went.
 pub fn prune_expired(st: &AppState) -> Result<usize, crate::store::StoreError> {
     let now = st.clock.now();
     let throttle_window_start = now - st.throttle.window.as_secs() as i64;
     Ok(
         sessions::prune(&st.store, st.clock.as_ref(), st.session_policy)?
             + st.store.prune_grants(now)?
+            + st.store.prune_device_codes(now)?
             + st.store.prune_throttle(now, throttle_window_start)?,
     )
 }
@@ -50,7 +52,7 @@ pub fn spawn(state: web::Data<AppState>) -> JoinHandle<()> {
                     let st = state.clone();
                     let result = tokio::task::spawn_blocking(move || prune_expired(&st)).await;
                     match result {
-                        Ok(Ok(n)) if n > 0 => tracing::debug!(rows = n, "pruned expired sessions, codes, tokens and throttle counters"),
+                        Ok(Ok(n)) if n > 0 => tracing::debug!(rows = n, "pruned expired rows"),
                         Ok(Err(e)) => tracing::warn!(error = %e, "pruning failed"),
                         _ => {}
                     }

@@ -1,11 +1,15 @@
 //! Prometheus metrics: requests by route pattern, method and status, and a latency histogram.
-//! Labels use the matched route pattern (`/v1/api-keys/{id}`), never the raw path or query, so
-//! no identifier or secret becomes a label.
+//! Every label takes values from a fixed set, because each distinct label value is a series
+//! kept in memory for the life of the process: the route is the matched pattern
+//! (`/v1/api-keys/{id}`) or `unmatched`, never the raw path or query (so no identifier or secret
+//! becomes a label); the method is one of [`METHODS`] or `OTHER`; the status is a number the
+//! server itself chose.
 
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
@@ -71,6 +75,21 @@ impl Metrics {
     }
 }
 
+/// The methods counted by name; any other (an extension method, or a client sending random
+/// tokens) is counted as `OTHER`, so a client cannot create label series at will.
+pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The `method` label: one of [`METHODS`] or `OTHER`.
+pub fn method_label(method: &Method) -> &'static str {
+    METHODS
+        .into_iter()
+        .find(|m| *m == method.as_str())
+        .unwrap_or("OTHER")
+}
+
+/// The label of requests that matched no route: one series, whatever the path.
+pub const UNMATCHED: &str = "unmatched";
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -84,17 +103,17 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let res = next.call(req).await?;
     let route = res
         .request()
         .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .unwrap_or_else(|| UNMATCHED.to_owned());
     let status = res.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(state) = state {
-        state.metrics.observe(&route, &method, status, elapsed);
+        state.metrics.observe(&route, method, status, elapsed);
     }
-    tracing::info!(target: "mintgate::access", %method, path = res.request().path(), status, ms = elapsed * 1000.0);
+    tracing::info!(target: "mintgate::access", method, path = res.request().path(), status, ms = elapsed * 1000.0);
     Ok(res)
 }

@@ -22,6 +22,7 @@ struct Row {
     granted_scope: Option<String>,
     auth_time: Option<i64>,
     amr: Option<String>,
+    client_addr: Option<String>,
 }
 
 impl From<Row> for DeviceCode {
@@ -43,6 +44,7 @@ impl From<Row> for DeviceCode {
                 .amr
                 .map(|a| a.split_whitespace().map(String::from).collect())
                 .unwrap_or_default(),
+            client_addr: r.client_addr,
         }
     }
 }
@@ -63,6 +65,7 @@ impl DeviceCodeStore for Store {
             granted_scope: None,
             auth_time: None,
             amr: None,
+            client_addr: c.client_addr.clone(),
         };
         diesel::insert_into(d::table)
             .values(&row)
@@ -123,6 +126,24 @@ impl DeviceCodeStore for Store {
         ))
         .execute(&mut *self.conn()?)?
             == 1)
+    }
+
+    fn pending_device_codes(
+        &self,
+        client_addr: &str,
+        now: UnixTime,
+    ) -> StoreResult<(i64, Option<UnixTime>)> {
+        use diesel::dsl::{count_star, min};
+        Ok(d::table
+            .filter(d::client_addr.eq(client_addr))
+            .filter(d::expires_at.gt(now))
+            .filter(d::status.eq(DeviceStatus::Pending.as_str()))
+            .select((count_star(), min(d::expires_at)))
+            .get_result(&mut *self.conn()?)?)
+    }
+
+    fn prune_device_codes(&self, now: UnixTime) -> StoreResult<usize> {
+        Ok(diesel::delete(d::table.filter(d::expires_at.le(now))).execute(&mut *self.conn()?)?)
     }
 
     fn consume_device_code(&self, hash: &str) -> StoreResult<bool> {

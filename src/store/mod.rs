@@ -545,4 +545,13 @@ pub trait DeviceCodeStore {
     ) -> StoreResult<bool>;
     /// Approved → consumed; `true` for exactly one caller.
     fn consume_device_code(&self, device_code_hash: &str) -> StoreResult<bool>;
+    /// How many live (unexpired) pending codes were requested from `client_addr`, and when the
+    /// first of them expires.
+    fn pending_device_codes(
+        &self,
+        client_addr: &str,
+        now: UnixTime,
+    ) -> StoreResult<(i64, Option<UnixTime>)>;
+    /// Deletes codes past their expiry, whatever their status; returns how many went.
+    fn prune_device_codes(&self, now: UnixTime) -> StoreResult<usize>;
 }

@@ -247,6 +247,7 @@ diesel::table! {
         granted_scope -> Nullable<Text>,
         auth_time -> Nullable<BigInt>,
         amr -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
     }
 }
 

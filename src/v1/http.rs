@@ -1,5 +1,6 @@
 //! `/v1` handlers (JSON).
 
+use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -46,7 +47,17 @@ impl KeyView {
     }
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, V1Error> {
+/// Answers that carry a secret (a new or rotated key) must not be kept by any cache
+/// (RFC 9111 §5.2.2.5; the same rule as RFC 6749 §5.1 for tokens).
+fn secret_answer(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    builder
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((PRAGMA, "no-cache"));
+    builder
+}
+
+/// Reads a `/v1` JSON body: anything unreadable is a 400 `INVALID_REQUEST`, never a 500.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, V1Error> {
     serde_json::from_slice(body)
         .map_err(|e| V1Error::BadRequest(format!("The JSON body could not be read: {e}")))
 }
@@ -59,15 +70,67 @@ pub enum AllowedIps {
     Text(String),
 }
 
+/// The scopes an API key may hold (`admin` implies all the others). Schema only: the body
+/// takes them as strings and the service checks them (422 for an unknown one).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub enum ApiScope {
+    #[serde(rename = "read:evaluations")]
+    ReadEvaluations,
+    #[serde(rename = "write:evaluations")]
+    WriteEvaluations,
+    #[serde(rename = "read:policies")]
+    ReadPolicies,
+    #[serde(rename = "write:policies")]
+    WritePolicies,
+    #[serde(rename = "read:org")]
+    ReadOrg,
+    #[serde(rename = "write:org")]
+    WriteOrg,
+    #[serde(rename = "ci")]
+    Ci,
+    #[serde(rename = "admin")]
+    Admin,
+}
+
+/// The scope of an application key. Schema only, like [`ApiScope`].
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ApplicationScope {
+    Admin,
+    Ci,
+}
+
+/// The longest `name` of a key or application, in characters (the service's rule).
+pub const NAME_MAX_CHARS: usize = 100;
+
+/// The schema promises `name` at most [`NAME_MAX_CHARS`] characters as sent; the service
+/// counts after trimming, so a padded longer name is refused here to keep the promise exact.
+fn check_name_length(name: &str) -> Result<(), V1Error> {
+    if name.chars().count() > NAME_MAX_CHARS {
+        return Err(V1Error::Unprocessable(
+            "name must be 1-100 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
+    /// 1–100 characters (surrounding spaces are trimmed; a blank name is refused with 422).
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
-    /// Any of read:evaluations, write:evaluations, read:policies, write:policies, read:org,
-    /// write:org, ci, admin.
+    /// At least one of read:evaluations, write:evaluations, read:policies, write:policies,
+    /// read:org, write:org, ci, admin; never one the caller lacks (403).
+    #[schema(value_type = Vec<ApiScope>, min_items = 1)]
     scopes: Vec<String>,
-    /// `30m`, `24h`, `7d`, `90d`, `never`, any `<N>m|h|d`; default 90 days.
+    /// `30m`, `24h`, `7d`, `90d`, `never`, any `<N>m|h|d` from 1 minute to 3650 days; default
+    /// 90 days; never beyond the configured or organisation ceiling, nor the caller's own
+    /// lifetime (422).
     #[serde(default)]
+    #[schema(pattern = r"^[ \t\n\f\r]*(never|[0-9]{1,10}[mhd])[ \t\n\f\r]*$")]
     expires_in: Option<String>,
     #[serde(default)]
     allowed_ips: Option<AllowedIps>,
@@ -127,11 +190,12 @@ pub struct CurrentApplication {
 
 #[utoipa::path(post, path = "/v1/api-keys", tag = "API keys", request_body = CreateKeyBody,
     description = "Mints a key for the caller's organisation. Needs `write:org`; never grants a scope the caller lacks nor outlives it.",
-    responses((status = 201, description = "Created; `key` is shown only here", body = KeyView), (status = 400, description = "Malformed JSON", body = ErrorBody), (status = 422, description = "Invalid name, scope, expiry or CIDR", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)),
+    responses((status = 201, description = "Created; `key` is shown only here", body = KeyView), (status = 400, description = "The body is not JSON, or not this shape (INVALID_REQUEST)", body = ErrorBody), (status = 413, description = "The body is larger than `body_limit`"), (status = 422, description = "Invalid name, scope, expiry or CIDR (VALIDATION_FAILED)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_key(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let input: CreateKeyBody = parse_json(&body)?;
+    check_name_length(&input.name)?;
     let st = state(&req).clone();
     let principal = caller.principal.clone();
     let (key, secret) = web::block(move || {
@@ -153,7 +217,7 @@ pub async fn create_key(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
     let now = state(&req).clock.now();
     Ok(auth::finish(
         &caller,
-        HttpResponse::Created().json(KeyView::new(
+        secret_answer(HttpResponse::Created()).json(KeyView::new(
             &key,
             Some(secret.expose_secret().to_owned()),
             now,
@@ -162,7 +226,7 @@ pub async fn create_key(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
 }
 
 #[utoipa::path(get, path = "/v1/api-keys", tag = "API keys", description = "The organisation's keys, without secrets. Needs `read:org`.",
-    responses((status = 200, body = KeyList), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = KeyList), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_keys(req: HttpRequest) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let st = state(&req).clone();
@@ -178,7 +242,7 @@ pub async fn list_keys(req: HttpRequest) -> Result<HttpResponse, V1Error> {
 
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "API keys", description = "Revokes a key at once, on every instance. Needs `write:org`.",
     params(("id" = String, Path, description = "key_…")),
-    responses((status = 204, description = "Revoked"), (status = 404, body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204, description = "Revoked"), (status = 404, description = "No such key or application in this organisation (NOT_FOUND)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let st = state(&req).clone();
@@ -190,7 +254,7 @@ pub async fn delete_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpR
 #[utoipa::path(post, path = "/v1/api-keys/{id}/rotate", tag = "API keys",
     description = "A new secret with the same metadata; the old secret keeps working for the grace period (24 h by default). Needs `write:org`.",
     params(("id" = String, Path, description = "key_…")),
-    responses((status = 200, description = "`key` is shown only here", body = KeyView), (status = 404, body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, description = "`key` is shown only here", body = KeyView), (status = 404, description = "No such key or application in this organisation (NOT_FOUND)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn rotate_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let st = state(&req).clone();
@@ -203,7 +267,7 @@ pub async fn rotate_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpR
     let now = state(&req).clock.now();
     Ok(auth::finish(
         &caller,
-        HttpResponse::Ok().json(KeyView::new(
+        secret_answer(HttpResponse::Ok()).json(KeyView::new(
             &key,
             Some(secret.expose_secret().to_owned()),
             now,
@@ -212,7 +276,7 @@ pub async fn rotate_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpR
 }
 
 #[utoipa::path(get, path = "/v1/auth/verify", tag = "Authentication", description = "What the presented API key or OAuth access token is and may do.",
-    responses((status = 200, body = VerifyResponse), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = VerifyResponse), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn verify(req: HttpRequest) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let p = &caller.principal;
@@ -229,19 +293,23 @@ pub async fn verify(req: HttpRequest) -> Result<HttpResponse, V1Error> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApplicationBody {
+    /// 1–100 characters, unique in the organisation (422 otherwise).
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    #[schema(value_type = ApplicationScope)]
     scope: String,
 }
 
 #[utoipa::path(post, path = "/v1/applications", tag = "Applications", request_body = CreateApplicationBody,
     description = "An organisation-level key with the `admin` or `ci` scope. Needs `admin`.",
-    responses((status = 201, body = ApplicationCreated), (status = 422, body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, description = "Created; `key` is shown only here", body = ApplicationCreated), (status = 400, description = "The body is not JSON, or not this shape (INVALID_REQUEST)", body = ErrorBody), (status = 413, description = "The body is larger than `body_limit`"), (status = 422, description = "Invalid name or scope, or the name is taken (VALIDATION_FAILED)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create_application(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let input: CreateApplicationBody = parse_json(&body)?;
+    check_name_length(&input.name)?;
     let st = state(&req).clone();
     let principal = caller.principal.clone();
     let (app, secret) = web::block(move || {
@@ -262,11 +330,14 @@ pub async fn create_application(
         scope: app.scope,
         key: secret.expose_secret().to_owned(),
     };
-    Ok(auth::finish(&caller, HttpResponse::Created().json(body)))
+    Ok(auth::finish(
+        &caller,
+        secret_answer(HttpResponse::Created()).json(body),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/applications", tag = "Applications", description = "Needs `admin`.",
-    responses((status = 200, body = ApplicationList), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = ApplicationList), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn list_applications(req: HttpRequest) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     service::require(&caller.principal, "admin")?;
@@ -290,7 +361,7 @@ pub async fn list_applications(req: HttpRequest) -> Result<HttpResponse, V1Error
 
 #[utoipa::path(delete, path = "/v1/applications/{id}", tag = "Applications", description = "Deletes the application and revokes its key at once. Needs `admin`.",
     params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 204, description = "Deleted"), (status = 404, description = "No such key or application in this organisation (NOT_FOUND)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_application(
     req: HttpRequest,
     id: web::Path<String>,
@@ -306,7 +377,7 @@ pub async fn delete_application(
 
 /// The calling application (application keys only).
 #[utoipa::path(get, path = "/v1/application", tag = "Applications", description = "The application whose key is presented.",
-    responses((status = 200, body = CurrentApplication), (status = 404, description = "Not an application key", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE, AUTH_IP_NOT_ALLOWED or AUTH_ORG_DENIED", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 200, body = CurrentApplication), (status = 404, description = "Not an application key", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn current_application(req: HttpRequest) -> Result<HttpResponse, V1Error> {
     let caller: Caller = auth::authenticate(&req).await?;
     let app_id = caller.principal.application_id.ok_or(V1Error::NotFound)?;

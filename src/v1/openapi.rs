@@ -23,7 +23,8 @@ use crate::web::html;
     paths(create_key, list_keys, delete_key, rotate_key, verify, create_application, list_applications,
           delete_application, current_application),
     components(schemas(ErrorBody, KeyView, KeyList, CreateKeyBody, AllowedIps, VerifyResponse, ApplicationCreated,
-                       ApplicationView, ApplicationList, CurrentApplication, Account, CreateApplicationBody)),
+                       ApplicationView, ApplicationList, CurrentApplication, Account, CreateApplicationBody,
+                       ApiScope, ApplicationScope)),
     modifiers(&BearerAuth),
     tags(
         (name = "API keys", description = "Scoped, expiring, IP-allowlisted keys `mg_key_<env>_<random>`."),

@@ -157,9 +157,21 @@ async fn copy_script() -> HttpResponse {
         .body(include_str!("../../static/copy.js"))
 }
 
-/// RFC 9700 §4.16 (clickjacking) and the usual hardening headers, on every response.
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
+/// HTTP Strict Transport Security (RFC 6797): with an https issuer, browsers never again talk
+/// plain http to this host (and its subdomains) for a year.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// RFC 9700 §4.16 (clickjacking) and the usual hardening headers, on every response; HSTS too
+/// when the issuer is https (never on http, where it would be meaningless or, on a shared
+/// host name, harmful).
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new();
+    let headers = if https {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS))
+    } else {
+        headers
+    };
+    headers
         .add((
             header::CONTENT_SECURITY_POLICY,
             "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",

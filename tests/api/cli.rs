@@ -9,7 +9,7 @@ use crate::helpers::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mintgate");
 
-fn mintgate(db: &TestDb) -> Command {
+pub(crate) fn mintgate(db: &TestDb) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.env("MINTGATE_DATA_DIR", db.dir.path())
         .env("MINTGATE_DATABASE_URL", &db.url)

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod device;
 mod hardening_oauth;
+mod hardening_ops;
 mod health;
 mod instances;
 mod key_management;
