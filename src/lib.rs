@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod netaddr;
 pub mod oauth;
 pub mod oidc;
 pub mod ops;

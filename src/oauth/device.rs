@@ -1,7 +1,5 @@
 //! Device authorization grant (RFC 8628), used by `mintgate auth login`.
 
-use std::net::{IpAddr, Ipv6Addr};
-
 use super::OAuthStore;
 use super::error::{ErrorCode, OAuthError};
 use super::types::{Client, GrantType, SCOPE_OFFLINE, Scopes};
@@ -65,7 +63,7 @@ pub struct DeviceCode {
     pub granted_scope: Option<Scopes>,
     pub auth_time: Option<UnixTime>,
     pub amr: Vec<String>,
-    /// Where it was requested from, as [`address_key`] gives it (for the per-address limit).
+    /// Where it was requested from, as [`crate::netaddr::subscriber`] gives it (for the per-address limit).
     pub client_addr: Option<String>,
 }
 
@@ -98,19 +96,6 @@ pub fn display_user_code(code: &str) -> String {
         format!("{a}-{b}")
     } else {
         code.to_owned()
-    }
-}
-
-/// The unit the per-address limit counts by: an IPv4 address (an IPv4-mapped IPv6 address
-/// counts as that IPv4 address), or the /64 of an IPv6 address, since one subscriber is
-/// usually given a whole /64 and could otherwise rotate through it.
-pub fn address_key(ip: IpAddr) -> String {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-            format!("{}/64", Ipv6Addr::from(prefix))
-        }
     }
 }
 
@@ -276,16 +261,6 @@ pub fn is_offline(scope: &Scopes) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn addresses_are_counted_by_ipv4_or_ipv6_64() {
-        let key = |s: &str| address_key(s.parse().unwrap());
-        assert_eq!(key("203.0.113.7"), "203.0.113.7");
-        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
-        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
-        assert_eq!(key("2001:db8:1:2::ffff"), key("2001:db8:1:2:ab::1"));
-        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
-    }
 
     #[test]
     fn user_codes_display_without_slicing_inside_a_character() {

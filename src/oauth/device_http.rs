@@ -33,7 +33,7 @@ pub async fn device_authorization(
     let st = state(&req).clone();
     let mut params: DeviceRequest = parse_body(&req, &body)?;
     let presented = presented_client(&req, params.client_id.take(), params.client_secret.take())?;
-    let client_addr = request_meta(&req).ip.map(device::address_key);
+    let client_addr = request_meta(&req).ip.map(crate::netaddr::subscriber);
     let response = web::block(move || {
         let client = clients::authenticate(&st.store, &presented)?;
         let now = st.clock.now();
