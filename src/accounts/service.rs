@@ -116,6 +116,12 @@ pub fn create_user<S: UserStore + OrgStore + AuditStore>(
     Ok((user, org))
 }
 
+fn user_named<S: UserStore>(store: &S, username: &str) -> Result<User, AccountError> {
+    store
+        .find_user_by_username(&username.trim().to_lowercase())?
+        .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))
+}
+
 /// Disabling takes effect at once: sessions are resolved against the user row on every request.
 pub fn set_disabled<S: UserStore + AuditStore>(
     store: &S,
@@ -124,9 +130,7 @@ pub fn set_disabled<S: UserStore + AuditStore>(
     disabled: bool,
     meta: &RequestMeta,
 ) -> Result<User, AccountError> {
-    let user = store
-        .find_user_by_username(&username.trim().to_lowercase())?
-        .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))?;
+    let user = user_named(store, username)?;
     let now = clock.now();
     store.set_user_disabled(&user.id, disabled, now)?;
     let kind = if disabled {
@@ -154,9 +158,7 @@ pub fn delete_user<S: UserStore + AuditStore>(
     username: &str,
     meta: &RequestMeta,
 ) -> Result<User, AccountError> {
-    let user = store
-        .find_user_by_username(&username.trim().to_lowercase())?
-        .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))?;
+    let user = user_named(store, username)?;
     let now = clock.now();
     store.delete_user(&user.id, now)?;
     store.record_event(
@@ -179,9 +181,7 @@ pub fn remove_member<S: UserStore + OrgStore + AuditStore>(
     let org = store
         .find_org(&org.trim().to_lowercase())?
         .ok_or_else(|| AccountError::UnknownOrg(org.to_owned()))?;
-    let user = store
-        .find_user_by_username(&username.trim().to_lowercase())?
-        .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))?;
+    let user = user_named(store, username)?;
     let now = clock.now();
     if !store.remove_membership(&org.id, &user.id, now)? {
         return Err(AccountError::NotMember);
