@@ -1,7 +1,11 @@
 //! The `/v1` error body: `{"error", "message", "code"}` (+ `required_scope`).
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,11 +17,13 @@ use crate::store::StoreError;
 /// The body of every `/v1` error.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// `unauthorized`, `forbidden`, `bad_request`, `not_found`, `unprocessable_entity`.
+    /// `unauthorized`, `forbidden`, `bad_request`, `not_found`, `unprocessable_entity`,
+    /// `payload_too_large`, `method_not_allowed`.
     pub error: &'static str,
     pub message: String,
     /// `AUTH_INVALID_KEY`, `AUTH_INSUFFICIENT_SCOPE`, `AUTH_IP_NOT_ALLOWED`,
-    /// `INVALID_REQUEST`, `NOT_FOUND`, `VALIDATION_FAILED`.
+    /// `INVALID_REQUEST`, `NOT_FOUND`, `VALIDATION_FAILED`, `PAYLOAD_TOO_LARGE`,
+    /// `METHOD_NOT_ALLOWED`.
     pub code: &'static str,
     /// With `AUTH_INSUFFICIENT_SCOPE`: the scope the operation needs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,6 +42,10 @@ pub enum V1Error {
     BadRequest(String),
     #[error("Not found")]
     NotFound,
+    #[error("The request body is too large")]
+    PayloadTooLarge,
+    #[error("This method is not allowed here")]
+    MethodNotAllowed,
     #[error("{0}")]
     Unprocessable(String),
     #[error("Internal error")]
@@ -75,6 +85,8 @@ impl ResponseError for V1Error {
             V1Error::InsufficientScope(_) | V1Error::IpNotAllowed => StatusCode::FORBIDDEN,
             V1Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             V1Error::NotFound => StatusCode::NOT_FOUND,
+            V1Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            V1Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             V1Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             V1Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -87,6 +99,8 @@ impl ResponseError for V1Error {
             V1Error::IpNotAllowed => ("forbidden", "AUTH_IP_NOT_ALLOWED"),
             V1Error::BadRequest(_) => ("bad_request", "INVALID_REQUEST"),
             V1Error::NotFound => ("not_found", "NOT_FOUND"),
+            V1Error::PayloadTooLarge => ("payload_too_large", "PAYLOAD_TOO_LARGE"),
+            V1Error::MethodNotAllowed => ("method_not_allowed", "METHOD_NOT_ALLOWED"),
             V1Error::Unprocessable(_) => ("unprocessable_entity", "VALIDATION_FAILED"),
             V1Error::Internal(cause) => {
                 tracing::error!(%cause, "internal error on /v1");
@@ -109,4 +123,42 @@ impl ResponseError for V1Error {
         }
         res.json(body)
     }
+}
+
+/// Client errors answered on `/v1` before a handler ran (actix's 413 for an oversized body, 405
+/// for a method a route lacks, 400 for an unreadable path) get the `/v1` body like every other
+/// `/v1` error, so a client parses one shape. Headers such as `Allow` are kept.
+pub async fn json_error_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json || !status.is_client_error() {
+        return Ok(res);
+    }
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => V1Error::PayloadTooLarge,
+        StatusCode::METHOD_NOT_ALLOWED => V1Error::MethodNotAllowed,
+        StatusCode::NOT_FOUND => V1Error::NotFound,
+        StatusCode::UNAUTHORIZED => V1Error::Unauthorized,
+        other => V1Error::BadRequest(
+            other
+                .canonical_reason()
+                .unwrap_or("The request was not accepted")
+                .to_owned(),
+        ),
+    };
+    let replacement = error.error_response();
+    // The status stays what actix chose; the body and its headers are the `/v1` ones.
+    Ok(res.map_body(|head, _| {
+        for (name, value) in replacement.headers() {
+            head.headers_mut().insert(name.clone(), value.clone());
+        }
+        replacement.into_body()
+    }))
 }

@@ -2,7 +2,7 @@
 //! metadata use the same strings the router does.
 
 use actix_web::http::header;
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{self, DefaultHeaders};
 use actix_web::{HttpResponse, web};
 
 use super::error::WebError;
@@ -30,6 +30,8 @@ pub const USERINFO: &str = "/oauth/userinfo";
 pub const INTROSPECT: &str = "/oauth/introspect";
 pub const REVOKE: &str = "/oauth/revoke";
 pub const END_SESSION: &str = "/oauth/logout";
+/// The prefix of the JSON API; every `/v1` path below starts with it.
+pub const V1: &str = "/v1";
 pub const V1_API_KEYS: &str = "/v1/api-keys";
 pub const V1_API_KEY: &str = "/v1/api-keys/{id}";
 pub const V1_API_KEY_ROTATE: &str = "/v1/api-keys/{id}/rotate";
@@ -96,24 +98,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource([OIDC_DISCOVERY, OAUTH_DISCOVERY])
                 .route(web::get().to(oidc::http::discovery)),
         )
+        // `/v1` in one scope, so every answer there has the `/v1` error body, also those actix
+        // gives before a handler runs (413, 405) and unknown `/v1` paths (404).
         .service(
-            web::resource(V1_API_KEYS)
-                .route(web::get().to(v1::http::list_keys))
-                .route(web::post().to(v1::http::create_key)),
+            web::scope(V1)
+                .wrap(middleware::from_fn(v1::error::json_error_bodies))
+                .service(
+                    web::resource(in_v1(V1_API_KEYS))
+                        .route(web::get().to(v1::http::list_keys))
+                        .route(web::post().to(v1::http::create_key)),
+                )
+                .service(
+                    web::resource(in_v1(V1_API_KEY)).route(web::delete().to(v1::http::delete_key)),
+                )
+                .service(
+                    web::resource(in_v1(V1_API_KEY_ROTATE))
+                        .route(web::post().to(v1::http::rotate_key)),
+                )
+                .service(web::resource(in_v1(V1_VERIFY)).route(web::get().to(v1::http::verify)))
+                .service(
+                    web::resource(in_v1(V1_APPLICATIONS))
+                        .route(web::get().to(v1::http::list_applications))
+                        .route(web::post().to(v1::http::create_application)),
+                )
+                .service(
+                    web::resource(in_v1(V1_APPLICATION_BY_ID))
+                        .route(web::delete().to(v1::http::delete_application)),
+                )
+                .service(
+                    web::resource(in_v1(V1_APPLICATION))
+                        .route(web::get().to(v1::http::current_application)),
+                )
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, _>(v1::error::V1Error::NotFound)
+                })),
         )
-        .service(web::resource(V1_API_KEY).route(web::delete().to(v1::http::delete_key)))
-        .service(web::resource(V1_API_KEY_ROTATE).route(web::post().to(v1::http::rotate_key)))
-        .service(web::resource(V1_VERIFY).route(web::get().to(v1::http::verify)))
-        .service(
-            web::resource(V1_APPLICATIONS)
-                .route(web::get().to(v1::http::list_applications))
-                .route(web::post().to(v1::http::create_application)),
-        )
-        .service(
-            web::resource(V1_APPLICATION_BY_ID)
-                .route(web::delete().to(v1::http::delete_application)),
-        )
-        .service(web::resource(V1_APPLICATION).route(web::get().to(v1::http::current_application)))
         .service(web::resource(OPENAPI).route(web::get().to(v1::openapi::openapi_json)))
         .service(web::resource(API_REFERENCE).route(web::get().to(v1::openapi::reference_page)))
         .service(web::resource(JWKS).route(web::get().to(oidc::http::jwks)))
@@ -188,6 +207,11 @@ pub fn form_config(limit: usize) -> web::FormConfig {
             actix_web::error::UrlencodedError::Overflow { .. } => WebError::PayloadTooLarge.into(),
             e => WebError::BadRequest(format!("The form could not be read: {e}")).into(),
         })
+}
+
+/// A `/v1` path relative to the `/v1` scope.
+fn in_v1(path: &'static str) -> &'static str {
+    path.strip_prefix(V1).unwrap_or(path)
 }
 
 pub fn json_config(limit: usize) -> web::JsonConfig {

@@ -726,6 +726,11 @@ async fn openapi_documents_every_answer_and_bound() {
     .await
     .unwrap();
     assert_eq!(res.status(), 413);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        body["code"], "PAYLOAD_TOO_LARGE",
+        "the /v1 error body: {body}"
+    );
 }
 
 /// `metrics_bind` is read like every other key; a bad value stops the program naming it.

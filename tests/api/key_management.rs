@@ -307,3 +307,32 @@ both!(
     removing_a_user_or_membership_revokes_their_keys,
     keys_made_by_an_organisation_key_work,
 );
+
+/// Answers actix gives before a handler runs still have the `/v1` body.
+#[tokio::test]
+async fn v1_errors_before_a_handler_have_the_v1_body() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let client = new_client();
+    for (res, status, code) in [
+        (
+            client.put(app.url("/v1/api-keys")).send().await.unwrap(),
+            405,
+            "METHOD_NOT_ALLOWED",
+        ),
+        (
+            client
+                .get(app.url("/v1/nothing/here"))
+                .send()
+                .await
+                .unwrap(),
+            404,
+            "NOT_FOUND",
+        ),
+    ] {
+        assert_eq!(res.status(), status);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["code"], code, "{body}");
+    }
+}
