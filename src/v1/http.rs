@@ -190,7 +190,7 @@ pub struct CurrentApplication {
 
 #[utoipa::path(post, path = "/v1/api-keys", tag = "API keys", request_body = CreateKeyBody,
     description = "Mints a key for the caller's organisation. Needs `write:org`; never grants a scope the caller lacks nor outlives it.",
-    responses((status = 201, description = "Created; `key` is shown only here", body = KeyView), (status = 400, description = "The body is not JSON, or not this shape (INVALID_REQUEST)", body = ErrorBody), (status = 413, description = "The body is larger than `body_limit`"), (status = 422, description = "Invalid name, scope, expiry or CIDR (VALIDATION_FAILED)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)),
+    responses((status = 201, description = "Created; `key` is shown only here", body = KeyView), (status = 400, description = "The body is not JSON, or not this shape (INVALID_REQUEST)", body = ErrorBody), (status = 413, description = "The body is larger than `body_limit` (PAYLOAD_TOO_LARGE)", body = ErrorBody), (status = 422, description = "Invalid name, scope, expiry or CIDR (VALIDATION_FAILED)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn create_key(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
@@ -302,7 +302,7 @@ pub struct CreateApplicationBody {
 
 #[utoipa::path(post, path = "/v1/applications", tag = "Applications", request_body = CreateApplicationBody,
     description = "An organisation-level key with the `admin` or `ci` scope. Needs `admin`.",
-    responses((status = 201, description = "Created; `key` is shown only here", body = ApplicationCreated), (status = 400, description = "The body is not JSON, or not this shape (INVALID_REQUEST)", body = ErrorBody), (status = 413, description = "The body is larger than `body_limit`"), (status = 422, description = "Invalid name or scope, or the name is taken (VALIDATION_FAILED)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
+    responses((status = 201, description = "Created; `key` is shown only here", body = ApplicationCreated), (status = 400, description = "The body is not JSON, or not this shape (INVALID_REQUEST)", body = ErrorBody), (status = 413, description = "The body is larger than `body_limit` (PAYLOAD_TOO_LARGE)", body = ErrorBody), (status = 422, description = "Invalid name or scope, or the name is taken (VALIDATION_FAILED)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create_application(
     req: HttpRequest,
     body: web::Bytes,
