@@ -258,10 +258,44 @@ fn cidr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
         .collect()
 }
 
-/// A CIDR block, or a bare address meaning just that address.
+/// A CIDR block, or a bare address meaning just that address. A block of IPv4-mapped IPv6
+/// addresses (`::ffff:10.0.0.0/104`) is the IPv4 block it maps (`10.0.0.0/8`), since client
+/// addresses are compared in canonical form.
 pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
     let s = s.trim();
-    s.parse::<IpNet>()
+    let net = s
+        .parse::<IpNet>()
         .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("`{s}` is not an IP address or CIDR block"))
+        .map_err(|_| format!("`{s}` is not an IP address or CIDR block"))?;
+    Ok(match net {
+        IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
+            Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)
+                .map(IpNet::V4)
+                .unwrap_or(net),
+            None => net,
+        },
+        other => other,
+    })
+}
+
+#[cfg(test)]
+mod cidr_tests {
+    use super::parse_cidr;
+
+    #[test]
+    fn ipv4_mapped_blocks_are_ipv4_blocks() {
+        assert_eq!(
+            parse_cidr("::ffff:127.0.0.1").unwrap().to_string(),
+            "127.0.0.1/32"
+        );
+        assert_eq!(
+            parse_cidr("::ffff:10.0.0.0/104").unwrap().to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            parse_cidr("2001:db8::/32").unwrap().to_string(),
+            "2001:db8::/32"
+        );
+        assert_eq!(parse_cidr("::/0").unwrap().to_string(), "::/0");
+    }
 }

@@ -125,7 +125,12 @@ pub fn verify<S: ApiKeyStore>(
     if !format.looks_like_key(presented) {
         return Err(ApiKeyError::Invalid);
     }
-    let KeyLookup { key, org, creator } = store
+    let KeyLookup {
+        key,
+        secret_valid_until,
+        org,
+        creator,
+    } = store
         .find_api_key_by_secret(&crypto::sha256_hex(presented), now)?
         .ok_or(ApiKeyError::Invalid)?;
     if !key.is_live(now) {
@@ -156,7 +161,12 @@ pub fn verify<S: ApiKeyStore>(
             _ => None,
         },
         scopes,
-        expires_at: key.expires_at,
+        // A secret superseded by a rotation acts only until its grace period ends: whatever
+        // it creates or rotates must not outlive that.
+        expires_at: match (key.expires_at, secret_valid_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        },
     };
     Ok((principal, key))
 }
@@ -262,28 +272,41 @@ fn validate(
         None => Some(DEFAULT_LIFETIME),
         Some(e) => parse_expiry(e).map_err(ApiKeyError::Validation)?,
     };
-    // The tighter of the global and the organisation's ceiling.
+    let expires_at = lifetime.map(|l| now + l);
+    within_ceiling(format, org_max, expires_at, now)?;
+    let allowed = parse_allowlist(&input.allowed_ips).map_err(ApiKeyError::Validation)?;
+    Ok((name, scopes, expires_at, allowed))
+}
+
+/// Every new secret — created or rotated — lives no longer than the tighter of the global and
+/// the organisation's ceiling, counted from now.
+fn within_ceiling(
+    format: &KeyFormat,
+    org_max: Option<i64>,
+    expires_at: Option<UnixTime>,
+    now: UnixTime,
+) -> Result<(), ApiKeyError> {
     let ceiling = match (format.max_lifetime, org_max) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     };
-    let lifetime = match (lifetime, ceiling) {
-        (None, Some(max)) => {
-            return Err(ApiKeyError::Validation(format!(
-                "keys may live at most {} days here",
-                max / 86_400
-            )));
-        }
-        (Some(l), Some(max)) if l > max => {
-            return Err(ApiKeyError::Validation(format!(
-                "keys may live at most {} days here",
-                max / 86_400
-            )));
-        }
-        (l, _) => l,
-    };
-    let allowed = parse_allowlist(&input.allowed_ips).map_err(ApiKeyError::Validation)?;
-    Ok((name, scopes, lifetime.map(|l| now + l), allowed))
+    match ceiling {
+        Some(max) if expires_at.is_none_or(|e| e - now > max) => Err(ApiKeyError::Validation(
+            format!("keys may live at most {} days here", max / 86_400),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// No credential mints a secret — a key, a rotated secret, an application's key — that
+/// outlives itself (`expires_at` `None`: never expires).
+fn within_caller(principal: &Principal, expires_at: Option<UnixTime>) -> Result<(), ApiKeyError> {
+    match principal.expires_at {
+        Some(limit) if expires_at.is_none_or(|e| e > limit) => Err(ApiKeyError::Validation(
+            "a key cannot outlive the credential that creates it".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Mints a key for `principal`'s organisation. Needs `write:org`; never grants a scope the
@@ -301,19 +324,7 @@ pub fn create<S: ApiKeyStore>(
     if let Some(missing) = scopes.iter().find(|s| !holds(&principal.scopes, s)) {
         return Err(ApiKeyError::InsufficientScope(missing.to_owned()));
     }
-    let expires_at = match (expires_at, principal.expires_at) {
-        (None, Some(_)) => {
-            return Err(ApiKeyError::Validation(
-                "a key cannot outlive the credential that creates it".into(),
-            ));
-        }
-        (Some(e), Some(limit)) if e > limit => {
-            return Err(ApiKeyError::Validation(
-                "a key cannot outlive the credential that creates it".into(),
-            ));
-        }
-        (e, _) => e,
-    };
+    within_caller(principal, expires_at)?;
     let key = Draft {
         org_id: &principal.org_id,
         owner: principal.owner_of_new_keys(),
@@ -439,7 +450,7 @@ pub fn revoke<S: ApiKeyStore>(
 }
 
 /// A new secret, same metadata; the old secret works for the grace period. Like creation, the
-/// new secret never outlives the credential that asks for it.
+/// new secret obeys the lifetime ceiling and never outlives the credential that asks for it.
 pub fn rotate<S: ApiKeyStore>(
     store: &S,
     format: &KeyFormat,
@@ -448,20 +459,20 @@ pub fn rotate<S: ApiKeyStore>(
     now: UnixTime,
 ) -> Result<(ApiKey, SecretString), ApiKeyError> {
     let key = manageable(store, principal, id)?;
-    if let Some(limit) = principal.expires_at
-        && key.expires_at.is_none_or(|e| e > limit)
-    {
-        return Err(ApiKeyError::Validation(
-            "a key cannot outlive the credential that rotates it".into(),
-        ));
-    }
+    within_ceiling(format, principal.org_max_lifetime, key.expires_at, now)?;
+    within_caller(principal, key.expires_at)?;
     let (secret, hint) = format.mint();
-    store.rotate_api_key_secret(
+    let rotated = store.rotate_api_key_secret(
         &key.id,
         &crypto::sha256_hex(secret.expose_secret()),
+        &hint,
         now,
         now + format.rotation_grace,
     )?;
+    if !rotated {
+        // Revoked meanwhile.
+        return Err(ApiKeyError::NotFound);
+    }
     Ok((ApiKey { hint, ..key }, secret))
 }
 
@@ -474,6 +485,9 @@ pub fn create_application<S: ApiKeyStore>(
     now: UnixTime,
 ) -> Result<(Application, SecretString), ApiKeyError> {
     require(principal, SCOPE_ADMIN)?;
+    // An application's key never expires, so only a credential that never expires creates
+    // one (applications are not bound by the key lifetime ceiling).
+    within_caller(principal, None)?;
     if !matches!(scope, "admin" | "ci") {
         return Err(ApiKeyError::Validation("scope must be admin or ci".into()));
     }

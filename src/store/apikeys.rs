@@ -154,7 +154,7 @@ impl ApiKeyStore for Store {
         let creator_membership = memberships::table.on(memberships::org_id
             .eq(k::org_id)
             .and(memberships::user_id.nullable().eq(k::created_by)));
-        let row: Option<(KeyRow, OrgRow, Option<String>, Option<bool>)> = sec::table
+        let row: Option<(KeyRow, Option<i64>, OrgRow, Option<String>, Option<bool>)> = sec::table
             .inner_join(k::table.inner_join(organisations::table))
             .left_join(creator_membership)
             .left_join(users::table.on(users::id.eq(memberships::user_id)))
@@ -162,19 +162,23 @@ impl ApiKeyStore for Store {
             .filter(sec::valid_until.is_null().or(sec::valid_until.gt(now)))
             .select((
                 KeyRow::as_select(),
+                sec::valid_until,
                 OrgRow::as_select(),
                 memberships::role.nullable(),
                 users::disabled.nullable(),
             ))
             .get_result(&mut *self.conn()?)
             .optional()?;
-        Ok(row.map(|(key, org, role, disabled)| KeyLookup {
-            key: key.into(),
-            org: org.into(),
-            creator: role
-                .and_then(|r| r.parse().ok())
-                .map(|r| (r, disabled.unwrap_or(true))),
-        }))
+        Ok(
+            row.map(|(key, secret_valid_until, org, role, disabled)| KeyLookup {
+                key: key.into(),
+                secret_valid_until,
+                org: org.into(),
+                creator: role
+                    .and_then(|r| r.parse().ok())
+                    .map(|r| (r, disabled.unwrap_or(true))),
+            }),
+        )
     }
 
     fn find_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
@@ -213,11 +217,21 @@ impl ApiKeyStore for Store {
         &self,
         id: &str,
         secret_hash: &str,
+        hint: &str,
         now: UnixTime,
         grace_until: UnixTime,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
+            // Updating the key row first locks it (PostgreSQL; SQLite has one writer): a
+            // concurrent rotation waits here, then its statements below see this one's secret,
+            // so it is moved into grace like any other and one secret stays current.
+            let live = diesel::update(k::table.find(id).filter(k::revoked_at.is_null()))
+                .set(k::hint.eq(hint))
+                .execute(conn)?;
+            if live == 0 {
+                return Ok(false);
+            }
             diesel::update(
                 sec::table.filter(sec::key_id.eq(id)).filter(
                     sec::valid_until
@@ -241,7 +255,7 @@ impl ApiKeyStore for Store {
                     sec::valid_until.eq(None::<i64>),
                 ))
                 .execute(conn)?;
-            Ok(())
+            Ok(true)
         })
     }
 

@@ -473,6 +473,9 @@ pub trait SigningKeyStore {
 /// What verifying an API key needs to know, read in one statement.
 pub struct KeyLookup {
     pub key: ApiKey,
+    /// When the presented secret stops working: `None` for the current secret, the end of
+    /// the grace period for one superseded by a rotation.
+    pub secret_valid_until: Option<UnixTime>,
     pub org: Organisation,
     /// The creator's role in the key's organisation and whether the creator is disabled;
     /// `None` when the key has no creator or the creator has left the organisation.
@@ -494,14 +497,17 @@ pub trait ApiKeyStore {
     fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>>;
     /// `false` if there was no such unrevoked key.
     fn revoke_api_key(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
-    /// Adds a new secret; current secrets stay valid until `grace_until`.
+    /// Adds a new secret (and its hint) to an unrevoked key; current secrets stay valid until
+    /// `grace_until`. Concurrent rotations of one key run one after the other, so exactly one
+    /// secret is current afterwards. `false` if the key is revoked or unknown.
     fn rotate_api_key_secret(
         &self,
         id: &str,
         secret_hash: &str,
+        hint: &str,
         now: UnixTime,
         grace_until: UnixTime,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Records last use times gathered in memory.
     fn record_api_key_usage(&self, usage: &[(String, UnixTime)]) -> StoreResult<()>;
     /// Creates the application and its key in one transaction; `Conflict` on a taken name.

@@ -646,7 +646,8 @@ async fn applications(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (_, admin) = key_for(&app, Some("admin"), "admin", None, "").await;
+    // An application's key never expires: only a credential that never expires creates one.
+    let (_, admin) = key_for(&app, Some("admin"), "admin", Some("never"), "").await;
     let (status, created, _) = call(
         &app,
         reqwest::Method::POST,

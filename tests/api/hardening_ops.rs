@@ -17,7 +17,8 @@ use crate::both;
 use crate::helpers::*;
 use crate::oauth_support::{client_spec, register};
 
-/// An operator-made key of the `default` organisation with `scopes` (comma-separated).
+/// An operator-made, never-expiring key of the `default` organisation with `scopes`
+/// (comma-separated).
 async fn operator_key(app: &TestApp, scopes: &str) -> String {
     let state = app.state.clone();
     let scopes = scopes.to_owned();
@@ -27,7 +28,8 @@ async fn operator_key(app: &TestApp, scopes: &str) -> String {
         let input = NewKey {
             name: "hardening".into(),
             scopes: scopes.split(',').map(str::to_owned).collect(),
-            expires_in: None,
+            // Never expiring, so it may create applications (whose keys never expire).
+            expires_in: Some("never".into()),
             allowed_ips: vec![],
         };
         let (_, secret) = service::create_for_operator(

@@ -14,7 +14,7 @@ async fn write_org_cannot_rotate_or_revoke_an_admin_key(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (admin_id, admin_secret) = key_for(&app, None, "admin", None, "").await;
+    let (admin_id, admin_secret) = key_for(&app, None, "admin", Some("never"), "").await;
     let (_, limited) = key_for(&app, Some("admin"), "read:org,write:org", Some("1d"), "").await;
     for (method, path) in [
         (
@@ -95,7 +95,7 @@ async fn application_keys_are_managed_only_with_admin(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (_, admin) = key_for(&app, None, "admin", None, "").await;
+    let (_, admin) = key_for(&app, None, "admin", Some("never"), "").await;
     let (status, created, _) = call(
         &app,
         reqwest::Method::POST,
@@ -278,7 +278,7 @@ async fn keys_made_by_an_organisation_key_work(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let (_, admin) = key_for(&app, None, "admin", None, "").await;
+    let (_, admin) = key_for(&app, None, "admin", Some("never"), "").await;
     let (status, created, _) = call(
         &app,
         reqwest::Method::POST,
@@ -299,6 +299,222 @@ async fn keys_made_by_an_organisation_key_work(backend: Backend) {
     assert_eq!((status, body["scopes"].clone()), (200, json!(["read:org"])));
 }
 
+async fn verify_status(app: &TestApp, secret: &str) -> u16 {
+    call(
+        app,
+        reqwest::Method::GET,
+        "/v1/auth/verify",
+        Some(secret),
+        None,
+    )
+    .await
+    .0
+}
+
+/// A secret superseded by a rotation acts only until its grace period ends: it cannot take the
+/// key back, demote the new secret, or mint anything that outlives it.
+async fn a_superseded_secret_cannot_outlive_its_grace(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (id, old) = key_for(&app, Some("admin"), "read:org,write:org", Some("never"), "").await;
+    let rotate = |secret: String| {
+        let app = &app;
+        let id = id.clone();
+        async move {
+            call(
+                app,
+                reqwest::Method::POST,
+                &format!("/v1/api-keys/{id}/rotate"),
+                Some(&secret),
+                None,
+            )
+            .await
+        }
+    };
+    let (status, rotated, _) = rotate(old.clone()).await;
+    assert_eq!(status, 200);
+    let new = rotated["key"].as_str().unwrap().to_owned();
+    let (status, body, _) = rotate(old.clone()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("VALIDATION_FAILED")),
+        "{body}"
+    );
+    for expires_in in ["never", "30d"] {
+        let (status, body, _) = call(
+            &app,
+            reqwest::Method::POST,
+            "/v1/api-keys",
+            Some(&old),
+            Some(json!({"name": "persist", "scopes": ["read:org"], "expires_in": expires_in})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("VALIDATION_FAILED")),
+            "{body}"
+        );
+    }
+    let (status, _, _) = call(
+        &app,
+        reqwest::Method::POST,
+        "/v1/api-keys",
+        Some(&old),
+        Some(json!({"name": "short", "scopes": ["read:org"], "expires_in": "1h"})),
+    )
+    .await;
+    assert_eq!(status, 201, "within its grace it still works");
+    app.clock.advance(25 * 3600);
+    assert_eq!(verify_status(&app, &old).await, 401);
+    assert_eq!(
+        verify_status(&app, &new).await,
+        200,
+        "the new secret is current"
+    );
+}
+
+async fn an_expiring_credential_cannot_create_an_application(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, short) = key_for(&app, Some("admin"), "admin", Some("30m"), "").await;
+    let (status, body, _) = call(
+        &app,
+        reqwest::Method::POST,
+        "/v1/applications",
+        Some(&short),
+        Some(json!({"name": "escape", "scope": "admin"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("VALIDATION_FAILED")),
+        "{body}"
+    );
+    let (_, forever) = key_for(&app, Some("admin"), "admin", Some("never"), "").await;
+    let (status, _, _) = call(
+        &app,
+        reqwest::Method::POST,
+        "/v1/applications",
+        Some(&forever),
+        Some(json!({"name": "deployer", "scope": "ci"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+}
+
+/// Concurrent rotations of one key leave exactly one current secret, and the listed hint is
+/// that secret's.
+async fn concurrent_rotations_leave_one_current_secret(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, admin) = key_for(&app, None, "admin", Some("never"), "").await;
+    let (id, _) = key_for(&app, Some("admin"), "read:org", Some("never"), "").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let url = app.url(&format!("/v1/api-keys/{id}/rotate"));
+            let admin = admin.clone();
+            tokio::spawn(async move {
+                let res = new_client()
+                    .post(url)
+                    .bearer_auth(admin)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), 200);
+                let body: serde_json::Value = res.json().await.unwrap();
+                (
+                    body["key"].as_str().unwrap().to_owned(),
+                    body["hint"].as_str().unwrap().to_owned(),
+                )
+            })
+        })
+        .collect();
+    let mut secrets = Vec::new();
+    for t in tasks {
+        secrets.push(t.await.unwrap());
+    }
+    app.clock.advance(25 * 3600);
+    let mut current = Vec::new();
+    for (secret, hint) in &secrets {
+        if verify_status(&app, secret).await == 200 {
+            current.push(hint.clone());
+        }
+    }
+    assert_eq!(current.len(), 1, "exactly one secret is current");
+    let (_, keys, _) = call(
+        &app,
+        reqwest::Method::GET,
+        "/v1/api-keys",
+        Some(&admin),
+        None,
+    )
+    .await;
+    let listed = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == json!(id))
+        .unwrap()["hint"]
+        .clone();
+    assert_eq!(
+        listed,
+        json!(current[0]),
+        "the list shows the current secret's hint"
+    );
+}
+
+async fn rotation_obeys_the_lifetime_ceiling(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, admin) = key_for(&app, None, "admin", Some("never"), "").await;
+    let (long, _) = key_for(&app, Some("admin"), "read:org", Some("90d"), "").await;
+    let (short, _) = key_for(&app, Some("admin"), "read:org", Some("3d"), "").await;
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        use mintgate::store::OrgStore;
+        let org = state.store.find_org("default").unwrap().unwrap();
+        state
+            .store
+            .set_org_key_policy(&org.id, Some(7 * 86_400), true)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let rotate = |id: String| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            call(
+                app,
+                reqwest::Method::POST,
+                &format!("/v1/api-keys/{id}/rotate"),
+                Some(&admin),
+                None,
+            )
+            .await
+        }
+    };
+    let (status, body, _) = rotate(long).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("VALIDATION_FAILED")),
+        "{body}"
+    );
+    assert_eq!(rotate(short).await.0, 200);
+}
+
+/// An allowlist written as IPv4-mapped IPv6 admits the IPv4 client.
+async fn mapped_allowlists_admit_ipv4_clients(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, key) = key_for(&app, Some("admin"), "read:org", None, "::ffff:127.0.0.1").await;
+    assert_eq!(verify_status(&app, &key).await, 200);
+}
+
 both!(
     write_org_cannot_rotate_or_revoke_an_admin_key,
     a_rotated_secret_never_outlives_the_caller,
@@ -306,6 +522,11 @@ both!(
     members_manage_only_their_own_keys,
     removing_a_user_or_membership_revokes_their_keys,
     keys_made_by_an_organisation_key_work,
+    a_superseded_secret_cannot_outlive_its_grace,
+    an_expiring_credential_cannot_create_an_application,
+    concurrent_rotations_leave_one_current_secret,
+    rotation_obeys_the_lifetime_ceiling,
+    mapped_allowlists_admit_ipv4_clients,
 );
 
 /// Answers actix gives before a handler runs still have the `/v1` body.
