@@ -115,6 +115,10 @@ fn insert_key(conn: &mut super::DbConn, key: &ApiKey, secret_hash: &str) -> Stor
     Ok(())
 }
 
+/// A key, its presented secret's `valid_until`, its organisation, and its creator's role and
+/// `disabled` flag there.
+type LookupRow = (KeyRow, Option<i64>, OrgRow, Option<String>, Option<bool>);
+
 /// Revokes the unrevoked keys `user_id` created (in `org_id` only, if given), inside the
 /// caller's transaction: a user or membership never goes without their keys.
 pub(super) fn revoke_user_keys(
@@ -154,7 +158,7 @@ impl ApiKeyStore for Store {
         let creator_membership = memberships::table.on(memberships::org_id
             .eq(k::org_id)
             .and(memberships::user_id.nullable().eq(k::created_by)));
-        let row: Option<(KeyRow, Option<i64>, OrgRow, Option<String>, Option<bool>)> = sec::table
+        let row: Option<LookupRow> = sec::table
             .inner_join(k::table.inner_join(organisations::table))
             .left_join(creator_membership)
             .left_join(users::table.on(users::id.eq(memberships::user_id)))
