@@ -109,7 +109,15 @@ impl fmt::Display for OAuthError {
 impl std::error::Error for OAuthError {}
 
 impl From<crate::store::StoreError> for OAuthError {
+    /// A value the database cannot hold (a NUL) is the request's fault: `invalid_request`
+    /// (§5.2), not logged. Client authentication answers `invalid_client` instead
+    /// (`clients::authenticate`).
     fn from(e: crate::store::StoreError) -> Self {
+        if let crate::store::StoreError::Unstorable = e {
+            return OAuthError::invalid_request(
+                "a parameter contains a character that is not allowed",
+            );
+        }
         tracing::error!(error = %e, "storage failed during an OAuth request");
         match e {
             crate::store::StoreError::Unavailable(_) => OAuthError::new(

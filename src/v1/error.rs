@@ -68,7 +68,12 @@ impl From<ApiKeyError> for V1Error {
 
 impl From<StoreError> for V1Error {
     fn from(e: StoreError) -> Self {
-        V1Error::Internal(e.to_string())
+        match e {
+            StoreError::Unstorable => {
+                V1Error::BadRequest("The request contains a character that is not allowed".into())
+            }
+            other => V1Error::Internal(other.to_string()),
+        }
     }
 }
 

@@ -30,10 +30,14 @@ pub enum WebError {
     Internal(String),
 }
 
+/// What a page says when the database refused a value of the request (a NUL, say).
+pub const UNSTORABLE: &str = "The request contains a character that is not allowed.";
+
 impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => WebError::Unavailable,
+            StoreError::Unstorable => WebError::BadRequest(UNSTORABLE.into()),
             other => WebError::Internal(other.to_string()),
         }
     }
