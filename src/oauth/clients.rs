@@ -256,4 +256,20 @@ mod tests {
         assert!(PresentedClient::parse_basic("Bearer x").unwrap().is_none());
         assert!(PresentedClient::parse_basic("Basic !!!").is_err());
     }
+
+    #[test]
+    fn client_ids_with_control_characters_are_never_looked_up() {
+        assert!(plausible_client_id("mintgate-cli"));
+        assert!(plausible_client_id("mg_client_abc"));
+        for bad in [
+            "",
+            "a\0b",
+            "mintgate\0",
+            "a\nb",
+            "a\u{7f}",
+            &"x".repeat(257),
+        ] {
+            assert!(!plausible_client_id(bad), "{bad:?}");
+        }
+    }
 }

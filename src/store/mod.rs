@@ -575,3 +575,25 @@ pub trait DeviceCodeStore {
     /// Deletes codes past their expiry, whatever their status; returns how many went.
     fn prune_device_codes(&self, now: UnixTime) -> StoreResult<usize>;
 }
+
+#[cfg(test)]
+mod unstorable_tests {
+    use super::*;
+
+    #[test]
+    fn postgres_text_errors_are_unstorable() {
+        for message in [
+            r#"invalid byte sequence for encoding "UTF8": 0x00"#,
+            r#"character with byte sequence 0xe2 0x82 0xac in encoding "UTF8" has no equivalent in encoding "LATIN1""#,
+            "unsupported Unicode escape sequence",
+        ] {
+            assert!(is_unstorable_text(message), "{message}");
+        }
+        for message in [
+            "relation \"users\" does not exist",
+            "duplicate key value violates unique constraint",
+        ] {
+            assert!(!is_unstorable_text(message), "{message}");
+        }
+    }
+}

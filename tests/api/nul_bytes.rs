@@ -202,6 +202,10 @@ async fn nul_in_any_input_is_a_client_error(backend: Backend) {
             "grant_type=refresh_token&refresh_token=a%00",
         ),
         ("a NUL scope", "grant_type=client_credentials&scope=a%00"),
+        (
+            "a NUL resource",
+            "grant_type=client_credentials&resource=https%3A%2F%2Fapi.example%2F%00",
+        ),
     ] {
         let body = format!("{body}&client_id={}&client_secret={secret}", client.id);
         let res = form(&app, "/oauth/token", &body).await;
@@ -254,6 +258,46 @@ async fn nul_in_any_input_is_a_client_error(backend: Backend) {
     );
     // And the real account is not affected.
     app.sign_in_admin().await;
+
+    // Signed-in forms: a consent or key that cannot exist is nothing to revoke.
+    let page = app.account_page().await.unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let res = app
+        .client
+        .post(app.url("/account/consents/revoke"))
+        .form(&[("csrf", csrf.as_str()), ("client_id", "a\u{0}")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "revoke consent");
+    assert_eq!(location(res.headers()), "/account");
+    let page = app
+        .client
+        .get(app.url("/settings/api-keys"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let res = app
+        .client
+        .post(app.url("/settings/api-keys/a%00/revoke"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "revoke a key on the settings page");
+    let res = app
+        .client
+        .post(app.url("/device"))
+        .form(&[("csrf", csrf.as_str()), ("user_code", "ABCD\u{0}EFGH")])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    assert!((200..500).contains(&status), "device page: {status}");
 
     // /v1: an id that names nothing is 404, a name with a control character 422.
     let (_, admin) = key_for(&app, Some("admin"), "admin", None, "").await;
