@@ -128,3 +128,18 @@ impl From<crate::store::StoreError> for OAuthError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Text the database cannot store is the request's fault (RFC 6749 §5.2 `invalid_request`);
+    /// a failing database is still `server_error`.
+    #[test]
+    fn unstorable_input_is_invalid_request() {
+        let e = OAuthError::from(crate::store::StoreError::Unstorable);
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        let e = OAuthError::from(crate::store::StoreError::Backend("x".into()));
+        assert_eq!(e.code, ErrorCode::ServerError);
+    }
+}

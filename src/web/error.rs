@@ -99,3 +99,16 @@ impl ResponseError for WebError {
             .body(ErrorPage::html(status, &self.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Text the database cannot store is the request's fault: a 400 page.
+    #[test]
+    fn unstorable_input_is_a_bad_request() {
+        let e = WebError::from(StoreError::Unstorable);
+        assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
+        assert_eq!(e.to_string(), UNSTORABLE);
+    }
+}
