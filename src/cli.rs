@@ -14,7 +14,7 @@ use crate::accounts::types::Role;
 use crate::audit::RequestMeta;
 use crate::clock::{SystemClock, rfc3339};
 use crate::config::Settings;
-use crate::store::{Store, UserStore};
+use crate::store::{Store, StoreError, UserStore};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -337,10 +337,13 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             };
             let (user, org) = service::create_user(&store, &hasher, &clock, input, &meta).map_err(
                 |e| match e {
-                    AccountError::Input(_) => CliFailure {
-                        message: e.to_string(),
-                        code: 2,
-                    },
+                    // Bad input, like text the database cannot store (a NUL).
+                    AccountError::Input(_) | AccountError::Store(StoreError::Unstorable) => {
+                        CliFailure {
+                            message: e.to_string(),
+                            code: 2,
+                        }
+                    }
                     other => other.into(),
                 },
             )?;
@@ -423,10 +426,12 @@ fn client_command(
     use crate::store::ClientStore;
     let store = open_store(settings)?;
     let invalid = |e: clients::ClientError| match e {
-        clients::ClientError::Invalid(_) => CliFailure {
-            message: e.to_string(),
-            code: 2,
-        },
+        clients::ClientError::Invalid(_) | clients::ClientError::Store(StoreError::Unstorable) => {
+            CliFailure {
+                message: e.to_string(),
+                code: 2,
+            }
+        }
         other => other.into(),
     };
     match command {

@@ -222,8 +222,9 @@ pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
     password: &SecretString,
     meta: &RequestMeta,
 ) -> Result<User, SignInError> {
-    if login.chars().count() > MAX_LOGIN_CHARS {
-        // No account has such a login: refused before any work.
+    if login.chars().count() > MAX_LOGIN_CHARS || login.chars().any(char::is_control) {
+        // No account has such a login (usernames and e-mail addresses have no control
+        // characters, and PostgreSQL cannot even compare a NUL): refused before any work.
         return Err(SignInError::Invalid);
     }
     let key = login_key(login);

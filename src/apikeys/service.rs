@@ -242,18 +242,25 @@ pub const DEFAULT_LIFETIME: i64 = 90 * 86_400;
 /// Keys older than this are flagged: the product recommends rotating every 90 days.
 pub const ROTATE_AFTER: i64 = 90 * 86_400;
 
+/// A key or application name: 1-100 characters, none of them a control character (a NUL
+/// would be stored on SQLite and refused by PostgreSQL; a name is shown on pages and lists).
+fn parse_name(name: &str) -> Result<&str, ApiKeyError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiKeyError::Validation(
+            "name must be 1-100 characters, none of them a control character".into(),
+        ));
+    }
+    Ok(name)
+}
+
 fn validate(
     format: &KeyFormat,
     org_max: Option<i64>,
     input: &NewKey,
     now: UnixTime,
 ) -> Result<(String, Scopes, Option<UnixTime>, Vec<ipnet::IpNet>), ApiKeyError> {
-    let name = input.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiKeyError::Validation(
-            "name must be 1-100 characters".into(),
-        ));
-    }
+    let name = parse_name(&input.name)?.to_owned();
     if input.scopes.is_empty() {
         return Err(ApiKeyError::Validation(
             "scopes must name at least one scope".into(),
@@ -408,6 +415,10 @@ fn manageable<S: ApiKeyStore>(
     id: &str,
 ) -> Result<ApiKey, ApiKeyError> {
     require(principal, "write:org")?;
+    if id.chars().any(char::is_control) {
+        // No key has such an id (ids are base62): not looked up.
+        return Err(ApiKeyError::NotFound);
+    }
     let key = store
         .find_api_key(id)?
         .filter(|k| k.revoked_at.is_none() && k.org_id == principal.org_id)
@@ -491,12 +502,7 @@ pub fn create_application<S: ApiKeyStore>(
     if !matches!(scope, "admin" | "ci") {
         return Err(ApiKeyError::Validation("scope must be admin or ci".into()));
     }
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(ApiKeyError::Validation(
-            "name must be 1-100 characters".into(),
-        ));
-    }
+    let name = parse_name(name)?;
     let (secret, hint) = format.mint();
     let key = ApiKey {
         id: format!("key_{}", crypto::random_base62(20)),

@@ -84,6 +84,12 @@ pub enum AuthorizeError {
 
 impl From<crate::store::StoreError> for AuthorizeError {
     fn from(e: crate::store::StoreError) -> Self {
+        if let crate::store::StoreError::Unstorable = e {
+            // Before the client and redirect URI are known to be valid: our own page.
+            return AuthorizeError::Page(
+                "The request contains a character that is not allowed.".into(),
+            );
+        }
         tracing::error!(error = %e, "storage failed at the authorization endpoint");
         AuthorizeError::Page("The service is temporarily unavailable. Try again shortly.".into())
     }
@@ -114,9 +120,13 @@ pub fn validate<S: OAuthStore>(
                 "The application did not say who it is (client_id is missing).".into(),
             )
         })?;
-    let client = store.find_client(client_id)?.ok_or_else(|| {
+    let unknown = || {
         AuthorizeError::Page("This application is not registered here (unknown client_id).".into())
-    })?;
+    };
+    if !super::clients::plausible_client_id(client_id) {
+        return Err(unknown());
+    }
+    let client = store.find_client(client_id)?.ok_or_else(unknown)?;
     // OIDC requires redirect_uri; we require it for every client so the token request can check it.
     let redirect_uri = params
         .redirect_uri
@@ -248,6 +258,17 @@ pub fn validate<S: OAuthStore>(
         return Err(fail(
             ErrorCode::InvalidRequest,
             "nonce or state is too long",
+        ));
+    }
+    // The nonce is stored with the code (and PostgreSQL cannot store a NUL).
+    if params
+        .nonce
+        .as_ref()
+        .is_some_and(|n| n.chars().any(char::is_control))
+    {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            "nonce contains a control character",
         ));
     }
     // RFC 8707 §2: an unknown, malformed or unregistered resource is `invalid_target`, returned

@@ -53,8 +53,10 @@ pub fn build(
 ) -> Result<(Client, Option<SecretString>), ClientError> {
     let invalid = |m: String| ClientError::Invalid(m);
     let name = input.name.trim().to_owned();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(invalid("a client name is 1-100 characters".into()));
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(invalid(
+            "a client name is 1-100 characters, none of them a control character".into(),
+        ));
     }
     let mut grant_types = Vec::new();
     let wanted = if input.grant_types.is_empty() {
@@ -187,6 +189,13 @@ impl PresentedClient {
     }
 }
 
+/// Whether `id` could name a client: every id is printable text (generated ids are base62,
+/// fixed ones are chosen by the operator), so one with a control character (a NUL, which
+/// PostgreSQL cannot even compare) is unknown without a lookup.
+pub fn plausible_client_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 256 && !id.chars().any(char::is_control)
+}
+
 /// Authenticates the client: `client_secret_basic`, `client_secret_post`, or `none` for public
 /// clients. Exactly one method may be used (§2.3). Secrets compare in constant time.
 pub fn authenticate<S: ClientStore>(
@@ -210,9 +219,16 @@ pub fn authenticate<S: ClientStore>(
         (None, Some(id), secret) => (id.clone(), secret.as_ref()),
         (None, None, _) => return Err(OAuthError::invalid_client()),
     };
-    let client = store
-        .find_client(&id)?
-        .ok_or_else(OAuthError::invalid_client)?;
+    if !plausible_client_id(&id) {
+        // No client has such an id (ids are printable): not looked up.
+        return Err(OAuthError::invalid_client());
+    }
+    let client = match store.find_client(&id) {
+        Ok(found) => found.ok_or_else(OAuthError::invalid_client)?,
+        // An id the database cannot hold names no client (§5.2 `invalid_client`).
+        Err(StoreError::Unstorable) => return Err(OAuthError::invalid_client()),
+        Err(e) => return Err(e.into()),
+    };
     match (&client.secret_hash, secret) {
         (Some(hash), Some(secret)) => {
             let given = crypto::sha256_hex(secret.expose_secret());
@@ -239,5 +255,21 @@ mod tests {
         assert_eq!(secret.expose_secret(), "p:ss");
         assert!(PresentedClient::parse_basic("Bearer x").unwrap().is_none());
         assert!(PresentedClient::parse_basic("Basic !!!").is_err());
+    }
+
+    #[test]
+    fn client_ids_with_control_characters_are_never_looked_up() {
+        assert!(plausible_client_id("mintgate-cli"));
+        assert!(plausible_client_id("mg_client_abc"));
+        for bad in [
+            "",
+            "a\0b",
+            "mintgate\0",
+            "a\nb",
+            "a\u{7f}",
+            &"x".repeat(257),
+        ] {
+            assert!(!plausible_client_id(bad), "{bad:?}");
+        }
     }
 }

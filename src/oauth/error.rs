@@ -109,7 +109,15 @@ impl fmt::Display for OAuthError {
 impl std::error::Error for OAuthError {}
 
 impl From<crate::store::StoreError> for OAuthError {
+    /// A value the database cannot hold (a NUL) is the request's fault: `invalid_request`
+    /// (§5.2), not logged. Client authentication answers `invalid_client` instead
+    /// (`clients::authenticate`).
     fn from(e: crate::store::StoreError) -> Self {
+        if let crate::store::StoreError::Unstorable = e {
+            return OAuthError::invalid_request(
+                "a parameter contains a character that is not allowed",
+            );
+        }
         tracing::error!(error = %e, "storage failed during an OAuth request");
         match e {
             crate::store::StoreError::Unavailable(_) => OAuthError::new(
@@ -118,5 +126,20 @@ impl From<crate::store::StoreError> for OAuthError {
             ),
             _ => OAuthError::server_error(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Text the database cannot store is the request's fault (RFC 6749 §5.2 `invalid_request`);
+    /// a failing database is still `server_error`.
+    #[test]
+    fn unstorable_input_is_invalid_request() {
+        let e = OAuthError::from(crate::store::StoreError::Unstorable);
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        let e = OAuthError::from(crate::store::StoreError::Backend("x".into()));
+        assert_eq!(e.code, ErrorCode::ServerError);
     }
 }

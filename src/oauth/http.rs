@@ -517,10 +517,13 @@ pub async fn revoke_consent(
     };
     csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
     let form = form.into_inner();
-    web::block(move || {
-        st.store
-            .revoke_consent(&current.user.id, &form.client_id, st.clock.now())
-    })
-    .await??;
+    // An id no client can have names no consent: nothing to revoke.
+    if clients::plausible_client_id(&form.client_id) {
+        web::block(move || {
+            st.store
+                .revoke_consent(&current.user.id, &form.client_id, st.clock.now())
+        })
+        .await??;
+    }
     Ok(see_other(ACCOUNT))
 }

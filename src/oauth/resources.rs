@@ -24,6 +24,10 @@ pub fn default_audience(settings: &Settings) -> String {
 
 /// RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component".
 pub fn validate_uri(s: &str) -> Result<(), String> {
+    if s.chars().any(char::is_control) {
+        // The URL parser would drop or encode it; the URI as given would not match.
+        return Err(format!("`{}` has a control character", s.escape_debug()));
+    }
     let url = Url::parse(s).map_err(|e| format!("`{s}` is not an absolute URI: {e}"))?;
     if url.fragment().is_some() || s.contains('#') {
         return Err(format!("`{s}` has a fragment"));

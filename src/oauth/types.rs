@@ -228,6 +228,10 @@ fn loopback_match(registered: &str, given: &str) -> bool {
 
 /// A redirect URI a client may register: absolute, no fragment (RFC 6749 §3.1.2).
 pub fn validate_redirect_uri(s: &str) -> Result<(), String> {
+    if s.chars().any(char::is_control) {
+        // The URL parser would drop or encode it; redirect URIs are compared as given.
+        return Err(format!("`{}` has a control character", s.escape_debug()));
+    }
     let url = Url::parse(s).map_err(|e| format!("`{s}` is not an absolute URI: {e}"))?;
     if url.fragment().is_some() {
         return Err(format!("`{s}` has a fragment"));

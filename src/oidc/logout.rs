@@ -103,8 +103,8 @@ pub fn plan<S: OAuthStore>(
         (None, b) => b.clone(),
     };
     let client = match &client_id {
-        Some(id) => store.find_client(id)?,
-        None => None,
+        Some(id) if crate::oauth::clients::plausible_client_id(id) => store.find_client(id)?,
+        _ => None,
     };
     if client_id.is_some() && client.is_none() {
         return Ok(Err("unknown client_id"));

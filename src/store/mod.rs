@@ -49,6 +49,11 @@ pub enum StoreError {
     Backend(String),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot hold a value of the request: PostgreSQL refuses a NUL (`0x00`) in
+    /// text (SQLSTATE 22021 `character_not_in_repertoire`) and text it cannot translate (22P05).
+    /// The input is at fault, not the server: every protocol answers it as a bad request.
+    #[error("a value in the request cannot be stored (it contains a character such as NUL)")]
+    Unstorable,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -66,9 +71,24 @@ impl From<DieselError> for StoreError {
                     info.constraint_name().unwrap_or(info.message()),
                 ))
             }
+            DieselError::DatabaseError(_, info) if is_unstorable_text(info.message()) => {
+                StoreError::Unstorable
+            }
             other => StoreError::Backend(other.to_string()),
         }
     }
+}
+
+/// PostgreSQL's messages for text it cannot hold. Diesel gives these errors no kind of their
+/// own (`DatabaseErrorKind::Unknown`) and does not expose the SQLSTATE, so the message is
+/// matched: 22021 (`invalid byte sequence for encoding "UTF8": 0x00`, a NUL in any text
+/// parameter) and 22P05 (`character with byte sequence ... has no equivalent in encoding`,
+/// `unsupported Unicode escape sequence`, `\u0000` in `jsonb`). Messages are English unless
+/// the server's `lc_messages` says otherwise; the domain types refuse NUL before it gets here.
+fn is_unstorable_text(message: &str) -> bool {
+    message.starts_with("invalid byte sequence for encoding")
+        || message.contains("has no equivalent in encoding")
+        || message.starts_with("unsupported Unicode escape sequence")
 }
 
 /// Names the column a unique violation is about, from the constraint name (PostgreSQL) or the
@@ -560,4 +580,26 @@ pub trait DeviceCodeStore {
     ) -> StoreResult<(i64, Option<UnixTime>)>;
     /// Deletes codes past their expiry, whatever their status; returns how many went.
     fn prune_device_codes(&self, now: UnixTime) -> StoreResult<usize>;
+}
+
+#[cfg(test)]
+mod unstorable_tests {
+    use super::*;
+
+    #[test]
+    fn postgres_text_errors_are_unstorable() {
+        for message in [
+            r#"invalid byte sequence for encoding "UTF8": 0x00"#,
+            r#"character with byte sequence 0xe2 0x82 0xac in encoding "UTF8" has no equivalent in encoding "LATIN1""#,
+            "unsupported Unicode escape sequence",
+        ] {
+            assert!(is_unstorable_text(message), "{message}");
+        }
+        for message in [
+            "relation \"users\" does not exist",
+            "duplicate key value violates unique constraint",
+        ] {
+            assert!(!is_unstorable_text(message), "{message}");
+        }
+    }
 }

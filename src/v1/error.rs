@@ -68,7 +68,12 @@ impl From<ApiKeyError> for V1Error {
 
 impl From<StoreError> for V1Error {
     fn from(e: StoreError) -> Self {
-        V1Error::Internal(e.to_string())
+        match e {
+            StoreError::Unstorable => {
+                V1Error::BadRequest("The request contains a character that is not allowed".into())
+            }
+            other => V1Error::Internal(other.to_string()),
+        }
     }
 }
 
@@ -161,4 +166,21 @@ pub async fn json_error_bodies(
         }
         replacement.into_body()
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Text the database cannot store is the request's fault: 400 `INVALID_REQUEST`.
+    #[test]
+    fn unstorable_input_is_a_bad_request() {
+        let e = V1Error::from(StoreError::Unstorable);
+        assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
+        assert!(matches!(e, V1Error::BadRequest(_)));
+        let e = V1Error::from(ApiKeyError::Store(StoreError::Unstorable));
+        assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
+        let e = V1Error::from(StoreError::Backend("x".into()));
+        assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

@@ -119,7 +119,8 @@ fn check_name_length(name: &str) -> Result<(), V1Error> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
-    /// 1–100 characters (surrounding spaces are trimmed; a blank name is refused with 422).
+    /// 1–100 characters, none a control character (surrounding spaces are trimmed; a blank
+    /// name, or one with a control character such as NUL, is refused with 422).
     #[schema(min_length = 1, max_length = 100)]
     name: String,
     /// At least one of read:evaluations, write:evaluations, read:policies, write:policies,
@@ -293,7 +294,7 @@ pub async fn verify(req: HttpRequest) -> Result<HttpResponse, V1Error> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApplicationBody {
-    /// 1–100 characters, unique in the organisation (422 otherwise).
+    /// 1–100 characters, none a control character, unique in the organisation (422 otherwise).
     #[schema(min_length = 1, max_length = 100)]
     name: String,
     #[schema(value_type = ApplicationScope)]

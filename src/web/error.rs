@@ -30,10 +30,14 @@ pub enum WebError {
     Internal(String),
 }
 
+/// What a page says when the database refused a value of the request (a NUL, say).
+pub const UNSTORABLE: &str = "The request contains a character that is not allowed.";
+
 impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => WebError::Unavailable,
+            StoreError::Unstorable => WebError::BadRequest(UNSTORABLE.into()),
             other => WebError::Internal(other.to_string()),
         }
     }
@@ -93,5 +97,18 @@ impl ResponseError for WebError {
         }
         res.insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
             .body(ErrorPage::html(status, &self.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Text the database cannot store is the request's fault: a 400 page.
+    #[test]
+    fn unstorable_input_is_a_bad_request() {
+        let e = WebError::from(StoreError::Unstorable);
+        assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
+        assert_eq!(e.to_string(), UNSTORABLE);
     }
 }
