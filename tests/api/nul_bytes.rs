@@ -300,7 +300,7 @@ async fn nul_in_any_input_is_a_client_error(backend: Backend) {
     assert!((200..500).contains(&status), "device page: {status}");
 
     // /v1: an id that names nothing is 404, a name with a control character 422.
-    let (_, admin) = key_for(&app, Some("admin"), "admin", None, "").await;
+    let (_, admin) = key_for(&app, Some("admin"), "admin", Some("never"), "").await;
     let del = reqwest::Method::DELETE;
     let post = reqwest::Method::POST;
     assert_v1(
