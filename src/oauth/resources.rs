@@ -22,6 +22,15 @@ pub fn default_audience(settings: &Settings) -> String {
         .unwrap_or_else(|| settings.issuer_str().to_owned())
 }
 
+/// Whether `aud` is mintgate's own audience (the [`default_audience`]): the only audience of
+/// tokens that mintgate itself (`/v1`) accepts. Compared without allocating: `/v1` is a hot path.
+pub fn is_default_audience(settings: &Settings, aud: &str) -> bool {
+    match &settings.api_audience {
+        Some(own) => aud == own,
+        None => aud == settings.issuer_str(),
+    }
+}
+
 /// RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component".
 pub fn validate_uri(s: &str) -> Result<(), String> {
     let url = Url::parse(s).map_err(|e| format!("`{s}` is not an absolute URI: {e}"))?;

@@ -21,3 +21,4 @@ mod security;
 mod sessions;
 mod store;
 mod throttle_rules;
+mod token_hardening;
