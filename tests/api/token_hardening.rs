@@ -306,6 +306,61 @@ async fn code_flow_grants_no_api_scope_beyond_the_users_role(backend: Backend) {
     );
 }
 
+/// The role is read again whenever a token is minted: a user demoted since the grant gets the
+/// narrower scope on refresh (the grant itself is never widened).
+async fn refresh_after_a_demotion_carries_only_the_new_roles_scopes(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |_| {}).await;
+    let owner = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let client = register(&app, api_client("Demotion RP", TokenFormat::Jwt)).await;
+    let asked = "openid offline_access admin write:org read:org";
+    let tokens = tokens_for(&app, &owner, &client, asked, &[]).await;
+    assert_eq!(
+        scope_set(tokens["scope"].as_str().unwrap()),
+        scope_set(asked)
+    );
+    // An operator makes the owner a plain member.
+    let sql = "UPDATE memberships SET role = 'member'";
+    match backend {
+        Backend::Sqlite => {
+            use diesel::Connection;
+            use diesel::connection::SimpleConnection;
+            let mut c = diesel::SqliteConnection::establish(&db.url).unwrap();
+            c.batch_execute(&format!("PRAGMA busy_timeout = 5000; {sql}"))
+                .unwrap();
+        }
+        Backend::Postgres => {
+            use diesel::Connection;
+            use diesel::connection::SimpleConnection;
+            let mut c = diesel::PgConnection::establish(&db.url).unwrap();
+            c.batch_execute(sql).unwrap();
+        }
+    }
+    let (status, body) = post_form(
+        &app,
+        "/oauth/token",
+        &client,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let narrowed = scope_set("openid offline_access read:org");
+    assert_eq!(scope_set(body["scope"].as_str().unwrap()), narrowed);
+    assert_eq!(
+        scope_set(
+            jwt_claims(body["access_token"].as_str().unwrap())["scope"]
+                .as_str()
+                .unwrap()
+        ),
+        narrowed
+    );
+}
+
 // ---- C. a session-bound token dies with its session at /v1 ------------------------------
 
 async fn session_bound_token_stops_at_v1_when_the_session_idles_out(backend: Backend) {
@@ -410,6 +465,7 @@ both!(
     v1_refuses_access_tokens_for_another_resource,
     v1_accepts_the_configured_api_audience_only,
     code_flow_grants_no_api_scope_beyond_the_users_role,
+    refresh_after_a_demotion_carries_only_the_new_roles_scopes,
     session_bound_token_stops_at_v1_when_the_session_idles_out,
     offline_token_outlives_the_session_at_v1,
     session_used_more_often_than_its_idle_timeout_stays_alive,
