@@ -189,11 +189,11 @@ pub async fn device_submit(
             .find_client(&found.client_id)?
             .ok_or(WebError::NotFound)?;
         // The same rule as the authorization-code flow: no API scope beyond the role.
-        let grantable = grantable::for_user(&st2.store, &cur.user.id, &found.scope)?;
+        let allowed = grantable::for_user(&st2.store, &cur.user.id, &found.scope)?;
         match form.decision.as_deref() {
             None => Ok(Outcome::Confirm(
                 client.name,
-                grantable
+                allowed
                     .iter()
                     .map(|s| ScopeLine {
                         name: s.to_owned(),
@@ -207,7 +207,7 @@ pub async fn device_submit(
                     &found.user_code,
                     approved,
                     &cur.user.id,
-                    &grantable,
+                    &allowed,
                     cur.session.auth_time,
                     &cur.session.amr,
                 )?;

@@ -174,6 +174,20 @@ mod tests {
     }
 
     #[test]
+    fn the_default_audience_is_api_audience_else_the_issuer() {
+        let mut settings = Settings {
+            issuer: "https://id.example/".parse().unwrap(),
+            ..Settings::default()
+        };
+        assert!(is_default_audience(&settings, "https://id.example"));
+        assert!(!is_default_audience(&settings, "https://api.example"));
+        settings.api_audience = Some("https://api.example".into());
+        assert!(is_default_audience(&settings, "https://api.example"));
+        assert!(!is_default_audience(&settings, "https://id.example"));
+        assert_eq!(default_audience(&settings), "https://api.example");
+    }
+
+    #[test]
     fn token_requests_only_narrow() {
         let granted = vec!["https://api.example".to_owned()];
         assert_eq!(

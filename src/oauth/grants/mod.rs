@@ -13,7 +13,7 @@ use super::tokens::{Ctx, TokenResponse};
 use super::types::{Client, Grant, GrantType};
 use crate::clock::UnixTime;
 use crate::sessions::service::SessionPolicy;
-use crate::store::StoreError;
+use crate::store::{SessionStore, StoreError};
 
 /// The token request's parameters (RFC 6749 §4.1.3, §4.4.2, §6; RFC 8628 §3.4; RFC 8707).
 /// Client credentials are handled before this, by [`super::clients::authenticate`].
@@ -77,7 +77,7 @@ impl From<GrantEnded> for OAuthError {
 /// exists, is neither idle nor past its absolute lifetime, and its user is not disabled. Only
 /// reads: the caller decides what to do with an ended grant (the token endpoint revokes it,
 /// see [`ensure_live_or_end`]; `/v1`, on a read-only path, just refuses the token).
-pub fn ensure_live<S: OAuthStore>(
+pub fn ensure_live<S: SessionStore>(
     store: &S,
     policy: SessionPolicy,
     grant: &Grant,
