@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::OAuthStore;
 use super::error::{ErrorCode, OAuthError};
+use super::grantable;
 use super::pkce;
 use super::resources;
 use super::tokens::CODE_TTL;
@@ -298,6 +299,18 @@ pub fn validate<S: OAuthStore>(
     })
 }
 
+/// Narrows the request to what the signed-in user may grant ([`grantable`]): the consent page
+/// offers, the remembered consent records and the code carries no API scope beyond the user's
+/// role. Dropped, not refused: the token response's `scope` tells the client what it got.
+pub fn narrow_to_user<S: OAuthStore>(
+    store: &S,
+    req: &mut AuthorizeRequest,
+    user_id: &str,
+) -> Result<(), AuthorizeError> {
+    req.scope = grantable::for_user(store, user_id, &req.scope)?;
+    Ok(())
+}
+
 /// What the endpoint does next.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
@@ -366,13 +379,15 @@ pub fn issue_code<S: OAuthStore>(
     session: &CurrentSession,
     now: UnixTime,
 ) -> Result<String, AuthorizeError> {
-    let offline = req.scope.contains(SCOPE_OFFLINE);
+    // Whatever the caller narrowed already: the grant never holds more than the role allows.
+    let scope = grantable::for_user(store, &session.user.id, &req.scope)?;
+    let offline = scope.contains(SCOPE_OFFLINE);
     let grant = Grant {
         id: crypto::new_id("gr"),
         client_id: req.client.id.clone(),
         user_id: Some(session.user.id.clone()),
         sid: (!offline).then(|| session.session.sid.clone()),
-        scope: req.scope.clone(),
+        scope: scope.clone(),
         auth_time: session.session.auth_time,
         amr: session.session.amr.clone(),
         created_at: now,
@@ -392,7 +407,7 @@ pub fn issue_code<S: OAuthStore>(
         grant_id: grant.id,
         client_id: req.client.id.clone(),
         redirect_uri: req.redirect_uri.clone(),
-        scope: req.scope.clone(),
+        scope,
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
         resource: req.resources.first().cloned(),

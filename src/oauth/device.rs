@@ -3,7 +3,6 @@
 use super::OAuthStore;
 use super::error::{ErrorCode, OAuthError};
 use super::types::{Client, GrantType, SCOPE_OFFLINE, Scopes};
-use crate::apikeys::types::{API_SCOPES, role_scopes};
 use crate::clock::UnixTime;
 use crate::crypto;
 use crate::store::StoreError;
@@ -181,25 +180,6 @@ pub fn start<S: OAuthStore>(
         }
     }
     Err(OAuthError::server_error())
-}
-
-/// The scopes a user may grant: identity scopes as asked, API scopes limited to the role.
-pub fn grantable<S: OAuthStore>(
-    store: &S,
-    user_id: &str,
-    asked: &Scopes,
-) -> Result<Scopes, StoreError> {
-    let role = store
-        .memberships(user_id)?
-        .into_iter()
-        .next()
-        .map(|m| role_scopes(m.role))
-        .unwrap_or_default();
-    let kept: Vec<&str> = asked
-        .iter()
-        .filter(|s| !API_SCOPES.contains(s) || crate::apikeys::types::holds(&role, s))
-        .collect();
-    Ok(Scopes::parse(&kept.join(" ")).unwrap_or_default())
 }
 
 /// The token endpoint side (§3.4, §3.5).

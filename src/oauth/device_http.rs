@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::clients;
 use super::device::{self, DeviceStatus, normalise_user_code};
 use super::error::{ErrorCode, OAuthError};
+use super::grantable;
 use super::http::{parse_body, presented_client};
 use super::types::describe_scope;
 use crate::accounts::http::login_redirect;
@@ -187,11 +188,12 @@ pub async fn device_submit(
             .store
             .find_client(&found.client_id)?
             .ok_or(WebError::NotFound)?;
-        let grantable = device::grantable(&st2.store, &cur.user.id, &found.scope)?;
+        // The same rule as the authorization-code flow: no API scope beyond the role.
+        let allowed = grantable::for_user(&st2.store, &cur.user.id, &found.scope)?;
         match form.decision.as_deref() {
             None => Ok(Outcome::Confirm(
                 client.name,
-                grantable
+                allowed
                     .iter()
                     .map(|s| ScopeLine {
                         name: s.to_owned(),
@@ -205,7 +207,7 @@ pub async fn device_submit(
                     &found.user_code,
                     approved,
                     &cur.user.id,
-                    &grantable,
+                    &allowed,
                     cur.session.auth_time,
                     &cur.session.amr,
                 )?;

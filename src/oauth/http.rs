@@ -303,6 +303,13 @@ async fn authorize(
             params,
             &resources::default_audience(&st2.settings),
         );
+        // Signed in: only what this user may grant is asked for, remembered or issued.
+        let validated = match (validated, &user_id) {
+            (Ok(mut r), Some(uid)) => {
+                authorize::narrow_to_user(&st2.store, &mut r, uid).map(|()| r)
+            }
+            (v, _) => v,
+        };
         let remembered = match (&validated, &user_id) {
             (Ok(r), Some(uid)) => st2.store.find_consent(uid, &r.client.id).ok().flatten(),
             _ => None,
@@ -461,12 +468,15 @@ pub async fn consent(
     csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
     let st2 = st.clone();
     let params = form.params;
+    let uid = current.user.id.clone();
     let request = match web::block(move || {
-        authorize::validate(
+        let mut r = authorize::validate(
             &st2.store,
             params,
             &resources::default_audience(&st2.settings),
-        )
+        )?;
+        authorize::narrow_to_user(&st2.store, &mut r, &uid)?;
+        Ok::<_, AuthorizeError>(r)
     })
     .await?
     {

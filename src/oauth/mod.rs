@@ -7,6 +7,7 @@ pub mod clients;
 pub mod device;
 pub mod device_http;
 pub mod error;
+pub mod grantable;
 pub mod grants;
 pub mod http;
 pub mod introspect;

@@ -22,6 +22,15 @@ pub fn default_audience(settings: &Settings) -> String {
         .unwrap_or_else(|| settings.issuer_str().to_owned())
 }
 
+/// Whether `aud` is mintgate's own audience (the [`default_audience`]): the only audience of
+/// tokens that mintgate itself (`/v1`) accepts. Compared without allocating: `/v1` is a hot path.
+pub fn is_default_audience(settings: &Settings, aud: &str) -> bool {
+    match &settings.api_audience {
+        Some(own) => aud == own,
+        None => aud == settings.issuer_str(),
+    }
+}
+
 /// RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component".
 pub fn validate_uri(s: &str) -> Result<(), String> {
     if s.chars().any(char::is_control) {
@@ -166,6 +175,20 @@ mod tests {
         assert!(for_new_grant(&some, DEFAULT, Some("https://api.example")).is_ok());
         assert!(for_new_grant(&some, DEFAULT, Some(DEFAULT)).is_err());
         assert!(for_new_grant(&some, DEFAULT, Some("https://api.example/other")).is_err());
+    }
+
+    #[test]
+    fn the_default_audience_is_api_audience_else_the_issuer() {
+        let mut settings = Settings {
+            issuer: "https://id.example/".parse().unwrap(),
+            ..Settings::default()
+        };
+        assert!(is_default_audience(&settings, "https://id.example"));
+        assert!(!is_default_audience(&settings, "https://api.example"));
+        settings.api_audience = Some("https://api.example".into());
+        assert!(is_default_audience(&settings, "https://api.example"));
+        assert!(!is_default_audience(&settings, "https://id.example"));
+        assert_eq!(default_audience(&settings), "https://api.example");
     }
 
     #[test]

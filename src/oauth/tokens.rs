@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::OAuthStore;
 use super::error::OAuthError;
+use super::grantable;
 use super::resources;
 use super::types::*;
 use crate::accounts::types::User;
@@ -211,7 +212,8 @@ impl<S: OAuthStore> Ctx<'_, S> {
             })
     }
 
-    /// Access token, optional refresh token and ID token for a user's grant. The access token's
+    /// Access token, optional refresh token and ID token for a user's grant, for `scope` less
+    /// the API scopes the user's role no longer holds ([`grantable`]). The access token's
     /// audience is the requested resource if the grant holds it, else the grant's (RFC 8707
     /// §2.2). Fails with `invalid_grant`, returning nothing, when the grant was revoked before
     /// the tokens were stored (a sign-out racing the redemption, a replay of the code or refresh
@@ -230,6 +232,9 @@ impl<S: OAuthStore> Ctx<'_, S> {
             resource,
             with_refresh,
         } = extras;
+        // The user's current role bounds every token, whichever flow or grant it comes from
+        // (a user demoted since the grant gets less on refresh, never more).
+        let scope = &grantable::for_user(self.store, &user.id, scope)?;
         let audience =
             resources::audience_for_grant(&grant.resources, &self.default_audience(), resource)?;
         let (access_token, expires_in) =

@@ -12,8 +12,9 @@ use crate::clock::{Clock, UnixTime};
 use crate::crypto;
 use crate::store::{AuditStore, SessionStore, StoreResult};
 
-/// Activity is written at most this often, so reads do not each cost a write.
-const TOUCH_EVERY: i64 = 60;
+/// Activity is written at most this often, so reads do not each cost a write (see
+/// [`SessionPolicy::touch_every`]).
+const TOUCH_EVERY_MAX: i64 = 60;
 
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPolicy {
@@ -27,6 +28,15 @@ impl SessionPolicy {
             idle: idle.as_secs() as i64,
             absolute: absolute.as_secs() as i64,
         }
+    }
+
+    /// How stale `last_seen_at` may get before a request writes it again: at most 60 s, and at
+    /// most a quarter of the idle timeout. Activity between two writes is not recorded, so a
+    /// session can idle out up to this much early; bounding it by `idle / 4` means a session
+    /// used at least every three quarters of its idle timeout never idles out, however short
+    /// the timeout (with a fixed 60 s, a 20 s timeout ended sessions in use every 5 s).
+    pub fn touch_every(&self) -> i64 {
+        (self.idle / 4).min(TOUCH_EVERY_MAX)
     }
 
     /// Neither past its absolute expiry nor idle for too long.
@@ -101,7 +111,7 @@ pub fn resolve<S: SessionStore>(
     if current.user.disabled {
         return Ok(None);
     }
-    if now - current.session.last_seen_at >= TOUCH_EVERY {
+    if now - current.session.last_seen_at >= policy.touch_every() {
         store.touch_session(&current.session.id_hash, now)?;
     }
     Ok(Some(current))
@@ -130,4 +140,20 @@ pub fn prune<S: SessionStore>(
 ) -> StoreResult<usize> {
     let now = clock.now();
     store.prune_sessions(now, now - policy.idle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touch_interval_follows_the_idle_timeout() {
+        let policy =
+            |idle| SessionPolicy::new(Duration::from_secs(idle), Duration::from_secs(36_000));
+        assert_eq!(policy(30 * 60).touch_every(), 60);
+        assert_eq!(policy(240).touch_every(), 60);
+        assert_eq!(policy(20).touch_every(), 5);
+        // Under 4 s every request is written.
+        assert_eq!(policy(3).touch_every(), 0);
+    }
 }

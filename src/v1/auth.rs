@@ -7,7 +7,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use super::error::V1Error;
 use crate::apikeys::service::{self, Principal};
 use crate::apikeys::types::ApiKey;
+use crate::oauth::grants::{self, GrantEnded};
 use crate::oauth::introspect::{self, TokenKind};
+use crate::oauth::resources;
 use crate::web::extractors::{request_meta, state};
 
 /// When the query-parameter form was deprecated (RFC 9745 `Deprecation: @<epoch>`).
@@ -66,16 +68,36 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
         let Some(t) = found.filter(|t| t.kind == TokenKind::Access) else {
             return Err(V1Error::Unauthorized);
         };
+        // Only tokens minted for mintgate itself: one issued for a client's own resource server
+        // (RFC 8707) is that server's to accept, and must not be replayable here (RFC 9068 §4:
+        // the audience must identify this resource server).
+        if !t
+            .audience
+            .as_deref()
+            .is_some_and(|aud| resources::is_default_audience(&st.settings, aud))
+        {
+            return Err(V1Error::Unauthorized);
+        }
         let user_id = t.user_id.as_deref().ok_or(V1Error::Unauthorized)?;
         let user = crate::store::UserStore::find_user(&st.store, user_id)?.filter(|u| !u.disabled);
         if user.is_none() {
             return Err(V1Error::Unauthorized);
         }
-        // A token acts for its grant: keys it creates may live as long as the grant (the
-        // refresh family), not just the hour of this access token.
+        // The grant must be live by the rule refresh applies: a session-bound token ends with
+        // its session (idle or absolute expiry, sign-out), not with its own expiry. A token
+        // acts for its grant: keys it creates may live as long as the grant (the refresh
+        // family), not just the hour of this access token.
         let lifetime = match &t.grant_id {
-            Some(gid) => crate::store::GrantStore::find_grant(&st.store, gid)?
-                .map_or(t.expires_at, |g| g.expires_at),
+            Some(gid) => {
+                let grant = crate::store::GrantStore::find_grant(&st.store, gid)?
+                    .ok_or(V1Error::Unauthorized)?;
+                match grants::ensure_live(&st.store, st.session_policy, &grant, now) {
+                    Ok(()) => {}
+                    Err(GrantEnded::Store(e)) => return Err(e.into()),
+                    Err(_) => return Err(V1Error::Unauthorized),
+                }
+                grant.expires_at
+            }
             None => t.expires_at,
         };
         let principal = service::principal_for_user(&st.store, user_id, &t.scope, lifetime)?;

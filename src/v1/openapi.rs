@@ -44,7 +44,12 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 Http::builder()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API key (mg_key_…) or an OAuth 2.0 access token"))
+                    .description(Some(
+                        "An API key (mg_key_…) or an OAuth 2.0 access token whose audience is \
+                         mintgate's own (`api_audience`, the issuer by default; a token issued \
+                         for another resource server is refused) and whose grant is live (a \
+                         session-bound token ends with its browser session)",
+                    ))
                     .build(),
             ),
         );

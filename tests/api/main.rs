@@ -22,3 +22,4 @@ mod security;
 mod sessions;
 mod store;
 mod throttle_rules;
+mod token_hardening;

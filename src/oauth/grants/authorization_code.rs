@@ -79,7 +79,7 @@ pub fn exchange<S: OAuthStore>(
         .store
         .find_grant(&stored.grant_id)?
         .ok_or_else(|| OAuthError::invalid_grant("the authorization was revoked"))?;
-    super::ensure_live(ctx, &grant)?;
+    super::ensure_live_or_end(ctx, &grant)?;
     let user_id = grant
         .user_id
         .as_deref()

@@ -11,6 +11,9 @@ use super::OAuthStore;
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::{Ctx, TokenResponse};
 use super::types::{Client, Grant, GrantType};
+use crate::clock::UnixTime;
+use crate::sessions::service::SessionPolicy;
+use crate::store::{SessionStore, StoreError};
 
 /// The token request's parameters (RFC 6749 §4.1.3, §4.4.2, §6; RFC 8628 §3.4; RFC 8707).
 /// Client credentials are handled before this, by [`super::clients::authenticate`].
@@ -45,34 +48,71 @@ pub fn writes_nothing(client: &Client, grant_type: Option<&str>) -> bool {
 /// `error_description` when the grant was revoked or has expired.
 pub const GRANT_ENDED: &str = "the authorization was revoked or has expired";
 
-/// A grant may issue tokens only while it is unrevoked and unexpired and, when it is bound to a
-/// browser session (no `offline_access`), while that session lives: it exists, is neither idle
-/// nor past its absolute lifetime, and its user is not disabled. A session found ended ends the
-/// grant as sign-out would (its pruning may not have run yet).
-pub(crate) fn ensure_live<S: OAuthStore>(
-    ctx: &Ctx<'_, S>,
+/// Why a grant may no longer be used.
+#[derive(Debug, thiserror::Error)]
+pub enum GrantEnded {
+    #[error("the authorization was revoked or has expired")]
+    RevokedOrExpired,
+    #[error("the session this authorization was bound to has ended")]
+    SessionEnded,
+    #[error("the user is no longer active")]
+    UserInactive,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<GrantEnded> for OAuthError {
+    fn from(e: GrantEnded) -> Self {
+        match e {
+            GrantEnded::Store(e) => e.into(),
+            GrantEnded::RevokedOrExpired => OAuthError::invalid_grant(GRANT_ENDED),
+            other => OAuthError::invalid_grant(other.to_string()),
+        }
+    }
+}
+
+/// The one liveness rule for a user's grant, wherever something acts on it (a refresh or code
+/// redemption at the token endpoint, an access token at `/v1`): it is unrevoked and unexpired
+/// and, when it is bound to a browser session (`sid`: no `offline_access`), that session
+/// exists, is neither idle nor past its absolute lifetime, and its user is not disabled. Only
+/// reads: the caller decides what to do with an ended grant (the token endpoint revokes it,
+/// see [`ensure_live_or_end`]; `/v1`, on a read-only path, just refuses the token).
+pub fn ensure_live<S: SessionStore>(
+    store: &S,
+    policy: SessionPolicy,
     grant: &Grant,
-) -> Result<(), OAuthError> {
-    let now = ctx.now();
+    now: UnixTime,
+) -> Result<(), GrantEnded> {
     if grant.revoked_at.is_some() || grant.expires_at <= now {
-        return Err(OAuthError::invalid_grant(GRANT_ENDED));
+        return Err(GrantEnded::RevokedOrExpired);
     }
     let Some(sid) = &grant.sid else {
         return Ok(());
     };
-    match ctx.store.find_session_by_sid(sid)? {
-        Some(s) if ctx.session_policy().is_live(&s.session, now) => {
+    match store.find_session_by_sid(sid)? {
+        Some(s) if policy.is_live(&s.session, now) => {
             if s.user.disabled {
-                return Err(OAuthError::invalid_grant("the user is no longer active"));
+                return Err(GrantEnded::UserInactive);
             }
             Ok(())
         }
-        _ => {
+        _ => Err(GrantEnded::SessionEnded),
+    }
+}
+
+/// [`ensure_live`] at the token endpoint: a grant whose session is found ended is revoked as
+/// sign-out would (its pruning may not have run yet), so its other tokens end too.
+pub(crate) fn ensure_live_or_end<S: OAuthStore>(
+    ctx: &Ctx<'_, S>,
+    grant: &Grant,
+) -> Result<(), OAuthError> {
+    let now = ctx.now();
+    match ensure_live(ctx.store, ctx.session_policy(), grant, now) {
+        Err(GrantEnded::SessionEnded) => {
             ctx.store.revoke_grant(&grant.id, now)?;
-            Err(OAuthError::invalid_grant(
-                "the session this authorization was bound to has ended",
-            ))
+            Err(GrantEnded::SessionEnded.into())
         }
+        other => Ok(other?),
     }
 }
 

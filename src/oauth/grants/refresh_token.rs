@@ -44,7 +44,7 @@ pub fn exchange<S: OAuthStore>(
         ));
     }
     // A session-bound family ends with its session, whichever way the session ended.
-    super::ensure_live(ctx, &grant)?;
+    super::ensure_live_or_end(ctx, &grant)?;
     // A narrower scope narrows this access token only; the family keeps its grant (§6).
     let scope = match req.scope.as_deref() {
         None | Some("") => grant.scope.clone(),
