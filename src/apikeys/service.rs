@@ -285,19 +285,24 @@ fn validate(
     Ok((name, scopes, expires_at, allowed))
 }
 
-/// Every new secret — created or rotated — lives no longer than the tighter of the global and
-/// the organisation's ceiling, counted from now.
+/// The longest lifetime a key may have here: the tighter of the global and the organisation's
+/// ceiling (`None`: unlimited).
+fn ceiling(format: &KeyFormat, org_max: Option<i64>) -> Option<i64> {
+    match (format.max_lifetime, org_max) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Every new secret — created or rotated, a member's or an application's — lives no longer
+/// than the [`ceiling`], counted from now.
 fn within_ceiling(
     format: &KeyFormat,
     org_max: Option<i64>,
     expires_at: Option<UnixTime>,
     now: UnixTime,
 ) -> Result<(), ApiKeyError> {
-    let ceiling = match (format.max_lifetime, org_max) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    match ceiling {
+    match ceiling(format, org_max) {
         Some(max) if expires_at.is_none_or(|e| e - now > max) => Err(ApiKeyError::Validation(
             format!("keys may live at most {} days here", max / 86_400),
         )),
@@ -496,9 +501,10 @@ pub fn create_application<S: ApiKeyStore>(
     now: UnixTime,
 ) -> Result<(Application, SecretString), ApiKeyError> {
     require(principal, SCOPE_ADMIN)?;
-    // An application's key never expires, so only a credential that never expires creates
-    // one (applications are not bound by the key lifetime ceiling).
-    within_caller(principal, None)?;
+    // An application's key never expires — unless a lifetime ceiling is in force, which binds
+    // it like every other key — and never outlives the credential that creates it.
+    let expires_at = ceiling(format, principal.org_max_lifetime).map(|max| now + max);
+    within_caller(principal, expires_at)?;
     if !matches!(scope, "admin" | "ci") {
         return Err(ApiKeyError::Validation("scope must be admin or ci".into()));
     }
@@ -514,7 +520,7 @@ pub fn create_application<S: ApiKeyStore>(
         scopes: Scopes::parse(scope).unwrap_or_default(),
         allowed_ips: vec![],
         created_at: now,
-        expires_at: None,
+        expires_at,
         last_used_at: None,
         revoked_at: None,
     };

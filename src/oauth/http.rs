@@ -205,7 +205,9 @@ fn api_key_introspection(
                 "scope": p.scopes.to_string(),
                 "org": p.org_name,
                 "key_id": key.id,
-                "exp": key.expires_at,
+                // The presented secret's own end: a secret superseded by a rotation ends with
+                // its grace period, before the key does.
+                "exp": p.expires_at,
                 "iat": key.created_at,
                 "sub": p.user_id.unwrap_or_else(|| p.org_id.clone()),
                 "token_type": "api_key",

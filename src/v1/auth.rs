@@ -20,6 +20,9 @@ pub struct Caller {
     pub principal: Principal,
     pub key: Option<ApiKey>,
     pub legacy: bool,
+    /// When the presented credential itself stops working. For an access token that is its own
+    /// expiry, while `principal.expires_at` is its grant's (what keys it creates may reach).
+    pub expires_at: Option<crate::clock::UnixTime>,
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {
@@ -54,6 +57,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
                 return Err(V1Error::Unauthorized);
             }
             return Ok(Caller {
+                expires_at: principal.expires_at,
                 principal,
                 key: Some(key),
                 legacy,
@@ -105,6 +109,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
             principal,
             key: None,
             legacy,
+            expires_at: Some(t.expires_at),
         })
     })
     .await?

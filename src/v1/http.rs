@@ -285,7 +285,7 @@ pub async fn verify(req: HttpRequest) -> Result<HttpResponse, V1Error> {
         valid: true,
         key_id: p.key_id.clone(),
         scopes: p.scopes.iter().map(str::to_owned).collect(),
-        expires_at: p.expires_at.map(rfc3339),
+        expires_at: caller.expires_at.map(rfc3339),
         organization: p.org_name.clone(),
     };
     Ok(auth::finish(&caller, HttpResponse::Ok().json(body)))

@@ -3,6 +3,7 @@
 
 use mintgate::apikeys::service::{self, ApiKeyError, Principal};
 use mintgate::apikeys::types::role_scopes;
+use mintgate::clock::Clock;
 use mintgate::oauth::types::Scopes;
 use serde_json::json;
 
@@ -515,6 +516,99 @@ async fn mapped_allowlists_admit_ipv4_clients(backend: Backend) {
     assert_eq!(verify_status(&app, &key).await, 200);
 }
 
+/// Under a lifetime ceiling an application's key expires at the ceiling like every key, and can
+/// be rotated like every key within it.
+async fn application_keys_obey_the_lifetime_ceiling(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let (_, admin) = key_for(&app, None, "admin", Some("never"), "").await;
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        use mintgate::store::OrgStore;
+        let org = state.store.find_org("default").unwrap().unwrap();
+        state
+            .store
+            .set_org_key_policy(&org.id, Some(7 * 86_400), true)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let (status, created, _) = call(
+        &app,
+        reqwest::Method::POST,
+        "/v1/applications",
+        Some(&admin),
+        Some(json!({"name": "ci", "scope": "ci"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let secret = created["key"].as_str().unwrap().to_owned();
+    let (status, seen, _) = call(
+        &app,
+        reqwest::Method::GET,
+        "/v1/auth/verify",
+        Some(&secret),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let expires = chrono::DateTime::parse_from_rfc3339(seen["expires_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    assert_eq!(expires, app.clock.now() + 7 * 86_400, "{seen}");
+    let (status, keys, _) = call(
+        &app,
+        reqwest::Method::GET,
+        "/v1/api-keys",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let id = keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["scopes"] == json!(["ci"]))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body, _) = call(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/api-keys/{id}/rotate"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Introspection of a superseded secret reports the end of its grace period as `exp`.
+async fn introspection_reports_a_superseded_secrets_end(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let rs =
+        crate::oauth_support::register(&app, crate::oauth_support::client_spec("Resource server"))
+            .await;
+    let (id, old) = key_for(&app, Some("admin"), "read:org,write:org", Some("never"), "").await;
+    let (status, _, _) = call(
+        &app,
+        reqwest::Method::POST,
+        &format!("/v1/api-keys/{id}/rotate"),
+        Some(&old),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let seen = crate::oauth_support::introspect(&app, &rs, &old).await;
+    assert_eq!(seen["active"], true);
+    assert_eq!(seen["exp"], json!(app.clock.now() + 24 * 3600), "{seen}");
+}
+
 both!(
     write_org_cannot_rotate_or_revoke_an_admin_key,
     a_rotated_secret_never_outlives_the_caller,
@@ -527,6 +621,8 @@ both!(
     concurrent_rotations_leave_one_current_secret,
     rotation_obeys_the_lifetime_ceiling,
     mapped_allowlists_admit_ipv4_clients,
+    application_keys_obey_the_lifetime_ceiling,
+    introspection_reports_a_superseded_secrets_end,
 );
 
 /// Answers actix gives before a handler runs still have the `/v1` body.

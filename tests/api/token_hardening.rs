@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use base64::Engine;
+use mintgate::clock::Clock;
 use mintgate::oauth::types::TokenFormat;
 use serde_json::{Value, json};
 use url::Url;
@@ -426,6 +427,16 @@ async fn offline_token_outlives_the_session_at_v1(backend: Backend) {
     app.clock.advance(121);
     let (status, body) = verify(&app, access).await;
     assert_eq!(status, 200, "{body}");
+    // `/v1/auth/verify` tells when this token ends (its own hour), not its 90-day grant.
+    let expires = chrono::DateTime::parse_from_rfc3339(body["expires_at"].as_str().unwrap())
+        .unwrap()
+        .timestamp();
+    let issued = app.clock.now() - 121;
+    let ttl = tokens["expires_in"].as_i64().unwrap();
+    assert!(
+        (expires - (issued + ttl)).abs() <= 2,
+        "the token's own expiry: {body}, expires_in {ttl}"
+    );
 }
 
 // ---- D. a session in use never idles out ------------------------------------------------
