@@ -99,21 +99,8 @@ impl Application {
         let secrets = SecretBox::load_or_create(&settings.secrets_key_file())?;
         let store = Store::connect(&settings.database_url(), settings.database_pool_size)?;
         let hasher = PasswordHasher::per_core(settings.password_hash_queue);
-        let (first_run_password, stored_keys) = store
-            .migrate_then(|tx| {
-                check_key(tx, &secrets)?;
-                ensure_signing_keys(tx, &secrets, clock.now())?;
-                Ok((
-                    first_run(tx, &settings, &hasher, clock.as_ref())?,
-                    tx.list_signing_keys()?,
-                ))
-            })
-            .map_err(|e| match e {
-                StoreError::Backend(msg) if msg == KEK_CHECK => {
-                    StartupError::WrongKey(settings.secrets_key_file().display().to_string())
-                }
-                other => other.into(),
-            })?;
+        let (first_run_password, stored_keys) =
+            set_up(&store, &settings, &secrets, &hasher, clock.as_ref())?;
 
         let key_set =
             KeySet::load(&stored_keys, &secrets, clock.now()).map_err(StartupError::Setup)?;
@@ -211,6 +198,46 @@ impl Application {
         let _ = tokio::task::spawn_blocking(move || crate::ops::jobs::flush_key_usage(&st)).await;
         result
     }
+}
+
+/// Brings a database to the state a start leaves it in before serving — migrated, the key
+/// check sealed, signing keys made, the first-run owner created — through the same code as
+/// [`Application::build_on`], without listening. Returns the generated owner password, if any.
+/// The tests build their migrated template database with it once per test process.
+pub fn set_up_database(
+    settings: &Settings,
+    clock: &dyn Clock,
+) -> Result<Option<SecretString>, StartupError> {
+    let secrets = SecretBox::load_or_create(&settings.secrets_key_file())?;
+    let store = Store::connect_on_demand(&settings.database_url())?;
+    let hasher = PasswordHasher::per_core(settings.password_hash_queue);
+    let (password, _) = set_up(&store, settings, &secrets, &hasher, clock)?;
+    Ok(password)
+}
+
+/// Migrations, then under the same set-up lock: the key check, signing keys, first run.
+fn set_up(
+    store: &Store,
+    settings: &Settings,
+    secrets: &SecretBox,
+    hasher: &PasswordHasher,
+    clock: &dyn Clock,
+) -> Result<(Option<SecretString>, Vec<keys::StoredKey>), StartupError> {
+    store
+        .migrate_then(|tx| {
+            check_key(tx, secrets)?;
+            ensure_signing_keys(tx, secrets, clock.now())?;
+            Ok((
+                first_run(tx, settings, hasher, clock)?,
+                tx.list_signing_keys()?,
+            ))
+        })
+        .map_err(|e| match e {
+            StoreError::Backend(msg) if msg == KEK_CHECK => {
+                StartupError::WrongKey(settings.secrets_key_file().display().to_string())
+            }
+            other => other.into(),
+        })
 }
 
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, StartupError> {

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use argon2::password_hash::{Output, PasswordHash, PasswordVerifier, SaltString};
@@ -172,8 +172,14 @@ fn worker(queue: &Queue) {
 impl PasswordHasher {
     /// `workers` threads hash; `queue` more requests may wait; beyond that: [`Busy`].
     pub fn new(workers: usize, queue: usize) -> Self {
-        let dummy_hash =
-            hash_with_memory(&argon2id(), &mut Vec::new(), b"mintgate timing equaliser");
+        // One per process: every hasher (the tests start hundreds of servers in one process)
+        // verifies unknown users against the same hash of a public string.
+        static DUMMY_HASH: OnceLock<Arc<str>> = OnceLock::new();
+        let dummy_hash = DUMMY_HASH
+            .get_or_init(|| {
+                hash_with_memory(&argon2id(), &mut Vec::new(), b"mintgate timing equaliser").into()
+            })
+            .clone();
         let workers = workers.max(1);
         let jobs = Arc::new(Queue::default());
         let mut started = 0;
@@ -193,7 +199,7 @@ impl PasswordHasher {
             in_flight: Arc::new(AtomicUsize::new(0)),
             // With no thread to run them, jobs would wait forever: refuse them all instead.
             limit: if started == 0 { 0 } else { started + queue },
-            dummy_hash: dummy_hash.into(),
+            dummy_hash,
         }
     }
 

@@ -74,32 +74,43 @@ pub async fn wait_for_url(page: &chromiumoxide::Page, ok: impl Fn(&str) -> bool)
 
 /// Types into an input once it exists.
 pub async fn type_into(page: &chromiumoxide::Page, selector: &str, value: &str) {
-    assert!(
-        text_of(page, selector).await.is_some(),
-        "{selector} never appeared"
-    );
-    page.find_element(selector)
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap()
-        .type_str(value)
-        .await
-        .unwrap();
+    on_element(page, selector, |page| async move {
+        let element = page.find_element(selector).await?;
+        element.click().await?.type_str(value).await?;
+        Ok(())
+    })
+    .await;
 }
 
 pub async fn click(page: &chromiumoxide::Page, selector: &str) {
+    on_element(page, selector, |page| async move {
+        page.find_element(selector).await?.click().await?;
+        Ok(())
+    })
+    .await;
+}
+
+/// Waits for `selector`, then runs `act`, again (a few times) when it fails: a page still
+/// loading can replace its document between finding a node and using it, and CDP then answers
+/// "Could not find node with given id".
+async fn on_element<'a, F, Fut>(page: &'a chromiumoxide::Page, selector: &str, act: F)
+where
+    F: Fn(&'a chromiumoxide::Page) -> Fut,
+    Fut: std::future::Future<Output = Result<(), chromiumoxide::error::CdpError>>,
+{
     assert!(
         text_of(page, selector).await.is_some(),
         "{selector} never appeared"
     );
-    page.find_element(selector)
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let mut last = None;
+    for _ in 0..20 {
+        match act(page).await {
+            Ok(()) => return,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{selector}: {last:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,7 +37,7 @@ pub(crate) fn run(db: &TestDb, args: &[&str], stdin: &str) -> (i32, String, Stri
 }
 
 async fn operator_commands(backend: Backend) {
-    let Some(db) = TestDb::new(backend) else {
+    let Some(db) = TestDb::empty(backend) else {
         return;
     };
     tokio::task::spawn_blocking(move || {
@@ -271,7 +271,7 @@ both!(operator_commands);
 #[tokio::test]
 async fn query_parameter_key_is_absent_from_logs() {
     let dir = tempfile::tempdir().unwrap();
-    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let db = TestDb::empty(Backend::Sqlite).unwrap();
     let (code, _, err) = run(&db, &["org", "create", "acme"], "");
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run(

@@ -250,7 +250,7 @@ async fn refresh_may_only_narrow_the_granted_resources(backend: Backend) {
 
 /// `mintgate client create --resource URI` (repeatable) registers absolute URIs only.
 async fn client_create_registers_resources(backend: Backend) {
-    let Some(db) = TestDb::new(backend) else {
+    let Some(db) = TestDb::empty(backend) else {
         return;
     };
     tokio::task::spawn_blocking(move || {

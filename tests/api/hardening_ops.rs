@@ -738,7 +738,7 @@ async fn openapi_documents_every_answer_and_bound() {
 /// `metrics_bind` is read like every other key; a bad value stops the program naming it.
 #[test]
 fn metrics_bind_is_configurable_and_checked() {
-    let db = TestDb::new(Backend::Sqlite).unwrap();
+    let db = TestDb::empty(Backend::Sqlite).unwrap();
     for (value, ok) in [
         ("127.0.0.1:9100", true),
         ("not an address", false),

@@ -37,7 +37,7 @@ async fn two_instances_share_sessions(backend: Backend) {
 }
 
 async fn instances_starting_together_set_up_once(backend: Backend) {
-    let Some(db) = TestDb::new(backend) else {
+    let Some(db) = TestDb::empty(backend) else {
         return;
     };
     let clock = mintgate::clock::ManualClock::starting_now();
@@ -72,7 +72,23 @@ async fn instances_starting_together_set_up_once(backend: Backend) {
     assert_eq!(users.len(), 1, "exactly one first-run owner");
 }
 
+/// The first start on an empty database (every other test starts from a copy of a database
+/// it prepared): the configured owner password is hashed there and signs in.
+async fn first_start_on_an_empty_database(backend: Backend) {
+    let Some(db) = TestDb::empty(backend) else {
+        return;
+    };
+    let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |_| {}).await;
+    app.sign_in_admin().await;
+    assert!(app.account_page().await.is_some());
+    let res = app
+        .post_login_with(&new_client(), ADMIN_USERNAME, "not the password", None)
+        .await;
+    assert_ne!(res.status(), 303, "a wrong password is refused");
+}
+
 both!(
     two_instances_share_sessions,
-    instances_starting_together_set_up_once
+    instances_starting_together_set_up_once,
+    first_start_on_an_empty_database
 );

@@ -21,5 +21,6 @@ mod oidc_rp;
 mod security;
 mod sessions;
 mod store;
+mod template;
 mod throttle_rules;
 mod token_hardening;
