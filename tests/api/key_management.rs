@@ -11,6 +11,34 @@ use crate::apikeys::{call, invalid_key_body, key_for};
 use crate::both;
 use crate::helpers::*;
 
+/// `POST /v1/api-keys/{id}/rotate` with `credential`.
+async fn rotate(app: &TestApp, id: &str, credential: &str) -> (u16, serde_json::Value) {
+    let (status, body, _) = call(
+        app,
+        reqwest::Method::POST,
+        &format!("/v1/api-keys/{id}/rotate"),
+        Some(credential),
+        None,
+    )
+    .await;
+    (status, body)
+}
+
+/// The organisation `default` limits key lifetimes to 7 days (as `mintgate org set` does).
+async fn limit_keys_to_a_week(app: &TestApp) {
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        use mintgate::store::OrgStore;
+        let org = state.store.find_org("default").unwrap().unwrap();
+        state
+            .store
+            .set_org_key_policy(&org.id, Some(7 * 86_400), true)
+            .unwrap();
+    })
+    .await
+    .unwrap();
+}
+
 async fn write_org_cannot_rotate_or_revoke_an_admin_key(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -47,14 +75,7 @@ async fn write_org_cannot_rotate_or_revoke_an_admin_key(backend: Backend) {
     assert_eq!(status, 200);
     // Within its own scopes the limited key still manages keys.
     let (weaker, _) = key_for(&app, Some("admin"), "read:org", Some("1h"), "").await;
-    let (status, _, _) = call(
-        &app,
-        reqwest::Method::POST,
-        &format!("/v1/api-keys/{weaker}/rotate"),
-        Some(&limited),
-        None,
-    )
-    .await;
+    let (status, _) = rotate(&app, &weaker, &limited).await;
     assert_eq!(status, 200);
 }
 
@@ -66,14 +87,7 @@ async fn a_rotated_secret_never_outlives_the_caller(backend: Backend) {
     let (forever, _) = key_for(&app, Some("admin"), "read:org", Some("never"), "").await;
     let (longer, _) = key_for(&app, Some("admin"), "read:org", Some("7d"), "").await;
     for id in [&forever, &longer] {
-        let (status, body, _) = call(
-            &app,
-            reqwest::Method::POST,
-            &format!("/v1/api-keys/{id}/rotate"),
-            Some(&caller),
-            None,
-        )
-        .await;
+        let (status, body) = rotate(&app, &id, &caller).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (422, Some("VALIDATION_FAILED")),
@@ -81,14 +95,7 @@ async fn a_rotated_secret_never_outlives_the_caller(backend: Backend) {
         );
     }
     let (shorter, _) = key_for(&app, Some("admin"), "read:org", Some("10m"), "").await;
-    let (status, _, _) = call(
-        &app,
-        reqwest::Method::POST,
-        &format!("/v1/api-keys/{shorter}/rotate"),
-        Some(&caller),
-        None,
-    )
-    .await;
+    let (status, _) = rotate(&app, &shorter, &caller).await;
     assert_eq!(status, 200);
 }
 
@@ -319,24 +326,10 @@ async fn a_superseded_secret_cannot_outlive_its_grace(backend: Backend) {
         return;
     };
     let (id, old) = key_for(&app, Some("admin"), "read:org,write:org", Some("never"), "").await;
-    let rotate = |secret: String| {
-        let app = &app;
-        let id = id.clone();
-        async move {
-            call(
-                app,
-                reqwest::Method::POST,
-                &format!("/v1/api-keys/{id}/rotate"),
-                Some(&secret),
-                None,
-            )
-            .await
-        }
-    };
-    let (status, rotated, _) = rotate(old.clone()).await;
+    let (status, rotated) = rotate(&app, &id, &old).await;
     assert_eq!(status, 200);
     let new = rotated["key"].as_str().unwrap().to_owned();
-    let (status, body, _) = rotate(old.clone()).await;
+    let (status, body) = rotate(&app, &id, &old).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (422, Some("VALIDATION_FAILED")),
@@ -474,37 +467,14 @@ async fn rotation_obeys_the_lifetime_ceiling(backend: Backend) {
     let (_, admin) = key_for(&app, None, "admin", Some("never"), "").await;
     let (long, _) = key_for(&app, Some("admin"), "read:org", Some("90d"), "").await;
     let (short, _) = key_for(&app, Some("admin"), "read:org", Some("3d"), "").await;
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        use mintgate::store::OrgStore;
-        let org = state.store.find_org("default").unwrap().unwrap();
-        state
-            .store
-            .set_org_key_policy(&org.id, Some(7 * 86_400), true)
-            .unwrap();
-    })
-    .await
-    .unwrap();
-    let rotate = |id: String| {
-        let (app, admin) = (&app, admin.clone());
-        async move {
-            call(
-                app,
-                reqwest::Method::POST,
-                &format!("/v1/api-keys/{id}/rotate"),
-                Some(&admin),
-                None,
-            )
-            .await
-        }
-    };
-    let (status, body, _) = rotate(long).await;
+    limit_keys_to_a_week(&app).await;
+    let (status, body) = rotate(&app, &long, &admin).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (422, Some("VALIDATION_FAILED")),
         "{body}"
     );
-    assert_eq!(rotate(short).await.0, 200);
+    assert_eq!(rotate(&app, &short, &admin).await.0, 200);
 }
 
 /// An allowlist written as IPv4-mapped IPv6 admits the IPv4 client.
@@ -523,17 +493,7 @@ async fn application_keys_obey_the_lifetime_ceiling(backend: Backend) {
         return;
     };
     let (_, admin) = key_for(&app, None, "admin", Some("never"), "").await;
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        use mintgate::store::OrgStore;
-        let org = state.store.find_org("default").unwrap().unwrap();
-        state
-            .store
-            .set_org_key_policy(&org.id, Some(7 * 86_400), true)
-            .unwrap();
-    })
-    .await
-    .unwrap();
+    limit_keys_to_a_week(&app).await;
     let (status, created, _) = call(
         &app,
         reqwest::Method::POST,
@@ -575,14 +535,7 @@ async fn application_keys_obey_the_lifetime_ceiling(backend: Backend) {
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, body, _) = call(
-        &app,
-        reqwest::Method::POST,
-        &format!("/v1/api-keys/{id}/rotate"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let (status, body) = rotate(&app, &id, &admin).await;
     assert_eq!(status, 200, "{body}");
 }
 
@@ -595,14 +548,7 @@ async fn introspection_reports_a_superseded_secrets_end(backend: Backend) {
         crate::oauth_support::register(&app, crate::oauth_support::client_spec("Resource server"))
             .await;
     let (id, old) = key_for(&app, Some("admin"), "read:org,write:org", Some("never"), "").await;
-    let (status, _, _) = call(
-        &app,
-        reqwest::Method::POST,
-        &format!("/v1/api-keys/{id}/rotate"),
-        Some(&old),
-        None,
-    )
-    .await;
+    let (status, _) = rotate(&app, &id, &old).await;
     assert_eq!(status, 200);
     let seen = crate::oauth_support::introspect(&app, &rs, &old).await;
     assert_eq!(seen["active"], true);
