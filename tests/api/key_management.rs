@@ -87,7 +87,7 @@ async fn a_rotated_secret_never_outlives_the_caller(backend: Backend) {
     let (forever, _) = key_for(&app, Some("admin"), "read:org", Some("never"), "").await;
     let (longer, _) = key_for(&app, Some("admin"), "read:org", Some("7d"), "").await;
     for id in [&forever, &longer] {
-        let (status, body) = rotate(&app, &id, &caller).await;
+        let (status, body) = rotate(&app, id, &caller).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (422, Some("VALIDATION_FAILED")),
