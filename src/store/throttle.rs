@@ -22,7 +22,7 @@ impl ThrottleStore for Store {
         )
         .set(t::failures.eq(0))
         .execute(&mut *conn)?;
-        for _ in 0..3 {
+        for _ in 0..5 {
             // One statement decides, so concurrent attempts on any instance cannot all pass:
             // not locked, and either below the maximum or the first attempt since a lock ran
             // out (a reservation sets last_failure_at to now, which is past that lock).
@@ -35,15 +35,29 @@ impl ThrottleStore for Store {
             )
             .set((t::failures.eq(t::failures + 1), t::last_failure_at.eq(now)))
             .execute(&mut *conn)?;
-            let row: Option<(i32, UnixTime)> = t::table
+            if n == 1 {
+                let failures = t::table
+                    .find(key)
+                    .select(t::failures)
+                    .get_result(&mut *conn)?;
+                return Ok(Reservation::Reserved(failures));
+            }
+            let row: Option<(i32, UnixTime, UnixTime)> = t::table
                 .find(key)
-                .select((t::failures, t::locked_until))
+                .select((t::failures, t::last_failure_at, t::locked_until))
                 .get_result(&mut *conn)
                 .optional()?;
-            match (n, row) {
-                (1, Some((failures, _))) => return Ok(Reservation::Reserved(failures)),
-                (_, Some((_, locked_until))) => return Ok(Reservation::Refused { locked_until }),
-                (_, None) => {}
+            match row {
+                // Refused for a reason that still holds: locked, or at the maximum with no
+                // lock run out since.
+                Some((failures, last, locked_until))
+                    if locked_until > now || (failures >= max && last >= locked_until) =>
+                {
+                    return Ok(Reservation::Refused { locked_until });
+                }
+                // Inserted or reset by another attempt between the two statements: again.
+                Some(_) => continue,
+                None => {}
             }
             let inserted = diesel::insert_into(t::table)
                 .values((
@@ -62,9 +76,9 @@ impl ThrottleStore for Store {
                 },
             }
         }
-        Err(StoreError::Backend(
-            "login throttle row kept changing".into(),
-        ))
+        // The counter kept changing under this attempt (many racing on one key): refuse it,
+        // the safe side for a throttle, and let the client retry in a second.
+        Ok(Reservation::Refused { locked_until: now })
     }
 
     fn release_attempt(&self, key: &str) -> StoreResult<()> {
@@ -82,7 +96,11 @@ impl ThrottleStore for Store {
     }
 
     fn clear_throttle(&self, key: &str) -> StoreResult<()> {
-        diesel::delete(t::table.find(key)).execute(&mut *self.conn()?)?;
+        // Reset, not deleted: concurrent attempts of the same account keep finding the row
+        // (a delete would send them all to insert it again at once); pruning removes it later.
+        diesel::update(t::table.find(key))
+            .set((t::failures.eq(0), t::locked_until.eq(0)))
+            .execute(&mut *self.conn()?)?;
         Ok(())
     }
 

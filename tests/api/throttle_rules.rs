@@ -222,10 +222,57 @@ async fn forgotten_counters_are_pruned(backend: Backend) {
     assert!(pruned.1 >= 2, "the account's and the address's counters go");
 }
 
+/// Many concurrent correct sign-ins of one account (within the limit) all succeed: a success
+/// resets the account's counter row instead of deleting it, so the others never race to insert
+/// it again (that race answered 500 on PostgreSQL under load).
+async fn concurrent_good_sign_ins_all_succeed(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
+        s.login_max_failures = 1000;
+    })
+    .await;
+    let mut ready = Vec::new();
+    for _ in 0..24 {
+        let client = new_client();
+        let csrf = app.login_csrf_with(&client).await;
+        ready.push((client, csrf));
+    }
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(ready.len()));
+    let tasks: Vec<_> = ready
+        .into_iter()
+        .map(|(client, csrf)| {
+            let url = app.url("/login");
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let form = [
+                    ("csrf", csrf.as_str()),
+                    ("login", ADMIN_USERNAME),
+                    ("password", ADMIN_PASSWORD),
+                ];
+                client
+                    .post(url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 303);
+    }
+}
+
 both!(
     racing_guesses_evaluate_at_most_the_limit,
     one_counter_per_account_whatever_login_is_typed,
     oversized_logins_are_refused_before_any_work,
     addresses_count_per_v4_and_per_v6_64,
     forgotten_counters_are_pruned,
+    concurrent_good_sign_ins_all_succeed,
 );
