@@ -5,16 +5,20 @@
 //! becomes a label); the method is one of [`METHODS`] or `OTHER`; the status is a number the
 //! server itself chose.
 
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
+use tracing::Instrument;
 
 use crate::startup::AppState;
 
@@ -96,7 +100,29 @@ impl Default for Metrics {
     }
 }
 
-/// Counts and times every request and logs one line for it (path without query string).
+/// The `X-Request-Id` header: echoed on every answer and carried by every log line of the
+/// request, so a client's report or a load balancer's log can be tied to ours.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// A request id a proxy in front may already have set: kept if it is short and plain (so it
+/// cannot forge log lines), otherwise replaced.
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let v = req.headers().get(REQUEST_ID)?.to_str().ok()?;
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    (!v.is_empty() && v.len() <= 64 && v.chars().all(plain)).then(|| v.to_owned())
+}
+
+/// A new request id: this process's random prefix and a counter — unique across instances
+/// without a system call per request.
+fn new_request_id() -> String {
+    static PREFIX: OnceLock<String> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| crate::crypto::random_base62(8));
+    format!("{prefix}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Counts and times every request and logs one line for it (path without query string), inside
+/// a `request` span carrying the request id, method and route.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -104,16 +130,26 @@ pub async fn observe(
     let started = Instant::now();
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = method_label(req.method());
-    let res = next.call(req).await?;
+    let request_id = incoming_request_id(&req).unwrap_or_else(new_request_id);
+    let span =
+        tracing::info_span!("request", id = %request_id, method, route = tracing::field::Empty);
+    let mut res = next.call(req).instrument(span.clone()).await?;
     let route = res
         .request()
         .match_pattern()
         .unwrap_or_else(|| UNMATCHED.to_owned());
+    span.record("route", route.as_str());
     let status = res.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     if let Some(state) = state {
         state.metrics.observe(&route, method, status, elapsed);
     }
-    tracing::info!(target: "mintgate::access", method, path = res.request().path(), status, ms = elapsed * 1000.0);
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID), v);
+    }
+    span.in_scope(|| {
+        tracing::info!(target: "mintgate::access", path = res.request().path(), status, ms = elapsed * 1000.0);
+    });
     Ok(res)
 }

@@ -3,8 +3,8 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -23,7 +23,7 @@ pub struct ErrorBody {
     pub message: String,
     /// `AUTH_INVALID_KEY`, `AUTH_INSUFFICIENT_SCOPE`, `AUTH_IP_NOT_ALLOWED`,
     /// `INVALID_REQUEST`, `NOT_FOUND`, `VALIDATION_FAILED`, `PAYLOAD_TOO_LARGE`,
-    /// `METHOD_NOT_ALLOWED`.
+    /// `METHOD_NOT_ALLOWED`, `SERVICE_UNAVAILABLE`.
     pub code: &'static str,
     /// With `AUTH_INSUFFICIENT_SCOPE`: the scope the operation needs.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,6 +48,9 @@ pub enum V1Error {
     MethodNotAllowed,
     #[error("{0}")]
     Unprocessable(String),
+    /// The database cannot be reached: 503, like the pages and the OAuth endpoints.
+    #[error("The service is temporarily unavailable")]
+    Unavailable(String),
     #[error("Internal error")]
     Internal(String),
 }
@@ -72,6 +75,7 @@ impl From<StoreError> for V1Error {
             StoreError::Unstorable => {
                 V1Error::BadRequest("The request contains a character that is not allowed".into())
             }
+            StoreError::Unavailable(cause) => V1Error::Unavailable(cause),
             other => V1Error::Internal(other.to_string()),
         }
     }
@@ -93,6 +97,7 @@ impl ResponseError for V1Error {
             V1Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             V1Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             V1Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            V1Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             V1Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -107,6 +112,10 @@ impl ResponseError for V1Error {
             V1Error::PayloadTooLarge => ("payload_too_large", "PAYLOAD_TOO_LARGE"),
             V1Error::MethodNotAllowed => ("method_not_allowed", "METHOD_NOT_ALLOWED"),
             V1Error::Unprocessable(_) => ("unprocessable_entity", "VALIDATION_FAILED"),
+            V1Error::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable on /v1");
+                ("service_unavailable", "SERVICE_UNAVAILABLE")
+            }
             V1Error::Internal(cause) => {
                 tracing::error!(%cause, "internal error on /v1");
                 ("internal_error", "INTERNAL")
@@ -125,6 +134,9 @@ impl ResponseError for V1Error {
         let mut res = HttpResponse::build(self.status_code());
         if matches!(self, V1Error::Unauthorized) {
             res.insert_header((WWW_AUTHENTICATE, r#"Bearer realm="mintgate""#));
+        }
+        if matches!(self, V1Error::Unavailable(_)) {
+            res.insert_header((RETRY_AFTER, "5"));
         }
         res.json(body)
     }
@@ -182,5 +194,15 @@ mod tests {
         assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
         let e = V1Error::from(StoreError::Backend("x".into()));
         assert_eq!(e.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    /// A database outage is 503 with `Retry-After` on `/v1` as on the pages and OAuth
+    /// endpoints, not a 500.
+    #[test]
+    fn an_unreachable_database_is_503() {
+        let e = V1Error::from(ApiKeyError::Store(StoreError::Unavailable("down".into())));
+        assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let res = e.error_response();
+        assert_eq!(res.headers().get(RETRY_AFTER).unwrap(), "5");
     }
 }

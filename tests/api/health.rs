@@ -31,3 +31,31 @@ async fn health_readiness_and_metrics(backend: Backend) {
 }
 
 both!(health_readiness_and_metrics);
+
+/// Every answer carries `X-Request-Id`: a plain one from a proxy in front is kept, anything
+/// else is replaced by our own, different for each request.
+#[tokio::test]
+async fn every_answer_has_a_request_id() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let client = crate::helpers::new_client();
+    let id = |res: &reqwest::Response| res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let a = id(&app.get("/healthz").await);
+    let b = id(&app.get("/nowhere").await);
+    assert!(!a.is_empty() && a != b, "{a} {b}");
+    let kept = client
+        .get(app.url("/healthz"))
+        .header("X-Request-Id", "lb-1234.abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id(&kept), "lb-1234.abc");
+    let replaced = client
+        .get(app.url("/healthz"))
+        .header("X-Request-Id", "a b\"c")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(id(&replaced), "a b\"c");
+}
