@@ -27,6 +27,8 @@ impl SessionStore for Store {
             }))
     }
 
+    // Written out like `find_session`, not through a boxed query: diesel caches only statically
+    // typed statements, and `find_session` runs on every signed-in request.
     fn find_session_by_sid(&self, sid: &str) -> StoreResult<Option<CurrentSession>> {
         Ok(sessions::table
             .inner_join(users::table)

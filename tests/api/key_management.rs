@@ -24,6 +24,22 @@ async fn rotate(app: &TestApp, id: &str, credential: &str) -> (u16, serde_json::
     (status, body)
 }
 
+/// The listed key whose scopes are exactly `scopes` (an application's key, here).
+async fn listed_key_with_scopes(app: &TestApp, admin: &str, scopes: serde_json::Value) -> String {
+    let (status, keys, _) =
+        call(app, reqwest::Method::GET, "/v1/api-keys", Some(admin), None).await;
+    assert_eq!(status, 200);
+    keys["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["scopes"] == scopes)
+        .expect("the key is listed")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// The organisation `default` limits key lifetimes to 7 days (as `mintgate org set` does).
 async fn limit_keys_to_a_week(app: &TestApp) {
     let state = app.state.clone();
@@ -114,24 +130,7 @@ async fn application_keys_are_managed_only_with_admin(backend: Backend) {
     .await;
     assert_eq!(status, 201);
     let app_secret = created["key"].as_str().unwrap().to_owned();
-    let (status, keys, _) = call(
-        &app,
-        reqwest::Method::GET,
-        "/v1/api-keys",
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
-    let app_key_id = keys["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["scopes"] == json!(["ci"]))
-        .expect("the application's key is listed")["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let app_key_id = listed_key_with_scopes(&app, &admin, json!(["ci"])).await;
     // Every scope of the target, but not `admin`.
     let (_, strong) = key_for(
         &app,
@@ -517,24 +516,7 @@ async fn application_keys_obey_the_lifetime_ceiling(backend: Backend) {
         .unwrap()
         .timestamp();
     assert_eq!(expires, app.clock.now() + 7 * 86_400, "{seen}");
-    let (status, keys, _) = call(
-        &app,
-        reqwest::Method::GET,
-        "/v1/api-keys",
-        Some(&admin),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
-    let id = keys["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|k| k["scopes"] == json!(["ci"]))
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = listed_key_with_scopes(&app, &admin, json!(["ci"])).await;
     let (status, body) = rotate(&app, &id, &admin).await;
     assert_eq!(status, 200, "{body}");
 }

@@ -33,33 +33,27 @@ async fn failed_sign_ins(app: &TestApp) -> usize {
     .unwrap()
 }
 
-async fn racing_guesses_evaluate_at_most_the_limit(backend: Backend) {
-    let Some(db) = TestDb::new(backend) else {
-        return;
-    };
-    let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.login_max_failures = 5;
-    })
-    .await;
-    // Every request has its CSRF token first, so the 30 sign-ins really arrive together.
+/// `n` sign-ins of `login` with `password`, each on its own client with its CSRF token fetched
+/// first, released together so they really race; their statuses.
+async fn racing_sign_ins(app: &TestApp, n: usize, login: &str, password: &str) -> Vec<u16> {
     let mut ready = Vec::new();
-    for _ in 0..30 {
+    for _ in 0..n {
         let client = new_client();
         let csrf = app.login_csrf_with(&client).await;
         ready.push((client, csrf));
     }
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(ready.len()));
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));
     let tasks: Vec<_> = ready
         .into_iter()
         .map(|(client, csrf)| {
-            let url = app.url("/login");
-            let barrier = barrier.clone();
+            let (url, barrier) = (app.url("/login"), barrier.clone());
+            let (login, password) = (login.to_owned(), password.to_owned());
             tokio::spawn(async move {
                 barrier.wait().await;
                 let form = [
                     ("csrf", csrf.as_str()),
-                    ("login", "admin"),
-                    ("password", "wrong password"),
+                    ("login", login.as_str()),
+                    ("password", password.as_str()),
                 ];
                 client
                     .post(url)
@@ -76,6 +70,18 @@ async fn racing_guesses_evaluate_at_most_the_limit(backend: Backend) {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
+    statuses
+}
+
+async fn racing_guesses_evaluate_at_most_the_limit(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
+        s.login_max_failures = 5;
+    })
+    .await;
+    let statuses = racing_sign_ins(&app, 30, "admin", "wrong password").await;
     let evaluated = statuses.iter().filter(|s| **s == 401).count();
     assert!(
         statuses.iter().all(|s| *s == 401 || *s == 429),
@@ -233,39 +239,8 @@ async fn concurrent_good_sign_ins_all_succeed(backend: Backend) {
         s.login_max_failures = 1000;
     })
     .await;
-    let mut ready = Vec::new();
-    for _ in 0..24 {
-        let client = new_client();
-        let csrf = app.login_csrf_with(&client).await;
-        ready.push((client, csrf));
-    }
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(ready.len()));
-    let tasks: Vec<_> = ready
-        .into_iter()
-        .map(|(client, csrf)| {
-            let url = app.url("/login");
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let form = [
-                    ("csrf", csrf.as_str()),
-                    ("login", ADMIN_USERNAME),
-                    ("password", ADMIN_PASSWORD),
-                ];
-                client
-                    .post(url)
-                    .form(&form)
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
-        })
-        .collect();
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), 303);
-    }
+    let statuses = racing_sign_ins(&app, 24, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    assert!(statuses.iter().all(|s| *s == 303), "{statuses:?}");
 }
 
 both!(
