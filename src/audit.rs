@@ -1,5 +1,6 @@
 //! The audit log: who did what, when, from where. Written by services, never by handlers.
 
+use crate::store::StoreResult;
 use std::net::IpAddr;
 
 use crate::clock::UnixTime;
@@ -82,4 +83,10 @@ impl AuditEvent {
         self.detail = Some(detail.into());
         self
     }
+}
+
+pub trait AuditStore {
+    fn record_event(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Newest first.
+    fn recent_events(&self, limit: i64) -> StoreResult<Vec<AuditEvent>>;
 }

@@ -6,7 +6,6 @@
 pub mod accounts;
 pub mod apikeys;
 pub mod audit;
-pub mod authcli;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -15,8 +14,10 @@ pub mod netaddr;
 pub mod oauth;
 pub mod oidc;
 pub mod ops;
+pub mod routes;
 pub mod secrets;
 pub mod sessions;
+pub mod signing;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

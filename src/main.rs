@@ -39,7 +39,7 @@ fn serve(settings: Settings) -> ExitCode {
         }
         tracing::info!(
             issuer = %shown.issuer_str(),
-            login = %shown.url_for(mintgate::web::routes::LOGIN),
+            login = %shown.url_for(mintgate::web::paths::LOGIN),
             database = %redact_url(&shown.database_url()),
             port = app.port(),
             metrics_port = ?app.metrics_port(),

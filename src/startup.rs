@@ -2,7 +2,6 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, middleware, web};
@@ -16,32 +15,14 @@ use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::crypto;
-use crate::oidc::keys::{self, KeySet, Keys, SigningAlg};
 use crate::ops::metrics::Metrics;
+use crate::routes;
 use crate::secrets::{SecretBox, SecretsError};
 use crate::sessions::service::SessionPolicy;
+use crate::signing::{self, KeySet, Keys, SigningAlg};
 use crate::store::{SetupTx, Store, StoreError, StoreResult};
-use crate::web::routes;
-
-/// Everything a handler needs; shared by all workers.
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    pub hasher: PasswordHasher,
-    pub secrets: SecretBox,
-    pub throttle: Throttle,
-    pub session_policy: SessionPolicy,
-    pub metrics: Metrics,
-    pub csrf_key: [u8; 32],
-    pub keys: Keys,
-    pub key_format: KeyFormat,
-    pub key_usage: UsageLog,
-    /// The discovery document, serialised once.
-    pub discovery: Arc<str>,
-    /// The `/v1` OpenAPI document, serialised once.
-    pub openapi: Arc<str>,
-}
+use crate::web::paths;
+use crate::web::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -222,7 +203,7 @@ fn set_up(
     secrets: &SecretBox,
     hasher: &PasswordHasher,
     clock: &dyn Clock,
-) -> Result<(Option<SecretString>, Vec<keys::StoredKey>), StartupError> {
+) -> Result<(Option<SecretString>, Vec<signing::StoredKey>), StartupError> {
     store
         .migrate_then(|tx| {
             check_key(tx, secrets)?;
@@ -247,9 +228,11 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, St
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let metrics = web::Data::new(state.metrics.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(metrics.clone())
             .app_data(routes::form_config(limit))
             .app_data(routes::json_config(limit))
             .app_data(routes::query_config())
@@ -284,7 +267,7 @@ fn serve_metrics(
             .wrap(middleware::from_fn(crate::web::fill_error_bodies))
             .wrap(routes::security_headers(https))
             .route(
-                routes::METRICS,
+                paths::METRICS,
                 web::get().to(crate::ops::http::metrics_only),
             )
             .default_service(web::to(|| async {
@@ -326,7 +309,7 @@ fn ensure_signing_keys(tx: &mut SetupTx<'_>, secrets: &SecretBox, now: i64) -> S
     let existing = tx.list_signing_keys()?;
     for alg in SigningAlg::ALL {
         if !existing.iter().any(|k| k.alg == alg) {
-            let key = keys::generate(alg, secrets, now, now).map_err(StoreError::Backend)?;
+            let key = signing::generate(alg, secrets, now, now).map_err(StoreError::Backend)?;
             tx.insert_signing_key(&key)?;
         }
     }
@@ -383,12 +366,8 @@ fn first_run(
 pub fn announce_first_run_password(settings: &Settings, password: &SecretString) {
     eprintln!(
         "\n  mintgate first run: sign in at {} as `{}` with password\n\n      {}\n\n  This is shown once. Change it or set MINTGATE_ADMIN_PASSWORD before the first start.\n",
-        settings.url_for(routes::LOGIN),
+        settings.url_for(paths::LOGIN),
         settings.admin_username,
         password.expose_secret()
     );
 }
-
-pub const PRUNE_EVERY: Duration = Duration::from_secs(300);
-pub const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(30);
-pub const KEY_REFRESH_EVERY: Duration = Duration::from_secs(keys::REFRESH_INTERVAL as u64);

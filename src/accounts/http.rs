@@ -14,7 +14,8 @@ use crate::oauth::types::ConsentRecord;
 use crate::sessions::service as sessions;
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, session_secret, state};
-use crate::web::routes::{ACCOUNT, CONSENTS_REVOKE, LOGIN, LOGOUT, see_other};
+use crate::web::paths::{ACCOUNT, CONSENTS_REVOKE, LOGIN, LOGOUT};
+use crate::web::see_other;
 use crate::web::{cookies, csrf, html};
 
 /// Same-origin paths only: `/x` but not `//evil.example`, `/\evil.example` or `https://...`.
@@ -151,7 +152,11 @@ pub async fn login_submit(
         )?;
         // A fresh session id at every sign-in: a planted cookie never becomes authenticated.
         if let Some(previous) = previous {
-            crate::store::SessionStore::delete_session(&st.store, &previous.hash(), clock.now())?;
+            crate::sessions::store::SessionStore::delete_session(
+                &st.store,
+                &previous.hash(),
+                clock.now(),
+            )?;
         }
         let (secret, _) =
             sessions::start(&st.store, clock, st.session_policy, &user, &["pwd"], &meta)?;
@@ -218,8 +223,8 @@ pub async fn account_page(
     let user_id = current.user.id.clone();
     let (memberships, consents) = web::block(move || {
         Ok::<_, crate::store::StoreError>((
-            crate::store::UserStore::memberships(&st.store, &user_id)?,
-            crate::store::ConsentStore::list_consents(&st.store, &user_id)?,
+            crate::accounts::store::UserStore::memberships(&st.store, &user_id)?,
+            crate::oauth::store::ConsentStore::list_consents(&st.store, &user_id)?,
         ))
     })
     .await??;

@@ -3,5 +3,6 @@
 pub mod http;
 pub mod password;
 pub mod service;
+pub mod store;
 pub mod throttle;
 pub mod types;

@@ -6,10 +6,12 @@ use secrecy::{ExposeSecret, SecretString};
 use super::password::{Busy, PasswordHasher};
 use super::throttle::{Throttle, account_key};
 use super::types::*;
+use crate::accounts::store::{OrgStore, ThrottleStore, UserStore};
+use crate::audit::AuditStore;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::Clock;
 use crate::crypto;
-use crate::store::{AuditStore, OrgStore, StoreError, ThrottleStore, UserStore};
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {

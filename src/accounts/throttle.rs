@@ -10,8 +10,9 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use crate::accounts::store::{Reservation, ThrottleStore};
 use crate::clock::UnixTime;
-use crate::store::{Reservation, StoreResult, ThrottleStore};
+use crate::store::StoreResult;
 
 #[derive(Debug, Clone)]
 pub struct Throttle {

@@ -3,4 +3,5 @@
 
 pub mod pages;
 pub mod service;
+pub mod store;
 pub mod types;

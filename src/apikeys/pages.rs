@@ -10,13 +10,15 @@ use serde::Deserialize;
 use super::service::{self, ApiKeyError, NewKey, Principal, ROTATE_AFTER};
 use super::types::{API_SCOPES, ApiKey, Application, KeyOwner, role_scopes};
 use crate::accounts::http::login_redirect;
+use crate::accounts::store::UserStore;
+use crate::apikeys::store::ApiKeyStore;
 use crate::clock::rfc3339;
 use crate::sessions::types::CurrentSession;
-use crate::startup::AppState;
-use crate::store::{ApiKeyStore, UserStore};
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, state};
-use crate::web::routes::{SETTINGS_API_KEYS, SETTINGS_APPLICATIONS, see_other};
+use crate::web::paths::{SETTINGS_API_KEYS, SETTINGS_APPLICATIONS};
+use crate::web::see_other;
+use crate::web::state::AppState;
 use crate::web::{csrf, html};
 
 struct KeyRow {

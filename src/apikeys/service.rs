@@ -9,10 +9,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::types::*;
 use crate::accounts::types::Role;
+use crate::apikeys::store::{ApiKeyStore, KeyLookup};
 use crate::clock::UnixTime;
 use crate::crypto;
 use crate::oauth::types::Scopes;
-use crate::store::{ApiKeyStore, KeyLookup, StoreError};
+use crate::store::StoreError;
 
 /// Key format settings: `<prefix>_key_<environment>_<random>`.
 #[derive(Debug, Clone)]
@@ -172,7 +173,7 @@ pub fn verify<S: ApiKeyStore>(
 }
 
 /// The scopes and organisation an OAuth access token's user acts with on `/v1`.
-pub fn principal_for_user<S: ApiKeyStore + crate::store::UserStore>(
+pub fn principal_for_user<S: ApiKeyStore + crate::accounts::store::UserStore>(
     store: &S,
     user_id: &str,
     token_scope: &Scopes,

@@ -3,11 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::OAuthStore;
 use super::error::{ErrorCode, OAuthError};
 use super::grantable;
 use super::pkce;
 use super::resources;
+use super::store::OAuthStore;
 use super::tokens::CODE_TTL;
 use super::types::*;
 use crate::clock::UnixTime;

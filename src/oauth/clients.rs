@@ -8,8 +8,9 @@ use super::error::OAuthError;
 use super::types::*;
 use crate::clock::Clock;
 use crate::crypto;
-use crate::oidc::keys::SigningAlg;
-use crate::store::{ClientStore, StoreError};
+use crate::oauth::store::ClientStore;
+use crate::signing::SigningAlg;
+use crate::store::StoreError;
 
 pub const DEFAULT_SCOPES: &str = "openid profile email offline_access groups";
 pub const OPAQUE_TOKEN_TTL: i64 = 3600;

@@ -1,8 +1,8 @@
 //! Device authorization grant (RFC 8628), used by `mintgate auth login`.
 
-use super::OAuthStore;
 use super::error::{ErrorCode, OAuthError};
-use super::types::{Client, GrantType, SCOPE_OFFLINE, Scopes};
+use super::store::OAuthStore;
+use super::types::{Client, DeviceCode, DeviceStatus, GrantType, SCOPE_OFFLINE, Scopes};
 use crate::clock::UnixTime;
 use crate::crypto;
 use crate::store::StoreError;
@@ -18,53 +18,6 @@ pub const SLOW_DOWN_STEP: i64 = 5;
 /// a limit anyone could fill the table; a person signing in needs one code at a time, and a
 /// NAT or an office behind one address rarely more than a few.
 pub const MAX_PENDING_PER_ADDRESS: i64 = 20;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceStatus {
-    Pending,
-    Approved,
-    Denied,
-    Consumed,
-}
-
-impl DeviceStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceStatus::Pending => "pending",
-            DeviceStatus::Approved => "approved",
-            DeviceStatus::Denied => "denied",
-            DeviceStatus::Consumed => "consumed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "approved" => DeviceStatus::Approved,
-            "denied" => DeviceStatus::Denied,
-            "consumed" => DeviceStatus::Consumed,
-            _ => DeviceStatus::Pending,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct DeviceCode {
-    pub device_code_hash: String,
-    pub user_code: String,
-    pub client_id: String,
-    pub scope: Scopes,
-    pub created_at: UnixTime,
-    pub expires_at: UnixTime,
-    pub interval: i64,
-    pub last_polled_at: Option<UnixTime>,
-    pub status: DeviceStatus,
-    pub user_id: Option<String>,
-    pub granted_scope: Option<Scopes>,
-    pub auth_time: Option<UnixTime>,
-    pub amr: Vec<String>,
-    /// Where it was requested from, as [`crate::netaddr::subscriber`] gives it (for the per-address limit).
-    pub client_addr: Option<String>,
-}
 
 /// The device authorization response (§3.2).
 #[derive(Debug, serde::Serialize)]

@@ -7,16 +7,17 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::clients;
-use super::device::{self, DeviceStatus, normalise_user_code};
+use super::device::{self, normalise_user_code};
 use super::error::{ErrorCode, OAuthError};
 use super::grantable;
 use super::http::{parse_body, presented_client};
+use super::types::DeviceStatus;
 use super::types::describe_scope;
 use crate::accounts::http::login_redirect;
-use crate::store::{ClientStore, DeviceCodeStore};
+use crate::oauth::store::{ClientStore, DeviceCodeStore};
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, request_meta, state};
-use crate::web::routes::DEVICE;
+use crate::web::paths::DEVICE;
 use crate::web::{csrf, html};
 
 #[derive(Deserialize)]

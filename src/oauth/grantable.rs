@@ -9,10 +9,11 @@
 //! never obtain `admin` or `write:org` by asking. The others are dropped from the grant, not
 //! refused (RFC 6749 §3.3 lets the server grant less than asked and says so in `scope`).
 
+use crate::accounts::store::UserStore;
 use crate::accounts::types::Role;
 use crate::apikeys::types::{API_SCOPES, holds, role_scopes};
 use crate::oauth::types::Scopes;
-use crate::store::{StoreResult, UserStore};
+use crate::store::StoreResult;
 
 /// `asked` without the API scopes `role` does not hold (all of them without a role).
 pub fn limit_to_role(asked: &Scopes, role: Option<Role>) -> Scopes {

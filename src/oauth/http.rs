@@ -16,12 +16,13 @@ use super::resources;
 use super::tokens::Ctx;
 use super::types::{Client, describe_scope};
 use crate::accounts::http::login_redirect_with;
+use crate::oauth::store::ConsentStore;
 use crate::sessions::types::CurrentSession;
-use crate::startup::AppState;
-use crate::store::ConsentStore;
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, state};
-use crate::web::routes::{ACCOUNT, AUTHORIZE, CONSENT, see_other};
+use crate::web::paths::{ACCOUNT, AUTHORIZE, CONSENT};
+use crate::web::see_other;
+use crate::web::state::AppState;
 use crate::web::{csrf, html};
 
 impl ResponseError for OAuthError {
@@ -525,7 +526,7 @@ pub async fn revoke_consent(
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
     let Some(current) = session.0 else {
-        return Ok(see_other(crate::web::routes::LOGIN));
+        return Ok(see_other(crate::web::paths::LOGIN));
     };
     csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
     let form = form.into_inner();

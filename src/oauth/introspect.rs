@@ -4,12 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::OAuthStore;
+use super::store::OAuthStore;
 use super::tokens::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 use super::types::{SCOPE_GROUPS, Scopes};
 use crate::clock::UnixTime;
 use crate::crypto;
-use crate::oidc::keys::KeySet;
+use crate::signing::KeySet;
 use crate::store::StoreResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,19 +13,6 @@ pub mod http;
 pub mod introspect;
 pub mod pkce;
 pub mod resources;
+pub mod store;
 pub mod tokens;
 pub mod types;
-
-use crate::store::{
-    ClientStore, ConsentStore, DeviceCodeStore, GrantStore, SessionStore, UserStore,
-};
-
-/// Everything the OAuth services need from storage (sessions: grants bound to one end with it).
-pub trait OAuthStore:
-    ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore
-{
-}
-impl<T: ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore>
-    OAuthStore for T
-{
-}

@@ -125,7 +125,7 @@ pub fn audience_for_client(
 mod tests {
     use super::*;
     use crate::oauth::types::{Scopes, TokenFormat};
-    use crate::oidc::keys::SigningAlg;
+    use crate::signing::SigningAlg;
 
     fn client(resources: &[&str]) -> Client {
         Client {

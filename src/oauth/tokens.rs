@@ -3,17 +3,17 @@
 
 use serde::Serialize;
 
-use super::OAuthStore;
 use super::error::OAuthError;
 use super::grantable;
 use super::resources;
+use super::store::OAuthStore;
 use super::types::*;
 use crate::accounts::types::User;
 use crate::clock::{Clock, UnixTime};
 use crate::config::Settings;
 use crate::crypto;
-use crate::oidc::keys::{KeySet, SigningAlg};
 use crate::sessions::service::SessionPolicy;
+use crate::signing::{KeySet, SigningAlg};
 
 pub const ACCESS_TOKEN_PREFIX: &str = "mg_token_";
 pub const REFRESH_TOKEN_PREFIX: &str = "mg_refresh_";

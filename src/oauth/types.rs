@@ -8,7 +8,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::clock::UnixTime;
-use crate::oidc::keys::SigningAlg;
+use crate::signing::SigningAlg;
 
 /// A set of scope tokens (RFC 6749 §3.3), kept sorted so it prints the same every time.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -348,4 +348,52 @@ pub struct ConsentRecord {
     pub client_name: String,
     pub scope: Scopes,
     pub created_at: UnixTime,
+}
+
+/// The state of an RFC 8628 device authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStatus {
+    Pending,
+    Approved,
+    Denied,
+    Consumed,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Pending => "pending",
+            DeviceStatus::Approved => "approved",
+            DeviceStatus::Denied => "denied",
+            DeviceStatus::Consumed => "consumed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "approved" => DeviceStatus::Approved,
+            "denied" => DeviceStatus::Denied,
+            "consumed" => DeviceStatus::Consumed,
+            _ => DeviceStatus::Pending,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DeviceCode {
+    pub device_code_hash: String,
+    pub user_code: String,
+    pub client_id: String,
+    pub scope: Scopes,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub interval: i64,
+    pub last_polled_at: Option<UnixTime>,
+    pub status: DeviceStatus,
+    pub user_id: Option<String>,
+    pub granted_scope: Option<Scopes>,
+    pub auth_time: Option<UnixTime>,
+    pub amr: Vec<String>,
+    /// Where it was requested from, as [`crate::netaddr::subscriber`] gives it (for the per-address limit).
+    pub client_addr: Option<String>,
 }

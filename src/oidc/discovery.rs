@@ -5,8 +5,8 @@ use serde_json::json;
 
 use crate::config::Settings;
 use crate::oauth::types::GrantType;
-use crate::oidc::keys::SigningAlg;
-use crate::web::routes;
+use crate::signing::SigningAlg;
+use crate::web::paths;
 
 pub fn document(settings: &Settings) -> String {
     let url = |path: &str| settings.url_for(path);
@@ -14,14 +14,14 @@ pub fn document(settings: &Settings) -> String {
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
     json!({
         "issuer": settings.issuer_str(),
-        "authorization_endpoint": url(routes::AUTHORIZE),
-        "token_endpoint": url(routes::TOKEN),
-        "userinfo_endpoint": url(routes::USERINFO),
-        "jwks_uri": url(routes::JWKS),
-        "end_session_endpoint": url(routes::END_SESSION),
-        "introspection_endpoint": url(routes::INTROSPECT),
-        "revocation_endpoint": url(routes::REVOKE),
-        "device_authorization_endpoint": url(routes::DEVICE_AUTHORIZATION),
+        "authorization_endpoint": url(paths::AUTHORIZE),
+        "token_endpoint": url(paths::TOKEN),
+        "userinfo_endpoint": url(paths::USERINFO),
+        "jwks_uri": url(paths::JWKS),
+        "end_session_endpoint": url(paths::END_SESSION),
+        "introspection_endpoint": url(paths::INTROSPECT),
+        "revocation_endpoint": url(paths::REVOKE),
+        "device_authorization_endpoint": url(paths::DEVICE_AUTHORIZATION),
         "scopes_supported": ["openid", "profile", "email", "offline_access", "groups"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -6,16 +6,17 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::keys::JWKS_MAX_AGE;
 use super::logout::{self, LogoutParams};
+use crate::accounts::store::UserStore;
 use crate::oauth::introspect;
 use crate::oauth::types::{SCOPE_GROUPS, SCOPE_OPENID};
 use crate::sessions::service as sessions;
-use crate::store::UserStore;
+use crate::signing::JWKS_MAX_AGE;
 use crate::web::cookies;
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, request_meta, session_secret, state};
-use crate::web::routes::{END_SESSION, see_other};
+use crate::web::paths::END_SESSION;
+use crate::web::see_other;
 use crate::web::{csrf, html};
 
 pub async fn discovery(req: HttpRequest) -> HttpResponse {

@@ -3,9 +3,9 @@
 
 use serde::Deserialize;
 
-use crate::oauth::OAuthStore;
+use crate::oauth::store::OAuthStore;
 use crate::oauth::types::Client;
-use crate::oidc::keys::KeySet;
+use crate::signing::KeySet;
 use crate::store::StoreResult;
 
 #[derive(Debug, Clone, Default, Deserialize)]

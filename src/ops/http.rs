@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 
-use crate::startup::AppState;
 use crate::web::error::WebError;
+use crate::web::state::AppState;
 
 /// The process is up.
 pub async fn healthz() -> HttpResponse {

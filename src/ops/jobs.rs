@@ -1,12 +1,21 @@
 //! Background jobs: pruning expired rows and reloading signing keys, off the request path.
 
 use actix_web::web;
+use std::time::Duration;
+
 use tokio::task::JoinHandle;
 
-use crate::oidc::keys::KeySet;
+use crate::accounts::store::ThrottleStore;
+use crate::apikeys::store::ApiKeyStore;
+use crate::oauth::store::{DeviceCodeStore, GrantStore};
 use crate::sessions::service as sessions;
-use crate::startup::{AppState, KEY_REFRESH_EVERY, PRUNE_EVERY, USAGE_FLUSH_EVERY};
-use crate::store::{ApiKeyStore, DeviceCodeStore, GrantStore, SigningKeyStore, ThrottleStore};
+use crate::signing::store::SigningKeyStore;
+use crate::signing::{self, KeySet};
+use crate::web::state::AppState;
+
+pub const PRUNE_EVERY: Duration = Duration::from_secs(300);
+pub const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(30);
+pub const KEY_REFRESH_EVERY: Duration = Duration::from_secs(signing::REFRESH_INTERVAL as u64);
 
 /// Reloads signing keys from the database (new keys published by a rotation on any instance).
 pub fn reload_keys(st: &AppState) -> Result<(), String> {

@@ -20,8 +20,6 @@ use prometheus::{
 };
 use tracing::Instrument;
 
-use crate::startup::AppState;
-
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
@@ -122,13 +120,14 @@ fn new_request_id() -> String {
 }
 
 /// Counts and times every request and logs one line for it (path without query string), inside
-/// a `request` span carrying the request id, method and route.
+/// a `request` span carrying the request id, method and route. The server registers its
+/// [`Metrics`] as app data of its own, so this middleware needs nothing else of the state.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = method_label(req.method());
     let request_id = incoming_request_id(&req).unwrap_or_else(new_request_id);
     let span =
@@ -141,8 +140,8 @@ pub async fn observe(
     span.record("route", route.as_str());
     let status = res.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
-    if let Some(state) = state {
-        state.metrics.observe(&route, method, status, elapsed);
+    if let Some(metrics) = metrics {
+        metrics.observe(&route, method, status, elapsed);
     }
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         res.headers_mut()

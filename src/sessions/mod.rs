@@ -1,4 +1,5 @@
 //! Browser sessions.
 
 pub mod service;
+pub mod store;
 pub mod types;

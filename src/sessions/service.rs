@@ -7,10 +7,12 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::types::{CurrentSession, SessionRecord};
 use crate::accounts::types::User;
+use crate::audit::AuditStore;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::{Clock, UnixTime};
 use crate::crypto;
-use crate::store::{AuditStore, SessionStore, StoreResult};
+use crate::sessions::store::SessionStore;
+use crate::store::StoreResult;
 
 /// Activity is written at most this often, so reads do not each cost a write (see
 /// [`SessionPolicy::touch_every`]).

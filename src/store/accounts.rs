@@ -2,7 +2,8 @@ use diesel::prelude::*;
 
 use super::rows::{MembershipRow, OrgRow, UserRow};
 use super::schema::{group_members, groups, memberships, organisations, users};
-use super::{DbConn, OrgStore, Store, StoreError, StoreResult, UserStore};
+use super::{DbConn, Store, StoreError, StoreResult};
+use crate::accounts::store::{OrgStore, UserStore};
 use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
 use crate::clock::UnixTime;
 

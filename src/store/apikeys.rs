@@ -4,7 +4,8 @@ use super::rows::OrgRow;
 use super::schema::{
     api_key_secrets as sec, api_keys as k, applications as app, memberships, organisations, users,
 };
-use super::{ApiKeyStore, KeyLookup, Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult};
+use crate::apikeys::store::{ApiKeyStore, KeyLookup};
 use crate::apikeys::types::{ApiKey, Application, KeyOwner, parse_allowlist};
 use crate::clock::UnixTime;
 use crate::oauth::types::Scopes;

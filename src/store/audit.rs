@@ -2,8 +2,9 @@ use diesel::prelude::*;
 
 use super::rows::{AuditRow, NewAuditRow};
 use super::schema::audit_events;
-use super::{AuditStore, DbConn, Store, StoreResult};
+use super::{DbConn, Store, StoreResult};
 use crate::audit::AuditEvent;
+use crate::audit::AuditStore;
 
 pub(super) fn record(conn: &mut DbConn, e: &AuditEvent) -> StoreResult<()> {
     let row = NewAuditRow {

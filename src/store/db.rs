@@ -1,8 +1,7 @@
 //! Connections, the pool and migrations. One `MultiConnection` serves SQLite and PostgreSQL so
 //! every query is written once; the backend is chosen by the URL.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -10,6 +9,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use super::health;
 use super::{StoreError, StoreResult};
 
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -122,11 +122,11 @@ impl diesel::r2d2::ManageConnection for Manager {
     }
 
     /// Checked out connections are pinged only after a lost connection was seen lately (see
-    /// [`note_connection_lost`]): a ping on every checkout is a whole extra round trip per query
+    /// [`health::note_connection_lost`]): a ping on every checkout is a whole extra round trip per query
     /// on PostgreSQL, and a SQLite file does not go away. The price: after a PostgreSQL restart
     /// each dead pooled connection fails one request (503) before the pings shed the rest.
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
-        if self.backend == Backend::Sqlite || !connection_lost_lately() {
+        if self.backend == Backend::Sqlite || !health::connection_lost_lately() {
             return Ok(());
         }
         conn.batch_execute("SELECT 1")
@@ -137,28 +137,6 @@ impl diesel::r2d2::ManageConnection for Manager {
         use diesel::r2d2::R2D2Connection;
         std::thread::panicking() || conn.is_broken()
     }
-}
-
-/// When a query last failed because its PostgreSQL connection was gone (seconds since the
-/// process's first use of the pool clock); 0 for never.
-static CONNECTION_LOST_AT: AtomicU64 = AtomicU64::new(0);
-/// How long after a lost connection checkouts are pinged, so the pool sheds its dead ones
-/// (after a server restart, say) before they fail a request each.
-const PING_AFTER_LOSS: Duration = Duration::from_secs(60);
-
-fn pool_clock() -> Duration {
-    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    START.get_or_init(Instant::now).elapsed()
-}
-
-/// Called on every `ClosedConnection` error.
-pub(super) fn note_connection_lost() {
-    CONNECTION_LOST_AT.store(pool_clock().as_secs() + 1, Ordering::Relaxed);
-}
-
-fn connection_lost_lately() -> bool {
-    let at = CONNECTION_LOST_AT.load(Ordering::Relaxed);
-    at != 0 && pool_clock().as_secs() < at + PING_AFTER_LOSS.as_secs()
 }
 
 pub type Pool = diesel::r2d2::Pool<Manager>;

@@ -1,10 +1,11 @@
 use diesel::prelude::*;
 
 use super::schema::device_codes as d;
-use super::{DeviceCodeStore, Store, StoreResult};
+use super::{Store, StoreResult};
 use crate::clock::UnixTime;
-use crate::oauth::device::{DeviceCode, DeviceStatus};
+use crate::oauth::store::DeviceCodeStore;
 use crate::oauth::types::Scopes;
+use crate::oauth::types::{DeviceCode, DeviceStatus};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = d)]

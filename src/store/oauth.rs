@@ -4,12 +4,12 @@ use super::schema::{
     oauth_access_tokens as at, oauth_clients as cl, oauth_codes as co, oauth_consents as cs,
     oauth_grants as gr, oauth_refresh_tokens as rt, signing_keys as sk,
 };
-use super::{
-    ClientStore, ConsentStore, DbConn, GrantStore, SigningKeyStore, Store, StoreError, StoreResult,
-};
+use super::{DbConn, Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
+use crate::oauth::store::{ClientStore, ConsentStore, GrantStore};
 use crate::oauth::types::*;
-use crate::oidc::keys::{SigningAlg, StoredKey};
+use crate::signing::store::SigningKeyStore;
+use crate::signing::{SigningAlg, StoredKey};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = cl)]

@@ -2,8 +2,9 @@ use diesel::prelude::*;
 
 use super::rows::{SessionRow, UserRow};
 use super::schema::{sessions, users};
-use super::{SessionStore, Store, StoreResult};
+use super::{Store, StoreResult};
 use crate::clock::UnixTime;
+use crate::sessions::store::SessionStore;
 use crate::sessions::types::{CurrentSession, SessionRecord};
 
 impl SessionStore for Store {

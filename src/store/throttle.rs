@@ -1,7 +1,8 @@
 use diesel::prelude::*;
 
 use super::schema::login_throttle as t;
-use super::{Reservation, Store, StoreError, StoreResult, ThrottleStore};
+use super::{Store, StoreError, StoreResult};
+use crate::accounts::store::{Reservation, ThrottleStore};
 use crate::clock::UnixTime;
 
 impl ThrottleStore for Store {

@@ -83,7 +83,8 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
             return Err(V1Error::Unauthorized);
         }
         let user_id = t.user_id.as_deref().ok_or(V1Error::Unauthorized)?;
-        let user = crate::store::UserStore::find_user(&st.store, user_id)?.filter(|u| !u.disabled);
+        let user = crate::accounts::store::UserStore::find_user(&st.store, user_id)?
+            .filter(|u| !u.disabled);
         if user.is_none() {
             return Err(V1Error::Unauthorized);
         }
@@ -93,7 +94,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
         // family), not just the hour of this access token.
         let lifetime = match &t.grant_id {
             Some(gid) => {
-                let grant = crate::store::GrantStore::find_grant(&st.store, gid)?
+                let grant = crate::oauth::store::GrantStore::find_grant(&st.store, gid)?
                     .ok_or(V1Error::Unauthorized)?;
                 match grants::ensure_live(&st.store, st.session_policy, &grant, now) {
                     Ok(()) => {}

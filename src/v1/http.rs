@@ -8,9 +8,9 @@ use utoipa::ToSchema;
 use super::auth::{self, Caller};
 use super::error::{ErrorBody, V1Error};
 use crate::apikeys::service::{self, NewKey, ROTATE_AFTER};
+use crate::apikeys::store::ApiKeyStore;
 use crate::apikeys::types::ApiKey;
 use crate::clock::rfc3339;
-use crate::store::ApiKeyStore;
 use crate::web::extractors::state;
 
 /// A key as `/v1` shows it; `key` only in the answer that creates or rotates it.

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::cookies;
 use super::error::WebError;
 use crate::crypto;
-use crate::startup::AppState;
+use crate::web::state::AppState;
 
 /// A token for a form, and the cookie to set when the browser had none.
 pub struct CsrfToken {

@@ -13,7 +13,7 @@ use super::error::WebError;
 use crate::audit::RequestMeta;
 use crate::sessions::service::{self as sessions, SessionSecret};
 use crate::sessions::types::CurrentSession;
-use crate::startup::AppState;
+use crate::web::state::AppState;
 
 pub fn state(req: &HttpRequest) -> &web::Data<AppState> {
     req.app_data::<web::Data<AppState>>()

@@ -1,17 +1,23 @@
-//! The HTTP edge: routes, extractors, the page error type, cookies and CSRF.
+//! The neutral HTTP toolkit: application state, path constants, extractors, the page error
+//! type, cookies, CSRF and the client address. It imports no domain's handlers; the route
+//! table is assembled above it, in [`crate::routes`].
 
 pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod extractors;
-pub mod routes;
+pub mod paths;
+pub mod state;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue};
 use actix_web::middleware::Next;
 use askama::Template;
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
 
 /// Gives a readable body to client errors that actix answers with none (405, payload errors).
 pub async fn fill_error_bodies(
@@ -52,11 +58,11 @@ pub fn html(
 /// Runs `f`, whose store calls only read: right here on SQLite (see
 /// [`crate::store::Store::inline_reads`]), on the blocking pool on PostgreSQL.
 pub async fn read<T, F>(
-    st: actix_web::web::Data<crate::startup::AppState>,
+    st: actix_web::web::Data<state::AppState>,
     f: F,
 ) -> Result<T, actix_web::error::BlockingError>
 where
-    F: FnOnce(&crate::startup::AppState) -> T + Send + 'static,
+    F: FnOnce(&state::AppState) -> T + Send + 'static,
     T: Send + 'static,
 {
     if st.store.reads_inline() {
@@ -64,4 +70,11 @@ where
     } else {
         actix_web::web::block(move || f(&st)).await
     }
+}
+
+/// 303 See Other: after a POST the browser follows with a GET.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
 }

@@ -25,7 +25,7 @@ pub(crate) async fn key_for(
         ips.to_owned(),
     );
     tokio::task::spawn_blocking(move || {
-        use mintgate::store::{OrgStore, UserStore};
+        use mintgate::accounts::store::{OrgStore, UserStore};
         let org = state.store.find_org("default").unwrap().unwrap();
         let user = owner.map(|u| state.store.find_user_by_username(&u).unwrap().unwrap().id);
         let input = NewKey {
@@ -365,7 +365,7 @@ async fn member_keys_follow_the_member(backend: Backend) {
     );
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
-        use mintgate::store::{OrgStore, UserStore};
+        use mintgate::accounts::store::{OrgStore, UserStore};
         let org = state.store.find_org("default").unwrap().unwrap();
         assert!(
             state
@@ -951,7 +951,7 @@ async fn per_organisation_key_policy(backend: Backend) {
     let (_, admin) = key_for(&app, Some("admin"), "admin", None, "").await;
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
-        use mintgate::store::OrgStore;
+        use mintgate::accounts::store::OrgStore;
         let org = state.store.find_org("default").unwrap().unwrap();
         state
             .store

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use mintgate::clock::Clock;
 use mintgate::oauth::types::TokenFormat;
-use mintgate::oidc::keys::SigningAlg;
+use mintgate::signing::SigningAlg;
 
 use crate::both;
 use crate::helpers::*;

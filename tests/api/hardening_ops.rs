@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use mintgate::apikeys::service::{self, NewKey};
 use mintgate::clock::ManualClock;
+use mintgate::oauth::store::DeviceCodeStore;
 use mintgate::startup::Application;
-use mintgate::store::DeviceCodeStore;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
@@ -23,7 +23,7 @@ async fn operator_key(app: &TestApp, scopes: &str) -> String {
     let state = app.state.clone();
     let scopes = scopes.to_owned();
     tokio::task::spawn_blocking(move || {
-        use mintgate::store::OrgStore;
+        use mintgate::accounts::store::OrgStore;
         let org = state.store.find_org("default").unwrap().unwrap();
         let input = NewKey {
             name: "hardening".into(),

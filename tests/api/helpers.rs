@@ -16,7 +16,8 @@ use diesel::sql_types::{Bool, Text};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use mintgate::clock::ManualClock;
 use mintgate::config::Settings;
-use mintgate::startup::{AppState, Application};
+use mintgate::startup::Application;
+use mintgate::web::state::AppState;
 use reqwest::header::HeaderMap;
 use secrecy::SecretString;
 

@@ -65,7 +65,7 @@ async fn instances_starting_together_set_up_once(backend: Backend) {
     }
     let states: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let users = tokio::task::spawn_blocking(move || {
-        mintgate::store::UserStore::list_users(&states[0].store).unwrap()
+        mintgate::accounts::store::UserStore::list_users(&states[0].store).unwrap()
     })
     .await
     .unwrap();

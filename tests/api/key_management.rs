@@ -44,7 +44,7 @@ async fn listed_key_with_scopes(app: &TestApp, admin: &str, scopes: serde_json::
 async fn limit_keys_to_a_week(app: &TestApp) {
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
-        use mintgate::store::OrgStore;
+        use mintgate::accounts::store::OrgStore;
         let org = state.store.find_org("default").unwrap().unwrap();
         state
             .store
@@ -188,8 +188,8 @@ async fn members_manage_only_their_own_keys(backend: Backend) {
     let (admins, _) = key_for(&app, Some("admin"), "read:org", Some("1d"), "").await;
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
+        use mintgate::accounts::store::OrgStore;
         use mintgate::accounts::types::Role;
-        use mintgate::store::OrgStore;
         let org = state.store.find_org("default").unwrap().unwrap();
         let mut scopes = role_scopes(Role::Member);
         scopes = Scopes::parse(&format!("{scopes} write:org")).unwrap();
@@ -237,7 +237,7 @@ async fn removing_a_user_or_membership_revokes_their_keys(backend: Backend) {
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
         use mintgate::accounts::service as accounts;
-        use mintgate::store::ApiKeyStore;
+        use mintgate::apikeys::store::ApiKeyStore;
         let meta = Default::default();
         accounts::delete_user(&state.store, state.clock.as_ref(), "mallory", &meta).unwrap();
         accounts::remove_member(

@@ -85,7 +85,7 @@ async fn one_message_for_every_failure(backend: Backend) {
 async fn audit_kinds(app: &TestApp) -> Vec<(String, Option<String>)> {
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
-        mintgate::store::AuditStore::recent_events(&state.store, 100)
+        mintgate::audit::AuditStore::recent_events(&state.store, 100)
             .unwrap()
             .into_iter()
             .map(|e| (e.kind, e.ip))

@@ -364,7 +364,9 @@ async fn the_store_calls_unstorable_input_unstorable(backend: Backend) {
     };
     let state = app.state.clone();
     let (client, key, user) = tokio::task::spawn_blocking(move || {
-        use mintgate::store::{ApiKeyStore, ClientStore, UserStore};
+        use mintgate::accounts::store::UserStore;
+        use mintgate::apikeys::store::ApiKeyStore;
+        use mintgate::oauth::store::ClientStore;
         (
             state.store.find_client("a\u{0}b").map(|c| c.is_none()),
             state.store.find_api_key("key_\u{0}").map(|k| k.is_none()),

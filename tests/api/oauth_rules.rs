@@ -724,13 +724,17 @@ async fn signing_key_rotation(backend: Backend) {
 
     let state = app.state.clone();
     let new_kid = tokio::task::spawn_blocking(move || {
-        use mintgate::oidc::keys;
+        use mintgate::signing;
         let now = state.clock.now();
-        let (active_from, published_until) = keys::rotation_times(now);
-        let key =
-            keys::generate(keys::SigningAlg::Rs256, &state.secrets, now, active_from).unwrap();
-        mintgate::store::SigningKeyStore::rotate_signing_key(&state.store, &key, published_until)
+        let (active_from, published_until) = signing::rotation_times(now);
+        let key = signing::generate(signing::SigningAlg::Rs256, &state.secrets, now, active_from)
             .unwrap();
+        mintgate::signing::store::SigningKeyStore::rotate_signing_key(
+            &state.store,
+            &key,
+            published_until,
+        )
+        .unwrap();
         mintgate::ops::jobs::reload_keys(&state).unwrap();
         key.kid
     })
@@ -750,7 +754,7 @@ async fn signing_key_rotation(backend: Backend) {
     );
 
     app.clock
-        .advance(mintgate::oidc::keys::JWKS_MAX_AGE + mintgate::oidc::keys::REFRESH_INTERVAL + 1);
+        .advance(mintgate::signing::JWKS_MAX_AGE + mintgate::signing::REFRESH_INTERVAL + 1);
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || mintgate::ops::jobs::reload_keys(&state).unwrap())
         .await
@@ -768,7 +772,7 @@ async fn signing_key_rotation(backend: Backend) {
     );
 
     app.clock
-        .advance(mintgate::oidc::keys::RETIRED_KEY_PUBLISHED_FOR);
+        .advance(mintgate::signing::RETIRED_KEY_PUBLISHED_FOR);
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || mintgate::ops::jobs::reload_keys(&state).unwrap())
         .await
@@ -785,7 +789,7 @@ async fn groups_scope_adds_groups(backend: Backend) {
     };
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
-        use mintgate::store::{OrgStore, UserStore};
+        use mintgate::accounts::store::{OrgStore, UserStore};
         let org = state.store.find_org("default").unwrap().unwrap();
         let admin = state.store.find_user_by_username("admin").unwrap().unwrap();
         let g = state

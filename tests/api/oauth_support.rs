@@ -3,7 +3,7 @@
 
 use mintgate::oauth::clients::{self, NewClient};
 use mintgate::oauth::types::TokenFormat;
-use mintgate::oidc::keys::SigningAlg;
+use mintgate::signing::SigningAlg;
 use secrecy::ExposeSecret;
 use url::Url;
 

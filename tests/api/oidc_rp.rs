@@ -1,7 +1,7 @@
 //! Full flows driven by an independent relying-party library: the `openidconnect` crate.
 
 use mintgate::oauth::types::TokenFormat;
-use mintgate::oidc::keys::SigningAlg;
+use mintgate::signing::SigningAlg;
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreJwsSigningAlgorithm, CoreProviderMetadata,
     CoreUserInfoClaims,

@@ -3,8 +3,9 @@
 
 use std::sync::{Arc, Barrier};
 
+use mintgate::oauth::store::GrantStore;
 use mintgate::oauth::types::{AccessTokenRecord, Scopes};
-use mintgate::store::{GrantStore, StoreError};
+use mintgate::store::StoreError;
 
 use crate::helpers::{Backend, spawn_app};
 

@@ -23,7 +23,7 @@ async fn attempt(app: &TestApp, login: &str, password: &str, forwarded_for: Opti
 async fn failed_sign_ins(app: &TestApp) -> usize {
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
-        mintgate::store::AuditStore::recent_events(&state.store, 1000)
+        mintgate::audit::AuditStore::recent_events(&state.store, 1000)
             .unwrap()
             .into_iter()
             .filter(|e| e.kind == "sign_in.failed")

@@ -2,10 +2,10 @@
 
 use super::{TokenRequest, required};
 use crate::crypto;
-use crate::oauth::OAuthStore;
 use crate::oauth::error::OAuthError;
 use crate::oauth::pkce;
 use crate::oauth::resources;
+use crate::oauth::store::OAuthStore;
 use crate::oauth::tokens::{Ctx, Extras, TokenResponse, issues_refresh};
 use crate::oauth::types::Client;
 

@@ -2,9 +2,9 @@
 //! token (§4.4.3), no user scopes.
 
 use super::TokenRequest;
-use crate::oauth::OAuthStore;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::resources;
+use crate::oauth::store::OAuthStore;
 use crate::oauth::tokens::{Ctx, TokenResponse};
 use crate::oauth::types::{Client, SCOPE_GROUPS, SCOPE_OFFLINE, SCOPE_OPENID, Scopes};
 

@@ -7,13 +7,14 @@ pub mod refresh_token;
 
 use serde::Deserialize;
 
-use super::OAuthStore;
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::{Ctx, TokenResponse};
 use super::types::{Client, Grant, GrantType};
 use crate::clock::UnixTime;
+use crate::oauth::store::OAuthStore;
 use crate::sessions::service::SessionPolicy;
-use crate::store::{SessionStore, StoreError};
+use crate::sessions::store::SessionStore;
+use crate::store::StoreError;
 
 /// The token request's parameters (RFC 6749 §4.1.3, §4.4.2, §6; RFC 8628 §3.4; RFC 8707).
 /// Client credentials are handled before this, by [`super::clients::authenticate`].

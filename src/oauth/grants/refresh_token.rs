@@ -2,9 +2,9 @@
 
 use super::{TokenRequest, required};
 use crate::crypto;
-use crate::oauth::OAuthStore;
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::resources;
+use crate::oauth::store::OAuthStore;
 use crate::oauth::tokens::{Ctx, Extras, TokenResponse};
 use crate::oauth::types::{Client, Scopes};
 

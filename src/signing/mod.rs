@@ -5,6 +5,8 @@
 //! Signing uses aws-lc-rs directly (constant-time RSA; not the `rsa` crate, RUSTSEC-2023-0071).
 //! Verification of our own tokens (id_token_hint, JWT access tokens) uses `jsonwebtoken`.
 
+pub mod store;
+
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};

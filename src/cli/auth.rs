@@ -10,7 +10,7 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::cli::CliFailure;
+use super::failure::CliFailure;
 
 pub const CLI_CLIENT_ID: &str = "mintgate-cli";
 const LOGIN_SCOPES: &str = "openid offline_access read:evaluations write:evaluations read:policies write:policies read:org write:org ci admin";

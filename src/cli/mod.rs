@@ -5,16 +5,22 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+
+pub mod auth;
+mod failure;
+
+pub use failure::CliFailure;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
 use crate::accounts::password::PasswordHasher;
 use crate::accounts::service::{self, AccountError, CreateUser};
+use crate::accounts::store::UserStore;
 use crate::accounts::types::Role;
 use crate::audit::RequestMeta;
 use crate::clock::{SystemClock, rfc3339};
 use crate::config::Settings;
-use crate::store::{Store, StoreError, UserStore};
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,7 +55,7 @@ pub enum Command {
     #[command(subcommand)]
     Client(ClientCommand),
     /// Sign in to a mintgate server and manage your API keys (a client of the server).
-    Auth(crate::authcli::AuthArgs),
+    Auth(auth::AuthArgs),
     /// API keys, provisioned directly on the database (a CI key, an organisation's first key).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
@@ -206,22 +212,6 @@ pub struct UserCreate {
     pub password_stdin: bool,
 }
 
-/// A failed command: the message for the operator and the exit code.
-#[derive(Debug)]
-pub struct CliFailure {
-    pub message: String,
-    pub code: u8,
-}
-
-impl<E: std::fmt::Display> From<E> for CliFailure {
-    fn from(e: E) -> Self {
-        CliFailure {
-            message: e.to_string(),
-            code: 1,
-        }
-    }
-}
-
 fn open_store(settings: &Settings) -> Result<Store, CliFailure> {
     let store = Store::connect_on_demand(&settings.database_url())?;
     store.migrate_then(|_| Ok(()))?;
@@ -266,7 +256,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             api_key_max_lifetime,
             api_key_legacy_query,
         }) => {
-            use crate::store::OrgStore;
+            use crate::accounts::store::OrgStore;
             let store = open_store(settings)?;
             let org = store
                 .find_org(&name.trim().to_lowercase())?
@@ -307,7 +297,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
         }
         Command::Org(OrgCommand::List) => {
             let store = open_store(settings)?;
-            let orgs = crate::store::OrgStore::list_orgs(&store)?;
+            let orgs = crate::accounts::store::OrgStore::list_orgs(&store)?;
             let human = orgs
                 .iter()
                 .map(|o| format!("{}\t{}", o.id, o.name))
@@ -374,7 +364,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             print(json_mode, json!(users), human);
         }
         Command::Client(command) => client_command(command, settings, json_mode)?,
-        Command::Auth(command) => crate::authcli::run(command, settings.issuer_str(), json_mode)?,
+        Command::Auth(command) => auth::run(command, settings.issuer_str(), json_mode)?,
         Command::ApiKey(command) => api_key_command(command, settings, json_mode)?,
         Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
         Command::User(UserCommand::Disable { username }) => {
@@ -423,7 +413,7 @@ fn client_command(
     json_mode: bool,
 ) -> Result<(), CliFailure> {
     use crate::oauth::clients::{self, NewClient};
-    use crate::store::ClientStore;
+    use crate::oauth::store::ClientStore;
     let store = open_store(settings)?;
     let invalid = |e: clients::ClientError| match e {
         clients::ClientError::Invalid(_) | clients::ClientError::Store(StoreError::Unstorable) => {
@@ -523,8 +513,8 @@ fn signing_key_command(
     settings: &Settings,
     json_mode: bool,
 ) -> Result<(), CliFailure> {
-    use crate::oidc::keys::{self, SigningAlg};
-    use crate::store::SigningKeyStore;
+    use crate::signing::store::SigningKeyStore;
+    use crate::signing::{self, SigningAlg};
     let store = open_store(settings)?;
     match command {
         SigningKeyCommand::Rotate { alg } => {
@@ -535,10 +525,10 @@ fn signing_key_command(
                 alg.iter().map(|a| a.parse()).collect::<Result<_, _>>()?
             };
             let now = chrono::Utc::now().timestamp();
-            let (active_from, published_until) = keys::rotation_times(now);
+            let (active_from, published_until) = signing::rotation_times(now);
             let mut out = Vec::new();
             for alg in algs {
-                let key = keys::generate(alg, &secrets, now, active_from)?;
+                let key = signing::generate(alg, &secrets, now, active_from)?;
                 store.rotate_signing_key(&key, published_until)?;
                 out.push(json!({"kid": key.kid, "alg": alg.as_str(), "active_from": rfc3339(active_from)}));
             }
@@ -577,8 +567,9 @@ fn api_key_command(
     settings: &Settings,
     json_mode: bool,
 ) -> Result<(), CliFailure> {
+    use crate::accounts::store::OrgStore;
     use crate::apikeys::service::{self, NewKey};
-    use crate::store::{ApiKeyStore, OrgStore};
+    use crate::apikeys::store::ApiKeyStore;
     let store = open_store(settings)?;
     let format = crate::startup::key_format(settings);
     let now = chrono::Utc::now().timestamp();

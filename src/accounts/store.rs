@@ -1,0 +1,84 @@
+//! The storage the accounts domain needs: organisations, users and memberships, and the
+//! sign-in throttle's counters. Implemented over diesel in `crate::store`.
+
+use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
+use crate::clock::UnixTime;
+use crate::store::StoreResult;
+
+pub trait OrgStore {
+    /// `Conflict("organisation")` when the name is taken (case-insensitively).
+    fn create_org(&self, org: &Organisation, name_key: &str) -> StoreResult<()>;
+    fn find_org(&self, name_key: &str) -> StoreResult<Option<Organisation>>;
+    fn list_orgs(&self) -> StoreResult<Vec<Organisation>>;
+    /// The organisation's API key policy.
+    fn set_org_key_policy(
+        &self,
+        id: &str,
+        max_lifetime: Option<i64>,
+        legacy_query: bool,
+    ) -> StoreResult<()>;
+}
+
+pub trait UserStore {
+    /// Inserts the user and, with `org`, the membership, in one transaction.
+    fn create_user(
+        &self,
+        user: &NewUser,
+        org: Option<(&str, Role)>,
+        now: UnixTime,
+    ) -> StoreResult<User>;
+    /// By username or e-mail key; with the password hash, if any.
+    fn find_user_for_login(&self, login_key: &str) -> StoreResult<Option<(User, Option<String>)>>;
+    fn find_user(&self, id: &str) -> StoreResult<Option<User>>;
+    fn find_user_by_username(&self, username_key: &str) -> StoreResult<Option<User>>;
+    fn list_users(&self) -> StoreResult<Vec<User>>;
+    fn set_user_disabled(&self, id: &str, disabled: bool, now: UnixTime) -> StoreResult<()>;
+    fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+    fn add_membership(
+        &self,
+        org_id: &str,
+        user_id: &str,
+        role: Role,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    /// Removes the membership and revokes the user's API keys in that organisation, in one
+    /// transaction; `false` if there was no such membership.
+    fn remove_membership(&self, org_id: &str, user_id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Deletes the user (sessions, grants and memberships with it) and revokes every API key
+    /// they created, in one transaction; `false` if there was no such user.
+    fn delete_user(&self, user_id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Names of the groups the user belongs to, sorted.
+    fn user_groups(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    /// Creates a group in an organisation (`Conflict` if the name is taken there).
+    fn create_group(&self, org_id: &str, name: &str, now: UnixTime) -> StoreResult<String>;
+    fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()>;
+}
+
+/// Failure counters for sign-in throttling, shared by every instance.
+/// The outcome of [`ThrottleStore::reserve_attempt`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Counted; the number of attempts in the window, this one included.
+    Reserved(i32),
+    /// Locked (until then), or the attempts are used up while earlier ones are evaluated.
+    Refused { locked_until: UnixTime },
+}
+
+pub trait ThrottleStore {
+    /// Counts one attempt as a failure before it is evaluated (forgetting failures older than
+    /// `window_start`), atomically refusing it when the key is locked, or when `max` attempts
+    /// are counted and none is the first since a lock ran out.
+    fn reserve_attempt(
+        &self,
+        key: &str,
+        now: UnixTime,
+        window_start: UnixTime,
+        max: i32,
+    ) -> StoreResult<Reservation>;
+    /// Gives one reserved attempt back (the attempt succeeded).
+    fn release_attempt(&self, key: &str) -> StoreResult<()>;
+    fn lock_until(&self, key: &str, until: UnixTime) -> StoreResult<()>;
+    fn clear_throttle(&self, key: &str) -> StoreResult<()>;
+    /// Deletes counters whose last failure is older than `window_start` and hold no lock.
+    fn prune_throttle(&self, now: UnixTime, window_start: UnixTime) -> StoreResult<usize>;
+}

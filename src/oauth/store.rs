@@ -1,0 +1,106 @@
+//! The storage the OAuth grants need: clients, consents, grants with their codes and tokens, and
+//! device codes. Implemented over diesel in `crate::store`.
+
+use crate::accounts::store::UserStore;
+use crate::clock::UnixTime;
+use crate::oauth::types::DeviceCode;
+use crate::oauth::types::{
+    AccessTokenRecord, AuthCode, Client, ConsentRecord, Grant, RefreshTokenRecord, Scopes,
+};
+use crate::sessions::store::SessionStore;
+use crate::store::StoreResult;
+
+pub trait ClientStore {
+    fn create_client(&self, client: &Client) -> StoreResult<()>;
+    fn find_client(&self, id: &str) -> StoreResult<Option<Client>>;
+    fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// `false` when there was no such client.
+    fn delete_client(&self, id: &str) -> StoreResult<bool>;
+    fn set_client_secret(&self, id: &str, secret_hash: &str) -> StoreResult<bool>;
+}
+
+pub trait ConsentStore {
+    fn find_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Scopes>>;
+    /// Replaces the remembered scopes for this user and client.
+    fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scope: &Scopes,
+        now: UnixTime,
+    ) -> StoreResult<()>;
+    fn list_consents(&self, user_id: &str) -> StoreResult<Vec<ConsentRecord>>;
+    /// Forgets the consent and revokes every grant the user gave the client.
+    fn revoke_consent(&self, user_id: &str, client_id: &str, now: UnixTime) -> StoreResult<()>;
+}
+
+/// Grants (token families), authorization codes, access and refresh tokens.
+pub trait GrantStore {
+    fn create_grant(&self, grant: &Grant) -> StoreResult<()>;
+    fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
+    fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>>;
+    /// Marks the code used; `true` for exactly one caller however many race (single use).
+    fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    fn find_grant(&self, id: &str) -> StoreResult<Option<Grant>>;
+    /// Records use of the grant if it is still live (unrevoked, unexpired): a conditional
+    /// update, `false` when it was revoked. Run after minting, so a revocation that raced the
+    /// minting is either seen here or, coming later, deletes what was minted.
+    fn mark_grant_used(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Revokes the family: marks the grant and deletes its access and refresh tokens.
+    fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+    fn insert_access_token(&self, token: &AccessTokenRecord) -> StoreResult<()>;
+    fn find_access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>>;
+    fn delete_access_token(&self, token_hash: &str) -> StoreResult<()>;
+    fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
+    fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// Marks the refresh token used; `true` for exactly one caller (rotation).
+    fn consume_refresh_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    /// Deletes expired codes, access tokens and grants; returns how many rows went.
+    fn prune_grants(&self, now: UnixTime) -> StoreResult<usize>;
+}
+
+/// RFC 8628 device codes.
+pub trait DeviceCodeStore {
+    /// `Conflict` if the user code is taken (the caller draws another).
+    fn insert_device_code(&self, code: &DeviceCode) -> StoreResult<()>;
+    fn find_device_code(&self, device_code_hash: &str) -> StoreResult<Option<DeviceCode>>;
+    fn find_device_code_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>>;
+    /// Records a poll; returns the interval now in force.
+    fn record_device_poll(
+        &self,
+        device_code_hash: &str,
+        now: UnixTime,
+        interval: i64,
+    ) -> StoreResult<()>;
+    /// Pending → approved/denied, once.
+    fn decide_device_code(
+        &self,
+        user_code: &str,
+        approved: bool,
+        user_id: &str,
+        granted_scope: &Scopes,
+        auth_time: UnixTime,
+        amr: &[String],
+    ) -> StoreResult<bool>;
+    /// Approved → consumed; `true` for exactly one caller.
+    fn consume_device_code(&self, device_code_hash: &str) -> StoreResult<bool>;
+    /// How many live (unexpired) pending codes were requested from `client_addr`, and when the
+    /// first of them expires.
+    fn pending_device_codes(
+        &self,
+        client_addr: &str,
+        now: UnixTime,
+    ) -> StoreResult<(i64, Option<UnixTime>)>;
+    /// Deletes codes past their expiry, whatever their status; returns how many went.
+    fn prune_device_codes(&self, now: UnixTime) -> StoreResult<usize>;
+}
+
+/// Everything the OAuth services need from storage (sessions: grants bound to one end with it).
+pub trait OAuthStore:
+    ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore
+{
+}
+impl<T: ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore>
+    OAuthStore for T
+{
+}

@@ -1,0 +1,190 @@
+//! The route table, assembled at the top of the house: every domain's handlers mounted on the
+//! paths of [`crate::web::paths`], with the server-wide headers and extractor limits.
+
+use actix_web::http::header;
+use actix_web::middleware::{self, DefaultHeaders};
+use actix_web::{HttpResponse, web};
+
+use crate::web::error::WebError;
+use crate::web::paths::*;
+use crate::web::see_other;
+use crate::{accounts, apikeys, oauth, oidc, ops, v1};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(|| async { see_other(ACCOUNT) }))
+        .service(
+            web::resource(LOGIN)
+                .route(web::get().to(accounts::http::login_page))
+                .route(web::post().to(accounts::http::login_submit)),
+        )
+        .service(web::resource(LOGOUT).route(web::post().to(accounts::http::logout)))
+        .service(web::resource(ACCOUNT).route(web::get().to(accounts::http::account_page)))
+        .service(
+            web::resource(SETTINGS_API_KEYS)
+                .route(web::get().to(apikeys::pages::api_keys_page))
+                .route(web::post().to(apikeys::pages::create_key)),
+        )
+        .service(
+            web::resource("/settings/api-keys/{id}/revoke")
+                .route(web::get().to(apikeys::pages::confirm_revoke))
+                .route(web::post().to(apikeys::pages::revoke_key)),
+        )
+        .service(
+            web::resource(SETTINGS_APPLICATIONS)
+                .route(web::get().to(apikeys::pages::applications_page))
+                .route(web::post().to(apikeys::pages::create_application)),
+        )
+        .service(
+            web::resource("/settings/applications/{id}/delete")
+                .route(web::post().to(apikeys::pages::delete_application)),
+        )
+        .service(web::resource(COPY_SCRIPT).route(web::get().to(copy_script)))
+        .service(web::resource(CONSENTS_REVOKE).route(web::post().to(oauth::http::revoke_consent)))
+        .service(
+            web::resource([AUTHORIZE, AUTHORIZE_ALIAS])
+                .route(web::get().to(oauth::http::authorize_get))
+                .route(web::post().to(oauth::http::authorize_post)),
+        )
+        .service(web::resource(CONSENT).route(web::post().to(oauth::http::consent)))
+        .service(web::resource([TOKEN, TOKEN_ALIAS]).route(web::post().to(oauth::http::token)))
+        .service(
+            web::resource(DEVICE_AUTHORIZATION)
+                .route(web::post().to(oauth::device_http::device_authorization)),
+        )
+        .service(
+            web::resource(DEVICE)
+                .route(web::get().to(oauth::device_http::device_page))
+                .route(web::post().to(oauth::device_http::device_submit)),
+        )
+        .service(web::resource(INTROSPECT).route(web::post().to(oauth::http::introspect)))
+        .service(web::resource(REVOKE).route(web::post().to(oauth::http::revoke)))
+        .service(
+            web::resource([OIDC_DISCOVERY, OAUTH_DISCOVERY])
+                .route(web::get().to(oidc::http::discovery)),
+        )
+        // `/v1` in one scope, so every answer there has the `/v1` error body, also those actix
+        // gives before a handler runs (413, 405) and unknown `/v1` paths (404).
+        .service(
+            web::scope(V1)
+                .wrap(middleware::from_fn(v1::error::json_error_bodies))
+                .service(
+                    web::resource(in_v1(V1_API_KEYS))
+                        .route(web::get().to(v1::http::list_keys))
+                        .route(web::post().to(v1::http::create_key)),
+                )
+                .service(
+                    web::resource(in_v1(V1_API_KEY)).route(web::delete().to(v1::http::delete_key)),
+                )
+                .service(
+                    web::resource(in_v1(V1_API_KEY_ROTATE))
+                        .route(web::post().to(v1::http::rotate_key)),
+                )
+                .service(web::resource(in_v1(V1_VERIFY)).route(web::get().to(v1::http::verify)))
+                .service(
+                    web::resource(in_v1(V1_APPLICATIONS))
+                        .route(web::get().to(v1::http::list_applications))
+                        .route(web::post().to(v1::http::create_application)),
+                )
+                .service(
+                    web::resource(in_v1(V1_APPLICATION_BY_ID))
+                        .route(web::delete().to(v1::http::delete_application)),
+                )
+                .service(
+                    web::resource(in_v1(V1_APPLICATION))
+                        .route(web::get().to(v1::http::current_application)),
+                )
+                .default_service(web::to(|| async {
+                    Err::<HttpResponse, _>(v1::error::V1Error::NotFound)
+                })),
+        )
+        .service(web::resource(OPENAPI).route(web::get().to(v1::openapi::openapi_json)))
+        .service(web::resource(API_REFERENCE).route(web::get().to(v1::openapi::reference_page)))
+        .service(web::resource(JWKS).route(web::get().to(oidc::http::jwks)))
+        .service(
+            web::resource(USERINFO)
+                .route(web::get().to(oidc::http::userinfo))
+                .route(web::post().to(oidc::http::userinfo)),
+        )
+        .service(
+            web::resource(END_SESSION)
+                .route(web::get().to(oidc::http::end_session))
+                .route(web::post().to(oidc::http::end_session)),
+        )
+        .service(web::resource(HEALTHZ).route(web::get().to(ops::http::healthz)))
+        .service(web::resource(READYZ).route(web::get().to(ops::http::readyz)))
+        .service(web::resource(METRICS).route(web::get().to(ops::http::metrics)))
+        .service(web::resource(STYLESHEET).route(web::get().to(stylesheet)))
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(WebError::NotFound)
+        }));
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../static/mintgate.css"))
+}
+
+async fn copy_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../static/copy.js"))
+}
+
+/// HTTP Strict Transport Security (RFC 6797): with an https issuer, browsers never again talk
+/// plain http to this host (and its subdomains) for a year.
+pub const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// RFC 9700 §4.16 (clickjacking) and the usual hardening headers, on every response; HSTS too
+/// when the issuer is https (never on http, where it would be meaningless or, on a shared
+/// host name, harmful).
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new();
+    let headers = if https {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS))
+    } else {
+        headers
+    };
+    headers
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+pub fn form_config(limit: usize) -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(limit)
+        .error_handler(|e, _| match e {
+            actix_web::error::UrlencodedError::Overflow { .. } => WebError::PayloadTooLarge.into(),
+            e => WebError::BadRequest(format!("The form could not be read: {e}")).into(),
+        })
+}
+
+/// A `/v1` path relative to the `/v1` scope.
+fn in_v1(path: &'static str) -> &'static str {
+    path.strip_prefix(V1).unwrap_or(path)
+}
+
+pub fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|e, _| match e {
+            actix_web::error::JsonPayloadError::OverflowKnownLength { .. }
+            | actix_web::error::JsonPayloadError::Overflow { .. } => {
+                WebError::PayloadTooLarge.into()
+            }
+            e => WebError::BadRequest(format!("The JSON body could not be read: {e}")).into(),
+        })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|e, _| {
+        WebError::BadRequest(format!("The query string could not be read: {e}")).into()
+    })
+}

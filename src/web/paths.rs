@@ -1,0 +1,40 @@
+//! Every path the server answers, as constants: the route table, redirects, templates and the
+//! discovery metadata use these strings, never retyped ones. Imports nothing.
+
+pub const LOGIN: &str = "/login";
+pub const LOGOUT: &str = "/logout";
+pub const ACCOUNT: &str = "/account";
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
+pub const METRICS: &str = "/metrics";
+pub const STYLESHEET: &str = "/static/mintgate.css";
+pub const SETTINGS_API_KEYS: &str = "/settings/api-keys";
+pub const SETTINGS_APPLICATIONS: &str = "/settings/applications";
+pub const COPY_SCRIPT: &str = "/static/copy.js";
+pub const CONSENTS_REVOKE: &str = "/account/consents/revoke";
+
+pub const AUTHORIZE: &str = "/oauth/authorize";
+pub const AUTHORIZE_ALIAS: &str = "/oidc/authorize";
+pub const CONSENT: &str = "/oauth/consent";
+pub const TOKEN: &str = "/oauth/token";
+pub const TOKEN_ALIAS: &str = "/oidc/token";
+pub const JWKS: &str = "/oauth/jwks";
+pub const USERINFO: &str = "/oauth/userinfo";
+pub const INTROSPECT: &str = "/oauth/introspect";
+pub const REVOKE: &str = "/oauth/revoke";
+pub const END_SESSION: &str = "/oauth/logout";
+/// The prefix of the JSON API; every `/v1` path below starts with it.
+pub const V1: &str = "/v1";
+pub const V1_API_KEYS: &str = "/v1/api-keys";
+pub const V1_API_KEY: &str = "/v1/api-keys/{id}";
+pub const V1_API_KEY_ROTATE: &str = "/v1/api-keys/{id}/rotate";
+pub const V1_VERIFY: &str = "/v1/auth/verify";
+pub const V1_APPLICATIONS: &str = "/v1/applications";
+pub const V1_APPLICATION_BY_ID: &str = "/v1/applications/{id}";
+pub const V1_APPLICATION: &str = "/v1/application";
+pub const DEVICE_AUTHORIZATION: &str = "/oauth/device_authorization";
+pub const DEVICE: &str = "/device";
+pub const OPENAPI: &str = "/openapi.json";
+pub const API_REFERENCE: &str = "/docs/api";
+pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
+pub const OAUTH_DISCOVERY: &str = "/.well-known/oauth-authorization-server";
