@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod ops;
 pub mod routes;
+pub mod scopes;
 pub mod secrets;
 pub mod sessions;
 pub mod signing;

@@ -8,11 +8,12 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::service::{self, ApiKeyError, NewKey, Principal, ROTATE_AFTER};
-use super::types::{API_SCOPES, ApiKey, Application, KeyOwner, role_scopes};
+use super::types::{ApiKey, Application, KeyOwner};
 use crate::accounts::http::login_redirect;
 use crate::accounts::store::UserStore;
 use crate::apikeys::store::ApiKeyStore;
 use crate::clock::rfc3339;
+use crate::scopes::{API_SCOPES, role_scopes};
 use crate::sessions::types::CurrentSession;
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, state};

@@ -12,7 +12,7 @@ use crate::accounts::types::Role;
 use crate::apikeys::store::{ApiKeyStore, KeyLookup};
 use crate::clock::UnixTime;
 use crate::crypto;
-use crate::oauth::types::Scopes;
+use crate::scopes::{API_SCOPES, SCOPE_ADMIN, Scopes, effective, holds, holds_all, role_scopes};
 use crate::store::StoreError;
 
 /// Key format settings: `<prefix>_key_<environment>_<random>`.

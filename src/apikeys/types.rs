@@ -5,55 +5,8 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::accounts::types::Role;
 use crate::clock::UnixTime;
-use crate::oauth::types::Scopes;
-
-/// The scopes mintgate knows. `admin` implies every other scope.
-pub const API_SCOPES: [&str; 8] = [
-    "read:evaluations",
-    "write:evaluations",
-    "read:policies",
-    "write:policies",
-    "read:org",
-    "write:org",
-    "ci",
-    "admin",
-];
-pub const SCOPE_ADMIN: &str = "admin";
-
-/// What a role may do: owners and admins everything, members `read:*` and `write:evaluations`.
-pub fn role_scopes(role: Role) -> Scopes {
-    match role {
-        Role::Owner | Role::Admin => Scopes::parse(&API_SCOPES.join(" ")).unwrap_or_default(),
-        Role::Member => Scopes::parse("read:evaluations read:policies read:org write:evaluations")
-            .unwrap_or_default(),
-    }
-}
-
-/// `required` is held directly or through `admin`.
-pub fn holds(scopes: &Scopes, required: &str) -> bool {
-    scopes.contains(required) || scopes.contains(SCOPE_ADMIN)
-}
-
-/// Every scope of `wanted` is held by `held`.
-pub fn holds_all(held: &Scopes, wanted: &Scopes) -> bool {
-    wanted.iter().all(|s| holds(held, s))
-}
-
-/// Effective scopes: the key's own, limited to what its creator may do now.
-pub fn effective(key: &Scopes, creator: &Scopes) -> Scopes {
-    if creator.contains(SCOPE_ADMIN) {
-        return key.clone();
-    }
-    Scopes::parse(
-        &key.iter()
-            .filter(|s| holds(creator, s))
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
-    .unwrap_or_default()
-}
+use crate::scopes::Scopes;
 
 /// Who a key acts for, which decides its effective scopes and who may manage it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,20 +136,6 @@ mod tests {
         ] {
             assert!(parse_expiry(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn admin_implies_everything_and_effective_scopes_shrink() {
-        let admin = Scopes::parse("admin").unwrap();
-        assert!(holds(&admin, "write:policies"));
-        let member = role_scopes(Role::Member);
-        assert!(!holds(&member, "write:org"));
-        let key = Scopes::parse("read:org write:org").unwrap();
-        assert_eq!(effective(&key, &member).to_string(), "read:org");
-        assert_eq!(
-            effective(&key, &role_scopes(Role::Owner)).to_string(),
-            "read:org write:org"
-        );
     }
 
     #[test]

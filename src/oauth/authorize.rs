@@ -12,6 +12,7 @@ use super::tokens::CODE_TTL;
 use super::types::*;
 use crate::clock::UnixTime;
 use crate::crypto;
+use crate::scopes::Scopes;
 use crate::sessions::types::CurrentSession;
 
 /// The request parameters, as received (query string or form).

@@ -9,6 +9,7 @@ use super::types::*;
 use crate::clock::Clock;
 use crate::crypto;
 use crate::oauth::store::ClientStore;
+use crate::scopes::Scopes;
 use crate::signing::SigningAlg;
 use crate::store::StoreError;
 

@@ -2,9 +2,10 @@
 
 use super::error::{ErrorCode, OAuthError};
 use super::store::OAuthStore;
-use super::types::{Client, DeviceCode, DeviceStatus, GrantType, SCOPE_OFFLINE, Scopes};
+use super::types::{Client, DeviceCode, DeviceStatus, GrantType, SCOPE_OFFLINE};
 use crate::clock::UnixTime;
 use crate::crypto;
+use crate::scopes::Scopes;
 use crate::store::StoreError;
 
 /// RFC 8628 §6.1: no vowels (no words), no easily confused characters.

@@ -11,8 +11,8 @@
 
 use crate::accounts::store::UserStore;
 use crate::accounts::types::Role;
-use crate::apikeys::types::{API_SCOPES, holds, role_scopes};
-use crate::oauth::types::Scopes;
+use crate::scopes::Scopes;
+use crate::scopes::{API_SCOPES, holds, role_scopes};
 use crate::store::StoreResult;
 
 /// `asked` without the API scopes `role` does not hold (all of them without a role).

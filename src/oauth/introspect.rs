@@ -6,9 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::store::OAuthStore;
 use super::tokens::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
-use super::types::{SCOPE_GROUPS, Scopes};
+use super::types::SCOPE_GROUPS;
 use crate::clock::UnixTime;
 use crate::crypto;
+use crate::scopes::Scopes;
 use crate::signing::KeySet;
 use crate::store::StoreResult;
 

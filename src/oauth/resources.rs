@@ -124,7 +124,8 @@ pub fn audience_for_client(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::oauth::types::{Scopes, TokenFormat};
+    use crate::oauth::types::TokenFormat;
+    use crate::scopes::Scopes;
     use crate::signing::SigningAlg;
 
     fn client(resources: &[&str]) -> Client {

@@ -5,8 +5,9 @@ use crate::accounts::store::UserStore;
 use crate::clock::UnixTime;
 use crate::oauth::types::DeviceCode;
 use crate::oauth::types::{
-    AccessTokenRecord, AuthCode, Client, ConsentRecord, Grant, RefreshTokenRecord, Scopes,
+    AccessTokenRecord, AuthCode, Client, ConsentRecord, Grant, RefreshTokenRecord,
 };
+use crate::scopes::Scopes;
 use crate::sessions::store::SessionStore;
 use crate::store::StoreResult;
 

@@ -12,6 +12,7 @@ use crate::accounts::types::User;
 use crate::clock::{Clock, UnixTime};
 use crate::config::Settings;
 use crate::crypto;
+use crate::scopes::Scopes;
 use crate::sessions::service::SessionPolicy;
 use crate::signing::{KeySet, SigningAlg};
 

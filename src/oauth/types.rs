@@ -1,84 +1,13 @@
 //! OAuth value types: scopes, grant types, token formats, clients and redirect URI matching.
 
-use std::collections::BTreeSet;
-use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
 use url::Url;
 
 use crate::clock::UnixTime;
+use crate::scopes::Scopes;
 use crate::signing::SigningAlg;
-
-/// A set of scope tokens (RFC 6749 §3.3), kept sorted so it prints the same every time.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(into = "String")]
-pub struct Scopes(BTreeSet<String>);
-
-impl Scopes {
-    /// Parses a space-separated list; `None` if a token has a character §3.3 forbids.
-    pub fn parse(s: &str) -> Option<Self> {
-        let mut set = BTreeSet::new();
-        for token in s.split(' ').filter(|t| !t.is_empty()) {
-            let ok = token
-                .bytes()
-                .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
-            if !ok || token.len() > 128 {
-                return None;
-            }
-            set.insert(token.to_owned());
-        }
-        Some(Self(set))
-    }
-
-    pub fn contains(&self, scope: &str) -> bool {
-        self.0.contains(scope)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn is_subset(&self, other: &Scopes) -> bool {
-        self.0.is_subset(&other.0)
-    }
-
-    pub fn intersection(&self, other: &Scopes) -> Scopes {
-        Scopes(self.0.intersection(&other.0).cloned().collect())
-    }
-
-    pub fn union(&self, other: &Scopes) -> Scopes {
-        Scopes(self.0.union(&other.0).cloned().collect())
-    }
-
-    pub fn without(&self, scope: &str) -> Scopes {
-        Scopes(self.0.iter().filter(|s| *s != scope).cloned().collect())
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-}
-
-impl fmt::Display for Scopes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for s in &self.0 {
-            if !first {
-                f.write_str(" ")?;
-            }
-            f.write_str(s)?;
-            first = false;
-        }
-        Ok(())
-    }
-}
-
-impl From<Scopes> for String {
-    fn from(s: Scopes) -> String {
-        s.to_string()
-    }
-}
 
 pub const SCOPE_OPENID: &str = "openid";
 pub const SCOPE_OFFLINE: &str = "offline_access";
@@ -245,15 +174,6 @@ pub fn validate_redirect_uri(s: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scopes_parse_and_print_sorted() {
-        let s = Scopes::parse("openid  email profile").unwrap();
-        assert_eq!(s.to_string(), "email openid profile");
-        assert!(Scopes::parse("bad\"quote").is_none());
-        assert!(Scopes::parse("back\\slash").is_none());
-        assert!(Scopes::parse("").unwrap().is_empty());
-    }
 
     #[test]
     fn loopback_redirects_match_any_port() {

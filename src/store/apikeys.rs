@@ -8,7 +8,7 @@ use super::{Store, StoreError, StoreResult};
 use crate::apikeys::store::{ApiKeyStore, KeyLookup};
 use crate::apikeys::types::{ApiKey, Application, KeyOwner, parse_allowlist};
 use crate::clock::UnixTime;
-use crate::oauth::types::Scopes;
+use crate::scopes::Scopes;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = k)]

@@ -4,8 +4,8 @@ use super::schema::device_codes as d;
 use super::{Store, StoreResult};
 use crate::clock::UnixTime;
 use crate::oauth::store::DeviceCodeStore;
-use crate::oauth::types::Scopes;
 use crate::oauth::types::{DeviceCode, DeviceStatus};
+use crate::scopes::Scopes;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = d)]

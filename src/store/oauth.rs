@@ -8,6 +8,7 @@ use super::{DbConn, Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
 use crate::oauth::store::{ClientStore, ConsentStore, GrantStore};
 use crate::oauth::types::*;
+use crate::scopes::Scopes;
 use crate::signing::store::SigningKeyStore;
 use crate::signing::{SigningAlg, StoredKey};
 

@@ -11,7 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::apikeys::service::ApiKeyError;
-use crate::apikeys::types::SCOPE_ADMIN;
+use crate::scopes::SCOPE_ADMIN;
 use crate::store::StoreError;
 
 /// The body of every `/v1` error.

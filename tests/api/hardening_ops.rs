@@ -337,7 +337,7 @@ mod props {
     use mintgate::oauth::device::{display_user_code, normalise_user_code};
     use mintgate::oauth::grants::TokenRequest;
     use mintgate::oauth::http::parse_body;
-    use mintgate::oauth::types::Scopes;
+    use mintgate::scopes::Scopes;
     use mintgate::v1::http::{CreateKeyBody, parse_json};
     use mintgate::web::client_ip::client_ip;
     use proptest::prelude::*;

@@ -2,9 +2,9 @@
 //! down a stronger one), and a key never outlives its creator's user or membership.
 
 use mintgate::apikeys::service::{self, ApiKeyError, Principal};
-use mintgate::apikeys::types::role_scopes;
 use mintgate::clock::Clock;
-use mintgate::oauth::types::Scopes;
+use mintgate::scopes::Scopes;
+use mintgate::scopes::role_scopes;
 use serde_json::json;
 
 use crate::apikeys::{call, invalid_key_body, key_for};

@@ -4,7 +4,8 @@
 use std::sync::{Arc, Barrier};
 
 use mintgate::oauth::store::GrantStore;
-use mintgate::oauth::types::{AccessTokenRecord, Scopes};
+use mintgate::oauth::types::AccessTokenRecord;
+use mintgate::scopes::Scopes;
 use mintgate::store::StoreError;
 
 use crate::helpers::{Backend, spawn_app};

@@ -6,7 +6,8 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::resources;
 use crate::oauth::store::OAuthStore;
 use crate::oauth::tokens::{Ctx, TokenResponse};
-use crate::oauth::types::{Client, SCOPE_GROUPS, SCOPE_OFFLINE, SCOPE_OPENID, Scopes};
+use crate::oauth::types::{Client, SCOPE_GROUPS, SCOPE_OFFLINE, SCOPE_OPENID};
+use crate::scopes::Scopes;
 
 /// Scopes that describe a user; meaningless without one.
 const USER_SCOPES: [&str; 5] = [

@@ -6,7 +6,8 @@ use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::resources;
 use crate::oauth::store::OAuthStore;
 use crate::oauth::tokens::{Ctx, Extras, TokenResponse};
-use crate::oauth::types::{Client, Scopes};
+use crate::oauth::types::Client;
+use crate::scopes::Scopes;
 
 pub fn exchange<S: OAuthStore>(
     ctx: &Ctx<'_, S>,
