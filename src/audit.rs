@@ -4,6 +4,7 @@ use crate::store::StoreResult;
 use std::net::IpAddr;
 
 use crate::clock::UnixTime;
+use crate::ids::UserId;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditKind {
@@ -45,7 +46,7 @@ pub struct RequestMeta {
 pub struct AuditEvent {
     pub at: UnixTime,
     pub kind: String,
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// What the actor typed or targeted (an attempted username), never a secret.
     pub subject: Option<String>,
     pub ip: Option<String>,
@@ -69,8 +70,8 @@ impl AuditEvent {
         }
     }
 
-    pub fn user(mut self, user_id: &str) -> Self {
-        self.user_id = Some(user_id.to_owned());
+    pub fn user(mut self, user_id: &UserId) -> Self {
+        self.user_id = Some(user_id.clone());
         self
     }
 

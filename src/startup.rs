@@ -15,6 +15,7 @@ use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::crypto;
+use crate::ids::{OrgId, UserId};
 use crate::ops::metrics::Metrics;
 use crate::routes;
 use crate::secrets::{SecretBox, SecretsError};
@@ -334,7 +335,7 @@ fn first_run(
     let org = match tx.find_org(&org_key)? {
         Some(org) => org,
         None => {
-            let org = Organisation::new(crypto::new_id("org"), org_name, now);
+            let org = Organisation::new(OrgId::generate(), org_name, now);
             tx.create_org(&org, &org_key)?;
             org
         }
@@ -345,7 +346,7 @@ fn first_run(
     };
     let hash = hasher.hash(&password).map_err(|e| setup_err(&e))?;
     let user = NewUser {
-        id: crypto::new_id("usr"),
+        id: UserId::generate(),
         username: Username::parse(&settings.admin_username).map_err(|e| setup_err(&e))?,
         email: Email::parse(&settings.admin_email).map_err(|e| setup_err(&e))?,
         display_name: "Administrator".into(),

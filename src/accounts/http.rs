@@ -258,7 +258,7 @@ pub async fn logout(
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
     let sid = session.0.as_ref().map(|c| c.session.sid.clone());
-    csrf::verify(&st, &req, sid.as_deref(), &form.csrf)?;
+    csrf::verify(&st, &req, sid.as_ref(), &form.csrf)?;
     if let Some(secret) = session_secret(&req) {
         let st2 = st.clone();
         web::block(move || sessions::end(&st2.store, st2.clock.as_ref(), &secret, &meta)).await??;

@@ -10,7 +10,7 @@ use crate::accounts::store::{OrgStore, ThrottleStore, UserStore};
 use crate::audit::AuditStore;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::Clock;
-use crate::crypto;
+use crate::ids::{OrgId, UserId};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,7 @@ pub fn create_org<S: OrgStore>(
     name: &str,
 ) -> Result<Organisation, AccountError> {
     let (name, key) = parse_org_name(name)?;
-    let org = Organisation::new(crypto::new_id("org"), name, clock.now());
+    let org = Organisation::new(OrgId::generate(), name, clock.now());
     store.create_org(&org, &key).map_err(|e| match e {
         StoreError::Conflict(_) => AccountError::Duplicate("organisation name"),
         other => other.into(),
@@ -102,14 +102,14 @@ pub fn create_user<S: UserStore + OrgStore + AuditStore>(
         .filter(|d| !d.is_empty())
         .unwrap_or_else(|| username.as_str().to_owned());
     let new = NewUser {
-        id: crypto::new_id("usr"),
+        id: UserId::generate(),
         username,
         email,
         display_name,
         password_hash,
     };
     let now = clock.now();
-    let user = store.create_user(&new, org.as_ref().map(|o| (o.id.as_str(), input.role)), now)?;
+    let user = store.create_user(&new, org.as_ref().map(|o| (&o.id, input.role)), now)?;
     store.record_event(
         &AuditEvent::new(now, AuditKind::UserCreated, meta)
             .user(&user.id)
@@ -240,7 +240,7 @@ pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
         Some((user, hash)) => (Some(user), hash),
         None => (None, None),
     };
-    let account = account_key(user.as_ref().map(|u| u.id.as_str()), &key);
+    let account = account_key(user.as_ref().map(|u| &u.id), &key);
     let attempt = match throttle.reserve(store, now, &account, meta.ip)? {
         Ok(attempt) => attempt,
         Err(retry_after) => return Err(SignInError::Throttled { retry_after }),

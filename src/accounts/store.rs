@@ -3,6 +3,7 @@
 
 use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
 use crate::clock::UnixTime;
+use crate::ids::{GroupId, OrgId, UserId};
 use crate::store::StoreResult;
 
 pub trait OrgStore {
@@ -13,7 +14,7 @@ pub trait OrgStore {
     /// The organisation's API key policy.
     fn set_org_key_policy(
         &self,
-        id: &str,
+        id: &OrgId,
         max_lifetime: Option<i64>,
         legacy_query: bool,
     ) -> StoreResult<()>;
@@ -24,34 +25,39 @@ pub trait UserStore {
     fn create_user(
         &self,
         user: &NewUser,
-        org: Option<(&str, Role)>,
+        org: Option<(&OrgId, Role)>,
         now: UnixTime,
     ) -> StoreResult<User>;
     /// By username or e-mail key; with the password hash, if any.
     fn find_user_for_login(&self, login_key: &str) -> StoreResult<Option<(User, Option<String>)>>;
-    fn find_user(&self, id: &str) -> StoreResult<Option<User>>;
+    fn find_user(&self, id: &UserId) -> StoreResult<Option<User>>;
     fn find_user_by_username(&self, username_key: &str) -> StoreResult<Option<User>>;
     fn list_users(&self) -> StoreResult<Vec<User>>;
-    fn set_user_disabled(&self, id: &str, disabled: bool, now: UnixTime) -> StoreResult<()>;
-    fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>>;
+    fn set_user_disabled(&self, id: &UserId, disabled: bool, now: UnixTime) -> StoreResult<()>;
+    fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>>;
     fn add_membership(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role: Role,
         now: UnixTime,
     ) -> StoreResult<()>;
     /// Removes the membership and revokes the user's API keys in that organisation, in one
     /// transaction; `false` if there was no such membership.
-    fn remove_membership(&self, org_id: &str, user_id: &str, now: UnixTime) -> StoreResult<bool>;
+    fn remove_membership(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
     /// Deletes the user (sessions, grants and memberships with it) and revokes every API key
     /// they created, in one transaction; `false` if there was no such user.
-    fn delete_user(&self, user_id: &str, now: UnixTime) -> StoreResult<bool>;
+    fn delete_user(&self, user_id: &UserId, now: UnixTime) -> StoreResult<bool>;
     /// Names of the groups the user belongs to, sorted.
-    fn user_groups(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    fn user_groups(&self, user_id: &UserId) -> StoreResult<Vec<String>>;
     /// Creates a group in an organisation (`Conflict` if the name is taken there).
-    fn create_group(&self, org_id: &str, name: &str, now: UnixTime) -> StoreResult<String>;
-    fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()>;
+    fn create_group(&self, org_id: &OrgId, name: &str, now: UnixTime) -> StoreResult<GroupId>;
+    fn add_group_member(&self, group_id: &GroupId, user_id: &UserId) -> StoreResult<()>;
 }
 
 /// Failure counters for sign-in throttling, shared by every instance.

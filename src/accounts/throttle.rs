@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::accounts::store::{Reservation, ThrottleStore};
 use crate::clock::UnixTime;
+use crate::ids::UserId;
 use crate::store::StoreResult;
 
 #[derive(Debug, Clone)]
@@ -25,7 +26,7 @@ pub struct Throttle {
 
 /// The counter key of an account: its user id when the login names a user (so `bob` and
 /// `bob@example.com` share one counter), otherwise the normalised login.
-pub fn account_key(user_id: Option<&str>, login_key: &str) -> String {
+pub fn account_key(user_id: Option<&UserId>, login_key: &str) -> String {
     match user_id {
         Some(id) => format!("acct:{id}"),
         None => format!("login:{login_key}"),

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use serde::Serialize;
 
 use crate::clock::UnixTime;
+use crate::ids::{OrgId, UserId};
 
 /// A login name: 1–64 characters of letters, digits, `.`, `_`, `-`, starting with a letter or
 /// digit. Unique case-insensitively (`key()`), shown as typed.
@@ -110,7 +111,7 @@ impl fmt::Display for Role {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Organisation {
-    pub id: String,
+    pub id: OrgId,
     pub name: String,
     pub created_at: UnixTime,
     /// Longest API key lifetime in this organisation (seconds), on top of the global limit.
@@ -120,7 +121,7 @@ pub struct Organisation {
 }
 
 impl Organisation {
-    pub fn new(id: String, name: String, created_at: UnixTime) -> Self {
+    pub fn new(id: OrgId, name: String, created_at: UnixTime) -> Self {
         Self {
             id,
             name,
@@ -133,7 +134,7 @@ impl Organisation {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
-    pub id: String,
+    pub id: UserId,
     pub username: String,
     pub email: String,
     pub display_name: String,
@@ -152,7 +153,7 @@ pub struct Membership {
 /// passkeys or an external identity.
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    pub id: String,
+    pub id: UserId,
     pub username: Username,
     pub email: Email,
     pub display_name: String,

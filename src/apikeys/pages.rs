@@ -13,6 +13,7 @@ use crate::accounts::http::login_redirect;
 use crate::accounts::store::UserStore;
 use crate::apikeys::store::ApiKeyStore;
 use crate::clock::rfc3339;
+use crate::ids::{ApplicationId, KeyId};
 use crate::scopes::{API_SCOPES, role_scopes};
 use crate::sessions::types::CurrentSession;
 use crate::web::error::WebError;
@@ -23,7 +24,7 @@ use crate::web::state::AppState;
 use crate::web::{csrf, html};
 
 struct KeyRow {
-    id: String,
+    id: KeyId,
     name: String,
     scopes: String,
     created: String,
@@ -250,7 +251,7 @@ pub async fn create_key(
 
 pub async fn confirm_revoke(
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<KeyId>,
     session: MaybeSession,
 ) -> Result<HttpResponse, WebError> {
     let Some(current) = session.0 else {
@@ -278,7 +279,7 @@ pub struct CsrfForm {
 
 pub async fn revoke_key(
     req: HttpRequest,
-    id: web::Path<String>,
+    id: web::Path<KeyId>,
     form: web::Form<CsrfForm>,
     session: MaybeSession,
 ) -> Result<HttpResponse, WebError> {
@@ -397,7 +398,7 @@ pub async fn create_application(
 
 pub async fn delete_application(
     req: HttpRequest,
-    id: web::Path<i64>,
+    id: web::Path<ApplicationId>,
     form: web::Form<CsrfForm>,
     session: MaybeSession,
 ) -> Result<HttpResponse, WebError> {

@@ -12,6 +12,7 @@ use crate::accounts::types::Role;
 use crate::apikeys::store::{ApiKeyStore, KeyLookup};
 use crate::clock::UnixTime;
 use crate::crypto;
+use crate::ids::{ApplicationId, KeyId, OrgId, UserId};
 use crate::scopes::{API_SCOPES, SCOPE_ADMIN, Scopes, effective, holds, holds_all, role_scopes};
 use crate::store::StoreError;
 
@@ -53,18 +54,18 @@ impl KeyFormat {
 /// Who is acting on `/v1`: an API key or an OAuth access token, in one organisation.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub org_id: String,
+    pub org_id: OrgId,
     pub org_name: String,
     /// The organisation's own API key lifetime ceiling.
     pub org_max_lifetime: Option<i64>,
     /// Whether the organisation accepts `?api_key=`.
     pub legacy_query: bool,
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     /// The acting user's role in the organisation; `None` for an organisation-owned credential
     /// (an operator's or an application's key), which acts for the organisation as a whole.
     pub role: Option<Role>,
-    pub key_id: Option<String>,
-    pub application_id: Option<i64>,
+    pub key_id: Option<KeyId>,
+    pub application_id: Option<ApplicationId>,
     /// Effective scopes.
     pub scopes: Scopes,
     pub expires_at: Option<UnixTime>,
@@ -91,20 +92,20 @@ pub enum ApiKeyError {
 
 /// Last-use times, gathered in memory and written every 30 s, so verifying a key costs no write.
 #[derive(Debug, Default)]
-pub struct UsageLog(Mutex<HashMap<String, UnixTime>>);
+pub struct UsageLog(Mutex<HashMap<KeyId, UnixTime>>);
 
 impl UsageLog {
-    pub fn touch(&self, key_id: &str, now: UnixTime) {
+    pub fn touch(&self, key_id: &KeyId, now: UnixTime) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         match map.get_mut(key_id) {
             Some(t) => *t = (*t).max(now),
             None => {
-                map.insert(key_id.to_owned(), now);
+                map.insert(key_id.clone(), now);
             }
         }
     }
 
-    pub fn drain(&self) -> Vec<(String, UnixTime)> {
+    pub fn drain(&self) -> Vec<(KeyId, UnixTime)> {
         self.0
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -154,7 +155,7 @@ pub fn verify<S: ApiKeyStore>(
         org_name: org.name,
         org_max_lifetime: org.api_key_max_lifetime,
         legacy_query: org.api_key_legacy_query,
-        user_id: key.owner.user_id().map(str::to_owned),
+        user_id: key.owner.user_id().cloned(),
         role,
         key_id: Some(key.id.clone()),
         application_id: match key.owner {
@@ -175,7 +176,7 @@ pub fn verify<S: ApiKeyStore>(
 /// The scopes and organisation an OAuth access token's user acts with on `/v1`.
 pub fn principal_for_user<S: ApiKeyStore + crate::accounts::store::UserStore>(
     store: &S,
-    user_id: &str,
+    user_id: &UserId,
     token_scope: &Scopes,
     expires_at: UnixTime,
 ) -> Result<Principal, ApiKeyError> {
@@ -198,7 +199,7 @@ pub fn principal_for_user<S: ApiKeyStore + crate::accounts::store::UserStore>(
         legacy_query: membership.org.api_key_legacy_query,
         org_id: membership.org.id,
         org_name: membership.org.name,
-        user_id: Some(user_id.to_owned()),
+        user_id: Some(user_id.clone()),
         role: Some(membership.role),
         key_id: None,
         application_id: None,
@@ -350,7 +351,7 @@ pub fn create<S: ApiKeyStore>(
 }
 
 struct Draft<'a> {
-    org_id: &'a str,
+    org_id: &'a OrgId,
     owner: KeyOwner,
     name: String,
     scopes: Scopes,
@@ -367,8 +368,8 @@ fn store_new<S: ApiKeyStore>(
 ) -> Result<(ApiKey, SecretString), ApiKeyError> {
     let (secret, hint) = format.mint();
     let key = ApiKey {
-        id: format!("key_{}", crypto::random_base62(20)),
-        org_id: d.org_id.to_owned(),
+        id: KeyId::generate(),
+        org_id: d.org_id.clone(),
         owner: d.owner,
         name: d.name,
         hint,
@@ -388,11 +389,11 @@ pub fn create_for_operator<S: ApiKeyStore>(
     store: &S,
     format: &KeyFormat,
     org: &crate::accounts::types::Organisation,
-    user_id: Option<&str>,
+    user_id: Option<&UserId>,
     input: NewKey,
     now: UnixTime,
 ) -> Result<(ApiKey, SecretString), ApiKeyError> {
-    let org_id = org.id.as_str();
+    let org_id = &org.id;
     let (name, scopes, expires_at, allowed_ips) =
         validate(format, org.api_key_max_lifetime, &input, now)?;
     store_new(
@@ -400,7 +401,7 @@ pub fn create_for_operator<S: ApiKeyStore>(
         format,
         Draft {
             org_id,
-            owner: user_id.map_or(KeyOwner::Organisation, |u| KeyOwner::User(u.to_owned())),
+            owner: user_id.map_or(KeyOwner::Organisation, |u| KeyOwner::User(u.clone())),
             name,
             scopes,
             allowed_ips,
@@ -418,10 +419,10 @@ pub fn create_for_operator<S: ApiKeyStore>(
 fn manageable<S: ApiKeyStore>(
     store: &S,
     principal: &Principal,
-    id: &str,
+    id: &KeyId,
 ) -> Result<ApiKey, ApiKeyError> {
     require(principal, "write:org")?;
-    if id.chars().any(char::is_control) {
+    if id.as_str().chars().any(char::is_control) {
         // No key has such an id (ids are base62): not looked up.
         return Err(ApiKeyError::NotFound);
     }
@@ -432,7 +433,7 @@ fn manageable<S: ApiKeyStore>(
     if matches!(key.owner, KeyOwner::Application(_)) {
         require(principal, SCOPE_ADMIN)?;
     }
-    if !principal.manages_others() && key.owner.user_id() != principal.user_id.as_deref() {
+    if !principal.manages_others() && key.owner.user_id() != principal.user_id.as_ref() {
         return Err(ApiKeyError::NotYours);
     }
     if let Some(missing) = key.scopes.iter().find(|s| !holds(&principal.scopes, s)) {
@@ -446,7 +447,7 @@ pub fn may_manage(principal: &Principal, key: &ApiKey) -> bool {
     holds(&principal.scopes, "write:org")
         && key.org_id == principal.org_id
         && (!matches!(key.owner, KeyOwner::Application(_)) || holds(&principal.scopes, SCOPE_ADMIN))
-        && (principal.manages_others() || key.owner.user_id() == principal.user_id.as_deref())
+        && (principal.manages_others() || key.owner.user_id() == principal.user_id.as_ref())
         && holds_all(&principal.scopes, &key.scopes)
 }
 
@@ -458,7 +459,7 @@ pub fn list<S: ApiKeyStore>(store: &S, principal: &Principal) -> Result<Vec<ApiK
 pub fn revoke<S: ApiKeyStore>(
     store: &S,
     principal: &Principal,
-    id: &str,
+    id: &KeyId,
     now: UnixTime,
 ) -> Result<(), ApiKeyError> {
     let key = manageable(store, principal, id)?;
@@ -472,7 +473,7 @@ pub fn rotate<S: ApiKeyStore>(
     store: &S,
     format: &KeyFormat,
     principal: &Principal,
-    id: &str,
+    id: &KeyId,
     now: UnixTime,
 ) -> Result<(ApiKey, SecretString), ApiKeyError> {
     let key = manageable(store, principal, id)?;
@@ -512,7 +513,7 @@ pub fn create_application<S: ApiKeyStore>(
     let name = parse_name(name)?;
     let (secret, hint) = format.mint();
     let key = ApiKey {
-        id: format!("key_{}", crypto::random_base62(20)),
+        id: KeyId::generate(),
         org_id: principal.org_id.clone(),
         // The store sets the application's id.
         owner: KeyOwner::Organisation,
@@ -530,7 +531,7 @@ pub fn create_application<S: ApiKeyStore>(
             &principal.org_id,
             name,
             scope,
-            principal.user_id.as_deref(),
+            principal.user_id.as_ref(),
             &key,
             &crypto::sha256_hex(secret.expose_secret()),
         )
@@ -546,7 +547,7 @@ pub fn create_application<S: ApiKeyStore>(
 pub fn delete_application<S: ApiKeyStore>(
     store: &S,
     principal: &Principal,
-    id: i64,
+    id: ApplicationId,
     now: UnixTime,
 ) -> Result<(), ApiKeyError> {
     require(principal, SCOPE_ADMIN)?;

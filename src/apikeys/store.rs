@@ -3,6 +3,7 @@
 use crate::accounts::types::{Organisation, Role};
 use crate::apikeys::types::{ApiKey, Application};
 use crate::clock::UnixTime;
+use crate::ids::{ApplicationId, KeyId, OrgId, UserId};
 use crate::store::StoreResult;
 
 /// What verifying an API key needs to know, read in one statement.
@@ -27,36 +28,36 @@ pub trait ApiKeyStore {
         secret_hash: &str,
         now: UnixTime,
     ) -> StoreResult<Option<KeyLookup>>;
-    fn find_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>>;
+    fn find_api_key(&self, id: &KeyId) -> StoreResult<Option<ApiKey>>;
     /// Unrevoked keys of an organisation (application keys included), newest first.
-    fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>>;
+    fn list_api_keys(&self, org_id: &OrgId) -> StoreResult<Vec<ApiKey>>;
     /// `false` if there was no such unrevoked key.
-    fn revoke_api_key(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
+    fn revoke_api_key(&self, id: &KeyId, now: UnixTime) -> StoreResult<bool>;
     /// Adds a new secret (and its hint) to an unrevoked key; current secrets stay valid until
     /// `grace_until`. Concurrent rotations of one key run one after the other, so exactly one
     /// secret is current afterwards. `false` if the key is revoked or unknown.
     fn rotate_api_key_secret(
         &self,
-        id: &str,
+        id: &KeyId,
         secret_hash: &str,
         hint: &str,
         now: UnixTime,
         grace_until: UnixTime,
     ) -> StoreResult<bool>;
     /// Records last use times gathered in memory.
-    fn record_api_key_usage(&self, usage: &[(String, UnixTime)]) -> StoreResult<()>;
+    fn record_api_key_usage(&self, usage: &[(KeyId, UnixTime)]) -> StoreResult<()>;
     /// Creates the application and its key in one transaction; `Conflict` on a taken name.
     fn create_application(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         name: &str,
         scope: &str,
-        created_by: Option<&str>,
+        created_by: Option<&UserId>,
         key: &ApiKey,
         secret_hash: &str,
     ) -> StoreResult<Application>;
-    fn find_application(&self, id: i64) -> StoreResult<Option<Application>>;
-    fn list_applications(&self, org_id: &str) -> StoreResult<Vec<Application>>;
+    fn find_application(&self, id: ApplicationId) -> StoreResult<Option<Application>>;
+    fn list_applications(&self, org_id: &OrgId) -> StoreResult<Vec<Application>>;
     /// Deletes the application and revokes its key.
-    fn delete_application(&self, id: i64, now: UnixTime) -> StoreResult<bool>;
+    fn delete_application(&self, id: ApplicationId, now: UnixTime) -> StoreResult<bool>;
 }

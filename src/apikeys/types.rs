@@ -6,6 +6,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::clock::UnixTime;
+use crate::ids::{ApplicationId, KeyId, OrgId, UserId};
 use crate::scopes::Scopes;
 
 /// Who a key acts for, which decides its effective scopes and who may manage it.
@@ -13,18 +14,18 @@ use crate::scopes::Scopes;
 pub enum KeyOwner {
     /// A member's key: it acts with at most its creator's current role, and only while the
     /// creator is an enabled member.
-    User(String),
+    User(UserId),
     /// Provisioned by an operator, or created by another organisation-owned credential: it
     /// belongs to the organisation, with its own scopes.
     Organisation,
     /// An application's own key (`admin` or `ci`); managed only with `admin`.
-    Application(i64),
+    Application(ApplicationId),
     /// A user key whose creator no longer exists: never valid (kept for the record).
     Orphaned,
 }
 
 impl KeyOwner {
-    pub fn user_id(&self) -> Option<&str> {
+    pub fn user_id(&self) -> Option<&UserId> {
         match self {
             KeyOwner::User(id) => Some(id),
             _ => None,
@@ -34,9 +35,9 @@ impl KeyOwner {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiKey {
-    pub id: String,
+    pub id: KeyId,
     #[serde(skip)]
-    pub org_id: String,
+    pub org_id: OrgId,
     #[serde(skip)]
     pub owner: KeyOwner,
     pub name: String,
@@ -63,9 +64,9 @@ impl ApiKey {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Application {
-    pub id: i64,
+    pub id: ApplicationId,
     #[serde(skip)]
-    pub org_id: String,
+    pub org_id: OrgId,
     pub name: String,
     pub scope: String,
     pub created_at: UnixTime,
@@ -143,8 +144,8 @@ mod tests {
         let nets = parse_allowlist(&["10.0.0.0/8, 192.168.1.0/24".into(), "2001:db8::/32".into()])
             .unwrap();
         let key = ApiKey {
-            id: "k".into(),
-            org_id: "o".into(),
+            id: KeyId::new("k"),
+            org_id: OrgId::new("o"),
             owner: KeyOwner::Organisation,
             name: "n".into(),
             hint: "h".into(),

@@ -20,6 +20,7 @@ use crate::accounts::types::Role;
 use crate::audit::RequestMeta;
 use crate::clock::{SystemClock, rfc3339};
 use crate::config::Settings;
+use crate::ids::{ClientId, KeyId};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Parser)]
@@ -481,7 +482,7 @@ fn client_command(
             print(json_mode, json!(list), human);
         }
         ClientCommand::Delete { id } => {
-            if !store.delete_client(&id)? {
+            if !store.delete_client(&ClientId::new(id.as_str()))? {
                 return Err(CliFailure {
                     message: format!("no client with id `{id}`"),
                     code: 1,
@@ -494,7 +495,7 @@ fn client_command(
             );
         }
         ClientCommand::RotateSecret { id } => {
-            let secret = clients::rotate_secret(&store, &id)?;
+            let secret = clients::rotate_secret(&store, &ClientId::new(id.as_str()))?;
             print(
                 json_mode,
                 json!({"client_id": id, "client_secret": secret.expose_secret()}),
@@ -614,14 +615,14 @@ fn api_key_command(
                 allowed_ips: allowed_ips.into_iter().collect(),
             };
             let (key, secret) =
-                service::create_for_operator(&store, &format, &org, user_id.as_deref(), input, now)
+                service::create_for_operator(&store, &format, &org, user_id.as_ref(), input, now)
                     .map_err(|e| match e {
-                        service::ApiKeyError::Validation(m) => CliFailure {
-                            message: m,
-                            code: 2,
-                        },
-                        other => other.into(),
-                    })?;
+                    service::ApiKeyError::Validation(m) => CliFailure {
+                        message: m,
+                        code: 2,
+                    },
+                    other => other.into(),
+                })?;
             let view =
                 crate::v1::http::KeyView::new(&key, Some(secret.expose_secret().to_owned()), now);
             let never = if key.expires_at.is_none() {
@@ -669,7 +670,7 @@ fn api_key_command(
             print(json_mode, json!(views), human);
         }
         ApiKeyCommand::Revoke { id } => {
-            if !store.revoke_api_key(&id, now)? {
+            if !store.revoke_api_key(&KeyId::new(id.as_str()), now)? {
                 return Err(CliFailure {
                     message: format!("no active key `{id}`"),
                     code: 1,

@@ -12,6 +12,7 @@ use super::tokens::CODE_TTL;
 use super::types::*;
 use crate::clock::UnixTime;
 use crate::crypto;
+use crate::ids::{ClientId, GrantId, UserId};
 use crate::scopes::Scopes;
 use crate::sessions::types::CurrentSession;
 
@@ -128,7 +129,9 @@ pub fn validate<S: OAuthStore>(
     if !super::clients::plausible_client_id(client_id) {
         return Err(unknown());
     }
-    let client = store.find_client(client_id)?.ok_or_else(unknown)?;
+    let client = store
+        .find_client(&ClientId::new(client_id))?
+        .ok_or_else(unknown)?;
     // OIDC requires redirect_uri; we require it for every client so the token request can check it.
     let redirect_uri = params
         .redirect_uri
@@ -306,7 +309,7 @@ pub fn validate<S: OAuthStore>(
 pub fn narrow_to_user<S: OAuthStore>(
     store: &S,
     req: &mut AuthorizeRequest,
-    user_id: &str,
+    user_id: &UserId,
 ) -> Result<(), AuthorizeError> {
     req.scope = grantable::for_user(store, user_id, &req.scope)?;
     Ok(())
@@ -384,7 +387,7 @@ pub fn issue_code<S: OAuthStore>(
     let scope = grantable::for_user(store, &session.user.id, &req.scope)?;
     let offline = scope.contains(SCOPE_OFFLINE);
     let grant = Grant {
-        id: crypto::new_id("gr"),
+        id: GrantId::generate(),
         client_id: req.client.id.clone(),
         user_id: Some(session.user.id.clone()),
         sid: (!offline).then(|| session.session.sid.clone()),

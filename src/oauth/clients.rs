@@ -8,6 +8,7 @@ use super::error::OAuthError;
 use super::types::*;
 use crate::clock::Clock;
 use crate::crypto;
+use crate::ids::ClientId;
 use crate::oauth::store::ClientStore;
 use crate::scopes::Scopes;
 use crate::signing::SigningAlg;
@@ -35,7 +36,7 @@ pub struct NewClient {
     /// configured `api_audience`.
     pub resources: Vec<String>,
     /// A fixed id (for built-in clients such as `mintgate-cli`); random otherwise.
-    pub id: Option<String>,
+    pub id: Option<ClientId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,7 +44,7 @@ pub enum ClientError {
     #[error("{0}")]
     Invalid(String),
     #[error("no client with id `{0}`")]
-    NotFound(String),
+    NotFound(ClientId),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -112,9 +113,7 @@ pub fn build(
     let secret = (!input.public)
         .then(|| SecretString::from(format!("mg_secret_{}", crypto::random_base62(43))));
     let client = Client {
-        id: input
-            .id
-            .unwrap_or_else(|| format!("mg_client_{}", crypto::random_base62(20))),
+        id: input.id.unwrap_or_else(ClientId::generate),
         name,
         secret_hash: secret
             .as_ref()
@@ -147,12 +146,15 @@ pub fn create<S: ClientStore>(
 }
 
 /// A new secret for a confidential client; the old one stops working at once.
-pub fn rotate_secret<S: ClientStore>(store: &S, id: &str) -> Result<SecretString, ClientError> {
+pub fn rotate_secret<S: ClientStore>(
+    store: &S,
+    id: &ClientId,
+) -> Result<SecretString, ClientError> {
     let secret = SecretString::from(format!("mg_secret_{}", crypto::random_base62(43)));
     if store.set_client_secret(id, &crypto::sha256_hex(secret.expose_secret()))? {
         Ok(secret)
     } else {
-        Err(ClientError::NotFound(id.to_owned()))
+        Err(ClientError::NotFound(id.clone()))
     }
 }
 
@@ -160,14 +162,14 @@ pub fn rotate_secret<S: ClientStore>(store: &S, id: &str) -> Result<SecretString
 #[derive(Debug, Default)]
 pub struct PresentedClient {
     /// From `Authorization: Basic` (RFC 6749 §2.3.1), both parts form-urlencoded.
-    pub basic: Option<(String, SecretString)>,
-    pub body_id: Option<String>,
+    pub basic: Option<(ClientId, SecretString)>,
+    pub body_id: Option<ClientId>,
     pub body_secret: Option<SecretString>,
 }
 
 impl PresentedClient {
     /// Parses an `Authorization` header value; `Err` if it is Basic but malformed.
-    pub fn parse_basic(header: &str) -> Result<Option<(String, SecretString)>, OAuthError> {
+    pub fn parse_basic(header: &str) -> Result<Option<(ClientId, SecretString)>, OAuthError> {
         let Some(encoded) = header
             .strip_prefix("Basic ")
             .or_else(|| header.strip_prefix("basic "))
@@ -187,7 +189,10 @@ impl PresentedClient {
                 .map(|(_, v)| v.into_owned())
                 .unwrap_or_default()
         };
-        Ok(Some((decode(id), SecretString::from(decode(secret)))))
+        Ok(Some((
+            ClientId::new(decode(id)),
+            SecretString::from(decode(secret)),
+        )))
     }
 }
 
@@ -221,7 +226,7 @@ pub fn authenticate<S: ClientStore>(
         (None, Some(id), secret) => (id.clone(), secret.as_ref()),
         (None, None, _) => return Err(OAuthError::invalid_client()),
     };
-    if !plausible_client_id(&id) {
+    if !plausible_client_id(id.as_str()) {
         // No client has such an id (ids are printable): not looked up.
         return Err(OAuthError::invalid_client());
     }

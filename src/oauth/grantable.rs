@@ -11,6 +11,7 @@
 
 use crate::accounts::store::UserStore;
 use crate::accounts::types::Role;
+use crate::ids::UserId;
 use crate::scopes::Scopes;
 use crate::scopes::{API_SCOPES, holds, role_scopes};
 use crate::store::StoreResult;
@@ -27,7 +28,7 @@ pub fn limit_to_role(asked: &Scopes, role: Option<Role>) -> Scopes {
 
 /// [`limit_to_role`] with the user's current role (their organisation membership, as `/v1`
 /// reads it).
-pub fn for_user<S: UserStore>(store: &S, user_id: &str, asked: &Scopes) -> StoreResult<Scopes> {
+pub fn for_user<S: UserStore>(store: &S, user_id: &UserId, asked: &Scopes) -> StoreResult<Scopes> {
     let role = store
         .memberships(user_id)?
         .into_iter()

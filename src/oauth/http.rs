@@ -16,6 +16,7 @@ use super::resources;
 use super::tokens::Ctx;
 use super::types::{Client, describe_scope};
 use crate::accounts::http::login_redirect_with;
+use crate::ids::ClientId;
 use crate::oauth::store::ConsentStore;
 use crate::sessions::types::CurrentSession;
 use crate::web::error::WebError;
@@ -96,7 +97,7 @@ pub fn presented_client(
     };
     Ok(PresentedClient {
         basic,
-        body_id: id.filter(|s| !s.is_empty()),
+        body_id: id.filter(|s| !s.is_empty()).map(ClientId::new),
         body_secret: secret.map(SecretString::from),
     })
 }
@@ -210,7 +211,10 @@ fn api_key_introspection(
                 // its grace period, before the key does.
                 "exp": p.expires_at,
                 "iat": key.created_at,
-                "sub": p.user_id.unwrap_or_else(|| p.org_id.clone()),
+                "sub": match &p.user_id {
+                    Some(user_id) => user_id.to_string(),
+                    None => p.org_id.to_string(),
+                },
                 "token_type": "api_key",
             }),
             Err(ApiKeyError::Store(e)) => return Err(e.into()),
@@ -515,7 +519,7 @@ pub async fn consent(
 pub struct RevokeConsentForm {
     #[serde(default)]
     csrf: String,
-    client_id: String,
+    client_id: ClientId,
 }
 
 /// The account page's "revoke" button: forgets the consent and ends the client's tokens.
@@ -531,7 +535,7 @@ pub async fn revoke_consent(
     csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
     let form = form.into_inner();
     // An id no client can have names no consent: nothing to revoke.
-    if clients::plausible_client_id(&form.client_id) {
+    if clients::plausible_client_id(form.client_id.as_str()) {
         web::block(move || {
             st.store
                 .revoke_consent(&current.user.id, &form.client_id, st.clock.now())

@@ -9,6 +9,7 @@ use super::tokens::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 use super::types::SCOPE_GROUPS;
 use crate::clock::UnixTime;
 use crate::crypto;
+use crate::ids::{ClientId, GrantId, UserId};
 use crate::scopes::Scopes;
 use crate::signing::KeySet;
 use crate::store::StoreResult;
@@ -23,10 +24,10 @@ pub enum TokenKind {
 #[derive(Debug, Clone)]
 pub struct ActiveToken {
     pub kind: TokenKind,
-    pub client_id: String,
-    pub user_id: Option<String>,
+    pub client_id: ClientId,
+    pub user_id: Option<UserId>,
     pub scope: Scopes,
-    pub grant_id: Option<String>,
+    pub grant_id: Option<GrantId>,
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub audience: Option<String>,
@@ -39,13 +40,13 @@ struct JwtAccessClaims {
     exp: i64,
     iat: i64,
     sub: String,
-    client_id: String,
+    client_id: ClientId,
     scope: String,
     aud: Option<String>,
-    gid: Option<String>,
+    gid: Option<GrantId>,
 }
 
-fn grant_live<S: OAuthStore>(store: &S, grant_id: &str, now: UnixTime) -> StoreResult<bool> {
+fn grant_live<S: OAuthStore>(store: &S, grant_id: &GrantId, now: UnixTime) -> StoreResult<bool> {
     Ok(store
         .find_grant(grant_id)?
         .is_some_and(|g| g.revoked_at.is_none() && g.expires_at > now))
@@ -115,8 +116,8 @@ pub fn inspect<S: OAuthStore>(
         {
             return Ok(None);
         }
-        let user_id =
-            (claims.sub != claims.client_id || claims.gid.is_some()).then_some(claims.sub);
+        let user_id = (claims.sub != claims.client_id.as_str() || claims.gid.is_some())
+            .then(|| UserId::new(claims.sub));
         return Ok(Some(ActiveToken {
             kind: TokenKind::Access,
             client_id: claims.client_id,
@@ -182,9 +183,12 @@ pub fn introspect<S: OAuthStore>(
     Ok(Introspection {
         active: true,
         scope: Some(t.scope.to_string()),
-        sub: Some(t.user_id.clone().unwrap_or_else(|| t.client_id.clone())),
+        sub: Some(match &t.user_id {
+            Some(user_id) => user_id.to_string(),
+            None => t.client_id.to_string(),
+        }),
         username: user.map(|u| u.username),
-        client_id: Some(t.client_id),
+        client_id: Some(t.client_id.into_string()),
         exp: Some(t.expires_at),
         iat: Some(t.issued_at),
         token_type: Some(match t.kind {
@@ -204,15 +208,15 @@ pub fn revoke<S: OAuthStore>(
     store: &S,
     keys: &KeySet,
     issuer: &str,
-    client_id: &str,
+    client_id: &ClientId,
     token: &str,
     now: UnixTime,
 ) -> StoreResult<()> {
     let Some(t) = inspect(store, keys, issuer, token, now)? else {
         return Ok(());
     };
-    if t.client_id != client_id {
-        tracing::info!(client_id, "revocation of another client's token ignored");
+    if t.client_id != *client_id {
+        tracing::info!(%client_id, "revocation of another client's token ignored");
         return Ok(());
     }
     match (t.kind, &t.grant_id, &t.token_hash) {

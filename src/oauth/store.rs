@@ -3,6 +3,7 @@
 
 use crate::accounts::store::UserStore;
 use crate::clock::UnixTime;
+use crate::ids::{ClientId, GrantId, UserId};
 use crate::oauth::types::DeviceCode;
 use crate::oauth::types::{
     AccessTokenRecord, AuthCode, Client, ConsentRecord, Grant, RefreshTokenRecord,
@@ -13,26 +14,31 @@ use crate::store::StoreResult;
 
 pub trait ClientStore {
     fn create_client(&self, client: &Client) -> StoreResult<()>;
-    fn find_client(&self, id: &str) -> StoreResult<Option<Client>>;
+    fn find_client(&self, id: &ClientId) -> StoreResult<Option<Client>>;
     fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// `false` when there was no such client.
-    fn delete_client(&self, id: &str) -> StoreResult<bool>;
-    fn set_client_secret(&self, id: &str, secret_hash: &str) -> StoreResult<bool>;
+    fn delete_client(&self, id: &ClientId) -> StoreResult<bool>;
+    fn set_client_secret(&self, id: &ClientId, secret_hash: &str) -> StoreResult<bool>;
 }
 
 pub trait ConsentStore {
-    fn find_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Scopes>>;
+    fn find_consent(&self, user_id: &UserId, client_id: &ClientId) -> StoreResult<Option<Scopes>>;
     /// Replaces the remembered scopes for this user and client.
     fn save_consent(
         &self,
-        user_id: &str,
-        client_id: &str,
+        user_id: &UserId,
+        client_id: &ClientId,
         scope: &Scopes,
         now: UnixTime,
     ) -> StoreResult<()>;
-    fn list_consents(&self, user_id: &str) -> StoreResult<Vec<ConsentRecord>>;
+    fn list_consents(&self, user_id: &UserId) -> StoreResult<Vec<ConsentRecord>>;
     /// Forgets the consent and revokes every grant the user gave the client.
-    fn revoke_consent(&self, user_id: &str, client_id: &str, now: UnixTime) -> StoreResult<()>;
+    fn revoke_consent(
+        &self,
+        user_id: &UserId,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> StoreResult<()>;
 }
 
 /// Grants (token families), authorization codes, access and refresh tokens.
@@ -42,13 +48,13 @@ pub trait GrantStore {
     fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>>;
     /// Marks the code used; `true` for exactly one caller however many race (single use).
     fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool>;
-    fn find_grant(&self, id: &str) -> StoreResult<Option<Grant>>;
+    fn find_grant(&self, id: &GrantId) -> StoreResult<Option<Grant>>;
     /// Records use of the grant if it is still live (unrevoked, unexpired): a conditional
     /// update, `false` when it was revoked. Run after minting, so a revocation that raced the
     /// minting is either seen here or, coming later, deletes what was minted.
-    fn mark_grant_used(&self, id: &str, now: UnixTime) -> StoreResult<bool>;
+    fn mark_grant_used(&self, id: &GrantId, now: UnixTime) -> StoreResult<bool>;
     /// Revokes the family: marks the grant and deletes its access and refresh tokens.
-    fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()>;
+    fn revoke_grant(&self, id: &GrantId, now: UnixTime) -> StoreResult<()>;
     fn insert_access_token(&self, token: &AccessTokenRecord) -> StoreResult<()>;
     fn find_access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>>;
     fn delete_access_token(&self, token_hash: &str) -> StoreResult<()>;
@@ -78,7 +84,7 @@ pub trait DeviceCodeStore {
         &self,
         user_code: &str,
         approved: bool,
-        user_id: &str,
+        user_id: &UserId,
         granted_scope: &Scopes,
         auth_time: UnixTime,
         amr: &[String],

@@ -12,6 +12,7 @@ use crate::accounts::types::User;
 use crate::clock::{Clock, UnixTime};
 use crate::config::Settings;
 use crate::crypto;
+use crate::ids::{GrantId, Sid, UserId};
 use crate::scopes::Scopes;
 use crate::sessions::service::SessionPolicy;
 use crate::signing::{KeySet, SigningAlg};
@@ -112,8 +113,8 @@ impl<S: OAuthStore> Ctx<'_, S> {
     pub fn access_token(
         &self,
         client: &Client,
-        user_id: Option<&str>,
-        grant_id: Option<&str>,
+        user_id: Option<&UserId>,
+        grant_id: Option<&GrantId>,
         scope: &Scopes,
         audience: String,
     ) -> Result<(String, i64), OAuthError> {
@@ -124,9 +125,9 @@ impl<S: OAuthStore> Ctx<'_, S> {
                 let token = format!("{ACCESS_TOKEN_PREFIX}{}", crypto::random_base62(43));
                 self.store.insert_access_token(&AccessTokenRecord {
                     token_hash: crypto::sha256_hex(&token),
-                    grant_id: grant_id.map(str::to_owned),
+                    grant_id: grant_id.cloned(),
                     client_id: client.id.clone(),
-                    user_id: user_id.map(str::to_owned),
+                    user_id: user_id.cloned(),
                     scope: scope.clone(),
                     audience: Some(audience),
                     created_at: now,
@@ -139,12 +140,12 @@ impl<S: OAuthStore> Ctx<'_, S> {
                     iss: self.settings.issuer_str(),
                     exp: now + ttl,
                     aud: &audience,
-                    sub: user_id.unwrap_or(&client.id),
-                    client_id: &client.id,
+                    sub: user_id.map_or(client.id.as_str(), UserId::as_str),
+                    client_id: client.id.as_str(),
                     iat: now,
                     jti: crypto::random_base62(22),
                     scope: scope.to_string(),
-                    gid: grant_id,
+                    gid: grant_id.map(GrantId::as_str),
                 };
                 let token = self
                     .keys
@@ -158,11 +159,11 @@ impl<S: OAuthStore> Ctx<'_, S> {
         }
     }
 
-    pub fn refresh_token(&self, grant_id: &str) -> Result<String, OAuthError> {
+    pub fn refresh_token(&self, grant_id: &GrantId) -> Result<String, OAuthError> {
         let token = format!("{REFRESH_TOKEN_PREFIX}{}", crypto::random_base62(43));
         self.store.insert_refresh_token(&RefreshTokenRecord {
             token_hash: crypto::sha256_hex(&token),
-            grant_id: grant_id.to_owned(),
+            grant_id: grant_id.clone(),
             created_at: self.now(),
             used_at: None,
         })?;
@@ -187,15 +188,15 @@ impl<S: OAuthStore> Ctx<'_, S> {
         };
         let claims = IdTokenClaims {
             iss: self.settings.issuer_str(),
-            sub: &user.id,
-            aud: &client.id,
-            azp: &client.id,
+            sub: user.id.as_str(),
+            aud: client.id.as_str(),
+            azp: client.id.as_str(),
             exp: now + ID_TOKEN_TTL,
             iat: now,
             auth_time: grant.auth_time,
             nonce,
             at_hash: client.id_token_alg.half_hash(access_token),
-            sid: grant.sid.as_deref(),
+            sid: grant.sid.as_ref().map(Sid::as_str),
             amr: &grant.amr,
             acr: ACR_SINGLE_FACTOR,
             name: scope

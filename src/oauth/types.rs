@@ -6,6 +6,7 @@ use serde::Serialize;
 use url::Url;
 
 use crate::clock::UnixTime;
+use crate::ids::{ClientId, GrantId, Sid, UserId};
 use crate::scopes::Scopes;
 use crate::signing::SigningAlg;
 
@@ -96,7 +97,7 @@ impl FromStr for TokenFormat {
 /// A registered client.
 #[derive(Debug, Clone, Serialize)]
 pub struct Client {
-    pub id: String,
+    pub id: ClientId,
     pub name: String,
     /// SHA-256 of the secret; `None` for public clients.
     #[serde(skip)]
@@ -178,7 +179,7 @@ mod tests {
     #[test]
     fn loopback_redirects_match_any_port() {
         let c = |uris: &[&str]| Client {
-            id: "c".into(),
+            id: ClientId::new("c"),
             name: "c".into(),
             secret_hash: None,
             redirect_uris: uris.iter().map(|s| s.to_string()).collect(),
@@ -211,11 +212,11 @@ mod tests {
 /// that codes, access tokens and refresh tokens belong to and are revoked with.
 #[derive(Debug, Clone)]
 pub struct Grant {
-    pub id: String,
-    pub client_id: String,
-    pub user_id: Option<String>,
+    pub id: GrantId,
+    pub client_id: ClientId,
+    pub user_id: Option<UserId>,
     /// Set when the family is bound to a browser session (no `offline_access`).
-    pub sid: Option<String>,
+    pub sid: Option<Sid>,
     pub scope: Scopes,
     pub auth_time: UnixTime,
     pub amr: Vec<String>,
@@ -230,8 +231,8 @@ pub struct Grant {
 #[derive(Debug, Clone)]
 pub struct AuthCode {
     pub code_hash: String,
-    pub grant_id: String,
-    pub client_id: String,
+    pub grant_id: GrantId,
+    pub client_id: ClientId,
     pub redirect_uri: String,
     pub scope: Scopes,
     pub nonce: Option<String>,
@@ -244,9 +245,9 @@ pub struct AuthCode {
 #[derive(Debug, Clone)]
 pub struct AccessTokenRecord {
     pub token_hash: String,
-    pub grant_id: Option<String>,
-    pub client_id: String,
-    pub user_id: Option<String>,
+    pub grant_id: Option<GrantId>,
+    pub client_id: ClientId,
+    pub user_id: Option<UserId>,
     pub scope: Scopes,
     pub audience: Option<String>,
     pub created_at: UnixTime,
@@ -256,7 +257,7 @@ pub struct AccessTokenRecord {
 #[derive(Debug, Clone)]
 pub struct RefreshTokenRecord {
     pub token_hash: String,
-    pub grant_id: String,
+    pub grant_id: GrantId,
     pub created_at: UnixTime,
     pub used_at: Option<UnixTime>,
 }
@@ -264,7 +265,7 @@ pub struct RefreshTokenRecord {
 /// A remembered consent, as listed on the account page.
 #[derive(Debug, Clone)]
 pub struct ConsentRecord {
-    pub client_id: String,
+    pub client_id: ClientId,
     pub client_name: String,
     pub scope: Scopes,
     pub created_at: UnixTime,
@@ -303,14 +304,14 @@ impl DeviceStatus {
 pub struct DeviceCode {
     pub device_code_hash: String,
     pub user_code: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub scope: Scopes,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
     pub interval: i64,
     pub last_polled_at: Option<UnixTime>,
     pub status: DeviceStatus,
-    pub user_id: Option<String>,
+    pub user_id: Option<UserId>,
     pub granted_scope: Option<Scopes>,
     pub auth_time: Option<UnixTime>,
     pub amr: Vec<String>,

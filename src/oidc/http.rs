@@ -190,7 +190,7 @@ pub async fn end_session(
         csrf::verify(
             &st,
             &req,
-            signed_in.as_ref().map(|(_, sid)| sid.as_str()),
+            signed_in.as_ref().map(|(_, sid)| sid),
             params.csrf.as_deref().unwrap_or(""),
         )?;
     }
@@ -202,7 +202,7 @@ pub async fn end_session(
             &keys,
             st2.settings.issuer_str(),
             &p2,
-            si.as_ref().map(|(u, s)| (u.as_str(), s.as_str())),
+            si.as_ref().map(|(u, s)| (u, s)),
         )
     })
     .await??
@@ -210,11 +210,11 @@ pub async fn end_session(
 
     if !(plan.confirmed || confirming) && signed_in.is_some() {
         // No valid id_token_hint: ask before ending anything (RP-Initiated Logout §2).
-        let sid = signed_in.as_ref().map(|(_, s)| s.as_str());
+        let sid = signed_in.as_ref().map(|(_, s)| s);
         let mut token = csrf::issue(&st, &req, sid);
         let builder = token.builder(StatusCode::OK);
         let hidden = [
-            ("client_id", plan.client.as_ref().map(|c| c.id.clone())),
+            ("client_id", plan.client.as_ref().map(|c| c.id.to_string())),
             (
                 "post_logout_redirect_uri",
                 params.post_logout_redirect_uri.clone(),

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::ids::{ClientId, Sid, UserId};
 use crate::oauth::store::OAuthStore;
 use crate::oauth::types::Client;
 use crate::signing::KeySet;
@@ -58,11 +59,11 @@ fn id_token_hint<S: OAuthStore>(
     keys: &KeySet,
     issuer: &str,
     token: &str,
-) -> StoreResult<Option<(HintClaims, String)>> {
+) -> StoreResult<Option<(HintClaims, ClientId)>> {
     let Ok(claims) = keys.verify::<HintClaims>(token, issuer, Some(ID_TOKEN_TYP), true) else {
         return Ok(None);
     };
-    let Some(aud) = claims.aud.single().map(str::to_owned) else {
+    let Some(aud) = claims.aud.single().map(ClientId::new) else {
         return Ok(None);
     };
     if store.find_client(&aud)?.is_none() {
@@ -86,7 +87,7 @@ pub fn plan<S: OAuthStore>(
     keys: &KeySet,
     issuer: &str,
     params: &LogoutParams,
-    signed_in: Option<(&str, &str)>,
+    signed_in: Option<(&UserId, &Sid)>,
 ) -> StoreResult<Result<LogoutPlan, &'static str>> {
     let (hint, hint_client) = match params.id_token_hint.as_deref() {
         Some(t) => match id_token_hint(store, keys, issuer, t)? {
@@ -96,14 +97,16 @@ pub fn plan<S: OAuthStore>(
         None => (None, None),
     };
     let client_id = match (&params.client_id, &hint_client) {
-        (Some(a), Some(b)) if a != b => {
+        (Some(a), Some(b)) if a != b.as_str() => {
             return Ok(Err("client_id does not match the id_token_hint"));
         }
-        (Some(a), _) => Some(a.clone()),
+        (Some(a), _) => Some(ClientId::new(a.as_str())),
         (None, b) => b.clone(),
     };
     let client = match &client_id {
-        Some(id) if crate::oauth::clients::plausible_client_id(id) => store.find_client(id)?,
+        Some(id) if crate::oauth::clients::plausible_client_id(id.as_str()) => {
+            store.find_client(id)?
+        }
         _ => None,
     };
     if client_id.is_some() && client.is_none() {
@@ -127,7 +130,9 @@ pub fn plan<S: OAuthStore>(
     };
     let confirmed = match (&hint, signed_in) {
         (Some(_), None) => true,
-        (Some(h), Some((user_id, sid))) => h.sub == user_id || h.sid.as_deref() == Some(sid),
+        (Some(h), Some((user_id, sid))) => {
+            h.sub == user_id.as_str() || h.sid.as_deref() == Some(sid.as_str())
+        }
         (None, _) => false,
     };
     Ok(Ok(LogoutPlan {

@@ -11,6 +11,7 @@ use crate::audit::AuditStore;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::{Clock, UnixTime};
 use crate::crypto;
+use crate::ids::Sid;
 use crate::sessions::store::SessionStore;
 use crate::store::StoreResult;
 
@@ -76,7 +77,7 @@ pub fn start<S: SessionStore + AuditStore>(
     let now = clock.now();
     let record = SessionRecord {
         id_hash: secret.hash(),
-        sid: crypto::random_token(),
+        sid: Sid::generate(),
         user_id: user.id.clone(),
         created_at: now,
         last_seen_at: now,

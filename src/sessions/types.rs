@@ -1,13 +1,14 @@
 use crate::accounts::types::User;
 use crate::clock::UnixTime;
+use crate::ids::{Sid, UserId};
 
 /// A stored browser session. The cookie value is never stored: `id_hash` is its SHA-256.
 /// `sid` is a separate random public identifier (OIDC `sid` claim), unrelated to the cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
     pub id_hash: String,
-    pub sid: String,
-    pub user_id: String,
+    pub sid: Sid,
+    pub user_id: UserId,
     pub created_at: UnixTime,
     pub last_seen_at: UnixTime,
     /// Absolute expiry.

@@ -6,6 +6,7 @@ use super::{DbConn, Store, StoreError, StoreResult};
 use crate::accounts::store::{OrgStore, UserStore};
 use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
 use crate::clock::UnixTime;
+use crate::ids::{GroupId, OrgId, UserId};
 
 pub(super) fn count_users(conn: &mut DbConn) -> StoreResult<i64> {
     Ok(users::table.count().get_result(conn)?)
@@ -22,7 +23,7 @@ pub(super) fn find_org(conn: &mut DbConn, name_key: &str) -> StoreResult<Option<
 
 pub(super) fn create_org(conn: &mut DbConn, org: &Organisation, name_key: &str) -> StoreResult<()> {
     let row = OrgRow {
-        id: org.id.clone(),
+        id: org.id.as_str().to_owned(),
         name: org.name.clone(),
         name_key: name_key.to_owned(),
         created_at: org.created_at,
@@ -38,11 +39,11 @@ pub(super) fn create_org(conn: &mut DbConn, org: &Organisation, name_key: &str) 
 pub(super) fn create_user(
     conn: &mut DbConn,
     user: &NewUser,
-    org: Option<(&str, Role)>,
+    org: Option<(&OrgId, Role)>,
     now: UnixTime,
 ) -> StoreResult<User> {
     let row = UserRow {
-        id: user.id.clone(),
+        id: user.id.as_str().to_owned(),
         username: user.username.as_str().to_owned(),
         username_key: user.username.key(),
         email: user.email.as_str().to_owned(),
@@ -58,7 +59,7 @@ pub(super) fn create_user(
             .values(&row)
             .execute(conn)?;
         if let Some((org_id, role)) = org {
-            insert_membership(conn, org_id, &row.id, role, now)?;
+            insert_membership(conn, org_id, &user.id, role, now)?;
         }
         Ok::<_, StoreError>(())
     })?;
@@ -67,14 +68,14 @@ pub(super) fn create_user(
 
 fn insert_membership(
     conn: &mut DbConn,
-    org_id: &str,
-    user_id: &str,
+    org_id: &OrgId,
+    user_id: &UserId,
     role: Role,
     now: UnixTime,
 ) -> StoreResult<()> {
     let m = MembershipRow {
-        org_id: org_id.to_owned(),
-        user_id: user_id.to_owned(),
+        org_id: org_id.as_str().to_owned(),
+        user_id: user_id.as_str().to_owned(),
         role: role.as_str().to_owned(),
         created_at: now,
     };
@@ -95,11 +96,11 @@ impl OrgStore for Store {
 
     fn set_org_key_policy(
         &self,
-        id: &str,
+        id: &OrgId,
         max_lifetime: Option<i64>,
         legacy_query: bool,
     ) -> StoreResult<()> {
-        diesel::update(organisations::table.find(id))
+        diesel::update(organisations::table.find(id.as_str()))
             .set((
                 organisations::api_key_max_lifetime.eq(max_lifetime),
                 organisations::api_key_legacy_query.eq(legacy_query),
@@ -123,7 +124,7 @@ impl UserStore for Store {
     fn create_user(
         &self,
         user: &NewUser,
-        org: Option<(&str, Role)>,
+        org: Option<(&OrgId, Role)>,
         now: UnixTime,
     ) -> StoreResult<User> {
         create_user(&mut *self.conn()?, user, org, now)
@@ -142,9 +143,9 @@ impl UserStore for Store {
             .map(UserRow::into_user))
     }
 
-    fn find_user(&self, id: &str) -> StoreResult<Option<User>> {
+    fn find_user(&self, id: &UserId) -> StoreResult<Option<User>> {
         Ok(users::table
-            .find(id)
+            .find(id.as_str())
             .select(UserRow::as_select())
             .get_result(&mut *self.conn()?)
             .optional()?
@@ -170,8 +171,8 @@ impl UserStore for Store {
             .collect())
     }
 
-    fn set_user_disabled(&self, id: &str, disabled: bool, now: UnixTime) -> StoreResult<()> {
-        let n = diesel::update(users::table.find(id))
+    fn set_user_disabled(&self, id: &UserId, disabled: bool, now: UnixTime) -> StoreResult<()> {
+        let n = diesel::update(users::table.find(id.as_str()))
             .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
             .execute(&mut *self.conn()?)?;
         if n == 0 {
@@ -181,10 +182,10 @@ impl UserStore for Store {
         }
     }
 
-    fn memberships(&self, user_id: &str) -> StoreResult<Vec<Membership>> {
+    fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>> {
         let rows: Vec<(OrgRow, String)> = memberships::table
             .inner_join(organisations::table)
-            .filter(memberships::user_id.eq(user_id))
+            .filter(memberships::user_id.eq(user_id.as_str()))
             .order(organisations::name_key)
             .select((OrgRow::as_select(), memberships::role))
             .load(&mut *self.conn()?)?;
@@ -203,47 +204,56 @@ impl UserStore for Store {
 
     fn add_membership(
         &self,
-        org_id: &str,
-        user_id: &str,
+        org_id: &OrgId,
+        user_id: &UserId,
         role: Role,
         now: UnixTime,
     ) -> StoreResult<()> {
         insert_membership(&mut *self.conn()?, org_id, user_id, role, now)
     }
 
-    fn remove_membership(&self, org_id: &str, user_id: &str, now: UnixTime) -> StoreResult<bool> {
+    fn remove_membership(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             super::apikeys::revoke_user_keys(conn, user_id, Some(org_id), now)?;
-            Ok(diesel::delete(memberships::table.find((org_id, user_id))).execute(conn)? == 1)
+            Ok(
+                diesel::delete(memberships::table.find((org_id.as_str(), user_id.as_str())))
+                    .execute(conn)?
+                    == 1,
+            )
         })
     }
 
-    fn delete_user(&self, user_id: &str, now: UnixTime) -> StoreResult<bool> {
+    fn delete_user(&self, user_id: &UserId, now: UnixTime) -> StoreResult<bool> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             super::apikeys::revoke_user_keys(conn, user_id, None, now)?;
             // Sessions, grants, tokens, memberships and device codes go with the row (ON
             // DELETE CASCADE).
-            Ok(diesel::delete(users::table.find(user_id)).execute(conn)? == 1)
+            Ok(diesel::delete(users::table.find(user_id.as_str())).execute(conn)? == 1)
         })
     }
 
-    fn user_groups(&self, user_id: &str) -> StoreResult<Vec<String>> {
+    fn user_groups(&self, user_id: &UserId) -> StoreResult<Vec<String>> {
         Ok(group_members::table
             .inner_join(groups::table)
-            .filter(group_members::user_id.eq(user_id))
+            .filter(group_members::user_id.eq(user_id.as_str()))
             .order(groups::name_key)
             .select(groups::name)
             .load(&mut *self.conn()?)?)
     }
 
-    fn create_group(&self, org_id: &str, name: &str, now: UnixTime) -> StoreResult<String> {
-        let id = crate::crypto::new_id("grp");
+    fn create_group(&self, org_id: &OrgId, name: &str, now: UnixTime) -> StoreResult<GroupId> {
+        let id = GroupId::generate();
         diesel::insert_into(groups::table)
             .values((
-                groups::id.eq(&id),
-                groups::org_id.eq(org_id),
+                groups::id.eq(id.as_str()),
+                groups::org_id.eq(org_id.as_str()),
                 groups::name.eq(name),
                 groups::name_key.eq(name.to_lowercase()),
                 groups::created_at.eq(now),
@@ -252,11 +262,11 @@ impl UserStore for Store {
         Ok(id)
     }
 
-    fn add_group_member(&self, group_id: &str, user_id: &str) -> StoreResult<()> {
+    fn add_group_member(&self, group_id: &GroupId, user_id: &UserId) -> StoreResult<()> {
         diesel::insert_into(group_members::table)
             .values((
-                group_members::group_id.eq(group_id),
-                group_members::user_id.eq(user_id),
+                group_members::group_id.eq(group_id.as_str()),
+                group_members::user_id.eq(user_id.as_str()),
             ))
             .execute(&mut *self.conn()?)?;
         Ok(())

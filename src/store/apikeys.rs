@@ -8,6 +8,7 @@ use super::{Store, StoreError, StoreResult};
 use crate::apikeys::store::{ApiKeyStore, KeyLookup};
 use crate::apikeys::types::{ApiKey, Application, KeyOwner, parse_allowlist};
 use crate::clock::UnixTime;
+use crate::ids::{ApplicationId, KeyId, OrgId, UserId};
 use crate::scopes::Scopes;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -34,13 +35,13 @@ impl From<KeyRow> for ApiKey {
             allowed_ips: parse_allowlist(&[r.allowed_ips]).unwrap_or_default(),
             scopes: Scopes::parse(&r.scopes).unwrap_or_default(),
             owner: match (r.application_id, r.created_by, r.org_owned) {
-                (Some(app), _, _) => KeyOwner::Application(app),
-                (None, Some(user), _) => KeyOwner::User(user),
+                (Some(app), _, _) => KeyOwner::Application(ApplicationId::new(app)),
+                (None, Some(user), _) => KeyOwner::User(UserId::new(user)),
                 (None, None, true) => KeyOwner::Organisation,
                 (None, None, false) => KeyOwner::Orphaned,
             },
-            id: r.id,
-            org_id: r.org_id,
+            id: KeyId::new(r.id),
+            org_id: OrgId::new(r.org_id),
             name: r.name,
             hint: r.hint,
             created_at: r.created_at,
@@ -54,11 +55,11 @@ impl From<KeyRow> for ApiKey {
 impl From<&ApiKey> for KeyRow {
     fn from(key: &ApiKey) -> Self {
         KeyRow {
-            id: key.id.clone(),
-            org_id: key.org_id.clone(),
-            created_by: key.owner.user_id().map(str::to_owned),
+            id: key.id.as_str().to_owned(),
+            org_id: key.org_id.as_str().to_owned(),
+            created_by: key.owner.user_id().map(|u| u.as_str().to_owned()),
             application_id: match key.owner {
-                KeyOwner::Application(app) => Some(app),
+                KeyOwner::Application(app) => Some(app.get()),
                 _ => None,
             },
             org_owned: key.owner == KeyOwner::Organisation,
@@ -92,8 +93,8 @@ struct AppRow {
 impl From<AppRow> for Application {
     fn from(r: AppRow) -> Self {
         Application {
-            id: r.id,
-            org_id: r.org_id,
+            id: ApplicationId::new(r.id),
+            org_id: OrgId::new(r.org_id),
             name: r.name,
             scope: r.scope,
             created_at: r.created_at,
@@ -108,7 +109,7 @@ fn insert_key(conn: &mut super::DbConn, key: &ApiKey, secret_hash: &str) -> Stor
     diesel::insert_into(sec::table)
         .values((
             sec::secret_hash.eq(secret_hash),
-            sec::key_id.eq(&key.id),
+            sec::key_id.eq(key.id.as_str()),
             sec::created_at.eq(key.created_at),
             sec::valid_until.eq(None::<i64>),
         ))
@@ -124,17 +125,17 @@ type LookupRow = (KeyRow, Option<i64>, OrgRow, Option<String>, Option<bool>);
 /// caller's transaction: a user or membership never goes without their keys.
 pub(super) fn revoke_user_keys(
     conn: &mut super::DbConn,
-    user_id: &str,
-    org_id: Option<&str>,
+    user_id: &UserId,
+    org_id: Option<&OrgId>,
     now: UnixTime,
 ) -> StoreResult<usize> {
     let mut query = k::table
-        .filter(k::created_by.eq(user_id))
+        .filter(k::created_by.eq(user_id.as_str()))
         .filter(k::revoked_at.is_null())
         .select(k::id)
         .into_boxed();
     if let Some(org_id) = org_id {
-        query = query.filter(k::org_id.eq(org_id));
+        query = query.filter(k::org_id.eq(org_id.as_str()));
     }
     let ids: Vec<String> = query.load(conn)?;
     diesel::delete(sec::table.filter(sec::key_id.eq_any(&ids))).execute(conn)?;
@@ -186,18 +187,18 @@ impl ApiKeyStore for Store {
         )
     }
 
-    fn find_api_key(&self, id: &str) -> StoreResult<Option<ApiKey>> {
+    fn find_api_key(&self, id: &KeyId) -> StoreResult<Option<ApiKey>> {
         Ok(k::table
-            .find(id)
+            .find(id.as_str())
             .select(KeyRow::as_select())
             .get_result(&mut *self.conn()?)
             .optional()?
             .map(Into::into))
     }
 
-    fn list_api_keys(&self, org_id: &str) -> StoreResult<Vec<ApiKey>> {
+    fn list_api_keys(&self, org_id: &OrgId) -> StoreResult<Vec<ApiKey>> {
         Ok(k::table
-            .filter(k::org_id.eq(org_id))
+            .filter(k::org_id.eq(org_id.as_str()))
             .filter(k::revoked_at.is_null())
             .order(k::created_at.desc())
             .select(KeyRow::as_select())
@@ -207,7 +208,8 @@ impl ApiKeyStore for Store {
             .collect())
     }
 
-    fn revoke_api_key(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
+    fn revoke_api_key(&self, id: &KeyId, now: UnixTime) -> StoreResult<bool> {
+        let id = id.as_str();
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             let n = diesel::update(k::table.find(id).filter(k::revoked_at.is_null()))
@@ -220,12 +222,13 @@ impl ApiKeyStore for Store {
 
     fn rotate_api_key_secret(
         &self,
-        id: &str,
+        id: &KeyId,
         secret_hash: &str,
         hint: &str,
         now: UnixTime,
         grace_until: UnixTime,
     ) -> StoreResult<bool> {
+        let id = id.as_str();
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             // Updating the key row first locks it (PostgreSQL; SQLite has one writer): a
@@ -264,11 +267,11 @@ impl ApiKeyStore for Store {
         })
     }
 
-    fn record_api_key_usage(&self, usage: &[(String, UnixTime)]) -> StoreResult<()> {
+    fn record_api_key_usage(&self, usage: &[(KeyId, UnixTime)]) -> StoreResult<()> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             for (id, at) in usage {
-                diesel::update(k::table.find(id))
+                diesel::update(k::table.find(id.as_str()))
                     .set(k::last_used_at.eq(*at))
                     .execute(conn)?;
             }
@@ -278,13 +281,14 @@ impl ApiKeyStore for Store {
 
     fn create_application(
         &self,
-        org_id: &str,
+        org_id: &OrgId,
         name: &str,
         scope: &str,
-        created_by: Option<&str>,
+        created_by: Option<&UserId>,
         key: &ApiKey,
         secret_hash: &str,
     ) -> StoreResult<Application> {
+        let (org_id, created_by) = (org_id.as_str(), created_by.map(UserId::as_str));
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             diesel::insert_into(app::table)
@@ -306,7 +310,7 @@ impl ApiKeyStore for Store {
                 .select(AppRow::as_select())
                 .get_result(conn)?;
             let key = ApiKey {
-                owner: KeyOwner::Application(created.id),
+                owner: KeyOwner::Application(ApplicationId::new(created.id)),
                 ..key.clone()
             };
             insert_key(conn, &key, secret_hash)?;
@@ -314,18 +318,18 @@ impl ApiKeyStore for Store {
         })
     }
 
-    fn find_application(&self, id: i64) -> StoreResult<Option<Application>> {
+    fn find_application(&self, id: ApplicationId) -> StoreResult<Option<Application>> {
         Ok(app::table
-            .find(id)
+            .find(id.get())
             .select(AppRow::as_select())
             .get_result(&mut *self.conn()?)
             .optional()?
             .map(Into::into))
     }
 
-    fn list_applications(&self, org_id: &str) -> StoreResult<Vec<Application>> {
+    fn list_applications(&self, org_id: &OrgId) -> StoreResult<Vec<Application>> {
         Ok(app::table
-            .filter(app::org_id.eq(org_id))
+            .filter(app::org_id.eq(org_id.as_str()))
             .order(app::id)
             .select(AppRow::as_select())
             .load(&mut *self.conn()?)?
@@ -334,7 +338,8 @@ impl ApiKeyStore for Store {
             .collect())
     }
 
-    fn delete_application(&self, id: i64, now: UnixTime) -> StoreResult<bool> {
+    fn delete_application(&self, id: ApplicationId, now: UnixTime) -> StoreResult<bool> {
+        let id = id.get();
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             let keys: Vec<String> = k::table

@@ -5,12 +5,13 @@ use super::schema::audit_events;
 use super::{DbConn, Store, StoreResult};
 use crate::audit::AuditEvent;
 use crate::audit::AuditStore;
+use crate::ids::UserId;
 
 pub(super) fn record(conn: &mut DbConn, e: &AuditEvent) -> StoreResult<()> {
     let row = NewAuditRow {
         at: e.at,
         kind: &e.kind,
-        user_id: e.user_id.as_deref(),
+        user_id: e.user_id.as_ref().map(UserId::as_str),
         subject: e.subject.as_deref(),
         ip: e.ip.as_deref(),
         user_agent: e.user_agent.as_deref(),

@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use super::schema::device_codes as d;
 use super::{Store, StoreResult};
 use crate::clock::UnixTime;
+use crate::ids::{ClientId, UserId};
 use crate::oauth::store::DeviceCodeStore;
 use crate::oauth::types::{DeviceCode, DeviceStatus};
 use crate::scopes::Scopes;
@@ -31,14 +32,14 @@ impl From<Row> for DeviceCode {
         DeviceCode {
             device_code_hash: r.device_code_hash,
             user_code: r.user_code,
-            client_id: r.client_id,
+            client_id: ClientId::new(r.client_id),
             scope: Scopes::parse(&r.scope).unwrap_or_default(),
             created_at: r.created_at,
             expires_at: r.expires_at,
             interval: r.poll_interval,
             last_polled_at: r.last_polled_at,
             status: DeviceStatus::parse(&r.status),
-            user_id: r.user_id,
+            user_id: r.user_id.map(UserId::new),
             granted_scope: r.granted_scope.and_then(|s| Scopes::parse(&s)),
             auth_time: r.auth_time,
             amr: r
@@ -55,7 +56,7 @@ impl DeviceCodeStore for Store {
         let row = Row {
             device_code_hash: c.device_code_hash.clone(),
             user_code: c.user_code.clone(),
-            client_id: c.client_id.clone(),
+            client_id: c.client_id.as_str().to_owned(),
             scope: c.scope.to_string(),
             created_at: c.created_at,
             expires_at: c.expires_at,
@@ -103,7 +104,7 @@ impl DeviceCodeStore for Store {
         &self,
         user_code: &str,
         approved: bool,
-        user_id: &str,
+        user_id: &UserId,
         granted_scope: &Scopes,
         auth_time: UnixTime,
         amr: &[String],
@@ -120,7 +121,7 @@ impl DeviceCodeStore for Store {
         )
         .set((
             d::status.eq(status.as_str()),
-            d::user_id.eq(user_id),
+            d::user_id.eq(user_id.as_str()),
             d::granted_scope.eq(granted_scope.to_string()),
             d::auth_time.eq(auth_time),
             d::amr.eq(amr.join(" ")),

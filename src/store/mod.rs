@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::accounts::types::{NewUser, Organisation, Role, User};
 use crate::audit::AuditEvent;
 use crate::clock::UnixTime;
+use crate::ids::{ClientId, OrgId};
 use crate::oauth::types::Client;
 use crate::signing::StoredKey;
 
@@ -225,7 +226,7 @@ impl SetupTx<'_> {
     pub fn create_user(
         &mut self,
         user: &NewUser,
-        org: Option<(&str, Role)>,
+        org: Option<(&OrgId, Role)>,
         now: UnixTime,
     ) -> StoreResult<User> {
         accounts::create_user(self.conn, user, org, now)
@@ -255,7 +256,7 @@ impl SetupTx<'_> {
         oauth::create_client(self.conn, client)
     }
 
-    pub fn find_client(&mut self, id: &str) -> StoreResult<Option<Client>> {
+    pub fn find_client(&mut self, id: &ClientId) -> StoreResult<Option<Client>> {
         oauth::find_client(self.conn, id)
     }
 }

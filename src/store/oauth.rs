@@ -6,6 +6,7 @@ use super::schema::{
 };
 use super::{DbConn, Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
+use crate::ids::{ClientId, GrantId, Sid, UserId};
 use crate::oauth::store::{ClientStore, ConsentStore, GrantStore};
 use crate::oauth::types::*;
 use crate::scopes::Scopes;
@@ -60,7 +61,7 @@ impl TryFrom<ClientRow> for Client {
                 .parse()
                 .map_err(|_| corrupt("id_token_alg"))?,
             resources: serde_json::from_str(&r.resources).map_err(|_| corrupt("resources"))?,
-            id: r.id,
+            id: ClientId::new(r.id),
             name: r.name,
             secret_hash: r.secret_hash,
             skip_consent: r.skip_consent,
@@ -76,7 +77,7 @@ impl TryFrom<ClientRow> for Client {
 impl From<&Client> for ClientRow {
     fn from(c: &Client) -> Self {
         ClientRow {
-            id: c.id.clone(),
+            id: c.id.as_str().to_owned(),
             name: c.name.clone(),
             secret_hash: c.secret_hash.clone(),
             redirect_uris: serde_json::json!(c.redirect_uris).to_string(),
@@ -121,10 +122,10 @@ struct GrantRow {
 impl From<GrantRow> for Grant {
     fn from(r: GrantRow) -> Self {
         Grant {
-            id: r.id,
-            client_id: r.client_id,
-            user_id: r.user_id,
-            sid: r.sid,
+            id: GrantId::new(r.id),
+            client_id: ClientId::new(r.client_id),
+            user_id: r.user_id.map(UserId::new),
+            sid: r.sid.map(Sid::new),
             scope: Scopes::parse(&r.scope).unwrap_or_default(),
             auth_time: r.auth_time,
             amr: r.amr.split_whitespace().map(String::from).collect(),
@@ -196,9 +197,9 @@ pub(super) fn create_client(conn: &mut DbConn, c: &Client) -> StoreResult<()> {
     Ok(())
 }
 
-pub(super) fn find_client(conn: &mut DbConn, id: &str) -> StoreResult<Option<Client>> {
+pub(super) fn find_client(conn: &mut DbConn, id: &ClientId) -> StoreResult<Option<Client>> {
     cl::table
-        .find(id)
+        .find(id.as_str())
         .select(ClientRow::as_select())
         .get_result(conn)
         .optional()?
@@ -279,7 +280,7 @@ impl ClientStore for Store {
         create_client(&mut *self.conn()?, client)
     }
 
-    fn find_client(&self, id: &str) -> StoreResult<Option<Client>> {
+    fn find_client(&self, id: &ClientId) -> StoreResult<Option<Client>> {
         find_client(&mut *self.conn()?, id)
     }
 
@@ -293,7 +294,8 @@ impl ClientStore for Store {
             .collect()
     }
 
-    fn delete_client(&self, id: &str) -> StoreResult<bool> {
+    fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
+        let id = id.as_str();
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             diesel::delete(at::table.filter(at::client_id.eq(id))).execute(conn)?;
@@ -309,20 +311,22 @@ impl ClientStore for Store {
         })
     }
 
-    fn set_client_secret(&self, id: &str, secret_hash: &str) -> StoreResult<bool> {
-        Ok(
-            diesel::update(cl::table.find(id).filter(cl::secret_hash.is_not_null()))
-                .set(cl::secret_hash.eq(secret_hash))
-                .execute(&mut *self.conn()?)?
-                == 1,
+    fn set_client_secret(&self, id: &ClientId, secret_hash: &str) -> StoreResult<bool> {
+        Ok(diesel::update(
+            cl::table
+                .find(id.as_str())
+                .filter(cl::secret_hash.is_not_null()),
         )
+        .set(cl::secret_hash.eq(secret_hash))
+        .execute(&mut *self.conn()?)?
+            == 1)
     }
 }
 
 impl ConsentStore for Store {
-    fn find_consent(&self, user_id: &str, client_id: &str) -> StoreResult<Option<Scopes>> {
+    fn find_consent(&self, user_id: &UserId, client_id: &ClientId) -> StoreResult<Option<Scopes>> {
         let scope: Option<String> = cs::table
-            .find((user_id, client_id))
+            .find((user_id.as_str(), client_id.as_str()))
             .select(cs::scope)
             .get_result(&mut *self.conn()?)
             .optional()?;
@@ -331,11 +335,12 @@ impl ConsentStore for Store {
 
     fn save_consent(
         &self,
-        user_id: &str,
-        client_id: &str,
+        user_id: &UserId,
+        client_id: &ClientId,
         scope: &Scopes,
         now: UnixTime,
     ) -> StoreResult<()> {
+        let (user_id, client_id) = (user_id.as_str(), client_id.as_str());
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             diesel::delete(cs::table.find((user_id, client_id))).execute(conn)?;
@@ -351,10 +356,10 @@ impl ConsentStore for Store {
         })
     }
 
-    fn list_consents(&self, user_id: &str) -> StoreResult<Vec<ConsentRecord>> {
+    fn list_consents(&self, user_id: &UserId) -> StoreResult<Vec<ConsentRecord>> {
         let rows: Vec<(String, String, String, i64)> = cs::table
             .inner_join(cl::table)
-            .filter(cs::user_id.eq(user_id))
+            .filter(cs::user_id.eq(user_id.as_str()))
             .order(cl::name)
             .select((cs::client_id, cl::name, cs::scope, cs::created_at))
             .load(&mut *self.conn()?)?;
@@ -362,7 +367,7 @@ impl ConsentStore for Store {
             .into_iter()
             .map(
                 |(client_id, client_name, scope, created_at)| ConsentRecord {
-                    client_id,
+                    client_id: ClientId::new(client_id),
                     client_name,
                     scope: Scopes::parse(&scope).unwrap_or_default(),
                     created_at,
@@ -371,7 +376,13 @@ impl ConsentStore for Store {
             .collect())
     }
 
-    fn revoke_consent(&self, user_id: &str, client_id: &str, now: UnixTime) -> StoreResult<()> {
+    fn revoke_consent(
+        &self,
+        user_id: &UserId,
+        client_id: &ClientId,
+        now: UnixTime,
+    ) -> StoreResult<()> {
+        let (user_id, client_id) = (user_id.as_str(), client_id.as_str());
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
             diesel::delete(cs::table.find((user_id, client_id))).execute(conn)?;
@@ -389,10 +400,10 @@ impl ConsentStore for Store {
 impl GrantStore for Store {
     fn create_grant(&self, g: &Grant) -> StoreResult<()> {
         let row = GrantRow {
-            id: g.id.clone(),
-            client_id: g.client_id.clone(),
-            user_id: g.user_id.clone(),
-            sid: g.sid.clone(),
+            id: g.id.as_str().to_owned(),
+            client_id: g.client_id.as_str().to_owned(),
+            user_id: g.user_id.as_ref().map(|u| u.as_str().to_owned()),
+            sid: g.sid.as_ref().map(|s| s.as_str().to_owned()),
             scope: g.scope.to_string(),
             auth_time: g.auth_time,
             amr: g.amr.join(" "),
@@ -411,8 +422,8 @@ impl GrantStore for Store {
     fn insert_code(&self, c: &AuthCode) -> StoreResult<()> {
         let row = CodeRow {
             code_hash: c.code_hash.clone(),
-            grant_id: c.grant_id.clone(),
-            client_id: c.client_id.clone(),
+            grant_id: c.grant_id.as_str().to_owned(),
+            client_id: c.client_id.as_str().to_owned(),
             redirect_uri: c.redirect_uri.clone(),
             scope: c.scope.to_string(),
             nonce: c.nonce.clone(),
@@ -435,8 +446,8 @@ impl GrantStore for Store {
             .optional()?
             .map(|r| AuthCode {
                 code_hash: r.code_hash,
-                grant_id: r.grant_id,
-                client_id: r.client_id,
+                grant_id: GrantId::new(r.grant_id),
+                client_id: ClientId::new(r.client_id),
                 redirect_uri: r.redirect_uri,
                 scope: Scopes::parse(&r.scope).unwrap_or_default(),
                 nonce: r.nonce,
@@ -459,17 +470,17 @@ impl GrantStore for Store {
         })
     }
 
-    fn find_grant(&self, id: &str) -> StoreResult<Option<Grant>> {
+    fn find_grant(&self, id: &GrantId) -> StoreResult<Option<Grant>> {
         Ok(gr::table
-            .find(id)
+            .find(id.as_str())
             .select(GrantRow::as_select())
             .get_result(&mut *self.conn()?)
             .optional()?
             .map(Into::into))
     }
 
-    fn mark_grant_used(&self, id: &str, now: UnixTime) -> StoreResult<bool> {
-        let id = id.to_owned();
+    fn mark_grant_used(&self, id: &GrantId, now: UnixTime) -> StoreResult<bool> {
+        let id = id.as_str().to_owned();
         self.write(move |conn| {
             Ok(diesel::update(
                 gr::table
@@ -483,17 +494,17 @@ impl GrantStore for Store {
         })
     }
 
-    fn revoke_grant(&self, id: &str, now: UnixTime) -> StoreResult<()> {
-        let ids = [id.to_owned()];
+    fn revoke_grant(&self, id: &GrantId, now: UnixTime) -> StoreResult<()> {
+        let ids = [id.as_str().to_owned()];
         self.write(move |conn| revoke_grants(conn, &ids, now))
     }
 
     fn insert_access_token(&self, t: &AccessTokenRecord) -> StoreResult<()> {
         let row = AccessRow {
             token_hash: t.token_hash.clone(),
-            grant_id: t.grant_id.clone(),
-            client_id: t.client_id.clone(),
-            user_id: t.user_id.clone(),
+            grant_id: t.grant_id.as_ref().map(|g| g.as_str().to_owned()),
+            client_id: t.client_id.as_str().to_owned(),
+            user_id: t.user_id.as_ref().map(|u| u.as_str().to_owned()),
             scope: t.scope.to_string(),
             audience: t.audience.clone(),
             created_at: t.created_at,
@@ -513,9 +524,9 @@ impl GrantStore for Store {
             .optional()?
             .map(|r| AccessTokenRecord {
                 token_hash: r.token_hash,
-                grant_id: r.grant_id,
-                client_id: r.client_id,
-                user_id: r.user_id,
+                grant_id: r.grant_id.map(GrantId::new),
+                client_id: ClientId::new(r.client_id),
+                user_id: r.user_id.map(UserId::new),
                 scope: Scopes::parse(&r.scope).unwrap_or_default(),
                 audience: r.audience,
                 created_at: r.created_at,
@@ -534,7 +545,7 @@ impl GrantStore for Store {
     fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> StoreResult<()> {
         let row = RefreshRow {
             token_hash: t.token_hash.clone(),
-            grant_id: t.grant_id.clone(),
+            grant_id: t.grant_id.as_str().to_owned(),
             created_at: t.created_at,
             used_at: t.used_at,
         };
@@ -552,7 +563,7 @@ impl GrantStore for Store {
             .optional()?
             .map(|r| RefreshTokenRecord {
                 token_hash: r.token_hash,
-                grant_id: r.grant_id,
+                grant_id: GrantId::new(r.grant_id),
                 created_at: r.created_at,
                 used_at: r.used_at,
             }))

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use super::schema::*;
 use crate::accounts::types::{Organisation, User};
 use crate::audit::AuditEvent;
+use crate::ids::{OrgId, Sid, UserId};
 use crate::sessions::types::SessionRecord;
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -21,7 +22,7 @@ pub struct OrgRow {
 impl From<OrgRow> for Organisation {
     fn from(r: OrgRow) -> Self {
         Organisation {
-            id: r.id,
+            id: OrgId::new(r.id),
             name: r.name,
             created_at: r.created_at,
             api_key_max_lifetime: r.api_key_max_lifetime,
@@ -48,7 +49,7 @@ pub struct UserRow {
 impl UserRow {
     pub fn into_user(self) -> (User, Option<String>) {
         let user = User {
-            id: self.id,
+            id: UserId::new(self.id),
             username: self.username,
             email: self.email,
             display_name: self.display_name,
@@ -94,8 +95,8 @@ impl From<SessionRow> for SessionRecord {
     fn from(r: SessionRow) -> Self {
         SessionRecord {
             id_hash: r.id_hash,
-            sid: r.sid,
-            user_id: r.user_id,
+            sid: Sid::new(r.sid),
+            user_id: UserId::new(r.user_id),
             created_at: r.created_at,
             last_seen_at: r.last_seen_at,
             expires_at: r.expires_at,
@@ -111,8 +112,8 @@ impl From<&SessionRecord> for SessionRow {
     fn from(s: &SessionRecord) -> Self {
         SessionRow {
             id_hash: s.id_hash.clone(),
-            sid: s.sid.clone(),
-            user_id: s.user_id.clone(),
+            sid: s.sid.as_str().to_owned(),
+            user_id: s.user_id.as_str().to_owned(),
             created_at: s.created_at,
             last_seen_at: s.last_seen_at,
             expires_at: s.expires_at,
@@ -154,7 +155,7 @@ impl From<AuditRow> for AuditEvent {
         AuditEvent {
             at: r.at,
             kind: r.kind,
-            user_id: r.user_id,
+            user_id: r.user_id.map(UserId::new),
             subject: r.subject,
             ip: r.ip,
             user_agent: r.user_agent,

@@ -4,6 +4,7 @@ use super::rows::{SessionRow, UserRow};
 use super::schema::{sessions, users};
 use super::{Store, StoreResult};
 use crate::clock::UnixTime;
+use crate::ids::{Sid, UserId};
 use crate::sessions::store::SessionStore;
 use crate::sessions::types::{CurrentSession, SessionRecord};
 
@@ -30,10 +31,10 @@ impl SessionStore for Store {
 
     // Written out like `find_session`, not through a boxed query: diesel caches only statically
     // typed statements, and `find_session` runs on every signed-in request.
-    fn find_session_by_sid(&self, sid: &str) -> StoreResult<Option<CurrentSession>> {
+    fn find_session_by_sid(&self, sid: &Sid) -> StoreResult<Option<CurrentSession>> {
         Ok(sessions::table
             .inner_join(users::table)
-            .filter(sessions::sid.eq(sid))
+            .filter(sessions::sid.eq(sid.as_str()))
             .select((SessionRow::as_select(), UserRow::as_select()))
             .get_result::<(SessionRow, UserRow)>(&mut *self.conn()?)
             .optional()?
@@ -66,9 +67,9 @@ impl SessionStore for Store {
         Ok(found.map(Into::into))
     }
 
-    fn delete_user_sessions(&self, user_id: &str) -> StoreResult<usize> {
+    fn delete_user_sessions(&self, user_id: &UserId) -> StoreResult<usize> {
         Ok(
-            diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id)))
+            diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id.as_str())))
                 .execute(&mut *self.conn()?)?,
         )
     }

@@ -82,7 +82,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
         {
             return Err(V1Error::Unauthorized);
         }
-        let user_id = t.user_id.as_deref().ok_or(V1Error::Unauthorized)?;
+        let user_id = t.user_id.as_ref().ok_or(V1Error::Unauthorized)?;
         let user = crate::accounts::store::UserStore::find_user(&st.store, user_id)?
             .filter(|u| !u.disabled);
         if user.is_none() {

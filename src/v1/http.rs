@@ -11,6 +11,7 @@ use crate::apikeys::service::{self, NewKey, ROTATE_AFTER};
 use crate::apikeys::store::ApiKeyStore;
 use crate::apikeys::types::ApiKey;
 use crate::clock::rfc3339;
+use crate::ids::{ApplicationId, KeyId};
 use crate::web::extractors::state;
 
 /// A key as `/v1` shows it; `key` only in the answer that creates or rotates it.
@@ -33,7 +34,7 @@ pub struct KeyView {
 impl KeyView {
     pub fn new(k: &ApiKey, secret: Option<String>, now: i64) -> Self {
         KeyView {
-            id: k.id.clone(),
+            id: k.id.to_string(),
             key: secret,
             name: k.name.clone(),
             scopes: k.scopes.iter().map(str::to_owned).collect(),
@@ -244,7 +245,7 @@ pub async fn list_keys(req: HttpRequest) -> Result<HttpResponse, V1Error> {
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "API keys", description = "Revokes a key at once, on every instance. Needs `write:org`.",
     params(("id" = String, Path, description = "key_…")),
     responses((status = 204, description = "Revoked"), (status = 404, description = "No such key or application in this organisation (NOT_FOUND)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, V1Error> {
+pub async fn delete_key(req: HttpRequest, id: web::Path<KeyId>) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let st = state(&req).clone();
     let principal = caller.principal.clone();
@@ -256,7 +257,7 @@ pub async fn delete_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpR
     description = "A new secret with the same metadata; the old secret keeps working for the grace period (24 h by default). Needs `write:org`.",
     params(("id" = String, Path, description = "key_…")),
     responses((status = 200, description = "`key` is shown only here", body = KeyView), (status = 404, description = "No such key or application in this organisation (NOT_FOUND)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
-pub async fn rotate_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, V1Error> {
+pub async fn rotate_key(req: HttpRequest, id: web::Path<KeyId>) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
     let st = state(&req).clone();
     let principal = caller.principal.clone();
@@ -283,7 +284,7 @@ pub async fn verify(req: HttpRequest) -> Result<HttpResponse, V1Error> {
     let p = &caller.principal;
     let body = VerifyResponse {
         valid: true,
-        key_id: p.key_id.clone(),
+        key_id: p.key_id.as_ref().map(KeyId::to_string),
         scopes: p.scopes.iter().map(str::to_owned).collect(),
         expires_at: caller.expires_at.map(rfc3339),
         organization: p.org_name.clone(),
@@ -326,7 +327,7 @@ pub async fn create_application(
     .await??;
     use secrecy::ExposeSecret;
     let body = ApplicationCreated {
-        id: app.id,
+        id: app.id.get(),
         name: app.name,
         scope: app.scope,
         key: secret.expose_secret().to_owned(),
@@ -348,7 +349,7 @@ pub async fn list_applications(req: HttpRequest) -> Result<HttpResponse, V1Error
     let data: Vec<_> = apps
         .iter()
         .map(|a| ApplicationView {
-            id: a.id,
+            id: a.id.get(),
             name: a.name.clone(),
             scope: a.scope.clone(),
             created_at: rfc3339(a.created_at),
@@ -368,7 +369,7 @@ pub async fn delete_application(
     id: web::Path<String>,
 ) -> Result<HttpResponse, V1Error> {
     let caller = auth::authenticate(&req).await?;
-    let id: i64 = id.parse().map_err(|_| V1Error::NotFound)?;
+    let id: ApplicationId = id.parse().map_err(|_| V1Error::NotFound)?;
     let st = state(&req).clone();
     let principal = caller.principal.clone();
     web::block(move || service::delete_application(&st.store, &principal, id, st.clock.now()))
@@ -388,10 +389,10 @@ pub async fn current_application(req: HttpRequest) -> Result<HttpResponse, V1Err
         .ok_or(V1Error::NotFound)?;
     let p = &caller.principal;
     let body = CurrentApplication {
-        id: app.id,
+        id: app.id.get(),
         name: app.name,
         account: Account {
-            id: p.org_id.clone(),
+            id: p.org_id.to_string(),
             login: p.org_name.clone(),
             kind: "Organization",
         },

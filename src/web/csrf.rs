@@ -14,6 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::cookies;
 use super::error::WebError;
 use crate::crypto;
+use crate::ids::Sid;
 use crate::web::state::AppState;
 
 /// A token for a form, and the cookie to set when the browser had none.
@@ -33,8 +34,8 @@ impl CsrfToken {
     }
 }
 
-fn sign(state: &AppState, cookie_value: &str, sid: Option<&str>) -> String {
-    let message = format!("{cookie_value}|{}", sid.unwrap_or(""));
+fn sign(state: &AppState, cookie_value: &str, sid: Option<&Sid>) -> String {
+    let message = format!("{cookie_value}|{}", sid.map_or("", Sid::as_str));
     URL_SAFE_NO_PAD.encode(crypto::hmac_sha256(&state.csrf_key, message.as_bytes()))
 }
 
@@ -44,7 +45,7 @@ fn cookie_value(state: &AppState, req: &HttpRequest) -> Option<String> {
         .filter(|v| v.len() == 43)
 }
 
-pub fn issue(state: &AppState, req: &HttpRequest, sid: Option<&str>) -> CsrfToken {
+pub fn issue(state: &AppState, req: &HttpRequest, sid: Option<&Sid>) -> CsrfToken {
     match cookie_value(state, req) {
         Some(value) => CsrfToken {
             token: sign(state, &value, sid),
@@ -64,7 +65,7 @@ pub fn issue(state: &AppState, req: &HttpRequest, sid: Option<&str>) -> CsrfToke
 pub fn verify(
     state: &AppState,
     req: &HttpRequest,
-    sid: Option<&str>,
+    sid: Option<&Sid>,
     submitted: &str,
 ) -> Result<(), WebError> {
     if let Some(origin) = req.headers().get(ORIGIN) {

@@ -38,12 +38,12 @@ pub(crate) async fn key_for(
             &state.store,
             &state.key_format,
             &org,
-            user.as_deref(),
+            user.as_ref(),
             input,
             state.clock.now(),
         )
         .unwrap();
-        (key.id, secret.expose_secret().to_owned())
+        (key.id.into_string(), secret.expose_secret().to_owned())
     })
     .await
     .unwrap()

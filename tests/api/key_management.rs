@@ -3,6 +3,7 @@
 
 use mintgate::apikeys::service::{self, ApiKeyError, Principal};
 use mintgate::clock::Clock;
+use mintgate::ids::KeyId;
 use mintgate::scopes::Scopes;
 use mintgate::scopes::role_scopes;
 use serde_json::json;
@@ -186,6 +187,7 @@ async fn members_manage_only_their_own_keys(backend: Backend) {
     let mallory = app.create_user("mallory", "mallory-password-1").await;
     let (own, _) = key_for(&app, Some("mallory"), "read:org", Some("1d"), "").await;
     let (admins, _) = key_for(&app, Some("admin"), "read:org", Some("1d"), "").await;
+    let (own, admins) = (KeyId::new(own), KeyId::new(admins));
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
         use mintgate::accounts::store::OrgStore;
@@ -249,7 +251,11 @@ async fn removing_a_user_or_membership_revokes_their_keys(backend: Backend) {
         )
         .unwrap();
         for id in [&mallory_key, &trent_key] {
-            let key = state.store.find_api_key(id).unwrap().unwrap();
+            let key = state
+                .store
+                .find_api_key(&KeyId::new(id.as_str()))
+                .unwrap()
+                .unwrap();
             assert!(key.revoked_at.is_some(), "{id} revoked with its owner");
         }
         let _ = (mallory, trent);

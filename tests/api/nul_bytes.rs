@@ -368,8 +368,14 @@ async fn the_store_calls_unstorable_input_unstorable(backend: Backend) {
         use mintgate::apikeys::store::ApiKeyStore;
         use mintgate::oauth::store::ClientStore;
         (
-            state.store.find_client("a\u{0}b").map(|c| c.is_none()),
-            state.store.find_api_key("key_\u{0}").map(|k| k.is_none()),
+            state
+                .store
+                .find_client(&"a\u{0}b".into())
+                .map(|c| c.is_none()),
+            state
+                .store
+                .find_api_key(&"key_\u{0}".into())
+                .map(|k| k.is_none()),
             state
                 .store
                 .find_user_by_username("a\u{0}")

@@ -39,7 +39,7 @@ pub async fn register(app: &TestApp, spec: NewClient) -> TestClient {
     tokio::task::spawn_blocking(move || {
         let (c, secret) = clients::create(&state.store, state.clock.as_ref(), spec).unwrap();
         TestClient {
-            id: c.id,
+            id: c.id.into_string(),
             secret: secret.map(|s| s.expose_secret().to_owned()),
         }
     })

@@ -82,7 +82,7 @@ pub fn exchange<S: OAuthStore>(
     super::ensure_live_or_end(ctx, &grant)?;
     let user_id = grant
         .user_id
-        .as_deref()
+        .as_ref()
         .ok_or_else(OAuthError::server_error)?;
     let user = ctx
         .store

@@ -1,7 +1,7 @@
 //! `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
 
 use super::{TokenRequest, required};
-use crate::crypto;
+use crate::ids::GrantId;
 use crate::oauth::device;
 use crate::oauth::error::OAuthError;
 use crate::oauth::resources;
@@ -30,7 +30,7 @@ pub fn exchange<S: OAuthStore>(
         .ok_or_else(|| OAuthError::invalid_grant("the user is no longer active"))?;
     let scope = code.granted_scope.clone().unwrap_or_default();
     let grant = Grant {
-        id: crypto::new_id("gr"),
+        id: GrantId::generate(),
         client_id: client.id.clone(),
         user_id: Some(user.id.clone()),
         sid: None,

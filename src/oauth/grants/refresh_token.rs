@@ -73,7 +73,7 @@ pub fn exchange<S: OAuthStore>(
             "the refresh token was already used",
         ));
     }
-    let user_id = grant.user_id.as_deref().ok_or_else(invalid)?;
+    let user_id = grant.user_id.as_ref().ok_or_else(invalid)?;
     let user = ctx
         .store
         .find_user(user_id)?
