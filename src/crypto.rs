@@ -1,9 +1,5 @@
-//! Small cryptographic helpers shared by every credential: random values, fast hashes for
-//! high-entropy secrets, constant-time comparison and HMAC.
-//!
-//! High-entropy secrets (session ids, tokens, API keys, client secrets) are stored as SHA-256
-//! digests: a slow password hash buys nothing against 256-bit randomness (RFC 9700 §4.14 asks
-//! only that they cannot be guessed or recovered from storage).
+//! Small cryptographic helpers shared by every credential: random values, the SHA-256 that
+//! [`crate::credentials`] stores high-entropy secrets as, constant-time comparison and HMAC.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -48,8 +44,9 @@ pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", random_base62(20))
 }
 
-/// Lower-case hex SHA-256 of a secret: what is stored instead of it.
-pub fn sha256_hex(secret: &str) -> String {
+/// Lower-case hex SHA-256 of a secret: what is stored instead of it. Credentials are hashed
+/// through [`crate::credentials::Plain::hash`], never by calling this directly.
+pub(crate) fn sha256_hex(secret: &str) -> String {
     hex_encode(&Sha256::digest(secret.as_bytes()))
 }
 

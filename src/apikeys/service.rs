@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use secrecy::{ExposeSecret, SecretString};
-
 use super::types::*;
 use crate::accounts::types::Role;
 use crate::apikeys::store::{ApiKeyStore, KeyLookup};
 use crate::clock::UnixTime;
+use crate::credentials::PlainApiKey;
 use crate::crypto;
 use crate::ids::{ApplicationId, KeyId, OrgId, UserId};
 use crate::scopes::{API_SCOPES, SCOPE_ADMIN, Scopes, effective, holds, holds_all, role_scopes};
@@ -37,7 +36,7 @@ impl KeyFormat {
         s.starts_with(&self.marker()) && s.len() >= self.marker().len() + 34 && s.len() <= 200
     }
 
-    fn mint(&self) -> (SecretString, String) {
+    fn mint(&self) -> (PlainApiKey, String) {
         let random = crypto::random_base62(43);
         let secret = format!("{}{}_{}", self.marker(), self.environment, random);
         let hint = format!(
@@ -47,7 +46,7 @@ impl KeyFormat {
             &random[..4],
             &random[random.len() - 4..]
         );
-        (SecretString::from(secret), hint)
+        (PlainApiKey::new(secret), hint)
     }
 }
 
@@ -120,11 +119,11 @@ pub fn verify<S: ApiKeyStore>(
     store: &S,
     format: &KeyFormat,
     usage: &UsageLog,
-    presented: &str,
+    presented: &PlainApiKey,
     client_ip: Option<IpAddr>,
     now: UnixTime,
 ) -> Result<(Principal, ApiKey), ApiKeyError> {
-    if !format.looks_like_key(presented) {
+    if !format.looks_like_key(presented.expose()) {
         return Err(ApiKeyError::Invalid);
     }
     let KeyLookup {
@@ -133,7 +132,7 @@ pub fn verify<S: ApiKeyStore>(
         org,
         creator,
     } = store
-        .find_api_key_by_secret(&crypto::sha256_hex(presented), now)?
+        .find_api_key_by_secret(&presented.hash(), now)?
         .ok_or(ApiKeyError::Invalid)?;
     if !key.is_live(now) {
         return Err(ApiKeyError::Invalid);
@@ -331,7 +330,7 @@ pub fn create<S: ApiKeyStore>(
     principal: &Principal,
     input: NewKey,
     now: UnixTime,
-) -> Result<(ApiKey, SecretString), ApiKeyError> {
+) -> Result<(ApiKey, PlainApiKey), ApiKeyError> {
     require(principal, "write:org")?;
     let (name, scopes, expires_at, allowed_ips) =
         validate(format, principal.org_max_lifetime, &input, now)?;
@@ -365,7 +364,7 @@ fn store_new<S: ApiKeyStore>(
     format: &KeyFormat,
     d: Draft<'_>,
     now: UnixTime,
-) -> Result<(ApiKey, SecretString), ApiKeyError> {
+) -> Result<(ApiKey, PlainApiKey), ApiKeyError> {
     let (secret, hint) = format.mint();
     let key = ApiKey {
         id: KeyId::generate(),
@@ -380,7 +379,7 @@ fn store_new<S: ApiKeyStore>(
         last_used_at: None,
         revoked_at: None,
     };
-    store.insert_api_key(&key, &crypto::sha256_hex(secret.expose_secret()))?;
+    store.insert_api_key(&key, &secret.hash())?;
     Ok((key, secret))
 }
 
@@ -392,7 +391,7 @@ pub fn create_for_operator<S: ApiKeyStore>(
     user_id: Option<&UserId>,
     input: NewKey,
     now: UnixTime,
-) -> Result<(ApiKey, SecretString), ApiKeyError> {
+) -> Result<(ApiKey, PlainApiKey), ApiKeyError> {
     let org_id = &org.id;
     let (name, scopes, expires_at, allowed_ips) =
         validate(format, org.api_key_max_lifetime, &input, now)?;
@@ -475,14 +474,14 @@ pub fn rotate<S: ApiKeyStore>(
     principal: &Principal,
     id: &KeyId,
     now: UnixTime,
-) -> Result<(ApiKey, SecretString), ApiKeyError> {
+) -> Result<(ApiKey, PlainApiKey), ApiKeyError> {
     let key = manageable(store, principal, id)?;
     within_ceiling(format, principal.org_max_lifetime, key.expires_at, now)?;
     within_caller(principal, key.expires_at)?;
     let (secret, hint) = format.mint();
     let rotated = store.rotate_api_key_secret(
         &key.id,
-        &crypto::sha256_hex(secret.expose_secret()),
+        &secret.hash(),
         &hint,
         now,
         now + format.rotation_grace,
@@ -501,7 +500,7 @@ pub fn create_application<S: ApiKeyStore>(
     name: &str,
     scope: &str,
     now: UnixTime,
-) -> Result<(Application, SecretString), ApiKeyError> {
+) -> Result<(Application, PlainApiKey), ApiKeyError> {
     require(principal, SCOPE_ADMIN)?;
     // An application's key never expires — unless a lifetime ceiling is in force, which binds
     // it like every other key — and never outlives the credential that creates it.
@@ -533,7 +532,7 @@ pub fn create_application<S: ApiKeyStore>(
             scope,
             principal.user_id.as_ref(),
             &key,
-            &crypto::sha256_hex(secret.expose_secret()),
+            &secret.hash(),
         )
         .map_err(|e| match e {
             StoreError::Conflict(_) => {

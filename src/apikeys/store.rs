@@ -3,6 +3,7 @@
 use crate::accounts::types::{Organisation, Role};
 use crate::apikeys::types::{ApiKey, Application};
 use crate::clock::UnixTime;
+use crate::credentials::HashedApiKey;
 use crate::ids::{ApplicationId, KeyId, OrgId, UserId};
 use crate::store::StoreResult;
 
@@ -20,12 +21,12 @@ pub struct KeyLookup {
 
 pub trait ApiKeyStore {
     /// Inserts the key and the hash of its secret.
-    fn insert_api_key(&self, key: &ApiKey, secret_hash: &str) -> StoreResult<()>;
+    fn insert_api_key(&self, key: &ApiKey, secret_hash: &HashedApiKey) -> StoreResult<()>;
     /// The key whose current (or rotated, still in grace) secret has this hash, with its
     /// organisation and its creator's membership: one indexed lookup.
     fn find_api_key_by_secret(
         &self,
-        secret_hash: &str,
+        secret_hash: &HashedApiKey,
         now: UnixTime,
     ) -> StoreResult<Option<KeyLookup>>;
     fn find_api_key(&self, id: &KeyId) -> StoreResult<Option<ApiKey>>;
@@ -39,7 +40,7 @@ pub trait ApiKeyStore {
     fn rotate_api_key_secret(
         &self,
         id: &KeyId,
-        secret_hash: &str,
+        secret_hash: &HashedApiKey,
         hint: &str,
         now: UnixTime,
         grace_until: UnixTime,
@@ -54,7 +55,7 @@ pub trait ApiKeyStore {
         scope: &str,
         created_by: Option<&UserId>,
         key: &ApiKey,
-        secret_hash: &str,
+        secret_hash: &HashedApiKey,
     ) -> StoreResult<Application>;
     fn find_application(&self, id: ApplicationId) -> StoreResult<Option<Application>>;
     fn list_applications(&self, org_id: &OrgId) -> StoreResult<Vec<Application>>;

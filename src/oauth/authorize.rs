@@ -11,6 +11,7 @@ use super::store::OAuthStore;
 use super::tokens::CODE_TTL;
 use super::types::*;
 use crate::clock::UnixTime;
+use crate::credentials::PlainAuthCode;
 use crate::crypto;
 use crate::ids::{ClientId, GrantId, UserId};
 use crate::scopes::Scopes;
@@ -382,7 +383,7 @@ pub fn issue_code<S: OAuthStore>(
     req: &AuthorizeRequest,
     session: &CurrentSession,
     now: UnixTime,
-) -> Result<String, AuthorizeError> {
+) -> Result<PlainAuthCode, AuthorizeError> {
     // Whatever the caller narrowed already: the grant never holds more than the role allows.
     let scope = grantable::for_user(store, &session.user.id, &req.scope)?;
     let offline = scope.contains(SCOPE_OFFLINE);
@@ -405,9 +406,9 @@ pub fn issue_code<S: OAuthStore>(
         resources: req.resources.clone(),
     };
     store.create_grant(&grant)?;
-    let code = crypto::random_base62(43);
+    let code = PlainAuthCode::new(crypto::random_base62(43));
     store.insert_code(&AuthCode {
-        code_hash: crypto::sha256_hex(&code),
+        code_hash: code.hash(),
         grant_id: grant.id,
         client_id: req.client.id.clone(),
         redirect_uri: req.redirect_uri.clone(),

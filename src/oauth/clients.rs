@@ -2,11 +2,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use secrecy::{ExposeSecret, SecretString};
 
 use super::error::OAuthError;
 use super::types::*;
 use crate::clock::Clock;
+use crate::credentials::PlainClientSecret;
 use crate::crypto;
 use crate::ids::ClientId;
 use crate::oauth::store::ClientStore;
@@ -53,7 +53,7 @@ pub enum ClientError {
 pub fn build(
     input: NewClient,
     clock: &dyn Clock,
-) -> Result<(Client, Option<SecretString>), ClientError> {
+) -> Result<(Client, Option<PlainClientSecret>), ClientError> {
     let invalid = |m: String| ClientError::Invalid(m);
     let name = input.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -110,14 +110,11 @@ pub fn build(
     if !(60..=86_400).contains(&ttl) {
         return Err(invalid("the access token lifetime is 60 s to 1 day".into()));
     }
-    let secret = (!input.public)
-        .then(|| SecretString::from(format!("mg_secret_{}", crypto::random_base62(43))));
+    let secret = (!input.public).then(new_secret);
     let client = Client {
         id: input.id.unwrap_or_else(ClientId::generate),
         name,
-        secret_hash: secret
-            .as_ref()
-            .map(|s| crypto::sha256_hex(s.expose_secret())),
+        secret_hash: secret.as_ref().map(PlainClientSecret::hash),
         redirect_uris: input.redirect_uris,
         post_logout_redirect_uris: input.post_logout_redirect_uris,
         grant_types,
@@ -139,19 +136,23 @@ pub fn create<S: ClientStore>(
     store: &S,
     clock: &dyn Clock,
     input: NewClient,
-) -> Result<(Client, Option<SecretString>), ClientError> {
+) -> Result<(Client, Option<PlainClientSecret>), ClientError> {
     let (client, secret) = build(input, clock)?;
     store.create_client(&client)?;
     Ok((client, secret))
+}
+
+fn new_secret() -> PlainClientSecret {
+    PlainClientSecret::new(format!("mg_secret_{}", crypto::random_base62(43)))
 }
 
 /// A new secret for a confidential client; the old one stops working at once.
 pub fn rotate_secret<S: ClientStore>(
     store: &S,
     id: &ClientId,
-) -> Result<SecretString, ClientError> {
-    let secret = SecretString::from(format!("mg_secret_{}", crypto::random_base62(43)));
-    if store.set_client_secret(id, &crypto::sha256_hex(secret.expose_secret()))? {
+) -> Result<PlainClientSecret, ClientError> {
+    let secret = new_secret();
+    if store.set_client_secret(id, &secret.hash())? {
         Ok(secret)
     } else {
         Err(ClientError::NotFound(id.clone()))
@@ -162,14 +163,14 @@ pub fn rotate_secret<S: ClientStore>(
 #[derive(Debug, Default)]
 pub struct PresentedClient {
     /// From `Authorization: Basic` (RFC 6749 §2.3.1), both parts form-urlencoded.
-    pub basic: Option<(ClientId, SecretString)>,
+    pub basic: Option<(ClientId, PlainClientSecret)>,
     pub body_id: Option<ClientId>,
-    pub body_secret: Option<SecretString>,
+    pub body_secret: Option<PlainClientSecret>,
 }
 
 impl PresentedClient {
     /// Parses an `Authorization` header value; `Err` if it is Basic but malformed.
-    pub fn parse_basic(header: &str) -> Result<Option<(ClientId, SecretString)>, OAuthError> {
+    pub fn parse_basic(header: &str) -> Result<Option<(ClientId, PlainClientSecret)>, OAuthError> {
         let Some(encoded) = header
             .strip_prefix("Basic ")
             .or_else(|| header.strip_prefix("basic "))
@@ -191,7 +192,7 @@ impl PresentedClient {
         };
         Ok(Some((
             ClientId::new(decode(id)),
-            SecretString::from(decode(secret)),
+            PlainClientSecret::new(decode(secret)),
         )))
     }
 }
@@ -238,8 +239,7 @@ pub fn authenticate<S: ClientStore>(
     };
     match (&client.secret_hash, secret) {
         (Some(hash), Some(secret)) => {
-            let given = crypto::sha256_hex(secret.expose_secret());
-            if crypto::ct_eq(given.as_bytes(), hash.as_bytes()) {
+            if hash.matches(&secret.hash()) {
                 Ok(client)
             } else {
                 Err(OAuthError::invalid_client())
@@ -253,6 +253,7 @@ pub fn authenticate<S: ClientStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
 
     #[test]
     fn basic_header_is_form_decoded() {

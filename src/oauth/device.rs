@@ -4,6 +4,7 @@ use super::error::{ErrorCode, OAuthError};
 use super::store::OAuthStore;
 use super::types::{Client, DeviceCode, DeviceStatus, GrantType, SCOPE_OFFLINE};
 use crate::clock::UnixTime;
+use crate::credentials::PlainDeviceCode;
 use crate::crypto;
 use crate::scopes::Scopes;
 use crate::store::StoreError;
@@ -20,8 +21,9 @@ pub const SLOW_DOWN_STEP: i64 = 5;
 /// NAT or an office behind one address rarely more than a few.
 pub const MAX_PENDING_PER_ADDRESS: i64 = 20;
 
-/// The device authorization response (§3.2).
-#[derive(Debug, serde::Serialize)]
+/// The device authorization response (§3.2): the one place the device code is shown, so its
+/// `Debug` leaves it out.
+#[derive(serde::Serialize)]
 pub struct DeviceAuthorization {
     pub device_code: String,
     pub user_code: String,
@@ -29,6 +31,17 @@ pub struct DeviceAuthorization {
     pub verification_uri_complete: String,
     pub expires_in: i64,
     pub interval: i64,
+}
+
+impl std::fmt::Debug for DeviceAuthorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceAuthorization")
+            .field("user_code", &self.user_code)
+            .field("verification_uri", &self.verification_uri)
+            .field("expires_in", &self.expires_in)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Normalises what a person types: case, spaces and dashes do not matter.
@@ -98,11 +111,11 @@ pub fn start<S: OAuthStore>(
             .ok_or_else(|| OAuthError::new(ErrorCode::InvalidScope, "malformed scope"))?
             .intersection(&client.scopes),
     };
-    let device_code = crypto::random_base62(43);
+    let device_code = PlainDeviceCode::new(crypto::random_base62(43));
     for _ in 0..5 {
         let user_code = crypto::random_from(USER_CODE_ALPHABET, 8);
         let record = DeviceCode {
-            device_code_hash: crypto::sha256_hex(&device_code),
+            device_code_hash: device_code.hash(),
             user_code: user_code.clone(),
             client_id: client.id.clone(),
             scope: scope.clone(),
@@ -121,7 +134,8 @@ pub fn start<S: OAuthStore>(
             Ok(()) => {
                 let shown = display_user_code(&user_code);
                 return Ok(DeviceAuthorization {
-                    device_code,
+                    // Shown once; only its hash was stored.
+                    device_code: device_code.expose().to_owned(),
                     verification_uri_complete: format!("{verification_uri}?user_code={shown}"),
                     verification_uri: verification_uri.to_owned(),
                     user_code: shown,
@@ -140,10 +154,10 @@ pub fn start<S: OAuthStore>(
 pub fn poll<S: OAuthStore>(
     store: &S,
     client: &Client,
-    device_code: &str,
+    device_code: &PlainDeviceCode,
     now: UnixTime,
 ) -> Result<DeviceCode, OAuthError> {
-    let hash = crypto::sha256_hex(device_code);
+    let hash = device_code.hash();
     let code = store
         .find_device_code(&hash)?
         .filter(|c| c.client_id == client.id)

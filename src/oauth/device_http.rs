@@ -24,7 +24,7 @@ use crate::web::{csrf, html};
 pub struct DeviceRequest {
     scope: Option<String>,
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<crate::credentials::PlainClientSecret>,
 }
 
 /// RFC 8628 §3.1–3.2.

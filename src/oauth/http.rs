@@ -4,7 +4,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
-use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
@@ -16,6 +15,7 @@ use super::resources;
 use super::tokens::Ctx;
 use super::types::{Client, describe_scope};
 use crate::accounts::http::login_redirect_with;
+use crate::credentials::PlainClientSecret;
 use crate::ids::ClientId;
 use crate::oauth::store::ConsentStore;
 use crate::sessions::types::CurrentSession;
@@ -87,7 +87,7 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
 pub fn presented_client(
     req: &HttpRequest,
     id: Option<String>,
-    secret: Option<String>,
+    secret: Option<PlainClientSecret>,
 ) -> Result<PresentedClient, OAuthError> {
     let basic = match req.headers().get(header::AUTHORIZATION) {
         Some(v) => {
@@ -98,7 +98,7 @@ pub fn presented_client(
     Ok(PresentedClient {
         basic,
         body_id: id.filter(|s| !s.is_empty()).map(ClientId::new),
-        body_secret: secret.map(SecretString::from),
+        body_secret: secret,
     })
 }
 
@@ -151,7 +151,7 @@ pub struct TokenParam {
     #[allow(dead_code)]
     token_type_hint: Option<String>,
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<PlainClientSecret>,
     /// For API keys: the end client's address, checked against the key's allowlist.
     client_ip: Option<String>,
 }
@@ -200,8 +200,16 @@ fn api_key_introspection(
         ),
         None => None,
     };
+    let presented = crate::credentials::PlainApiKey::new(token);
     Ok(
-        match keys::verify(&st.store, &st.key_format, &st.key_usage, token, ip, now) {
+        match keys::verify(
+            &st.store,
+            &st.key_format,
+            &st.key_usage,
+            &presented,
+            ip,
+            now,
+        ) {
             Ok((p, key)) => serde_json::json!({
                 "active": true,
                 "scope": p.scopes.to_string(),
@@ -379,7 +387,7 @@ async fn issue(
         Ok(code) => Ok(see_other(&authorize::redirect_url(
             &request.redirect_uri,
             st.settings.issuer_str(),
-            &[("code", &code)],
+            &[("code", code.expose())],
             request.state.as_deref(),
         ))),
         Err(e) => authorize_error(st, e),

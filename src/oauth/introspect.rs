@@ -8,7 +8,7 @@ use super::store::OAuthStore;
 use super::tokens::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 use super::types::SCOPE_GROUPS;
 use crate::clock::UnixTime;
-use crate::crypto;
+use crate::credentials::{HashedAccessToken, PlainAccessToken, PlainRefreshToken};
 use crate::ids::{ClientId, GrantId, UserId};
 use crate::scopes::Scopes;
 use crate::signing::KeySet;
@@ -31,8 +31,8 @@ pub struct ActiveToken {
     pub issued_at: UnixTime,
     pub expires_at: UnixTime,
     pub audience: Option<String>,
-    /// The stored hash (opaque tokens) used to delete it.
-    pub token_hash: Option<String>,
+    /// The stored hash of an opaque access token, used to delete it.
+    pub token_hash: Option<HashedAccessToken>,
 }
 
 #[derive(Deserialize)]
@@ -61,7 +61,7 @@ pub fn inspect<S: OAuthStore>(
     now: UnixTime,
 ) -> StoreResult<Option<ActiveToken>> {
     if token.starts_with(ACCESS_TOKEN_PREFIX) {
-        let hash = crypto::sha256_hex(token);
+        let hash = PlainAccessToken::new(token).hash();
         let Some(t) = store.find_access_token(&hash)? else {
             return Ok(None);
         };
@@ -81,7 +81,7 @@ pub fn inspect<S: OAuthStore>(
         }));
     }
     if token.starts_with(REFRESH_TOKEN_PREFIX) {
-        let hash = crypto::sha256_hex(token);
+        let hash = PlainRefreshToken::new(token).hash();
         let Some(t) = store.find_refresh_token(&hash)? else {
             return Ok(None);
         };
@@ -100,7 +100,7 @@ pub fn inspect<S: OAuthStore>(
             issued_at: t.created_at,
             expires_at: g.expires_at,
             audience: None,
-            token_hash: Some(hash),
+            token_hash: None,
         }));
     }
     if token.matches('.').count() == 2 {

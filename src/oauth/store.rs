@@ -3,6 +3,9 @@
 
 use crate::accounts::store::UserStore;
 use crate::clock::UnixTime;
+use crate::credentials::{
+    HashedAccessToken, HashedAuthCode, HashedClientSecret, HashedDeviceCode, HashedRefreshToken,
+};
 use crate::ids::{ClientId, GrantId, UserId};
 use crate::oauth::types::DeviceCode;
 use crate::oauth::types::{
@@ -18,7 +21,11 @@ pub trait ClientStore {
     fn list_clients(&self) -> StoreResult<Vec<Client>>;
     /// `false` when there was no such client.
     fn delete_client(&self, id: &ClientId) -> StoreResult<bool>;
-    fn set_client_secret(&self, id: &ClientId, secret_hash: &str) -> StoreResult<bool>;
+    fn set_client_secret(
+        &self,
+        id: &ClientId,
+        secret_hash: &HashedClientSecret,
+    ) -> StoreResult<bool>;
 }
 
 pub trait ConsentStore {
@@ -45,9 +52,9 @@ pub trait ConsentStore {
 pub trait GrantStore {
     fn create_grant(&self, grant: &Grant) -> StoreResult<()>;
     fn insert_code(&self, code: &AuthCode) -> StoreResult<()>;
-    fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>>;
+    fn find_code(&self, code_hash: &HashedAuthCode) -> StoreResult<Option<AuthCode>>;
     /// Marks the code used; `true` for exactly one caller however many race (single use).
-    fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    fn consume_code(&self, code_hash: &HashedAuthCode, now: UnixTime) -> StoreResult<bool>;
     fn find_grant(&self, id: &GrantId) -> StoreResult<Option<Grant>>;
     /// Records use of the grant if it is still live (unrevoked, unexpired): a conditional
     /// update, `false` when it was revoked. Run after minting, so a revocation that raced the
@@ -56,12 +63,22 @@ pub trait GrantStore {
     /// Revokes the family: marks the grant and deletes its access and refresh tokens.
     fn revoke_grant(&self, id: &GrantId, now: UnixTime) -> StoreResult<()>;
     fn insert_access_token(&self, token: &AccessTokenRecord) -> StoreResult<()>;
-    fn find_access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>>;
-    fn delete_access_token(&self, token_hash: &str) -> StoreResult<()>;
+    fn find_access_token(
+        &self,
+        token_hash: &HashedAccessToken,
+    ) -> StoreResult<Option<AccessTokenRecord>>;
+    fn delete_access_token(&self, token_hash: &HashedAccessToken) -> StoreResult<()>;
     fn insert_refresh_token(&self, token: &RefreshTokenRecord) -> StoreResult<()>;
-    fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>>;
+    fn find_refresh_token(
+        &self,
+        token_hash: &HashedRefreshToken,
+    ) -> StoreResult<Option<RefreshTokenRecord>>;
     /// Marks the refresh token used; `true` for exactly one caller (rotation).
-    fn consume_refresh_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool>;
+    fn consume_refresh_token(
+        &self,
+        token_hash: &HashedRefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<bool>;
     /// Deletes expired codes, access tokens and grants; returns how many rows went.
     fn prune_grants(&self, now: UnixTime) -> StoreResult<usize>;
 }
@@ -70,12 +87,15 @@ pub trait GrantStore {
 pub trait DeviceCodeStore {
     /// `Conflict` if the user code is taken (the caller draws another).
     fn insert_device_code(&self, code: &DeviceCode) -> StoreResult<()>;
-    fn find_device_code(&self, device_code_hash: &str) -> StoreResult<Option<DeviceCode>>;
+    fn find_device_code(
+        &self,
+        device_code_hash: &HashedDeviceCode,
+    ) -> StoreResult<Option<DeviceCode>>;
     fn find_device_code_by_user_code(&self, user_code: &str) -> StoreResult<Option<DeviceCode>>;
     /// Records a poll; returns the interval now in force.
     fn record_device_poll(
         &self,
-        device_code_hash: &str,
+        device_code_hash: &HashedDeviceCode,
         now: UnixTime,
         interval: i64,
     ) -> StoreResult<()>;
@@ -90,7 +110,7 @@ pub trait DeviceCodeStore {
         amr: &[String],
     ) -> StoreResult<bool>;
     /// Approved → consumed; `true` for exactly one caller.
-    fn consume_device_code(&self, device_code_hash: &str) -> StoreResult<bool>;
+    fn consume_device_code(&self, device_code_hash: &HashedDeviceCode) -> StoreResult<bool>;
     /// How many live (unexpired) pending codes were requested from `client_addr`, and when the
     /// first of them expires.
     fn pending_device_codes(

@@ -11,6 +11,7 @@ use super::types::*;
 use crate::accounts::types::User;
 use crate::clock::{Clock, UnixTime};
 use crate::config::Settings;
+use crate::credentials::{PlainAccessToken, PlainRefreshToken};
 use crate::crypto;
 use crate::ids::{GrantId, Sid, UserId};
 use crate::scopes::Scopes;
@@ -27,8 +28,9 @@ pub const ACCESS_TOKEN_ALG: SigningAlg = SigningAlg::Es256;
 /// `acr` for a password sign-in (single factor).
 pub const ACR_SINGLE_FACTOR: &str = "urn:mintgate:acr:1fa";
 
-/// The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
-#[derive(Debug, Serialize)]
+/// The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3): the one place the
+/// tokens are shown, so its `Debug` leaves them out.
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -38,6 +40,16 @@ pub struct TokenResponse {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the token services share.
@@ -109,7 +121,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
 
     /// An access token for `scope` and `audience` (already checked against what the client or
     /// grant may have, see [`resources`]), opaque or JWT per the client; returns it with its
-    /// lifetime.
+    /// lifetime. Opaque tokens are stored only as their hash.
     pub fn access_token(
         &self,
         client: &Client,
@@ -117,14 +129,17 @@ impl<S: OAuthStore> Ctx<'_, S> {
         grant_id: Option<&GrantId>,
         scope: &Scopes,
         audience: String,
-    ) -> Result<(String, i64), OAuthError> {
+    ) -> Result<(PlainAccessToken, i64), OAuthError> {
         let now = self.now();
         let ttl = client.access_token_ttl;
         match client.access_token_format {
             TokenFormat::Opaque => {
-                let token = format!("{ACCESS_TOKEN_PREFIX}{}", crypto::random_base62(43));
+                let token = PlainAccessToken::new(format!(
+                    "{ACCESS_TOKEN_PREFIX}{}",
+                    crypto::random_base62(43)
+                ));
                 self.store.insert_access_token(&AccessTokenRecord {
-                    token_hash: crypto::sha256_hex(&token),
+                    token_hash: token.hash(),
                     grant_id: grant_id.cloned(),
                     client_id: client.id.clone(),
                     user_id: user_id.cloned(),
@@ -154,15 +169,18 @@ impl<S: OAuthStore> Ctx<'_, S> {
                         tracing::error!(error = %e, "signing a JWT access token failed");
                         OAuthError::server_error()
                     })?;
-                Ok((token, ttl))
+                Ok((PlainAccessToken::new(token), ttl))
             }
         }
     }
 
-    pub fn refresh_token(&self, grant_id: &GrantId) -> Result<String, OAuthError> {
-        let token = format!("{REFRESH_TOKEN_PREFIX}{}", crypto::random_base62(43));
+    pub fn refresh_token(&self, grant_id: &GrantId) -> Result<PlainRefreshToken, OAuthError> {
+        let token = PlainRefreshToken::new(format!(
+            "{REFRESH_TOKEN_PREFIX}{}",
+            crypto::random_base62(43)
+        ));
         self.store.insert_refresh_token(&RefreshTokenRecord {
-            token_hash: crypto::sha256_hex(&token),
+            token_hash: token.hash(),
             grant_id: grant_id.clone(),
             created_at: self.now(),
             used_at: None,
@@ -177,7 +195,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
         user: &User,
         grant: &Grant,
         nonce: Option<&str>,
-        access_token: &str,
+        access_token: &PlainAccessToken,
         scope: &Scopes,
     ) -> Result<String, OAuthError> {
         let now = self.now();
@@ -195,7 +213,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
             iat: now,
             auth_time: grant.auth_time,
             nonce,
-            at_hash: client.id_token_alg.half_hash(access_token),
+            at_hash: client.id_token_alg.half_hash(access_token.expose()),
             sid: grant.sid.as_ref().map(Sid::as_str),
             amr: &grant.amr,
             acr: ACR_SINGLE_FACTOR,
@@ -260,11 +278,12 @@ impl<S: OAuthStore> Ctx<'_, S> {
             self.store.revoke_grant(&grant.id, now)?;
             return Err(OAuthError::invalid_grant(REVOKED_WHILE_ISSUING));
         }
+        // Shown once, here; only their hashes were stored.
         Ok(TokenResponse {
-            access_token,
+            access_token: access_token.expose().to_owned(),
             token_type: "Bearer",
             expires_in,
-            refresh_token,
+            refresh_token: refresh_token.map(|t| t.expose().to_owned()),
             scope: scope.to_string(),
             id_token,
         })

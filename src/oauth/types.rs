@@ -6,6 +6,9 @@ use serde::Serialize;
 use url::Url;
 
 use crate::clock::UnixTime;
+use crate::credentials::{
+    HashedAccessToken, HashedAuthCode, HashedClientSecret, HashedDeviceCode, HashedRefreshToken,
+};
 use crate::ids::{ClientId, GrantId, Sid, UserId};
 use crate::scopes::Scopes;
 use crate::signing::SigningAlg;
@@ -99,9 +102,9 @@ impl FromStr for TokenFormat {
 pub struct Client {
     pub id: ClientId,
     pub name: String,
-    /// SHA-256 of the secret; `None` for public clients.
+    /// The secret's hash; `None` for public clients.
     #[serde(skip)]
-    pub secret_hash: Option<String>,
+    pub secret_hash: Option<HashedClientSecret>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
@@ -230,7 +233,7 @@ pub struct Grant {
 
 #[derive(Debug, Clone)]
 pub struct AuthCode {
-    pub code_hash: String,
+    pub code_hash: HashedAuthCode,
     pub grant_id: GrantId,
     pub client_id: ClientId,
     pub redirect_uri: String,
@@ -244,7 +247,7 @@ pub struct AuthCode {
 
 #[derive(Debug, Clone)]
 pub struct AccessTokenRecord {
-    pub token_hash: String,
+    pub token_hash: HashedAccessToken,
     pub grant_id: Option<GrantId>,
     pub client_id: ClientId,
     pub user_id: Option<UserId>,
@@ -256,7 +259,7 @@ pub struct AccessTokenRecord {
 
 #[derive(Debug, Clone)]
 pub struct RefreshTokenRecord {
-    pub token_hash: String,
+    pub token_hash: HashedRefreshToken,
     pub grant_id: GrantId,
     pub created_at: UnixTime,
     pub used_at: Option<UnixTime>,
@@ -302,7 +305,7 @@ impl DeviceStatus {
 
 #[derive(Debug, Clone)]
 pub struct DeviceCode {
-    pub device_code_hash: String,
+    pub device_code_hash: HashedDeviceCode,
     pub user_code: String,
     pub client_id: ClientId,
     pub scope: Scopes,

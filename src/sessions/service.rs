@@ -3,13 +3,12 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
-
 use super::types::{CurrentSession, SessionRecord};
 use crate::accounts::types::User;
 use crate::audit::AuditStore;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::{Clock, UnixTime};
+use crate::credentials::{PlainSessionId, kind};
 use crate::crypto;
 use crate::ids::Sid;
 use crate::sessions::store::SessionStore;
@@ -48,20 +47,12 @@ impl SessionPolicy {
     }
 }
 
-/// The cookie value: 256 random bits. Only its SHA-256 reaches the database.
-pub struct SessionSecret(SecretString);
+/// The cookie value: 256 random bits. Only its hash reaches the database.
+pub type SessionSecret = PlainSessionId;
 
-impl SessionSecret {
+impl crate::credentials::Plain<kind::SessionId> {
     pub fn from_cookie(value: &str) -> Self {
-        Self(SecretString::from(value.to_owned()))
-    }
-
-    pub fn expose(&self) -> &str {
-        self.0.expose_secret()
-    }
-
-    pub fn hash(&self) -> String {
-        crypto::sha256_hex(self.0.expose_secret())
+        Self::new(value)
     }
 }
 
@@ -73,7 +64,7 @@ pub fn start<S: SessionStore + AuditStore>(
     amr: &[&str],
     meta: &RequestMeta,
 ) -> StoreResult<(SessionSecret, SessionRecord)> {
-    let secret = SessionSecret(SecretString::from(crypto::random_token()));
+    let secret = SessionSecret::new(crypto::random_token());
     let now = clock.now();
     let record = SessionRecord {
         id_hash: secret.hash(),

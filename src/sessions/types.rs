@@ -1,12 +1,13 @@
 use crate::accounts::types::User;
 use crate::clock::UnixTime;
+use crate::credentials::HashedSessionId;
 use crate::ids::{Sid, UserId};
 
-/// A stored browser session. The cookie value is never stored: `id_hash` is its SHA-256.
+/// A stored browser session. The cookie value is never stored: `id_hash` is its hash.
 /// `sid` is a separate random public identifier (OIDC `sid` claim), unrelated to the cookie.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionRecord {
-    pub id_hash: String,
+    pub id_hash: HashedSessionId,
     pub sid: Sid,
     pub user_id: UserId,
     pub created_at: UnixTime,

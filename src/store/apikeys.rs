@@ -8,6 +8,7 @@ use super::{Store, StoreError, StoreResult};
 use crate::apikeys::store::{ApiKeyStore, KeyLookup};
 use crate::apikeys::types::{ApiKey, Application, KeyOwner, parse_allowlist};
 use crate::clock::UnixTime;
+use crate::credentials::HashedApiKey;
 use crate::ids::{ApplicationId, KeyId, OrgId, UserId};
 use crate::scopes::Scopes;
 
@@ -102,13 +103,17 @@ impl From<AppRow> for Application {
     }
 }
 
-fn insert_key(conn: &mut super::DbConn, key: &ApiKey, secret_hash: &str) -> StoreResult<()> {
+fn insert_key(
+    conn: &mut super::DbConn,
+    key: &ApiKey,
+    secret_hash: &HashedApiKey,
+) -> StoreResult<()> {
     diesel::insert_into(k::table)
         .values(KeyRow::from(key))
         .execute(conn)?;
     diesel::insert_into(sec::table)
         .values((
-            sec::secret_hash.eq(secret_hash),
+            sec::secret_hash.eq(secret_hash.as_str()),
             sec::key_id.eq(key.id.as_str()),
             sec::created_at.eq(key.created_at),
             sec::valid_until.eq(None::<i64>),
@@ -145,14 +150,14 @@ pub(super) fn revoke_user_keys(
 }
 
 impl ApiKeyStore for Store {
-    fn insert_api_key(&self, key: &ApiKey, secret_hash: &str) -> StoreResult<()> {
+    fn insert_api_key(&self, key: &ApiKey, secret_hash: &HashedApiKey) -> StoreResult<()> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| insert_key(conn, key, secret_hash))
     }
 
     fn find_api_key_by_secret(
         &self,
-        secret_hash: &str,
+        secret_hash: &HashedApiKey,
         now: UnixTime,
     ) -> StoreResult<Option<KeyLookup>> {
         // One statement: the key, its organisation and its creator's membership there (the
@@ -164,7 +169,7 @@ impl ApiKeyStore for Store {
             .inner_join(k::table.inner_join(organisations::table))
             .left_join(creator_membership)
             .left_join(users::table.on(users::id.eq(memberships::user_id)))
-            .filter(sec::secret_hash.eq(secret_hash))
+            .filter(sec::secret_hash.eq(secret_hash.as_str()))
             .filter(sec::valid_until.is_null().or(sec::valid_until.gt(now)))
             .select((
                 KeyRow::as_select(),
@@ -223,7 +228,7 @@ impl ApiKeyStore for Store {
     fn rotate_api_key_secret(
         &self,
         id: &KeyId,
-        secret_hash: &str,
+        secret_hash: &HashedApiKey,
         hint: &str,
         now: UnixTime,
         grace_until: UnixTime,
@@ -257,7 +262,7 @@ impl ApiKeyStore for Store {
             .execute(conn)?;
             diesel::insert_into(sec::table)
                 .values((
-                    sec::secret_hash.eq(secret_hash),
+                    sec::secret_hash.eq(secret_hash.as_str()),
                     sec::key_id.eq(id),
                     sec::created_at.eq(now),
                     sec::valid_until.eq(None::<i64>),
@@ -286,7 +291,7 @@ impl ApiKeyStore for Store {
         scope: &str,
         created_by: Option<&UserId>,
         key: &ApiKey,
-        secret_hash: &str,
+        secret_hash: &HashedApiKey,
     ) -> StoreResult<Application> {
         let (org_id, created_by) = (org_id.as_str(), created_by.map(UserId::as_str));
         let mut conn = self.conn()?;

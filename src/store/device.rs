@@ -3,6 +3,7 @@ use diesel::prelude::*;
 use super::schema::device_codes as d;
 use super::{Store, StoreResult};
 use crate::clock::UnixTime;
+use crate::credentials::HashedDeviceCode;
 use crate::ids::{ClientId, UserId};
 use crate::oauth::store::DeviceCodeStore;
 use crate::oauth::types::{DeviceCode, DeviceStatus};
@@ -30,7 +31,7 @@ struct Row {
 impl From<Row> for DeviceCode {
     fn from(r: Row) -> Self {
         DeviceCode {
-            device_code_hash: r.device_code_hash,
+            device_code_hash: HashedDeviceCode::from_stored(r.device_code_hash),
             user_code: r.user_code,
             client_id: ClientId::new(r.client_id),
             scope: Scopes::parse(&r.scope).unwrap_or_default(),
@@ -54,7 +55,7 @@ impl From<Row> for DeviceCode {
 impl DeviceCodeStore for Store {
     fn insert_device_code(&self, c: &DeviceCode) -> StoreResult<()> {
         let row = Row {
-            device_code_hash: c.device_code_hash.clone(),
+            device_code_hash: c.device_code_hash.as_str().to_owned(),
             user_code: c.user_code.clone(),
             client_id: c.client_id.as_str().to_owned(),
             scope: c.scope.to_string(),
@@ -75,9 +76,9 @@ impl DeviceCodeStore for Store {
         Ok(())
     }
 
-    fn find_device_code(&self, hash: &str) -> StoreResult<Option<DeviceCode>> {
+    fn find_device_code(&self, hash: &HashedDeviceCode) -> StoreResult<Option<DeviceCode>> {
         Ok(d::table
-            .find(hash)
+            .find(hash.as_str())
             .select(Row::as_select())
             .get_result(&mut *self.conn()?)
             .optional()?
@@ -93,8 +94,13 @@ impl DeviceCodeStore for Store {
             .map(Into::into))
     }
 
-    fn record_device_poll(&self, hash: &str, now: UnixTime, interval: i64) -> StoreResult<()> {
-        diesel::update(d::table.find(hash))
+    fn record_device_poll(
+        &self,
+        hash: &HashedDeviceCode,
+        now: UnixTime,
+        interval: i64,
+    ) -> StoreResult<()> {
+        diesel::update(d::table.find(hash.as_str()))
             .set((d::last_polled_at.eq(now), d::poll_interval.eq(interval)))
             .execute(&mut *self.conn()?)?;
         Ok(())
@@ -148,10 +154,10 @@ impl DeviceCodeStore for Store {
         Ok(diesel::delete(d::table.filter(d::expires_at.le(now))).execute(&mut *self.conn()?)?)
     }
 
-    fn consume_device_code(&self, hash: &str) -> StoreResult<bool> {
+    fn consume_device_code(&self, hash: &HashedDeviceCode) -> StoreResult<bool> {
         Ok(diesel::update(
             d::table
-                .find(hash)
+                .find(hash.as_str())
                 .filter(d::status.eq(DeviceStatus::Approved.as_str())),
         )
         .set(d::status.eq(DeviceStatus::Consumed.as_str()))

@@ -6,6 +6,9 @@ use super::schema::{
 };
 use super::{DbConn, Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
+use crate::credentials::{
+    HashedAccessToken, HashedAuthCode, HashedClientSecret, HashedRefreshToken,
+};
 use crate::ids::{ClientId, GrantId, Sid, UserId};
 use crate::oauth::store::{ClientStore, ConsentStore, GrantStore};
 use crate::oauth::types::*;
@@ -63,7 +66,7 @@ impl TryFrom<ClientRow> for Client {
             resources: serde_json::from_str(&r.resources).map_err(|_| corrupt("resources"))?,
             id: ClientId::new(r.id),
             name: r.name,
-            secret_hash: r.secret_hash,
+            secret_hash: r.secret_hash.map(HashedClientSecret::from_stored),
             skip_consent: r.skip_consent,
             access_token_ttl: r.access_token_ttl,
             refresh_idle_ttl: r.refresh_idle_ttl,
@@ -79,7 +82,7 @@ impl From<&Client> for ClientRow {
         ClientRow {
             id: c.id.as_str().to_owned(),
             name: c.name.clone(),
-            secret_hash: c.secret_hash.clone(),
+            secret_hash: c.secret_hash.as_ref().map(|h| h.as_str().to_owned()),
             redirect_uris: serde_json::json!(c.redirect_uris).to_string(),
             post_logout_redirect_uris: serde_json::json!(c.post_logout_redirect_uris).to_string(),
             grant_types: c
@@ -311,13 +314,17 @@ impl ClientStore for Store {
         })
     }
 
-    fn set_client_secret(&self, id: &ClientId, secret_hash: &str) -> StoreResult<bool> {
+    fn set_client_secret(
+        &self,
+        id: &ClientId,
+        secret_hash: &HashedClientSecret,
+    ) -> StoreResult<bool> {
         Ok(diesel::update(
             cl::table
                 .find(id.as_str())
                 .filter(cl::secret_hash.is_not_null()),
         )
-        .set(cl::secret_hash.eq(secret_hash))
+        .set(cl::secret_hash.eq(secret_hash.as_str()))
         .execute(&mut *self.conn()?)?
             == 1)
     }
@@ -421,7 +428,7 @@ impl GrantStore for Store {
 
     fn insert_code(&self, c: &AuthCode) -> StoreResult<()> {
         let row = CodeRow {
-            code_hash: c.code_hash.clone(),
+            code_hash: c.code_hash.as_str().to_owned(),
             grant_id: c.grant_id.as_str().to_owned(),
             client_id: c.client_id.as_str().to_owned(),
             redirect_uri: c.redirect_uri.clone(),
@@ -438,14 +445,14 @@ impl GrantStore for Store {
         })
     }
 
-    fn find_code(&self, code_hash: &str) -> StoreResult<Option<AuthCode>> {
+    fn find_code(&self, code_hash: &HashedAuthCode) -> StoreResult<Option<AuthCode>> {
         Ok(co::table
-            .find(code_hash)
+            .find(code_hash.as_str())
             .select(CodeRow::as_select())
             .get_result(&mut *self.conn()?)
             .optional()?
             .map(|r| AuthCode {
-                code_hash: r.code_hash,
+                code_hash: HashedAuthCode::from_stored(r.code_hash),
                 grant_id: GrantId::new(r.grant_id),
                 client_id: ClientId::new(r.client_id),
                 redirect_uri: r.redirect_uri,
@@ -458,8 +465,8 @@ impl GrantStore for Store {
             }))
     }
 
-    fn consume_code(&self, code_hash: &str, now: UnixTime) -> StoreResult<bool> {
-        let code_hash = code_hash.to_owned();
+    fn consume_code(&self, code_hash: &HashedAuthCode, now: UnixTime) -> StoreResult<bool> {
+        let code_hash = code_hash.as_str().to_owned();
         self.write(move |conn| {
             Ok(
                 diesel::update(co::table.find(code_hash).filter(co::used_at.is_null()))
@@ -501,7 +508,7 @@ impl GrantStore for Store {
 
     fn insert_access_token(&self, t: &AccessTokenRecord) -> StoreResult<()> {
         let row = AccessRow {
-            token_hash: t.token_hash.clone(),
+            token_hash: t.token_hash.as_str().to_owned(),
             grant_id: t.grant_id.as_ref().map(|g| g.as_str().to_owned()),
             client_id: t.client_id.as_str().to_owned(),
             user_id: t.user_id.as_ref().map(|u| u.as_str().to_owned()),
@@ -516,14 +523,17 @@ impl GrantStore for Store {
         })
     }
 
-    fn find_access_token(&self, token_hash: &str) -> StoreResult<Option<AccessTokenRecord>> {
+    fn find_access_token(
+        &self,
+        token_hash: &HashedAccessToken,
+    ) -> StoreResult<Option<AccessTokenRecord>> {
         Ok(at::table
-            .find(token_hash)
+            .find(token_hash.as_str())
             .select(AccessRow::as_select())
             .get_result(&mut *self.conn()?)
             .optional()?
             .map(|r| AccessTokenRecord {
-                token_hash: r.token_hash,
+                token_hash: HashedAccessToken::from_stored(r.token_hash),
                 grant_id: r.grant_id.map(GrantId::new),
                 client_id: ClientId::new(r.client_id),
                 user_id: r.user_id.map(UserId::new),
@@ -534,8 +544,8 @@ impl GrantStore for Store {
             }))
     }
 
-    fn delete_access_token(&self, token_hash: &str) -> StoreResult<()> {
-        let token_hash = token_hash.to_owned();
+    fn delete_access_token(&self, token_hash: &HashedAccessToken) -> StoreResult<()> {
+        let token_hash = token_hash.as_str().to_owned();
         self.write(move |conn| {
             diesel::delete(at::table.find(token_hash)).execute(conn)?;
             Ok(())
@@ -544,7 +554,7 @@ impl GrantStore for Store {
 
     fn insert_refresh_token(&self, t: &RefreshTokenRecord) -> StoreResult<()> {
         let row = RefreshRow {
-            token_hash: t.token_hash.clone(),
+            token_hash: t.token_hash.as_str().to_owned(),
             grant_id: t.grant_id.as_str().to_owned(),
             created_at: t.created_at,
             used_at: t.used_at,
@@ -555,22 +565,29 @@ impl GrantStore for Store {
         })
     }
 
-    fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRecord>> {
+    fn find_refresh_token(
+        &self,
+        token_hash: &HashedRefreshToken,
+    ) -> StoreResult<Option<RefreshTokenRecord>> {
         Ok(rt::table
-            .find(token_hash)
+            .find(token_hash.as_str())
             .select(RefreshRow::as_select())
             .get_result(&mut *self.conn()?)
             .optional()?
             .map(|r| RefreshTokenRecord {
-                token_hash: r.token_hash,
+                token_hash: HashedRefreshToken::from_stored(r.token_hash),
                 grant_id: GrantId::new(r.grant_id),
                 created_at: r.created_at,
                 used_at: r.used_at,
             }))
     }
 
-    fn consume_refresh_token(&self, token_hash: &str, now: UnixTime) -> StoreResult<bool> {
-        let token_hash = token_hash.to_owned();
+    fn consume_refresh_token(
+        &self,
+        token_hash: &HashedRefreshToken,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let token_hash = token_hash.as_str().to_owned();
         self.write(move |conn| {
             Ok(
                 diesel::update(rt::table.find(token_hash).filter(rt::used_at.is_null()))

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use super::schema::*;
 use crate::accounts::types::{Organisation, User};
 use crate::audit::AuditEvent;
+use crate::credentials::HashedSessionId;
 use crate::ids::{OrgId, Sid, UserId};
 use crate::sessions::types::SessionRecord;
 
@@ -94,7 +95,7 @@ pub struct SessionRow {
 impl From<SessionRow> for SessionRecord {
     fn from(r: SessionRow) -> Self {
         SessionRecord {
-            id_hash: r.id_hash,
+            id_hash: HashedSessionId::from_stored(r.id_hash),
             sid: Sid::new(r.sid),
             user_id: UserId::new(r.user_id),
             created_at: r.created_at,
@@ -111,7 +112,7 @@ impl From<SessionRow> for SessionRecord {
 impl From<&SessionRecord> for SessionRow {
     fn from(s: &SessionRecord) -> Self {
         SessionRow {
-            id_hash: s.id_hash.clone(),
+            id_hash: s.id_hash.as_str().to_owned(),
             sid: s.sid.as_str().to_owned(),
             user_id: s.user_id.as_str().to_owned(),
             created_at: s.created_at,

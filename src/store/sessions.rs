@@ -4,6 +4,7 @@ use super::rows::{SessionRow, UserRow};
 use super::schema::{sessions, users};
 use super::{Store, StoreResult};
 use crate::clock::UnixTime;
+use crate::credentials::HashedSessionId;
 use crate::ids::{Sid, UserId};
 use crate::sessions::store::SessionStore;
 use crate::sessions::types::{CurrentSession, SessionRecord};
@@ -16,10 +17,10 @@ impl SessionStore for Store {
         Ok(())
     }
 
-    fn find_session(&self, id_hash: &str) -> StoreResult<Option<CurrentSession>> {
+    fn find_session(&self, id_hash: &HashedSessionId) -> StoreResult<Option<CurrentSession>> {
         Ok(sessions::table
             .inner_join(users::table)
-            .filter(sessions::id_hash.eq(id_hash))
+            .filter(sessions::id_hash.eq(id_hash.as_str()))
             .select((SessionRow::as_select(), UserRow::as_select()))
             .get_result::<(SessionRow, UserRow)>(&mut *self.conn()?)
             .optional()?
@@ -44,14 +45,19 @@ impl SessionStore for Store {
             }))
     }
 
-    fn touch_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<()> {
-        diesel::update(sessions::table.find(id_hash))
+    fn touch_session(&self, id_hash: &HashedSessionId, now: UnixTime) -> StoreResult<()> {
+        diesel::update(sessions::table.find(id_hash.as_str()))
             .set(sessions::last_seen_at.eq(now))
             .execute(&mut *self.conn()?)?;
         Ok(())
     }
 
-    fn delete_session(&self, id_hash: &str, now: UnixTime) -> StoreResult<Option<SessionRecord>> {
+    fn delete_session(
+        &self,
+        id_hash: &HashedSessionId,
+        now: UnixTime,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let id_hash = id_hash.as_str();
         let mut conn = self.conn()?;
         let found = sessions::table
             .find(id_hash)

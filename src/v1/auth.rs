@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use super::error::V1Error;
 use crate::apikeys::service::{self, Principal};
 use crate::apikeys::types::ApiKey;
+use crate::credentials::PlainApiKey;
 use crate::oauth::grants::{self, GrantEnded};
 use crate::oauth::introspect::{self, TokenKind};
 use crate::oauth::resources;
@@ -50,8 +51,15 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
     crate::web::read(st, move |st| -> Result<Caller, V1Error> {
         let now = st.clock.now();
         if st.key_format.looks_like_key(&token) {
-            let (principal, key) =
-                service::verify(&st.store, &st.key_format, &st.key_usage, &token, ip, now)?;
+            let presented = PlainApiKey::new(token);
+            let (principal, key) = service::verify(
+                &st.store,
+                &st.key_format,
+                &st.key_usage,
+                &presented,
+                ip,
+                now,
+            )?;
             if legacy && !principal.legacy_query {
                 // Switched off for this organisation.
                 return Err(V1Error::Unauthorized);

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use mintgate::apikeys::service::{self, NewKey};
 use mintgate::clock::ManualClock;
+use mintgate::credentials::PlainDeviceCode;
 use mintgate::oauth::store::DeviceCodeStore;
 use mintgate::startup::Application;
 use secrecy::ExposeSecret;
@@ -181,12 +182,12 @@ async fn device_codes_are_limited_per_address_and_pruned(backend: Backend) {
     assert_limited(device_start(&other, "203.0.113.7").await).await;
 
     // Expired codes no longer count, and pruning deletes them.
-    let first_hash = mintgate::crypto::sha256_hex(first_code.as_deref().unwrap());
+    let first_hash = PlainDeviceCode::new(first_code.as_deref().unwrap()).hash();
     clock.advance(601);
     let res = device_start(&app, "203.0.113.7").await;
     assert_eq!(res.status(), 200);
     let fresh: Value = res.json().await.unwrap();
-    let fresh_hash = mintgate::crypto::sha256_hex(fresh["device_code"].as_str().unwrap());
+    let fresh_hash = PlainDeviceCode::new(fresh["device_code"].as_str().unwrap()).hash();
     let state = app.state.clone();
     let (before, pruned, old_after, fresh_after) = tokio::task::spawn_blocking(move || {
         let before = state.store.find_device_code(&first_hash).unwrap().is_some();

@@ -1,7 +1,6 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.5).
 
-use super::{TokenRequest, required};
-use crate::crypto;
+use super::{TokenRequest, required_credential};
 use crate::oauth::error::OAuthError;
 use crate::oauth::pkce;
 use crate::oauth::resources;
@@ -14,11 +13,11 @@ pub fn exchange<S: OAuthStore>(
     client: &Client,
     req: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let code = required(&req.code, "code")?;
+    let code = required_credential(&req.code, "code")?;
     let now = ctx.now();
     let stored = ctx
         .store
-        .find_code(&crypto::sha256_hex(code))?
+        .find_code(&code.hash())?
         .ok_or_else(|| OAuthError::invalid_grant("the authorization code is not valid"))?;
     if stored.used_at.is_some() {
         // Replay: the code may have leaked. Revoke what the first redemption got (§4.1.2).

@@ -53,7 +53,7 @@ pub fn exchange<S: OAuthStore>(
     )?;
     let (access_token, expires_in) = ctx.access_token(client, None, None, &scope, audience)?;
     Ok(TokenResponse {
-        access_token,
+        access_token: access_token.expose().to_owned(),
         token_type: "Bearer",
         expires_in,
         refresh_token: None,

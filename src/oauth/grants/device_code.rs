@@ -1,6 +1,6 @@
 //! `grant_type=urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4).
 
-use super::{TokenRequest, required};
+use super::{TokenRequest, required_credential};
 use crate::ids::GrantId;
 use crate::oauth::device;
 use crate::oauth::error::OAuthError;
@@ -14,7 +14,7 @@ pub fn exchange<S: OAuthStore>(
     client: &Client,
     req: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let device_code = required(&req.device_code, "device_code")?;
+    let device_code = required_credential(&req.device_code, "device_code")?;
     let now = ctx.now();
     let resources = resources::for_new_grant(
         client,

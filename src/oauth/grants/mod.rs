@@ -11,32 +11,51 @@ use super::error::{ErrorCode, OAuthError};
 use super::tokens::{Ctx, TokenResponse};
 use super::types::{Client, Grant, GrantType};
 use crate::clock::UnixTime;
+use crate::credentials::{
+    Kind, Plain, PlainAuthCode, PlainClientSecret, PlainDeviceCode, PlainRefreshToken,
+};
 use crate::oauth::store::OAuthStore;
 use crate::sessions::service::SessionPolicy;
 use crate::sessions::store::SessionStore;
 use crate::store::StoreError;
 
 /// The token request's parameters (RFC 6749 §4.1.3, §4.4.2, §6; RFC 8628 §3.4; RFC 8707).
-/// Client credentials are handled before this, by [`super::clients::authenticate`].
+/// Client credentials are handled before this, by [`super::clients::authenticate`]. The
+/// credentials it carries are [`Plain`] values: its `Debug` never shows them.
 #[derive(Debug, Default, Deserialize)]
 pub struct TokenRequest {
     pub grant_type: Option<String>,
-    pub code: Option<String>,
+    pub code: Option<PlainAuthCode>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<PlainRefreshToken>,
     pub scope: Option<String>,
-    pub device_code: Option<String>,
+    pub device_code: Option<PlainDeviceCode>,
     pub resource: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    pub client_secret: Option<PlainClientSecret>,
 }
 
 pub fn required<'a>(value: &'a Option<String>, name: &'static str) -> Result<&'a str, OAuthError> {
     value
         .as_deref()
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| OAuthError::invalid_request(format!("the {name} parameter is missing")))
+        .ok_or_else(|| missing(name))
+}
+
+/// [`required`] for a credential parameter (`code`, `refresh_token`, `device_code`).
+pub fn required_credential<'a, K: Kind>(
+    value: &'a Option<Plain<K>>,
+    name: &'static str,
+) -> Result<&'a Plain<K>, OAuthError> {
+    value
+        .as_ref()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| missing(name))
+}
+
+fn missing(name: &'static str) -> OAuthError {
+    OAuthError::invalid_request(format!("the {name} parameter is missing"))
 }
 
 /// Whether this grant only reads the store: `client_credentials` with JWT access tokens (no

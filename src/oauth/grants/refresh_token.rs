@@ -1,7 +1,6 @@
 //! `grant_type=refresh_token` (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
 
-use super::{TokenRequest, required};
-use crate::crypto;
+use super::{TokenRequest, required_credential};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::resources;
 use crate::oauth::store::OAuthStore;
@@ -14,12 +13,12 @@ pub fn exchange<S: OAuthStore>(
     client: &Client,
     req: &TokenRequest,
 ) -> Result<TokenResponse, OAuthError> {
-    let presented = required(&req.refresh_token, "refresh_token")?;
+    let presented = required_credential(&req.refresh_token, "refresh_token")?;
     let now = ctx.now();
     let invalid = || OAuthError::invalid_grant("the refresh token is not valid");
     let stored = ctx
         .store
-        .find_refresh_token(&crypto::sha256_hex(presented))?
+        .find_refresh_token(&presented.hash())?
         .ok_or_else(invalid)?;
     let grant = ctx
         .store
