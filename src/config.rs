@@ -258,15 +258,20 @@ fn cidr_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
         .collect()
 }
 
+/// Text that is neither an IP address nor a CIDR block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an IP address or CIDR block")]
+pub struct CidrError(pub String);
+
 /// A CIDR block, or a bare address meaning just that address. A block of IPv4-mapped IPv6
 /// addresses (`::ffff:10.0.0.0/104`) is the IPv4 block it maps (`10.0.0.0/8`), since client
 /// addresses are compared in canonical form.
-pub fn parse_cidr(s: &str) -> Result<IpNet, String> {
+pub fn parse_cidr(s: &str) -> Result<IpNet, CidrError> {
     let s = s.trim();
     let net = s
         .parse::<IpNet>()
         .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-        .map_err(|_| format!("`{s}` is not an IP address or CIDR block"))?;
+        .map_err(|_| CidrError(s.to_owned()))?;
     Ok(match net {
         IpNet::V6(v6) if v6.prefix_len() >= 96 => match v6.addr().to_ipv4_mapped() {
             Some(v4) => ipnet::Ipv4Net::new(v4, v6.prefix_len() - 96)

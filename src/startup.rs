@@ -8,6 +8,7 @@ use actix_web::{App, HttpServer, middleware, web};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::accounts::password::PasswordHasher;
+use crate::accounts::service::AccountError;
 use crate::accounts::throttle::Throttle;
 use crate::accounts::types::{Email, NewUser, Organisation, Role, Username, parse_org_name};
 use crate::apikeys::service::{KeyFormat, UsageLog};
@@ -20,8 +21,8 @@ use crate::ops::metrics::Metrics;
 use crate::routes;
 use crate::secrets::{SecretBox, SecretsError};
 use crate::sessions::service::SessionPolicy;
-use crate::signing::{self, KeySet, Keys, SigningAlg};
-use crate::store::{SetupTx, Store, StoreError, StoreResult};
+use crate::signing::{self, KeyError, KeySet, Keys, SigningAlg};
+use crate::store::{SetupTx, Store, StoreError};
 use crate::web::paths;
 use crate::web::state::AppState;
 
@@ -40,8 +41,15 @@ pub enum StartupError {
         addr: String,
         source: std::io::Error,
     },
+    /// The stored signing keys cannot be loaded.
     #[error("first-run set-up: {0}")]
-    Setup(String),
+    Keys(#[source] KeyError),
+    /// A missing signing key cannot be generated.
+    #[error("database error: {0}")]
+    KeyGeneration(#[source] KeyError),
+    /// The configured first-run organisation or owner is not valid (or hashing is refused).
+    #[error("database error: first-run set-up: {0}")]
+    FirstRun(#[source] AccountError),
 }
 
 pub struct Application {
@@ -85,7 +93,7 @@ impl Application {
             set_up(&store, &settings, &secrets, &hasher, clock.as_ref())?;
 
         let key_set =
-            KeySet::load(&stored_keys, &secrets, clock.now()).map_err(StartupError::Setup)?;
+            KeySet::load(&stored_keys, &secrets, clock.now()).map_err(StartupError::Keys)?;
         let port = listener
             .local_addr()
             .map_err(|source| StartupError::Bind {
@@ -205,21 +213,14 @@ fn set_up(
     hasher: &PasswordHasher,
     clock: &dyn Clock,
 ) -> Result<(Option<SecretString>, Vec<signing::StoredKey>), StartupError> {
-    store
-        .migrate_then(|tx| {
-            check_key(tx, secrets)?;
-            ensure_signing_keys(tx, secrets, clock.now())?;
-            Ok((
-                first_run(tx, settings, hasher, clock)?,
-                tx.list_signing_keys()?,
-            ))
-        })
-        .map_err(|e| match e {
-            StoreError::Backend(msg) if msg == KEK_CHECK => {
-                StartupError::WrongKey(settings.secrets_key_file().display().to_string())
-            }
-            other => other.into(),
-        })
+    store.migrate_then(|tx| {
+        check_key(tx, secrets, &settings.secrets_key_file())?;
+        ensure_signing_keys(tx, secrets, clock.now())?;
+        Ok((
+            first_run(tx, settings, hasher, clock)?,
+            tx.list_signing_keys()?,
+        ))
+    })
 }
 
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, StartupError> {
@@ -285,14 +286,18 @@ fn serve_metrics(
 
 /// The KEK must open the check value sealed at first start: a wrong key file is refused
 /// before it can seal anything that the other instances could not open.
-fn check_key(tx: &mut SetupTx<'_>, secrets: &SecretBox) -> StoreResult<()> {
+fn check_key(
+    tx: &mut SetupTx<'_>,
+    secrets: &SecretBox,
+    key_file: &std::path::Path,
+) -> Result<(), StartupError> {
     let row_id = format!("meta:{KEK_CHECK}");
     match tx.get_meta(KEK_CHECK)? {
         Some(sealed) => match secrets.open(&row_id, &sealed) {
             Ok(_) => Ok(()),
-            Err(_) => Err(StoreError::Backend(KEK_CHECK.into())),
+            Err(_) => Err(StartupError::WrongKey(key_file.display().to_string())),
         },
-        None => tx.put_meta(KEK_CHECK, &secrets.seal(&row_id, b"mintgate")),
+        None => Ok(tx.put_meta(KEK_CHECK, &secrets.seal(&row_id, b"mintgate"))?),
     }
 }
 
@@ -306,11 +311,16 @@ pub fn key_format(settings: &Settings) -> KeyFormat {
 }
 
 /// Every algorithm has a key: generated (active at once) on first start or after an upgrade.
-fn ensure_signing_keys(tx: &mut SetupTx<'_>, secrets: &SecretBox, now: i64) -> StoreResult<()> {
+fn ensure_signing_keys(
+    tx: &mut SetupTx<'_>,
+    secrets: &SecretBox,
+    now: i64,
+) -> Result<(), StartupError> {
     let existing = tx.list_signing_keys()?;
     for alg in SigningAlg::ALL {
         if !existing.iter().any(|k| k.alg == alg) {
-            let key = signing::generate(alg, secrets, now, now).map_err(StoreError::Backend)?;
+            let key =
+                signing::generate(alg, secrets, now, now).map_err(StartupError::KeyGeneration)?;
             tx.insert_signing_key(&key)?;
         }
     }
@@ -324,14 +334,12 @@ fn first_run(
     settings: &Settings,
     hasher: &PasswordHasher,
     clock: &dyn Clock,
-) -> StoreResult<Option<SecretString>> {
+) -> Result<Option<SecretString>, StartupError> {
     if tx.count_users()? > 0 {
         return Ok(None);
     }
-    let setup_err =
-        |e: &dyn std::fmt::Display| StoreError::Backend(format!("first-run set-up: {e}"));
     let now = clock.now();
-    let (org_name, org_key) = parse_org_name(&settings.admin_org).map_err(|e| setup_err(&e))?;
+    let (org_name, org_key) = parse_org_name(&settings.admin_org).map_err(first_run_error)?;
     let org = match tx.find_org(&org_key)? {
         Some(org) => org,
         None => {
@@ -344,11 +352,11 @@ fn first_run(
         Some(pw) => (pw.clone(), false),
         None => (SecretString::from(crypto::random_base62(24)), true),
     };
-    let hash = hasher.hash(&password).map_err(|e| setup_err(&e))?;
+    let hash = hasher.hash(&password).map_err(first_run_error)?;
     let user = NewUser {
         id: UserId::generate(),
-        username: Username::parse(&settings.admin_username).map_err(|e| setup_err(&e))?,
-        email: Email::parse(&settings.admin_email).map_err(|e| setup_err(&e))?,
+        username: Username::parse(&settings.admin_username).map_err(first_run_error)?,
+        email: Email::parse(&settings.admin_email).map_err(first_run_error)?,
         display_name: "Administrator".into(),
         password_hash: Some(hash),
     };
@@ -361,6 +369,10 @@ fn first_run(
     )?;
     tracing::info!(org = %org.name, username = %user.username, "first run: created the organisation and its owner");
     Ok(generated.then_some(password))
+}
+
+fn first_run_error(e: impl Into<AccountError>) -> StartupError {
+    StartupError::FirstRun(e.into())
 }
 
 /// Prints the generated password to stderr, outside the log stream (which goes to stdout).

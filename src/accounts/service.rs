@@ -4,21 +4,24 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use super::password::{Busy, PasswordHasher};
-use super::throttle::{Throttle, account_key};
+use super::throttle::{Locked, Throttle, account_key};
 use super::types::*;
 use crate::accounts::store::{OrgStore, ThrottleStore, UserStore};
 use crate::audit::AuditStore;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::Clock;
 use crate::ids::{OrgId, UserId};
-use crate::store::StoreError;
+use crate::store::{StoreError, Unique};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     #[error(transparent)]
     Input(#[from] AccountInputError),
     #[error("a user with that {0} already exists")]
-    Duplicate(&'static str),
+    Duplicate(Unique),
+    /// An organisation of that name exists (the text is the one operators have always seen).
+    #[error("a user with that organisation name already exists")]
+    DuplicateOrg,
     #[error("no organisation named `{0}`")]
     UnknownOrg(String),
     #[error("no user named `{0}`")]
@@ -57,7 +60,7 @@ pub fn create_org<S: OrgStore>(
     let (name, key) = parse_org_name(name)?;
     let org = Organisation::new(OrgId::generate(), name, clock.now());
     store.create_org(&org, &key).map_err(|e| match e {
-        StoreError::Conflict(_) => AccountError::Duplicate("organisation name"),
+        StoreError::Conflict(_) => AccountError::DuplicateOrg,
         other => other.into(),
     })?;
     Ok(org)
@@ -243,7 +246,7 @@ pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
     let account = account_key(user.as_ref().map(|u| &u.id), &key);
     let attempt = match throttle.reserve(store, now, &account, meta.ip)? {
         Ok(attempt) => attempt,
-        Err(retry_after) => return Err(SignInError::Throttled { retry_after }),
+        Err(Locked { retry_after }) => return Err(SignInError::Throttled { retry_after }),
     };
     let password_ok = match hasher.verify(password, hash.as_deref()) {
         Ok(ok) => ok,

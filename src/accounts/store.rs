@@ -7,7 +7,7 @@ use crate::ids::{GroupId, OrgId, UserId};
 use crate::store::StoreResult;
 
 pub trait OrgStore {
-    /// `Conflict("organisation")` when the name is taken (case-insensitively).
+    /// `Conflict(Unique::Organisation)` when the name is taken (case-insensitively).
     fn create_org(&self, org: &Organisation, name_key: &str) -> StoreResult<()>;
     fn find_org(&self, name_key: &str) -> StoreResult<Option<Organisation>>;
     fn list_orgs(&self) -> StoreResult<Vec<Organisation>>;

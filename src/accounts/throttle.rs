@@ -39,6 +39,13 @@ fn ip_key(ip: IpAddr) -> String {
     format!("ip:{}", crate::netaddr::subscriber(ip))
 }
 
+/// The key is locked, or its attempts are used up while earlier ones are evaluated: try again
+/// in `retry_after` seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Locked {
+    pub retry_after: u64,
+}
+
 /// A reserved attempt: report its outcome with [`Attempt::succeeded`] or [`Attempt::failed`].
 #[must_use]
 #[derive(Debug)]
@@ -49,14 +56,14 @@ pub struct Attempt {
 
 impl Throttle {
     /// Reserves one attempt for `account` (a key from [`account_key`]) and the client address.
-    /// `Err(retry_after)` when either is locked or has its attempts used up.
+    /// `Err(Locked)` when either is locked or has its attempts used up.
     pub fn reserve<S: ThrottleStore>(
         &self,
         store: &S,
         now: UnixTime,
         account: &str,
         ip: Option<IpAddr>,
-    ) -> StoreResult<Result<Attempt, u64>> {
+    ) -> StoreResult<Result<Attempt, Locked>> {
         let window_start = now - self.window.as_secs() as i64;
         let mut keys = vec![(account.to_owned(), self.account_max)];
         keys.extend(ip.map(|ip| (ip_key(ip), self.ip_max)));
@@ -69,7 +76,9 @@ impl Throttle {
                     for (key, _, _) in &reserved {
                         store.release_attempt(key)?;
                     }
-                    return Ok(Err((locked_until - now).max(1) as u64));
+                    return Ok(Err(Locked {
+                        retry_after: (locked_until - now).max(1) as u64,
+                    }));
                 }
             }
         }

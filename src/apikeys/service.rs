@@ -83,8 +83,8 @@ pub enum ApiKeyError {
     NotYours,
     #[error("not found")]
     NotFound,
-    #[error("{0}")]
-    Validation(String),
+    #[error(transparent)]
+    Validation(#[from] KeyInputError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -248,9 +248,7 @@ pub const ROTATE_AFTER: i64 = 90 * 86_400;
 fn parse_name(name: &str) -> Result<&str, ApiKeyError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiKeyError::Validation(
-            "name must be 1-100 characters, none of them a control character".into(),
-        ));
+        return Err(KeyInputError::Name.into());
     }
     Ok(name)
 }
@@ -263,26 +261,21 @@ fn validate(
 ) -> Result<(String, Scopes, Option<UnixTime>, Vec<ipnet::IpNet>), ApiKeyError> {
     let name = parse_name(&input.name)?.to_owned();
     if input.scopes.is_empty() {
-        return Err(ApiKeyError::Validation(
-            "scopes must name at least one scope".into(),
-        ));
+        return Err(KeyInputError::NoScopes.into());
     }
     for s in &input.scopes {
         if !API_SCOPES.contains(&s.as_str()) {
-            return Err(ApiKeyError::Validation(format!(
-                "unknown scope `{s}`; known: {}",
-                API_SCOPES.join(", ")
-            )));
+            return Err(KeyInputError::UnknownScope(s.clone()).into());
         }
     }
     let scopes = Scopes::parse(&input.scopes.join(" ")).unwrap_or_default();
     let lifetime = match input.expires_in.as_deref() {
         None => Some(DEFAULT_LIFETIME),
-        Some(e) => parse_expiry(e).map_err(ApiKeyError::Validation)?,
+        Some(e) => parse_expiry(e).map_err(KeyInputError::from)?,
     };
     let expires_at = lifetime.map(|l| now + l);
     within_ceiling(format, org_max, expires_at, now)?;
-    let allowed = parse_allowlist(&input.allowed_ips).map_err(ApiKeyError::Validation)?;
+    let allowed = parse_allowlist(&input.allowed_ips).map_err(KeyInputError::from)?;
     Ok((name, scopes, expires_at, allowed))
 }
 
@@ -304,9 +297,9 @@ fn within_ceiling(
     now: UnixTime,
 ) -> Result<(), ApiKeyError> {
     match ceiling(format, org_max) {
-        Some(max) if expires_at.is_none_or(|e| e - now > max) => Err(ApiKeyError::Validation(
-            format!("keys may live at most {} days here", max / 86_400),
-        )),
+        Some(max) if expires_at.is_none_or(|e| e - now > max) => {
+            Err(KeyInputError::BeyondCeiling(max).into())
+        }
         _ => Ok(()),
     }
 }
@@ -315,9 +308,9 @@ fn within_ceiling(
 /// outlives itself (`expires_at` `None`: never expires).
 fn within_caller(principal: &Principal, expires_at: Option<UnixTime>) -> Result<(), ApiKeyError> {
     match principal.expires_at {
-        Some(limit) if expires_at.is_none_or(|e| e > limit) => Err(ApiKeyError::Validation(
-            "a key cannot outlive the credential that creates it".into(),
-        )),
+        Some(limit) if expires_at.is_none_or(|e| e > limit) => {
+            Err(KeyInputError::OutlivesCaller.into())
+        }
         _ => Ok(()),
     }
 }
@@ -507,7 +500,7 @@ pub fn create_application<S: ApiKeyStore>(
     let expires_at = ceiling(format, principal.org_max_lifetime).map(|max| now + max);
     within_caller(principal, expires_at)?;
     if !matches!(scope, "admin" | "ci") {
-        return Err(ApiKeyError::Validation("scope must be admin or ci".into()));
+        return Err(KeyInputError::ApplicationScope.into());
     }
     let name = parse_name(name)?;
     let (secret, hint) = format.mint();
@@ -536,7 +529,7 @@ pub fn create_application<S: ApiKeyStore>(
         )
         .map_err(|e| match e {
             StoreError::Conflict(_) => {
-                ApiKeyError::Validation(format!("an application named `{name}` exists"))
+                ApiKeyError::from(KeyInputError::ApplicationExists(name.to_owned()))
             }
             other => other.into(),
         })?;

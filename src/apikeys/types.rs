@@ -6,8 +6,9 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::clock::UnixTime;
+use crate::config::CidrError;
 use crate::ids::{ApplicationId, KeyId, OrgId, UserId};
-use crate::scopes::Scopes;
+use crate::scopes::{API_SCOPES, Scopes};
 
 /// Who a key acts for, which decides its effective scopes and who may manage it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,14 +73,49 @@ pub struct Application {
     pub created_at: UnixTime,
 }
 
+/// Why an expiry such as `30m` or `never` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpiryError {
+    #[error("`{0}` is not an expiry like 30m, 24h, 7d or never")]
+    Malformed(String),
+    /// Zero, or more than ten years.
+    #[error("`{0}` is out of range")]
+    OutOfRange(String),
+}
+
+/// Why a new key, a rotation or an application was refused: the request's fault (`/v1`
+/// answers 422). The text is what the caller is shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyInputError {
+    #[error("name must be 1-100 characters, none of them a control character")]
+    Name,
+    #[error("scopes must name at least one scope")]
+    NoScopes,
+    #[error("unknown scope `{0}`; known: {known}", known = API_SCOPES.join(", "))]
+    UnknownScope(String),
+    #[error(transparent)]
+    Expiry(#[from] ExpiryError),
+    #[error(transparent)]
+    Allowlist(#[from] CidrError),
+    /// The lifetime ceiling in force (seconds).
+    #[error("keys may live at most {} days here", .0 / 86_400)]
+    BeyondCeiling(i64),
+    #[error("a key cannot outlive the credential that creates it")]
+    OutlivesCaller,
+    #[error("scope must be admin or ci")]
+    ApplicationScope,
+    #[error("an application named `{0}` exists")]
+    ApplicationExists(String),
+}
+
 /// Parses `30m`, `24h`, `7d`, `never`, any `<N>m|h|d`, into seconds (`None` = never).
-pub fn parse_expiry(s: &str) -> Result<Option<i64>, String> {
+pub fn parse_expiry(s: &str) -> Result<Option<i64>, ExpiryError> {
     // ASCII whitespace only: exactly what the OpenAPI pattern of `expires_in` allows.
     let s = s.trim_matches(|c: char| c.is_ascii_whitespace());
     if s == "never" {
         return Ok(None);
     }
-    let malformed = || format!("`{s}` is not an expiry like 30m, 24h, 7d or never");
+    let malformed = || ExpiryError::Malformed(s.to_owned());
     // By character, never by byte index: the input is arbitrary Unicode (`1é` must be an
     // error, not a panic on a split inside a character).
     let mut chars = s.chars();
@@ -95,13 +131,13 @@ pub fn parse_expiry(s: &str) -> Result<Option<i64>, String> {
     }
     let n: i64 = n.parse().map_err(|_| malformed())?;
     if n <= 0 || n > 3650 * 86_400 / factor {
-        return Err(format!("`{s}` is out of range"));
+        return Err(ExpiryError::OutOfRange(s.to_owned()));
     }
     Ok(Some(n * factor))
 }
 
 /// Parses `10.0.0.0/8,192.168.1.0/24` or a list of such strings.
-pub fn parse_allowlist(items: &[String]) -> Result<Vec<IpNet>, String> {
+pub fn parse_allowlist(items: &[String]) -> Result<Vec<IpNet>, CidrError> {
     items
         .iter()
         .flat_map(|s| s.split(','))

@@ -215,7 +215,7 @@ pub struct UserCreate {
 
 fn open_store(settings: &Settings) -> Result<Store, CliFailure> {
     let store = Store::connect_on_demand(&settings.database_url())?;
-    store.migrate_then(|_| Ok(()))?;
+    store.migrate_then(|_| Ok::<_, StoreError>(()))?;
     Ok(store)
 }
 
@@ -618,7 +618,7 @@ fn api_key_command(
                 service::create_for_operator(&store, &format, &org, user_id.as_ref(), input, now)
                     .map_err(|e| match e {
                     service::ApiKeyError::Validation(m) => CliFailure {
-                        message: m,
+                        message: m.to_string(),
                         code: 2,
                     },
                     other => other.into(),

@@ -41,12 +41,31 @@ pub struct NewClient {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(#[from] ClientInputError),
     #[error("no client with id `{0}`")]
     NotFound(ClientId),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Why a client registration was refused: the operator's input. The text is what they see.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientInputError {
+    #[error("a client name is 1-100 characters, none of them a control character")]
+    Name,
+    #[error(transparent)]
+    GrantType(#[from] UnknownGrantType),
+    #[error("a public client cannot use client_credentials (RFC 6749 §4.4)")]
+    PublicClientCredentials,
+    #[error("the authorization_code grant needs at least one --redirect-uri")]
+    NoRedirectUri,
+    #[error(transparent)]
+    Uri(#[from] UriError),
+    #[error("a scope has a character RFC 6749 §3.3 forbids")]
+    Scope,
+    #[error("the access token lifetime is 60 s to 1 day")]
+    AccessTokenLifetime,
 }
 
 /// Validates and builds a client; the secret (confidential clients) is returned once.
@@ -54,12 +73,9 @@ pub fn build(
     input: NewClient,
     clock: &dyn Clock,
 ) -> Result<(Client, Option<PlainClientSecret>), ClientError> {
-    let invalid = |m: String| ClientError::Invalid(m);
     let name = input.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(invalid(
-            "a client name is 1-100 characters, none of them a control character".into(),
-        ));
+        return Err(ClientInputError::Name.into());
     }
     let mut grant_types = Vec::new();
     let wanted = if input.grant_types.is_empty() {
@@ -68,39 +84,33 @@ pub fn build(
         input.grant_types
     };
     for g in &wanted {
-        let grant: GrantType = g
-            .parse()
-            .map_err(|_| invalid(format!("unknown grant type `{g}`")))?;
+        let grant: GrantType = g.parse().map_err(ClientInputError::from)?;
         if !grant_types.contains(&grant) {
             grant_types.push(grant);
         }
     }
     if input.public && grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(invalid(
-            "a public client cannot use client_credentials (RFC 6749 §4.4)".into(),
-        ));
+        return Err(ClientInputError::PublicClientCredentials.into());
     }
     if grant_types.contains(&GrantType::AuthorizationCode) && input.redirect_uris.is_empty() {
-        return Err(invalid(
-            "the authorization_code grant needs at least one --redirect-uri".into(),
-        ));
+        return Err(ClientInputError::NoRedirectUri.into());
     }
     for uri in input
         .redirect_uris
         .iter()
         .chain(&input.post_logout_redirect_uris)
     {
-        validate_redirect_uri(uri).map_err(invalid)?;
+        validate_redirect_uri(uri).map_err(ClientInputError::from)?;
     }
     let mut resources: Vec<String> = Vec::new();
     for r in &input.resources {
-        super::resources::validate_uri(r).map_err(invalid)?;
+        super::resources::validate_uri(r).map_err(ClientInputError::from)?;
         if !resources.contains(r) {
             resources.push(r.clone());
         }
     }
     let scopes = Scopes::parse(input.scopes.as_deref().unwrap_or(DEFAULT_SCOPES))
-        .ok_or_else(|| invalid("a scope has a character RFC 6749 §3.3 forbids".into()))?;
+        .ok_or(ClientInputError::Scope)?;
     let ttl = input
         .access_token_ttl
         .unwrap_or(match input.access_token_format {
@@ -108,7 +118,7 @@ pub fn build(
             TokenFormat::Jwt => JWT_TOKEN_TTL,
         });
     if !(60..=86_400).contains(&ttl) {
-        return Err(invalid("the access token lifetime is 60 s to 1 day".into()));
+        return Err(ClientInputError::AccessTokenLifetime.into());
     }
     let secret = (!input.public).then(new_secret);
     let client = Client {

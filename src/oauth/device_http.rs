@@ -14,6 +14,7 @@ use super::http::{parse_body, presented_client};
 use super::types::DeviceStatus;
 use super::types::describe_scope;
 use crate::accounts::http::login_redirect;
+use crate::accounts::throttle::Locked;
 use crate::oauth::store::{ClientStore, DeviceCodeStore};
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, request_meta, state};
@@ -174,7 +175,7 @@ pub async fn device_submit(
             .reserve(&st2.store, now, &throttle_key, meta.ip)?
         {
             Ok(attempt) => attempt,
-            Err(retry_after) => return Ok(Outcome::Locked(retry_after)),
+            Err(Locked { retry_after }) => return Ok(Outcome::Locked(retry_after)),
         };
         let found = st2
             .store

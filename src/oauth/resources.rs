@@ -8,10 +8,8 @@
 //! (code redemption, refresh) may only narrow it (RFC 8707 §2.2). A grant whose authorization
 //! named none is bound to the default audience. Anything else is `invalid_target` (§2).
 
-use url::Url;
-
 use super::error::{ErrorCode, OAuthError};
-use super::types::Client;
+use super::types::{Client, UriError, parse_absolute_uri};
 use crate::config::Settings;
 
 /// The `aud` of access tokens whose request names no resource.
@@ -32,14 +30,10 @@ pub fn is_default_audience(settings: &Settings, aud: &str) -> bool {
 }
 
 /// RFC 8707 §2: "an absolute URI ... MUST NOT include a fragment component".
-pub fn validate_uri(s: &str) -> Result<(), String> {
-    if s.chars().any(char::is_control) {
-        // The URL parser would drop or encode it; the URI as given would not match.
-        return Err(format!("`{}` has a control character", s.escape_debug()));
-    }
-    let url = Url::parse(s).map_err(|e| format!("`{s}` is not an absolute URI: {e}"))?;
+pub fn validate_uri(s: &str) -> Result<(), UriError> {
+    let url = parse_absolute_uri(s)?;
     if url.fragment().is_some() || s.contains('#') {
-        return Err(format!("`{s}` has a fragment"));
+        return Err(UriError::Fragment(s.to_owned()));
     }
     Ok(())
 }

@@ -59,13 +59,18 @@ impl GrantType {
     }
 }
 
+/// A grant type mintgate does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown grant type `{0}`")]
+pub struct UnknownGrantType(pub String);
+
 impl FromStr for GrantType {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
+    type Err = UnknownGrantType;
+    fn from_str(s: &str) -> Result<Self, UnknownGrantType> {
         GrantType::ALL
             .into_iter()
             .find(|g| g.as_str() == s)
-            .ok_or(())
+            .ok_or_else(|| UnknownGrantType(s.to_owned()))
     }
 }
 
@@ -86,13 +91,18 @@ impl TokenFormat {
     }
 }
 
+/// An access token format other than `opaque` and `jwt`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown access token format `{0}`")]
+pub struct UnknownTokenFormat(pub String);
+
 impl FromStr for TokenFormat {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
+    type Err = UnknownTokenFormat;
+    fn from_str(s: &str) -> Result<Self, UnknownTokenFormat> {
         match s {
             "opaque" => Ok(TokenFormat::Opaque),
             "jwt" => Ok(TokenFormat::Jwt),
-            _ => Err(()),
+            _ => Err(UnknownTokenFormat(s.to_owned())),
         }
     }
 }
@@ -159,15 +169,37 @@ fn loopback_match(registered: &str, given: &str) -> bool {
         && g.password().is_none()
 }
 
-/// A redirect URI a client may register: absolute, no fragment (RFC 6749 §3.1.2).
-pub fn validate_redirect_uri(s: &str) -> Result<(), String> {
+/// Why a URI cannot be registered (a redirect URI, RFC 6749 §3.1.2; a resource, RFC 8707 §2).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UriError {
+    /// The URL parser would drop or encode it; registered URIs are compared as given.
+    #[error("`{}` has a control character", .0.escape_debug())]
+    ControlCharacter(String),
+    #[error("`{uri}` is not an absolute URI: {reason}")]
+    NotAbsolute {
+        uri: String,
+        reason: url::ParseError,
+    },
+    #[error("`{0}` has a fragment")]
+    Fragment(String),
+}
+
+/// An absolute URI, parsed, or why it is not one; control characters refused first.
+pub(crate) fn parse_absolute_uri(s: &str) -> Result<Url, UriError> {
     if s.chars().any(char::is_control) {
-        // The URL parser would drop or encode it; redirect URIs are compared as given.
-        return Err(format!("`{}` has a control character", s.escape_debug()));
+        return Err(UriError::ControlCharacter(s.to_owned()));
     }
-    let url = Url::parse(s).map_err(|e| format!("`{s}` is not an absolute URI: {e}"))?;
+    Url::parse(s).map_err(|reason| UriError::NotAbsolute {
+        uri: s.to_owned(),
+        reason,
+    })
+}
+
+/// A redirect URI a client may register: absolute, no fragment (RFC 6749 §3.1.2).
+pub fn validate_redirect_uri(s: &str) -> Result<(), UriError> {
+    let url = parse_absolute_uri(s)?;
     if url.fragment().is_some() {
-        return Err(format!("`{s}` has a fragment"));
+        return Err(UriError::Fragment(s.to_owned()));
     }
     if url.scheme() == "http" && !is_loopback(&url) && url.host_str() != Some("localhost") {
         tracing::warn!(uri = s, "plain-http redirect URI registered");

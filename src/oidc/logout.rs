@@ -72,6 +72,17 @@ fn id_token_hint<S: OAuthStore>(
     Ok(Some((claims, aud)))
 }
 
+/// Why an end-session request is refused (shown on the error page; never redirected).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LogoutRefused {
+    #[error("client_id does not match the id_token_hint")]
+    ClientMismatch,
+    #[error("unknown client_id")]
+    UnknownClient,
+    #[error("post_logout_redirect_uri is not registered for this client")]
+    UnregisteredRedirect,
+}
+
 pub struct LogoutPlan {
     pub client: Option<Client>,
     /// Where to go afterwards (registered for the client), with `state` appended.
@@ -80,15 +91,15 @@ pub struct LogoutPlan {
     pub confirmed: bool,
 }
 
-/// Validates the request. `Err` carries a message for the error page: a redirect URI that is
-/// not registered is never followed.
+/// Validates the request. The inner `Err` is for the error page: a redirect URI that is not
+/// registered is never followed.
 pub fn plan<S: OAuthStore>(
     store: &S,
     keys: &KeySet,
     issuer: &str,
     params: &LogoutParams,
     signed_in: Option<(&UserId, &Sid)>,
-) -> StoreResult<Result<LogoutPlan, &'static str>> {
+) -> StoreResult<Result<LogoutPlan, LogoutRefused>> {
     let (hint, hint_client) = match params.id_token_hint.as_deref() {
         Some(t) => match id_token_hint(store, keys, issuer, t)? {
             Some((claims, client_id)) => (Some(claims), Some(client_id)),
@@ -98,7 +109,7 @@ pub fn plan<S: OAuthStore>(
     };
     let client_id = match (&params.client_id, &hint_client) {
         (Some(a), Some(b)) if a != b.as_str() => {
-            return Ok(Err("client_id does not match the id_token_hint"));
+            return Ok(Err(LogoutRefused::ClientMismatch));
         }
         (Some(a), _) => Some(ClientId::new(a.as_str())),
         (None, b) => b.clone(),
@@ -110,7 +121,7 @@ pub fn plan<S: OAuthStore>(
         _ => None,
     };
     if client_id.is_some() && client.is_none() {
-        return Ok(Err("unknown client_id"));
+        return Ok(Err(LogoutRefused::UnknownClient));
     }
     let redirect = match (&params.post_logout_redirect_uri, &client) {
         (None, _) => None,
@@ -123,9 +134,7 @@ pub fn plan<S: OAuthStore>(
             Some(url.to_string())
         }
         (Some(_), _) => {
-            return Ok(Err(
-                "post_logout_redirect_uri is not registered for this client",
-            ));
+            return Ok(Err(LogoutRefused::UnregisteredRedirect));
         }
     };
     let confirmed = match (&hint, signed_in) {

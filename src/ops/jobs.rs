@@ -17,9 +17,18 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(300);
 pub const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(30);
 pub const KEY_REFRESH_EVERY: Duration = Duration::from_secs(signing::REFRESH_INTERVAL as u64);
 
+/// Why reloading the signing keys failed (the keys in use stay).
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Keys(#[from] signing::KeyError),
+}
+
 /// Reloads signing keys from the database (new keys published by a rotation on any instance).
-pub fn reload_keys(st: &AppState) -> Result<(), String> {
-    let stored = st.store.list_signing_keys().map_err(|e| e.to_string())?;
+pub fn reload_keys(st: &AppState) -> Result<(), ReloadError> {
+    let stored = st.store.list_signing_keys()?;
     let set = KeySet::load(&stored, &st.secrets, st.clock.now())?;
     st.keys.replace(set);
     Ok(())

@@ -77,14 +77,49 @@ impl SigningAlg {
     }
 }
 
+/// An algorithm name other than the three mintgate signs with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not one of RS256, ES256, EdDSA")]
+pub struct UnknownAlg(pub String);
+
 impl FromStr for SigningAlg {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = UnknownAlg;
+    fn from_str(s: &str) -> Result<Self, UnknownAlg> {
         SigningAlg::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("`{s}` is not one of RS256, ES256, EdDSA"))
+            .ok_or_else(|| UnknownAlg(s.to_owned()))
     }
+}
+
+/// Why a signing key could not be made or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key generation failed: {0}")]
+    Generate(aws_lc_rs::error::Unspecified),
+    #[error("stored {alg} key rejected: {reason}")]
+    Rejected {
+        alg: &'static str,
+        reason: aws_lc_rs::error::KeyRejected,
+    },
+    /// A stored key whose sealed private part or public JWK cannot be read.
+    #[error("signing key {kid}: {source}")]
+    Stored { kid: String, source: StoredKeyError },
+}
+
+/// What is wrong with a stored key (see [`KeyError::Stored`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StoredKeyError {
+    #[error(transparent)]
+    Sealed(#[from] crate::secrets::SecretsError),
+    #[error(transparent)]
+    Jwk(#[from] serde_json::Error),
+    #[error("JWK without {0}")]
+    MissingMember(&'static str),
+    #[error("unsupported kty {0}")]
+    UnsupportedKty(String),
+    #[error(transparent)]
+    Decoding(#[from] jsonwebtoken::errors::Error),
 }
 
 enum Signer {
@@ -113,9 +148,9 @@ pub fn generate(
     secrets: &SecretBox,
     now: UnixTime,
     active_from: UnixTime,
-) -> Result<StoredKey, String> {
+) -> Result<StoredKey, KeyError> {
     let kid = crypto::random_base62(16);
-    let err = |e: aws_lc_rs::error::Unspecified| format!("key generation failed: {e}");
+    let err = KeyError::Generate;
     let pkcs8: Vec<u8> = match alg {
         SigningAlg::Rs256 => {
             let kp = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(err)?;
@@ -144,9 +179,11 @@ pub fn generate(
     })
 }
 
-fn parse_signer(alg: SigningAlg, pkcs8: &[u8]) -> Result<Signer, String> {
-    let err =
-        |e: aws_lc_rs::error::KeyRejected| format!("stored {} key rejected: {e}", alg.as_str());
+fn parse_signer(alg: SigningAlg, pkcs8: &[u8]) -> Result<Signer, KeyError> {
+    let err = |reason| KeyError::Rejected {
+        alg: alg.as_str(),
+        reason,
+    };
     Ok(match alg {
         SigningAlg::Rs256 => Signer::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(err)?),
         SigningAlg::Es256 => Signer::Ec(
@@ -221,20 +258,28 @@ struct JwsHeader<'a> {
 
 impl KeySet {
     /// Parses the stored keys (opening the sealed private parts).
-    pub fn load(stored: &[StoredKey], secrets: &SecretBox, now: UnixTime) -> Result<Self, String> {
+    pub fn load(
+        stored: &[StoredKey],
+        secrets: &SecretBox,
+        now: UnixTime,
+    ) -> Result<Self, KeyError> {
         let mut keys = Vec::new();
         let mut jwks = Vec::new();
         for k in stored {
             if k.published_until.is_some_and(|until| until <= now) {
                 continue;
             }
+            let stored = |source: StoredKeyError| KeyError::Stored {
+                kid: k.kid.clone(),
+                source,
+            };
             let pkcs8 = secrets
                 .open(&format!("signing_key:{}", k.kid), &k.private_key)
-                .map_err(|e| format!("signing key {}: {e}", k.kid))?;
+                .map_err(|e| stored(e.into()))?;
             let signer = parse_signer(k.alg, &pkcs8)?;
-            let jwk: serde_json::Value = serde_json::from_str(&k.public_jwk)
-                .map_err(|e| format!("signing key {}: {e}", k.kid))?;
-            let decoding = decoding_key(&jwk).map_err(|e| format!("signing key {}: {e}", k.kid))?;
+            let jwk: serde_json::Value =
+                serde_json::from_str(&k.public_jwk).map_err(|e| stored(e.into()))?;
+            let decoding = decoding_key(&jwk).map_err(stored)?;
             jwks.push(jwk);
             keys.push(LoadedKey {
                 kid: k.kid.clone(),
@@ -353,14 +398,14 @@ impl KeySet {
     }
 }
 
-fn decoding_key(jwk: &serde_json::Value) -> Result<DecodingKey, String> {
-    let s = |k: &str| jwk[k].as_str().ok_or_else(|| format!("JWK without {k}"));
-    match s("kty")? {
-        "RSA" => DecodingKey::from_rsa_components(s("n")?, s("e")?).map_err(|e| e.to_string()),
-        "EC" => DecodingKey::from_ec_components(s("x")?, s("y")?).map_err(|e| e.to_string()),
-        "OKP" => DecodingKey::from_ed_components(s("x")?).map_err(|e| e.to_string()),
-        other => Err(format!("unsupported kty {other}")),
-    }
+fn decoding_key(jwk: &serde_json::Value) -> Result<DecodingKey, StoredKeyError> {
+    let s = |k: &'static str| jwk[k].as_str().ok_or(StoredKeyError::MissingMember(k));
+    Ok(match s("kty")? {
+        "RSA" => DecodingKey::from_rsa_components(s("n")?, s("e")?)?,
+        "EC" => DecodingKey::from_ec_components(s("x")?, s("y")?)?,
+        "OKP" => DecodingKey::from_ed_components(s("x")?)?,
+        other => return Err(StoredKeyError::UnsupportedKty(other.to_owned())),
+    })
 }
 
 /// The current key set, shared by the workers of one instance and reloaded periodically.

@@ -4,7 +4,7 @@ use super::rows::OrgRow;
 use super::schema::{
     api_key_secrets as sec, api_keys as k, applications as app, memberships, organisations, users,
 };
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreError, StoreResult, Unique};
 use crate::apikeys::store::{ApiKeyStore, KeyLookup};
 use crate::apikeys::types::{ApiKey, Application, KeyOwner, parse_allowlist};
 use crate::clock::UnixTime;
@@ -306,7 +306,7 @@ impl ApiKeyStore for Store {
                 ))
                 .execute(conn)
                 .map_err(|e| match StoreError::from(e) {
-                    StoreError::Conflict(_) => StoreError::Conflict("application"),
+                    StoreError::Conflict(_) => StoreError::Conflict(Unique::Application),
                     other => other,
                 })?;
             let created: AppRow = app::table

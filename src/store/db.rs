@@ -158,21 +158,24 @@ pub fn pool(url: &str, size: u32, min_idle: u32) -> StoreResult<Pool> {
 /// Runs pending migrations and then `setup` while holding the set-up lock, so several instances
 /// starting together on one empty database neither race the migrations nor the first-run
 /// set-up: `pg_advisory_lock` on PostgreSQL, `BEGIN IMMEDIATE` (the write lock) on SQLite.
-pub fn migrate_then<T>(
+pub fn migrate_then<T, E: From<StoreError>>(
     conn: &mut DbConn,
-    setup: impl FnOnce(&mut DbConn) -> StoreResult<T>,
-) -> StoreResult<T> {
+    setup: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E> {
     match conn {
         DbConn::Pg(pg) => {
-            diesel::sql_query(format!("SELECT pg_advisory_lock({SETUP_LOCK_KEY})")).execute(pg)?;
+            diesel::sql_query(format!("SELECT pg_advisory_lock({SETUP_LOCK_KEY})"))
+                .execute(pg)
+                .map_err(StoreError::from)?;
             let result = pg
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|_| ())
-                .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+                .map_err(|e| StoreError::Backend(format!("migration failed: {e}")).into())
                 .and_then(|()| setup(conn));
             if let DbConn::Pg(pg) = conn {
                 diesel::sql_query(format!("SELECT pg_advisory_unlock({SETUP_LOCK_KEY})"))
-                    .execute(pg)?;
+                    .execute(pg)
+                    .map_err(StoreError::from)?;
             }
             result
         }
@@ -182,18 +185,20 @@ pub fn migrate_then<T>(
             diesel::connection::AnsiTransactionManager::begin_transaction_sql(
                 sqlite,
                 "BEGIN IMMEDIATE",
-            )?;
+            )
+            .map_err(StoreError::from)?;
             let result = sqlite
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map(|_| ())
-                .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+                .map_err(|e| StoreError::Backend(format!("migration failed: {e}")).into())
                 .and_then(|()| setup(conn));
             let DbConn::Sqlite(sqlite) = conn else {
                 unreachable!("the variant does not change")
             };
             match result {
                 Ok(value) => {
-                    diesel::connection::AnsiTransactionManager::commit_transaction(sqlite)?;
+                    diesel::connection::AnsiTransactionManager::commit_transaction(sqlite)
+                        .map_err(StoreError::from)?;
                     Ok(value)
                 }
                 Err(e) => {

@@ -10,7 +10,7 @@ pub enum StoreError {
     #[error("not found")]
     NotFound,
     #[error("already exists: {0}")]
-    Conflict(&'static str),
+    Conflict(Unique),
     #[error("database error: {0}")]
     Backend(String),
     #[error("database unavailable: {0}")]
@@ -23,6 +23,37 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The uniqueness rule a write broke (see [`StoreError::Conflict`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    Username,
+    Email,
+    /// An organisation's name.
+    Organisation,
+    /// An application's name in its organisation.
+    Application,
+    /// Any other unique key (a token or code hash, a user code, a group name...).
+    Record,
+}
+
+impl Unique {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unique::Username => "username",
+            Unique::Email => "email",
+            Unique::Organisation => "organisation",
+            Unique::Application => "application",
+            Unique::Record => "record",
+        }
+    }
+}
+
+impl std::fmt::Display for Unique {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 impl From<DieselError> for StoreError {
     fn from(e: DieselError) -> Self {
@@ -59,15 +90,15 @@ fn is_unstorable_text(message: &str) -> bool {
 
 /// Names the column a unique violation is about, from the constraint name (PostgreSQL) or the
 /// message (SQLite: `UNIQUE constraint failed: users.username_key`).
-fn conflict_subject(text: &str) -> &'static str {
+fn conflict_subject(text: &str) -> Unique {
     if text.contains("username") {
-        "username"
+        Unique::Username
     } else if text.contains("email") {
-        "email"
+        Unique::Email
     } else if text.contains("organisations") {
-        "organisation"
+        Unique::Organisation
     } else {
-        "record"
+        Unique::Record
     }
 }
 

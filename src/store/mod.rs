@@ -34,7 +34,7 @@ use crate::oauth::types::Client;
 use crate::signing::StoredKey;
 
 pub use db::{Backend, DbConn};
-pub use error::{StoreError, StoreResult};
+pub use error::{StoreError, StoreResult, Unique};
 
 /// The diesel store: a connection pool (and, on SQLite, per-thread read-only connections for
 /// [`Store::inline_reads`]). Cheap to clone.
@@ -189,11 +189,12 @@ impl Store {
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
-    /// Migrates, then runs `setup` on the same connection under the set-up lock.
-    pub fn migrate_then<T>(
+    /// Migrates, then runs `setup` on the same connection under the set-up lock; `setup`
+    /// fails with its own error type (a refused key, say), which the store's errors convert to.
+    pub fn migrate_then<T, E: From<StoreError>>(
         &self,
-        setup: impl FnOnce(&mut SetupTx<'_>) -> StoreResult<T>,
-    ) -> StoreResult<T> {
+        setup: impl FnOnce(&mut SetupTx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut conn = self.conn()?;
         db::migrate_then(&mut conn, |conn| setup(&mut SetupTx { conn }))
     }

@@ -63,7 +63,7 @@ impl From<ApiKeyError> for V1Error {
             ApiKeyError::InsufficientScope(s) => V1Error::InsufficientScope(s),
             ApiKeyError::NotYours => V1Error::InsufficientScope(SCOPE_ADMIN.to_owned()),
             ApiKeyError::NotFound => V1Error::NotFound,
-            ApiKeyError::Validation(m) => V1Error::Unprocessable(m),
+            ApiKeyError::Validation(m) => V1Error::Unprocessable(m.to_string()),
             ApiKeyError::Store(e) => e.into(),
         }
     }

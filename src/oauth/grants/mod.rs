@@ -61,7 +61,7 @@ fn missing(name: &'static str) -> OAuthError {
 /// Whether this grant only reads the store: `client_credentials` with JWT access tokens (no
 /// grant, no stored token). The token endpoint answers those without the blocking pool.
 pub fn writes_nothing(client: &Client, grant_type: Option<&str>) -> bool {
-    grant_type == Some(GrantType::ClientCredentials.as_str())
+    grant_type.and_then(|g| g.parse().ok()) == Some(GrantType::ClientCredentials)
         && client.access_token_format == super::types::TokenFormat::Jwt
 }
 
