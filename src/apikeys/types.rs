@@ -176,6 +176,33 @@ mod tests {
     }
 
     #[test]
+    fn expiry_and_allowlist_errors_say_what_is_wrong() {
+        assert_eq!(
+            parse_expiry("7w").unwrap_err().to_string(),
+            "`7w` is not an expiry like 30m, 24h, 7d or never"
+        );
+        assert_eq!(
+            parse_expiry("0h").unwrap_err().to_string(),
+            "`0h` is out of range"
+        );
+        assert_eq!(
+            parse_allowlist(&["10.0.0.0/8, nope".into()])
+                .unwrap_err()
+                .to_string(),
+            "`nope` is not an IP address or CIDR block"
+        );
+        assert_eq!(
+            KeyInputError::BeyondCeiling(7 * 86_400).to_string(),
+            "keys may live at most 7 days here"
+        );
+        assert_eq!(
+            KeyInputError::UnknownScope("x".into()).to_string(),
+            "unknown scope `x`; known: read:evaluations, write:evaluations, read:policies, \
+             write:policies, read:org, write:org, ci, admin"
+        );
+    }
+
+    #[test]
     fn allowlists() {
         let nets = parse_allowlist(&["10.0.0.0/8, 192.168.1.0/24".into(), "2001:db8::/32".into()])
             .unwrap();

@@ -241,6 +241,33 @@ mod tests {
         let v6 = c(&["http://[::1]/cb"]);
         assert!(v6.redirect_uri_allowed("http://[::1]:8080/cb"));
     }
+
+    /// The operator reads these from `mintgate client create`: the text of the strings they
+    /// replaced.
+    #[test]
+    fn uri_errors_say_what_is_wrong() {
+        let e = |s: &str| validate_redirect_uri(s).unwrap_err().to_string();
+        assert_eq!(
+            e("https://a.example/cb#x"),
+            "`https://a.example/cb#x` has a fragment"
+        );
+        assert_eq!(
+            e("/cb"),
+            "`/cb` is not an absolute URI: relative URL without a base"
+        );
+        assert_eq!(
+            e("https://a\0.example/"),
+            "`https://a\\0.example/` has a control character"
+        );
+        assert_eq!(
+            e("https://a.example/\n"),
+            "`https://a.example/\\n` has a control character"
+        );
+        assert_eq!(
+            "implicit".parse::<GrantType>().unwrap_err().to_string(),
+            "unknown grant type `implicit`"
+        );
+    }
 }
 
 /// One authorisation of a client by a user (or by itself, for client credentials): the family
