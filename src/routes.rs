@@ -63,10 +63,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(oidc::http::discovery)),
         )
         // `/v1` in one scope, so every answer there has the `/v1` error body, also those actix
-        // gives before a handler runs (413, 405) and unknown `/v1` paths (404).
+        // gives before a handler runs (413, 405) and unknown `/v1` paths (404); every handler
+        // takes a `Caller`, and answers to `?api_key=` callers say it is deprecated.
         .service(
             web::scope(V1)
                 .wrap(middleware::from_fn(v1::error::json_error_bodies))
+                .wrap(middleware::from_fn(crate::web::caller::deprecation_headers))
                 .service(
                     web::resource(in_v1(V1_API_KEYS))
                         .route(web::get().to(v1::http::list_keys))
