@@ -102,8 +102,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(OPENAPI).route(web::get().to(v1::openapi::openapi_json)))
         .service(web::resource(API_REFERENCE).route(web::get().to(v1::openapi::reference_page)))
         .service(web::resource(JWKS).route(web::get().to(oidc::http::jwks)))
+        // A Bearer resource: every error there, also those actix gives, is RFC 6750 JSON.
         .service(
             web::resource(USERINFO)
+                .wrap(middleware::from_fn(oidc::http::bearer_error_bodies))
                 .route(web::get().to(oidc::http::userinfo))
                 .route(web::post().to(oidc::http::userinfo)),
         )

@@ -4,3 +4,4 @@ pub mod claims;
 pub mod discovery;
 pub mod http;
 pub mod logout;
+pub mod userinfo;
