@@ -9,7 +9,7 @@ use super::service::{self, ApiKeyError, KeyFormat, Principal, UsageLog};
 use super::store::ApiKeyStore;
 use super::types::ApiKey;
 use crate::clock::UnixTime;
-use crate::config::Settings;
+use crate::config::{OAuthSettings, ServerSettings};
 use crate::oauth::grants::{self, GrantEnded};
 use crate::oauth::introspect::{self, TokenKind};
 use crate::oauth::resources;
@@ -46,7 +46,9 @@ pub struct CallerCtx<'a, S> {
     pub key_format: &'a KeyFormat,
     pub key_usage: &'a UsageLog,
     pub keys: &'a Keys,
-    pub settings: &'a Settings,
+    /// The issuer, and mintgate's own audience, of the access tokens accepted here.
+    pub server: &'a ServerSettings,
+    pub oauth: &'a OAuthSettings,
     pub session_policy: SessionPolicy,
 }
 
@@ -90,7 +92,7 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
         return Err(ApiKeyError::Invalid);
     }
     let keys = ctx.keys.current();
-    let found = introspect::inspect(ctx.store, &keys, ctx.settings.issuer_str(), &token, now)?;
+    let found = introspect::inspect(ctx.store, &keys, ctx.server.issuer_str(), &token, now)?;
     let Some(t) = found.filter(|t| t.kind == TokenKind::Access) else {
         return Err(ApiKeyError::Invalid);
     };
@@ -100,7 +102,7 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
     if !t
         .audience
         .as_deref()
-        .is_some_and(|aud| resources::is_default_audience(ctx.settings, aud))
+        .is_some_and(|aud| resources::is_default_audience(ctx.server, ctx.oauth, aud))
     {
         return Err(ApiKeyError::Invalid);
     }
@@ -133,3 +135,4 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
         expires_at: Some(t.expires_at),
     })
 }
+

@@ -125,7 +125,9 @@ pub async fn token(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, O
             store: &st.store,
             clock: st.clock.as_ref(),
             keys: &keys,
-            settings: &st.settings,
+            server: &st.settings.server,
+            oauth: &st.settings.oauth,
+            session_policy: st.session_policy,
         };
         grants::exchange(&ctx, client, &params)
     };
@@ -179,8 +181,13 @@ pub async fn introspect(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
             return api_key_introspection(st, &token, params.client_ip.as_deref(), now);
         }
         let keys = st.keys.current();
-        let result =
-            introspect::introspect(&st.store, &keys, st.settings.issuer_str(), &token, now)?;
+        let result = introspect::introspect(
+            &st.store,
+            &keys,
+            st.settings.server.issuer_str(),
+            &token,
+            now,
+        )?;
         Ok(serde_json::to_value(result).unwrap_or_default())
     })
     .await??;
@@ -239,7 +246,7 @@ pub async fn revoke(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, 
         Ok(introspect::revoke(
             &st.store,
             &keys,
-            st.settings.issuer_str(),
+            st.settings.server.issuer_str(),
             &client.id,
             &token,
             st.clock.now(),
@@ -268,7 +275,7 @@ fn authorize_error(st: &AppState, e: AuthorizeError) -> Result<HttpResponse, Web
             ];
             Ok(see_other(&authorize::redirect_url(
                 &redirect_uri,
-                st.settings.issuer_str(),
+                st.settings.server.issuer_str(),
                 &pairs,
                 state.as_deref(),
             )))
@@ -311,7 +318,7 @@ async fn authorize(
         let validated = authorize::validate(
             &st2.store,
             params,
-            &resources::default_audience(&st2.settings),
+            &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
         );
         // Signed in: only what this user may grant is asked for, remembered or issued.
         let validated = match (validated, &user_id) {
@@ -381,7 +388,7 @@ async fn issue(
     match result {
         Ok(code) => Ok(see_other(&authorize::redirect_url(
             &request.redirect_uri,
-            st.settings.issuer_str(),
+            st.settings.server.issuer_str(),
             &[("code", &code)],
             request.state.as_deref(),
         ))),
@@ -483,7 +490,7 @@ pub async fn consent(
         let mut r = authorize::validate(
             &st2.store,
             params,
-            &resources::default_audience(&st2.settings),
+            &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
         )?;
         authorize::narrow_to_user(&st2.store, &mut r, &uid)?;
         Ok::<_, AuthorizeError>(r)

@@ -235,7 +235,7 @@ pub async fn userinfo(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
         userinfo::userinfo(
             &st.store,
             &keys,
-            st.settings.issuer_str(),
+            st.settings.server.issuer_str(),
             &token,
             st.clock.now(),
         )
@@ -291,7 +291,7 @@ pub async fn end_session(
         logout::plan(
             &st2.store,
             &keys,
-            st2.settings.issuer_str(),
+            st2.settings.server.issuer_str(),
             &p2,
             si.as_ref().map(|(u, s)| (u.as_str(), s.as_str())),
         )
@@ -332,6 +332,6 @@ pub async fn end_session(
         Some(to) => see_other(to),
         None => html(HttpResponse::Ok(), &SignedOutPage)?,
     };
-    let _ = res.add_cookie(&cookies::removal(&st.settings, cookies::SESSION));
+    let _ = res.add_cookie(&cookies::removal(&st.settings.server, cookies::SESSION));
     Ok(res)
 }

@@ -48,3 +48,4 @@ pub fn userinfo<S: OAuthStore>(
         Release::Userinfo,
     )?)
 }
+

@@ -57,7 +57,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let st = state(req).clone();
         let ip = request_meta(req).ip;
-        let credential = credential(req, st.settings.api_key_legacy_query);
+        let credential = credential(req, st.settings.api_keys.legacy_query);
         let req = req.clone();
         Box::pin(async move {
             let credential = credential.ok_or(V1Error::Unauthorized)?;
@@ -67,7 +67,8 @@ impl FromRequest for Caller {
                     key_format: &st.key_format,
                     key_usage: &st.key_usage,
                     keys: &st.keys,
-                    settings: &st.settings,
+                    server: &st.settings.server,
+                    oauth: &st.settings.oauth,
                     session_policy: st.session_policy,
                 };
                 resolve(&ctx, credential, ip, st.clock.now())

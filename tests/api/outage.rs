@@ -107,7 +107,7 @@ impl Outage {
                 url.set_ip_host(relay.addr.ip()).unwrap();
                 url.set_port(Some(relay.addr.port())).unwrap();
                 let app = spawn_on(&db, clock, |s| {
-                    s.database_url = Some(url.to_string());
+                    s.database.url = Some(url.to_string());
                 })
                 .await;
                 Outage {

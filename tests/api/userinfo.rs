@@ -160,7 +160,7 @@ async fn requests_refused_before_the_handler_get_json_too() {
         assert_eq!(error_of(&challenge), "invalid_request", "{challenge}");
         assert_eq!(body["error"], "invalid_request");
     }
-    let huge = "x".repeat(app.settings.body_limit + 1);
+    let huge = "x".repeat(app.settings.server.body_limit + 1);
     let res = new_client()
         .post(app.url("/oauth/userinfo"))
         .form(&[("access_token", huge.as_str())])
