@@ -136,3 +136,197 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
     })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::store::{OrgStore, UserStore};
+    use crate::accounts::types::{Role, User};
+    use crate::apikeys::service::NewKey;
+    use crate::oauth::store::GrantStore;
+    use crate::oauth::types::{AccessTokenRecord, Grant};
+    use crate::scopes::Scopes;
+    use crate::secrets::SecretBox;
+    use crate::signing::KeySet;
+    use crate::testing::memory::MemoryStore;
+    use secrecy::ExposeSecret;
+
+    const NOW: UnixTime = 1_700_000_000;
+    const ISSUER: &str = "https://id.example";
+
+    struct World {
+        store: MemoryStore,
+        format: KeyFormat,
+        usage: UsageLog,
+        keys: Keys,
+        server: ServerSettings,
+        oauth: OAuthSettings,
+        alice: User,
+    }
+
+    impl World {
+        fn new() -> Self {
+            let store = MemoryStore::new();
+            let org = store.org("acme");
+            let alice = store.user("alice", Some((&org, Role::Admin)));
+            let secrets = SecretBox::from_key([3; 32]);
+            World {
+                store,
+                format: KeyFormat {
+                    prefix: "mg".into(),
+                    environment: "test".into(),
+                    max_lifetime: None,
+                    rotation_grace: 3600,
+                },
+                usage: UsageLog::default(),
+                keys: Keys::new(KeySet::load(&[], &secrets, NOW).unwrap()),
+                server: ServerSettings {
+                    issuer: ISSUER.parse().unwrap(),
+                    ..ServerSettings::default()
+                },
+                oauth: OAuthSettings::default(),
+                alice,
+            }
+        }
+
+        fn resolve(&self, credential: Credential) -> Result<Caller, ApiKeyError> {
+            let ctx = CallerCtx {
+                store: &self.store,
+                key_format: &self.format,
+                key_usage: &self.usage,
+                keys: &self.keys,
+                server: &self.server,
+                oauth: &self.oauth,
+                session_policy: SessionPolicy::new(
+                    std::time::Duration::from_secs(1800),
+                    std::time::Duration::from_secs(36_000),
+                ),
+            };
+            resolve(&ctx, credential, None, NOW)
+        }
+
+        /// A key of alice's with `admin`.
+        fn key(&self) -> String {
+            let org = self.store.find_org("acme").unwrap().unwrap();
+            let new = NewKey {
+                name: "k".into(),
+                scopes: vec!["admin".into()],
+                expires_in: None,
+                allowed_ips: vec![],
+            };
+            let (_, secret) = service::create_for_operator(
+                &self.store,
+                &self.format,
+                &org,
+                Some(&self.alice.id),
+                new,
+                NOW,
+            )
+            .unwrap();
+            secret.expose_secret().to_owned()
+        }
+
+        /// An opaque access token of alice's offline grant (live for a day) for `audience`,
+        /// valid for an hour.
+        fn token(&self, audience: &str) -> String {
+            let grant = Grant {
+                id: "grant_1".into(),
+                client_id: "mg_client_app".into(),
+                user_id: Some(self.alice.id.clone()),
+                sid: None,
+                scope: Scopes::parse("openid read:org write:org").unwrap(),
+                auth_time: NOW,
+                amr: vec!["pwd".into()],
+                created_at: NOW,
+                last_used_at: NOW,
+                expires_at: NOW + 86_400,
+                revoked_at: None,
+                resources: vec![],
+            };
+            self.store.create_grant(&grant).unwrap();
+            let token = format!("mg_token_{}", "t".repeat(43));
+            self.store
+                .insert_access_token(&AccessTokenRecord {
+                    token_hash: crate::crypto::sha256_hex(&token),
+                    grant_id: Some(grant.id),
+                    client_id: grant.client_id,
+                    user_id: grant.user_id,
+                    scope: grant.scope,
+                    audience: Some(audience.into()),
+                    created_at: NOW,
+                    expires_at: NOW + 3600,
+                })
+                .unwrap();
+            token
+        }
+    }
+
+    /// An access token acts for its grant: its own expiry is the credential's, the grant's
+    /// bounds what it creates; its API scopes are the token's within the role's.
+    #[test]
+    fn an_access_token_for_mintgate_acts_for_its_grant() {
+        let w = World::new();
+        let caller = w.resolve(Credential::Bearer(w.token(ISSUER))).unwrap();
+        assert!(caller.key.is_none() && !caller.legacy);
+        assert_eq!(caller.expires_at, Some(NOW + 3600));
+        assert_eq!(caller.principal.expires_at, Some(NOW + 86_400));
+        assert_eq!(caller.principal.scopes.to_string(), "read:org write:org");
+        assert_eq!(
+            caller.principal.user_id.as_deref(),
+            Some(w.alice.id.as_str())
+        );
+    }
+
+    /// RFC 9068 §4: a token minted for another resource server is not accepted here.
+    #[test]
+    fn a_token_for_another_audience_is_refused() {
+        let w = World::new();
+        let token = w.token("https://api.other.example");
+        assert!(matches!(
+            w.resolve(Credential::Bearer(token)),
+            Err(ApiKeyError::Invalid)
+        ));
+    }
+
+    /// The token ends with its grant and with its user.
+    #[test]
+    fn a_revoked_grant_or_a_disabled_user_ends_the_token() {
+        let w = World::new();
+        let token = w.token(ISSUER);
+        w.store.revoke_grant("grant_1", NOW).unwrap();
+        assert!(matches!(
+            w.resolve(Credential::Bearer(token)),
+            Err(ApiKeyError::Invalid)
+        ));
+        let w = World::new();
+        let token = w.token(ISSUER);
+        w.store.set_user_disabled(&w.alice.id, true, NOW).unwrap();
+        assert!(matches!(
+            w.resolve(Credential::Bearer(token)),
+            Err(ApiKeyError::Invalid)
+        ));
+    }
+
+    /// `?api_key=` carries API keys only, and only where the organisation still accepts it.
+    #[test]
+    fn the_query_parameter_takes_keys_only_and_only_where_allowed() {
+        let w = World::new();
+        let token = w.token(ISSUER);
+        assert!(matches!(
+            w.resolve(Credential::LegacyQuery(token)),
+            Err(ApiKeyError::Invalid)
+        ));
+        let key = w.key();
+        let caller = w.resolve(Credential::LegacyQuery(key.clone())).unwrap();
+        assert!(caller.legacy && caller.key.is_some());
+        let org = w.store.find_org("acme").unwrap().unwrap();
+        w.store.set_org_key_policy(&org.id, None, false).unwrap();
+        assert!(matches!(
+            w.resolve(Credential::LegacyQuery(key.clone())),
+            Err(ApiKeyError::Invalid)
+        ));
+        assert!(
+            w.resolve(Credential::Bearer(key)).is_ok(),
+            "the header still works"
+        );
+    }
+}
