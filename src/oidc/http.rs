@@ -335,3 +335,49 @@ pub async fn end_session(
     let _ = res.add_cookie(&cookies::removal(&st.settings.server, cookies::SESSION));
     Ok(res)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::RETRY_AFTER;
+
+    /// Userinfo takes a storage error's status from the one table, like every protocol; an
+    /// outage is 503 with `Retry-After` and still a Bearer JSON answer.
+    #[test]
+    fn store_errors_take_the_tables_status() {
+        let errors: [fn() -> StoreError; 5] = [
+            || StoreError::NotFound,
+            || StoreError::Conflict("record"),
+            || StoreError::Backend("x".into()),
+            || StoreError::Unavailable("down".into()),
+            || StoreError::Unstorable,
+        ];
+        for make in errors {
+            let expected = Failure::of_store(&make()).status();
+            assert_eq!(BearerError::from(make()).status_code(), expected);
+        }
+        let res = BearerError::from(StoreError::Unavailable("down".into())).error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers().get(RETRY_AFTER).unwrap(), "5");
+        let challenge = res.headers().get(WWW_AUTHENTICATE).unwrap();
+        assert_eq!(challenge, r#"Bearer realm="mintgate""#);
+    }
+
+    /// RFC 6750 §3: the §3.1 code in the challenge; none when no token was sent.
+    #[test]
+    fn challenges() {
+        assert_eq!(
+            BearerError::Missing.challenge(),
+            r#"Bearer realm="mintgate""#
+        );
+        assert_eq!(
+            BearerError::InvalidToken.challenge(),
+            r#"Bearer realm="mintgate", error="invalid_token", error_description="the access token is not valid""#
+        );
+        assert!(
+            BearerError::InsufficientScope
+                .challenge()
+                .contains(r#"error="insufficient_scope""#)
+        );
+    }
+}

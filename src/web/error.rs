@@ -199,12 +199,11 @@ mod tests {
         || StoreError::Unstorable,
     ];
 
-    /// A storage error gets the same status on the pages, at the OAuth endpoints, at
-    /// userinfo and on `/v1`: the table's.
+    /// A storage error gets the same status on the pages, at the OAuth endpoints and on `/v1`:
+    /// the table's (userinfo's test is beside it, `oidc::http`).
     #[test]
     fn every_protocol_answers_a_store_error_with_the_tables_status() {
         use crate::oauth::error::OAuthError;
-        use crate::oidc::http::BearerError;
         use crate::v1::error::V1Error;
         for make in STORE_ERRORS {
             let expected = Failure::of_store(&make()).status();
@@ -216,16 +215,11 @@ mod tests {
                 "oauth: {e}"
             );
             assert_eq!(V1Error::from(make()).status_code(), expected, "v1: {e}");
-            assert_eq!(
-                BearerError::from(make()).status_code(),
-                expected,
-                "userinfo: {e}"
-            );
         }
     }
 
-    /// A database outage is 503 with `Retry-After` on the pages, the OAuth endpoints,
-    /// userinfo and `/v1` alike.
+    /// A database outage is 503 with `Retry-After` on the pages, the OAuth endpoints and `/v1`
+    /// alike.
     #[test]
     fn an_outage_is_503_with_retry_after_everywhere() {
         let down = || StoreError::Unavailable("down".into());
@@ -233,7 +227,6 @@ mod tests {
             WebError::from(down()).error_response(),
             crate::oauth::error::OAuthError::from(down()).error_response(),
             crate::v1::error::V1Error::from(down()).error_response(),
-            crate::oidc::http::BearerError::from(down()).error_response(),
         ];
         for res in answers {
             assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
