@@ -150,6 +150,13 @@ impl<K: Kind> PartialEq for Hashed<K> {
 
 impl<K: Kind> Eq for Hashed<K> {}
 
+/// Against a digest computed by hand (tests).
+impl<K: Kind> PartialEq<String> for Hashed<K> {
+    fn eq(&self, other: &String) -> bool {
+        self.hex == *other
+    }
+}
+
 impl<K: Kind> std::hash::Hash for Hashed<K> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.hex.hash(state);

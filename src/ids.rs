@@ -41,6 +41,15 @@ macro_rules! string_id {
             }
         }
 
+        /// Read as the text it is (comparisons, `Option::as_deref`); passing one where another
+        /// kind of id is expected still does not compile.
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod crypto;
+pub mod failure;
 pub mod ids;
 pub mod netaddr;
 pub mod oauth;
@@ -24,5 +25,7 @@ pub mod signing;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+#[cfg(test)]
+mod testing;
 pub mod v1;
 pub mod web;

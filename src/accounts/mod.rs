@@ -6,3 +6,6 @@ pub mod service;
 pub mod store;
 pub mod throttle;
 pub mod types;
+
+#[cfg(test)]
+mod tests;

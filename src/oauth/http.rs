@@ -16,6 +16,7 @@ use super::tokens::Ctx;
 use super::types::{Client, describe_scope};
 use crate::accounts::http::login_redirect_with;
 use crate::credentials::PlainClientSecret;
+use crate::failure::Failure;
 use crate::ids::ClientId;
 use crate::oauth::store::ConsentStore;
 use crate::sessions::types::CurrentSession;
@@ -26,19 +27,25 @@ use crate::web::see_other;
 use crate::web::state::AppState;
 use crate::web::{csrf, html};
 
+/// What kind of failure an OAuth error is: RFC 6749 §5.2 answers 400 but for `invalid_client`
+/// (401); a failure of ours is 500, an outage 503 (with `Retry-After`).
+fn failure(code: ErrorCode) -> Failure {
+    match code {
+        ErrorCode::InvalidClient => Failure::Unauthenticated,
+        ErrorCode::ServerError => Failure::Internal,
+        ErrorCode::TemporarilyUnavailable => Failure::Unavailable,
+        _ => Failure::BadRequest,
+    }
+}
+
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
-        match self.code {
-            ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
-            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_REQUEST,
-        }
+        failure(self.code).status()
     }
 
     /// RFC 6749 §5.2: a JSON body; 401 with `WWW-Authenticate` for `invalid_client`.
     fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status_code());
+        let mut res = failure(self.code).response();
         res.insert_header((CACHE_CONTROL, "no-store"))
             .insert_header((PRAGMA, "no-cache"));
         if self.code == ErrorCode::InvalidClient {
@@ -120,7 +127,9 @@ pub async fn token(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, O
             store: &st.store,
             clock: st.clock.as_ref(),
             keys: &keys,
-            settings: &st.settings,
+            server: &st.settings.server,
+            oauth: &st.settings.oauth,
+            session_policy: st.session_policy,
         };
         grants::exchange(&ctx, client, &params)
     };
@@ -174,8 +183,13 @@ pub async fn introspect(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
             return api_key_introspection(st, &token, params.client_ip.as_deref(), now);
         }
         let keys = st.keys.current();
-        let result =
-            introspect::introspect(&st.store, &keys, st.settings.issuer_str(), &token, now)?;
+        let result = introspect::introspect(
+            &st.store,
+            &keys,
+            st.settings.server.issuer_str(),
+            &token,
+            now,
+        )?;
         Ok(serde_json::to_value(result).unwrap_or_default())
     })
     .await??;
@@ -245,7 +259,7 @@ pub async fn revoke(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, 
         Ok(introspect::revoke(
             &st.store,
             &keys,
-            st.settings.issuer_str(),
+            st.settings.server.issuer_str(),
             &client.id,
             &token,
             st.clock.now(),
@@ -262,6 +276,7 @@ pub async fn revoke(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, 
 fn authorize_error(st: &AppState, e: AuthorizeError) -> Result<HttpResponse, WebError> {
     match e {
         AuthorizeError::Page(message) => Err(WebError::BadRequest(message)),
+        AuthorizeError::Store(e) => Err(e.into()),
         AuthorizeError::Redirect {
             redirect_uri,
             state,
@@ -273,7 +288,7 @@ fn authorize_error(st: &AppState, e: AuthorizeError) -> Result<HttpResponse, Web
             ];
             Ok(see_other(&authorize::redirect_url(
                 &redirect_uri,
-                st.settings.issuer_str(),
+                st.settings.server.issuer_str(),
                 &pairs,
                 state.as_deref(),
             )))
@@ -316,7 +331,7 @@ async fn authorize(
         let validated = authorize::validate(
             &st2.store,
             params,
-            &resources::default_audience(&st2.settings),
+            &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
         );
         // Signed in: only what this user may grant is asked for, remembered or issued.
         let validated = match (validated, &user_id) {
@@ -386,7 +401,7 @@ async fn issue(
     match result {
         Ok(code) => Ok(see_other(&authorize::redirect_url(
             &request.redirect_uri,
-            st.settings.issuer_str(),
+            st.settings.server.issuer_str(),
             &[("code", code.expose())],
             request.state.as_deref(),
         ))),
@@ -488,7 +503,7 @@ pub async fn consent(
         let mut r = authorize::validate(
             &st2.store,
             params,
-            &resources::default_audience(&st2.settings),
+            &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
         )?;
         authorize::narrow_to_user(&st2.store, &mut r, &uid)?;
         Ok::<_, AuthorizeError>(r)

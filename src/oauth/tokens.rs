@@ -10,10 +10,11 @@ use super::store::OAuthStore;
 use super::types::*;
 use crate::accounts::types::User;
 use crate::clock::{Clock, UnixTime};
-use crate::config::Settings;
+use crate::config::{OAuthSettings, ServerSettings};
 use crate::credentials::{PlainAccessToken, PlainRefreshToken};
 use crate::crypto;
 use crate::ids::{GrantId, Sid, UserId};
+use crate::oidc::claims::{self, Release, UserClaims};
 use crate::scopes::Scopes;
 use crate::sessions::service::SessionPolicy;
 use crate::signing::{KeySet, SigningAlg};
@@ -57,7 +58,12 @@ pub struct Ctx<'a, S> {
     pub store: &'a S,
     pub clock: &'a dyn Clock,
     pub keys: &'a KeySet,
-    pub settings: &'a Settings,
+    /// The issuer (`iss` of every token).
+    pub server: &'a ServerSettings,
+    /// The default audience.
+    pub oauth: &'a OAuthSettings,
+    /// How long browser sessions live, for grants bound to one.
+    pub session_policy: SessionPolicy,
 }
 
 /// RFC 9068 §2.2 claims.
@@ -78,7 +84,6 @@ struct JwtAccessClaims<'a> {
 #[derive(Serialize)]
 struct IdTokenClaims<'a> {
     iss: &'a str,
-    sub: &'a str,
     aud: &'a str,
     azp: &'a str,
     exp: UnixTime,
@@ -91,14 +96,9 @@ struct IdTokenClaims<'a> {
     sid: Option<&'a str>,
     amr: &'a [String],
     acr: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    preferred_username: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    groups: Option<Vec<String>>,
+    /// `sub` and what the scope releases ([`claims`]), as userinfo answers them.
+    #[serde(flatten)]
+    user: UserClaims,
 }
 
 impl<S: OAuthStore> Ctx<'_, S> {
@@ -108,15 +108,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
 
     /// The `aud` of access tokens whose request names no resource (RFC 8707).
     pub fn default_audience(&self) -> String {
-        resources::default_audience(self.settings)
-    }
-
-    /// How long browser sessions live, for grants bound to one.
-    pub fn session_policy(&self) -> SessionPolicy {
-        SessionPolicy::new(
-            self.settings.session_idle_timeout,
-            self.settings.session_absolute_timeout,
-        )
+        resources::default_audience(self.server, self.oauth)
     }
 
     /// An access token for `scope` and `audience` (already checked against what the client or
@@ -152,7 +144,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
             }
             TokenFormat::Jwt => {
                 let claims = JwtAccessClaims {
-                    iss: self.settings.issuer_str(),
+                    iss: self.server.issuer_str(),
                     exp: now + ttl,
                     aud: &audience,
                     sub: user_id.map_or(client.id.as_str(), UserId::as_str),
@@ -199,14 +191,8 @@ impl<S: OAuthStore> Ctx<'_, S> {
         scope: &Scopes,
     ) -> Result<String, OAuthError> {
         let now = self.now();
-        let groups = if scope.contains(SCOPE_GROUPS) {
-            Some(self.store.user_groups(&user.id)?)
-        } else {
-            None
-        };
         let claims = IdTokenClaims {
-            iss: self.settings.issuer_str(),
-            sub: user.id.as_str(),
+            iss: self.server.issuer_str(),
             aud: client.id.as_str(),
             azp: client.id.as_str(),
             exp: now + ID_TOKEN_TTL,
@@ -217,12 +203,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
             sid: grant.sid.as_ref().map(Sid::as_str),
             amr: &grant.amr,
             acr: ACR_SINGLE_FACTOR,
-            name: scope
-                .contains("profile")
-                .then_some(user.display_name.as_str()),
-            preferred_username: scope.contains("profile").then_some(user.username.as_str()),
-            email: scope.contains("email").then_some(user.email.as_str()),
-            groups,
+            user: claims::user_claims(self.store, user, scope, Release::IdToken)?,
         };
         self.keys
             .sign(client.id_token_alg, Some("JWT"), &claims, now)
