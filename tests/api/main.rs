@@ -18,6 +18,7 @@ mod oauth_race;
 mod oauth_rules;
 mod oauth_support;
 mod oidc_rp;
+mod pages;
 mod security;
 mod sessions;
 mod store;
