@@ -22,5 +22,7 @@ pub mod signing;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+#[cfg(test)]
+mod testing;
 pub mod v1;
 pub mod web;

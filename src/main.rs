@@ -30,23 +30,23 @@ fn main() -> ExitCode {
 }
 
 fn serve(settings: Settings) -> ExitCode {
-    telemetry::init(settings.log_format);
+    telemetry::init(settings.server.log_format);
     let result = actix_web::rt::System::new().block_on(async move {
         let shown = settings.clone();
         let mut app = Application::build(settings)?;
-        if shown.issuer_is_ip_literal() {
-            tracing::warn!(issuer = %shown.issuer_str(), "the issuer is an IP literal: passkeys (WebAuthn) need a domain name and are switched off");
+        if shown.server.issuer_is_ip_literal() {
+            tracing::warn!(issuer = %shown.server.issuer_str(), "the issuer is an IP literal: passkeys (WebAuthn) need a domain name and are switched off");
         }
         tracing::info!(
-            issuer = %shown.issuer_str(),
-            login = %shown.url_for(mintgate::web::paths::LOGIN),
+            issuer = %shown.server.issuer_str(),
+            login = %shown.server.url_for(mintgate::web::paths::LOGIN),
             database = %redact_url(&shown.database_url()),
             port = app.port(),
             metrics_port = ?app.metrics_port(),
             "mintgate is serving"
         );
         if let Some(password) = app.take_first_run_password() {
-            announce_first_run_password(&shown, &password);
+            announce_first_run_password(&shown.server, &shown.first_run, &password);
         }
         app.run_until_stopped().await.map_err(anyhow::Error::from)?;
         tracing::info!("stopped");

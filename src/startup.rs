@@ -13,7 +13,7 @@ use crate::accounts::types::{Email, NewUser, Organisation, Role, Username, parse
 use crate::apikeys::service::{KeyFormat, UsageLog};
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::{Clock, SystemClock};
-use crate::config::Settings;
+use crate::config::{FirstRunSettings, ServerSettings, Settings};
 use crate::crypto;
 use crate::ops::metrics::Metrics;
 use crate::routes;
@@ -63,8 +63,9 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
-            addr: settings.bind.to_string(),
+        let bind = settings.server.bind;
+        let listener = TcpListener::bind(bind).map_err(|source| StartupError::Bind {
+            addr: bind.to_string(),
             source,
         })?;
         Self::build_on(settings, listener, clock)
@@ -78,8 +79,8 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         let secrets = SecretBox::load_or_create(&settings.secrets_key_file())?;
-        let store = Store::connect(&settings.database_url(), settings.database_pool_size)?;
-        let hasher = PasswordHasher::per_core(settings.password_hash_queue);
+        let store = Store::connect(&settings.database_url(), settings.database.pool_size)?;
+        let hasher = PasswordHasher::per_core(settings.login.password_hash_queue);
         let (first_run_password, stored_keys) =
             set_up(&store, &settings, &secrets, &hasher, clock.as_ref())?;
 
@@ -88,28 +89,19 @@ impl Application {
         let port = listener
             .local_addr()
             .map_err(|source| StartupError::Bind {
-                addr: settings.bind.to_string(),
+                addr: settings.server.bind.to_string(),
                 source,
             })?
             .port();
 
         let state = web::Data::new(AppState {
-            throttle: Throttle {
-                account_max: settings.login_max_failures,
-                ip_max: settings.login_ip_max_failures,
-                lockout: settings.login_lockout,
-                lockout_max: settings.login_lockout_max,
-                window: settings.login_failure_window,
-            },
-            session_policy: SessionPolicy::new(
-                settings.session_idle_timeout,
-                settings.session_absolute_timeout,
-            ),
+            throttle: Throttle::from(&settings.login),
+            session_policy: SessionPolicy::from(&settings.sessions),
             csrf_key: secrets.derived_key("csrf"),
             keys: Keys::new(key_set),
-            key_format: key_format(&settings),
+            key_format: KeyFormat::from(&settings.api_keys),
             key_usage: UsageLog::default(),
-            discovery: crate::oidc::discovery::document(&settings).into(),
+            discovery: crate::oidc::discovery::document(&settings.server).into(),
             openapi: crate::v1::openapi::document().into(),
             settings: Arc::new(settings),
             store,
@@ -118,7 +110,7 @@ impl Application {
             secrets,
             metrics: Metrics::new(),
         });
-        let metrics = match state.settings.metrics_bind {
+        let metrics = match state.settings.server.metrics_bind {
             Some(addr) => Some(serve_metrics(addr, state.clone())?),
             None => None,
         };
@@ -191,7 +183,7 @@ pub fn set_up_database(
 ) -> Result<Option<SecretString>, StartupError> {
     let secrets = SecretBox::load_or_create(&settings.secrets_key_file())?;
     let store = Store::connect_on_demand(&settings.database_url())?;
-    let hasher = PasswordHasher::per_core(settings.password_hash_queue);
+    let hasher = PasswordHasher::per_core(settings.login.password_hash_queue);
     let (password, _) = set_up(&store, settings, &secrets, &hasher, clock)?;
     Ok(password)
 }
@@ -209,7 +201,7 @@ fn set_up(
             check_key(tx, secrets)?;
             ensure_signing_keys(tx, secrets, clock.now())?;
             Ok((
-                first_run(tx, settings, hasher, clock)?,
+                first_run(tx, &settings.first_run, hasher, clock)?,
                 tx.list_signing_keys()?,
             ))
         })
@@ -222,8 +214,8 @@ fn set_up(
 }
 
 fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, StartupError> {
-    let limit = state.settings.body_limit;
-    let https = state.settings.is_https();
+    let limit = state.settings.server.body_limit;
+    let https = state.settings.server.is_https();
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())
@@ -260,7 +252,7 @@ fn serve_metrics(
     };
     let listener = TcpListener::bind(addr).map_err(bind_err)?;
     let port = listener.local_addr().map_err(bind_err)?.port();
-    let https = state.settings.is_https();
+    let https = state.settings.server.is_https();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
@@ -295,15 +287,6 @@ fn check_key(tx: &mut SetupTx<'_>, secrets: &SecretBox) -> StoreResult<()> {
     }
 }
 
-pub fn key_format(settings: &Settings) -> KeyFormat {
-    KeyFormat {
-        prefix: settings.api_key_prefix.clone(),
-        environment: settings.api_key_environment.clone(),
-        max_lifetime: settings.api_key_max_lifetime.map(|d| d.as_secs() as i64),
-        rotation_grace: settings.api_key_rotation_grace.as_secs() as i64,
-    }
-}
-
 /// Every algorithm has a key: generated (active at once) on first start or after an upgrade.
 fn ensure_signing_keys(tx: &mut SetupTx<'_>, secrets: &SecretBox, now: i64) -> StoreResult<()> {
     let existing = tx.list_signing_keys()?;
@@ -320,7 +303,7 @@ fn ensure_signing_keys(tx: &mut SetupTx<'_>, secrets: &SecretBox, now: i64) -> S
 /// was generated (so `main` can show it once).
 fn first_run(
     tx: &mut SetupTx<'_>,
-    settings: &Settings,
+    first_run: &FirstRunSettings,
     hasher: &PasswordHasher,
     clock: &dyn Clock,
 ) -> StoreResult<Option<SecretString>> {
@@ -330,7 +313,7 @@ fn first_run(
     let setup_err =
         |e: &dyn std::fmt::Display| StoreError::Backend(format!("first-run set-up: {e}"));
     let now = clock.now();
-    let (org_name, org_key) = parse_org_name(&settings.admin_org).map_err(|e| setup_err(&e))?;
+    let (org_name, org_key) = parse_org_name(&first_run.org).map_err(|e| setup_err(&e))?;
     let org = match tx.find_org(&org_key)? {
         Some(org) => org,
         None => {
@@ -339,15 +322,15 @@ fn first_run(
             org
         }
     };
-    let (password, generated) = match &settings.admin_password {
+    let (password, generated) = match &first_run.password {
         Some(pw) => (pw.clone(), false),
         None => (SecretString::from(crypto::random_base62(24)), true),
     };
     let hash = hasher.hash(&password).map_err(|e| setup_err(&e))?;
     let user = NewUser {
         id: crypto::new_id("usr"),
-        username: Username::parse(&settings.admin_username).map_err(|e| setup_err(&e))?,
-        email: Email::parse(&settings.admin_email).map_err(|e| setup_err(&e))?,
+        username: Username::parse(&first_run.username).map_err(|e| setup_err(&e))?,
+        email: Email::parse(&first_run.email).map_err(|e| setup_err(&e))?,
         display_name: "Administrator".into(),
         password_hash: Some(hash),
     };
@@ -363,11 +346,15 @@ fn first_run(
 }
 
 /// Prints the generated password to stderr, outside the log stream (which goes to stdout).
-pub fn announce_first_run_password(settings: &Settings, password: &SecretString) {
+pub fn announce_first_run_password(
+    server: &ServerSettings,
+    first_run: &FirstRunSettings,
+    password: &SecretString,
+) {
     eprintln!(
         "\n  mintgate first run: sign in at {} as `{}` with password\n\n      {}\n\n  This is shown once. Change it or set MINTGATE_ADMIN_PASSWORD before the first start.\n",
-        settings.url_for(paths::LOGIN),
-        settings.admin_username,
+        server.url_for(paths::LOGIN),
+        first_run.username,
         password.expose_secret()
     );
 }

@@ -146,7 +146,7 @@ pub async fn login_submit(
         Ok(secret) => Ok(HttpResponse::SeeOther()
             .insert_header((actix_web::http::header::LOCATION, return_to))
             .cookie(cookies::build(
-                &st.settings,
+                &st.settings.server,
                 cookies::SESSION,
                 secret.expose().to_owned(),
             ))
@@ -242,6 +242,6 @@ pub async fn logout(
     }
     Ok(HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, LOGIN))
-        .cookie(cookies::removal(&st.settings, cookies::SESSION))
+        .cookie(cookies::removal(&st.settings.server, cookies::SESSION))
         .finish())
 }

@@ -7,3 +7,6 @@ pub mod signin;
 pub mod store;
 pub mod throttle;
 pub mod types;
+
+#[cfg(test)]
+mod tests;

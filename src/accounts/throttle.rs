@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::accounts::store::{Reservation, ThrottleStore};
 use crate::clock::UnixTime;
+use crate::config::LoginSettings;
 use crate::store::StoreResult;
 
 #[derive(Debug, Clone)]
@@ -21,6 +22,18 @@ pub struct Throttle {
     pub lockout: Duration,
     pub lockout_max: Duration,
     pub window: Duration,
+}
+
+impl From<&LoginSettings> for Throttle {
+    fn from(login: &LoginSettings) -> Self {
+        Self {
+            account_max: login.max_failures,
+            ip_max: login.ip_max_failures,
+            lockout: login.lockout,
+            lockout_max: login.lockout_max,
+            window: login.failure_window,
+        }
+    }
 }
 
 /// The counter key of an account: its user id when the login names a user (so `bob` and

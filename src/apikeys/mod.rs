@@ -5,3 +5,6 @@ pub mod pages;
 pub mod service;
 pub mod store;
 pub mod types;
+
+#[cfg(test)]
+mod tests;

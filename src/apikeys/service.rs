@@ -11,6 +11,7 @@ use super::types::*;
 use crate::accounts::types::Role;
 use crate::apikeys::store::{ApiKeyStore, KeyLookup};
 use crate::clock::UnixTime;
+use crate::config::ApiKeySettings;
 use crate::crypto;
 use crate::scopes::{API_SCOPES, SCOPE_ADMIN, Scopes, effective, holds, holds_all, role_scopes};
 use crate::store::StoreError;
@@ -24,6 +25,17 @@ pub struct KeyFormat {
     pub max_lifetime: Option<i64>,
     /// How long a rotated secret keeps working.
     pub rotation_grace: i64,
+}
+
+impl From<&ApiKeySettings> for KeyFormat {
+    fn from(keys: &ApiKeySettings) -> Self {
+        Self {
+            prefix: keys.prefix.clone(),
+            environment: keys.environment.clone(),
+            max_lifetime: keys.max_lifetime.map(|d| d.as_secs() as i64),
+            rotation_grace: keys.rotation_grace.as_secs() as i64,
+        }
+    }
 }
 
 impl KeyFormat {

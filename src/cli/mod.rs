@@ -364,7 +364,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             print(json_mode, json!(users), human);
         }
         Command::Client(command) => client_command(command, settings, json_mode)?,
-        Command::Auth(command) => auth::run(command, settings.issuer_str(), json_mode)?,
+        Command::Auth(command) => auth::run(command, settings.server.issuer_str(), json_mode)?,
         Command::ApiKey(command) => api_key_command(command, settings, json_mode)?,
         Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
         Command::User(UserCommand::Disable { username }) => {
@@ -568,10 +568,10 @@ fn api_key_command(
     json_mode: bool,
 ) -> Result<(), CliFailure> {
     use crate::accounts::store::OrgStore;
-    use crate::apikeys::service::{self, NewKey};
+    use crate::apikeys::service::{self, KeyFormat, NewKey};
     use crate::apikeys::store::ApiKeyStore;
     let store = open_store(settings)?;
-    let format = crate::startup::key_format(settings);
+    let format = KeyFormat::from(&settings.api_keys);
     let now = chrono::Utc::now().timestamp();
     let find_org = |name: &str| -> Result<crate::accounts::types::Organisation, CliFailure> {
         store

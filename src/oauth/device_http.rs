@@ -46,7 +46,7 @@ pub async fn device_authorization(
             &st.store,
             &client,
             params.scope.as_deref(),
-            &st.settings.url_for(DEVICE),
+            &st.settings.server.url_for(DEVICE),
             client_addr,
             now,
         )

@@ -119,7 +119,9 @@ pub async fn token(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, O
             store: &st.store,
             clock: st.clock.as_ref(),
             keys: &keys,
-            settings: &st.settings,
+            server: &st.settings.server,
+            oauth: &st.settings.oauth,
+            session_policy: st.session_policy,
         };
         grants::exchange(&ctx, client, &params)
     };
@@ -173,8 +175,13 @@ pub async fn introspect(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
             return api_key_introspection(st, &token, params.client_ip.as_deref(), now);
         }
         let keys = st.keys.current();
-        let result =
-            introspect::introspect(&st.store, &keys, st.settings.issuer_str(), &token, now)?;
+        let result = introspect::introspect(
+            &st.store,
+            &keys,
+            st.settings.server.issuer_str(),
+            &token,
+            now,
+        )?;
         Ok(serde_json::to_value(result).unwrap_or_default())
     })
     .await??;
@@ -233,7 +240,7 @@ pub async fn revoke(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, 
         Ok(introspect::revoke(
             &st.store,
             &keys,
-            st.settings.issuer_str(),
+            st.settings.server.issuer_str(),
             &client.id,
             &token,
             st.clock.now(),
@@ -261,7 +268,7 @@ fn authorize_error(st: &AppState, e: AuthorizeError) -> Result<HttpResponse, Web
             ];
             Ok(see_other(&authorize::redirect_url(
                 &redirect_uri,
-                st.settings.issuer_str(),
+                st.settings.server.issuer_str(),
                 &pairs,
                 state.as_deref(),
             )))
@@ -306,8 +313,8 @@ async fn authorize(
         consent::begin(
             &st2.store,
             st2.clock.as_ref(),
-            st2.settings.issuer_str(),
-            &resources::default_audience(&st2.settings),
+            st2.settings.server.issuer_str(),
+            &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
             params,
             signed_in.as_ref(),
         )
@@ -446,8 +453,8 @@ pub async fn consent(
         consent::answer(
             &st2.store,
             st2.clock.as_ref(),
-            st2.settings.issuer_str(),
-            &resources::default_audience(&st2.settings),
+            st2.settings.server.issuer_str(),
+            &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
             answer,
             &current,
         )

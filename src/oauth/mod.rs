@@ -17,3 +17,6 @@ pub mod resources;
 pub mod store;
 pub mod tokens;
 pub mod types;
+
+#[cfg(test)]
+mod tests;

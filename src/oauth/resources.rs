@@ -12,22 +12,22 @@ use url::Url;
 
 use super::error::{ErrorCode, OAuthError};
 use super::types::Client;
-use crate::config::Settings;
+use crate::config::{OAuthSettings, ServerSettings};
 
-/// The `aud` of access tokens whose request names no resource.
-pub fn default_audience(settings: &Settings) -> String {
-    settings
+/// The `aud` of access tokens whose request names no resource: `api_audience`, else the issuer.
+pub fn default_audience(server: &ServerSettings, oauth: &OAuthSettings) -> String {
+    oauth
         .api_audience
         .clone()
-        .unwrap_or_else(|| settings.issuer_str().to_owned())
+        .unwrap_or_else(|| server.issuer_str().to_owned())
 }
 
 /// Whether `aud` is mintgate's own audience (the [`default_audience`]): the only audience of
 /// tokens that mintgate itself (`/v1`) accepts. Compared without allocating: `/v1` is a hot path.
-pub fn is_default_audience(settings: &Settings, aud: &str) -> bool {
-    match &settings.api_audience {
+pub fn is_default_audience(server: &ServerSettings, oauth: &OAuthSettings, aud: &str) -> bool {
+    match &oauth.api_audience {
         Some(own) => aud == own,
-        None => aud == settings.issuer_str(),
+        None => aud == server.issuer_str(),
     }
 }
 
@@ -180,16 +180,17 @@ mod tests {
 
     #[test]
     fn the_default_audience_is_api_audience_else_the_issuer() {
-        let mut settings = Settings {
+        let server = ServerSettings {
             issuer: "https://id.example/".parse().unwrap(),
-            ..Settings::default()
+            ..ServerSettings::default()
         };
-        assert!(is_default_audience(&settings, "https://id.example"));
-        assert!(!is_default_audience(&settings, "https://api.example"));
-        settings.api_audience = Some("https://api.example".into());
-        assert!(is_default_audience(&settings, "https://api.example"));
-        assert!(!is_default_audience(&settings, "https://id.example"));
-        assert_eq!(default_audience(&settings), "https://api.example");
+        let mut oauth = OAuthSettings::default();
+        assert!(is_default_audience(&server, &oauth, "https://id.example"));
+        assert!(!is_default_audience(&server, &oauth, "https://api.example"));
+        oauth.api_audience = Some("https://api.example".into());
+        assert!(is_default_audience(&server, &oauth, "https://api.example"));
+        assert!(!is_default_audience(&server, &oauth, "https://id.example"));
+        assert_eq!(default_audience(&server, &oauth), "https://api.example");
     }
 
     #[test]

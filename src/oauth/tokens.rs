@@ -10,7 +10,7 @@ use super::store::OAuthStore;
 use super::types::*;
 use crate::accounts::types::User;
 use crate::clock::{Clock, UnixTime};
-use crate::config::Settings;
+use crate::config::{OAuthSettings, ServerSettings};
 use crate::crypto;
 use crate::scopes::Scopes;
 use crate::sessions::service::SessionPolicy;
@@ -44,7 +44,12 @@ pub struct Ctx<'a, S> {
     pub store: &'a S,
     pub clock: &'a dyn Clock,
     pub keys: &'a KeySet,
-    pub settings: &'a Settings,
+    /// The issuer (`iss` of every token).
+    pub server: &'a ServerSettings,
+    /// The default audience.
+    pub oauth: &'a OAuthSettings,
+    /// How long browser sessions live, for grants bound to one.
+    pub session_policy: SessionPolicy,
 }
 
 /// RFC 9068 §2.2 claims.
@@ -95,15 +100,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
 
     /// The `aud` of access tokens whose request names no resource (RFC 8707).
     pub fn default_audience(&self) -> String {
-        resources::default_audience(self.settings)
-    }
-
-    /// How long browser sessions live, for grants bound to one.
-    pub fn session_policy(&self) -> SessionPolicy {
-        SessionPolicy::new(
-            self.settings.session_idle_timeout,
-            self.settings.session_absolute_timeout,
-        )
+        resources::default_audience(self.server, self.oauth)
     }
 
     /// An access token for `scope` and `audience` (already checked against what the client or
@@ -136,7 +133,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
             }
             TokenFormat::Jwt => {
                 let claims = JwtAccessClaims {
-                    iss: self.settings.issuer_str(),
+                    iss: self.server.issuer_str(),
                     exp: now + ttl,
                     aud: &audience,
                     sub: user_id.unwrap_or(&client.id),
@@ -186,7 +183,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
             None
         };
         let claims = IdTokenClaims {
-            iss: self.settings.issuer_str(),
+            iss: self.server.issuer_str(),
             sub: &user.id,
             aud: &client.id,
             azp: &client.id,

@@ -3,17 +3,17 @@
 
 use serde_json::json;
 
-use crate::config::Settings;
+use crate::config::ServerSettings;
 use crate::oauth::types::GrantType;
 use crate::signing::SigningAlg;
 use crate::web::paths;
 
-pub fn document(settings: &Settings) -> String {
-    let url = |path: &str| settings.url_for(path);
+pub fn document(server: &ServerSettings) -> String {
+    let url = |path: &str| server.url_for(path);
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.as_str()).collect();
     let auth_methods = ["client_secret_basic", "client_secret_post", "none"];
     json!({
-        "issuer": settings.issuer_str(),
+        "issuer": server.issuer_str(),
         "authorization_endpoint": url(paths::AUTHORIZE),
         "token_endpoint": url(paths::TOKEN),
         "userinfo_endpoint": url(paths::USERINFO),

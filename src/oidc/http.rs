@@ -95,7 +95,7 @@ pub async fn userinfo(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
         let Some(t) = introspect::inspect(
             &st.store,
             &keys,
-            st.settings.issuer_str(),
+            st.settings.server.issuer_str(),
             &token,
             st.clock.now(),
         )?
@@ -200,7 +200,7 @@ pub async fn end_session(
         logout::plan(
             &st2.store,
             &keys,
-            st2.settings.issuer_str(),
+            st2.settings.server.issuer_str(),
             &p2,
             si.as_ref().map(|(u, s)| (u.as_str(), s.as_str())),
         )
@@ -241,6 +241,6 @@ pub async fn end_session(
         Some(to) => see_other(to),
         None => html(HttpResponse::Ok(), &SignedOutPage)?,
     };
-    let _ = res.add_cookie(&cookies::removal(&st.settings, cookies::SESSION));
+    let _ = res.add_cookie(&cookies::removal(&st.settings.server, cookies::SESSION));
     Ok(res)
 }

@@ -20,7 +20,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// `/metrics` on the main address: 404 when `metrics_bind` moves it to its own address.
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
-    if state.settings.metrics_bind.is_some() {
+    if state.settings.server.metrics_bind.is_some() {
         return Err(WebError::NotFound);
     }
     Ok(render_metrics(&state))

@@ -3,3 +3,6 @@
 pub mod service;
 pub mod store;
 pub mod types;
+
+#[cfg(test)]
+mod tests;

@@ -10,6 +10,7 @@ use crate::accounts::types::User;
 use crate::audit::AuditStore;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::{Clock, UnixTime};
+use crate::config::SessionSettings;
 use crate::crypto;
 use crate::sessions::store::SessionStore;
 use crate::store::StoreResult;
@@ -44,6 +45,12 @@ impl SessionPolicy {
     /// Neither past its absolute expiry nor idle for too long.
     pub fn is_live(&self, s: &SessionRecord, now: UnixTime) -> bool {
         now < s.expires_at && now < s.last_seen_at + self.idle
+    }
+}
+
+impl From<&SessionSettings> for SessionPolicy {
+    fn from(sessions: &SessionSettings) -> Self {
+        Self::new(sessions.idle_timeout, sessions.absolute_timeout)
     }
 }
 

@@ -44,7 +44,7 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
     let ip = request_meta(req).ip;
     let (token, legacy) = match (bearer(req), query_key(req)) {
         (Some(t), _) => (t, false),
-        (None, Some(k)) if st.settings.api_key_legacy_query => (k, true),
+        (None, Some(k)) if st.settings.api_keys.legacy_query => (k, true),
         _ => return Err(V1Error::Unauthorized),
     };
     crate::web::read(st, move |st| -> Result<Caller, V1Error> {
@@ -68,18 +68,22 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, V1Error> {
             return Err(V1Error::Unauthorized);
         }
         let keys = st.keys.current();
-        let found = introspect::inspect(&st.store, &keys, st.settings.issuer_str(), &token, now)?;
+        let found = introspect::inspect(
+            &st.store,
+            &keys,
+            st.settings.server.issuer_str(),
+            &token,
+            now,
+        )?;
         let Some(t) = found.filter(|t| t.kind == TokenKind::Access) else {
             return Err(V1Error::Unauthorized);
         };
         // Only tokens minted for mintgate itself: one issued for a client's own resource server
         // (RFC 8707) is that server's to accept, and must not be replayable here (RFC 9068 §4:
         // the audience must identify this resource server).
-        if !t
-            .audience
-            .as_deref()
-            .is_some_and(|aud| resources::is_default_audience(&st.settings, aud))
-        {
+        if !t.audience.as_deref().is_some_and(|aud| {
+            resources::is_default_audience(&st.settings.server, &st.settings.oauth, aud)
+        }) {
             return Err(V1Error::Unauthorized);
         }
         let user_id = t.user_id.as_deref().ok_or(V1Error::Unauthorized)?;

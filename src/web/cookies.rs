@@ -3,30 +3,30 @@
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 
-use crate::config::Settings;
+use crate::config::ServerSettings;
 
 pub const SESSION: &str = "mg_session";
 pub const CSRF: &str = "mg_csrf";
 
-pub fn name(settings: &Settings, base: &str) -> String {
-    if settings.is_https() {
+pub fn name(server: &ServerSettings, base: &str) -> String {
+    if server.is_https() {
         format!("__Host-{base}")
     } else {
         base.to_owned()
     }
 }
 
-pub fn build(settings: &Settings, base: &str, value: String) -> Cookie<'static> {
-    Cookie::build(name(settings, base), value)
+pub fn build(server: &ServerSettings, base: &str, value: String) -> Cookie<'static> {
+    Cookie::build(name(server, base), value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(settings.is_https())
+        .secure(server.is_https())
         .finish()
 }
 
-pub fn removal(settings: &Settings, base: &str) -> Cookie<'static> {
-    let mut c = build(settings, base, String::new());
+pub fn removal(server: &ServerSettings, base: &str) -> Cookie<'static> {
+    let mut c = build(server, base, String::new());
     c.set_max_age(CookieDuration::ZERO);
     c
 }
@@ -37,9 +37,9 @@ mod tests {
 
     #[test]
     fn https_issuer_gets_secure_host_prefixed_cookies() {
-        let https = Settings {
+        let https = ServerSettings {
             issuer: "https://id.example".parse().unwrap(),
-            ..Settings::default()
+            ..ServerSettings::default()
         };
         let c = build(&https, SESSION, "v".into());
         assert_eq!(c.name(), "__Host-mg_session");
@@ -48,7 +48,7 @@ mod tests {
         assert_eq!(c.same_site(), Some(SameSite::Lax));
         assert_eq!(c.path(), Some("/"));
         assert!(c.domain().is_none(), "__Host- cookies carry no Domain");
-        let plain = build(&Settings::default(), SESSION, "v".into());
+        let plain = build(&ServerSettings::default(), SESSION, "v".into());
         assert_eq!(plain.name(), "mg_session");
         assert_ne!(plain.secure(), Some(true));
     }

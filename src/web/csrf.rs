@@ -46,7 +46,7 @@ fn sign(state: &AppState, cookie_value: &str, sid: Option<&str>) -> String {
 }
 
 fn cookie_value(state: &AppState, req: &HttpRequest) -> Option<String> {
-    req.cookie(&cookies::name(&state.settings, cookies::CSRF))
+    req.cookie(&cookies::name(&state.settings.server, cookies::CSRF))
         .map(|c| c.value().to_owned())
         .filter(|v| v.len() == 43)
 }
@@ -62,7 +62,7 @@ pub fn issue(state: &AppState, req: &HttpRequest, sid: Option<&str>) -> CsrfToke
             let token = sign(state, &value, sid);
             CsrfToken {
                 token,
-                cookie: Some(cookies::build(&state.settings, cookies::CSRF, value)),
+                cookie: Some(cookies::build(&state.settings.server, cookies::CSRF, value)),
             }
         }
     }
@@ -75,7 +75,7 @@ pub fn verify(
     submitted: &str,
 ) -> Result<(), WebError> {
     if let Some(origin) = req.headers().get(ORIGIN) {
-        let ours = state.settings.issuer.origin().ascii_serialization();
+        let ours = state.settings.server.issuer.origin().ascii_serialization();
         if origin.as_bytes() != b"null" && origin.as_bytes() != ours.as_bytes() {
             return Err(WebError::Csrf);
         }

@@ -42,7 +42,7 @@ pub fn request_meta(req: &HttpRequest) -> RequestMeta {
         ip: client_ip(
             req.peer_addr().map(|a| a.ip()),
             &forwarded,
-            &st.settings.trusted_proxies,
+            &st.settings.server.trusted_proxies,
         ),
         user_agent: req
             .headers()
@@ -64,7 +64,7 @@ impl FromRequest for RequestMeta {
 /// The browser session cookie's value, if any.
 pub fn session_secret(req: &HttpRequest) -> Option<SessionSecret> {
     let st = state(req);
-    req.cookie(&cookies::name(&st.settings, cookies::SESSION))
+    req.cookie(&cookies::name(&st.settings.server, cookies::SESSION))
         .map(|c| SessionSecret::from_cookie(c.value()))
         .filter(|s| s.expose().len() == 43)
 }

@@ -540,7 +540,7 @@ async fn allowlists_and_the_trusted_proxy_rule(backend: Backend) {
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     let (_, v4) = key_for(&app, Some("admin"), "read:org", None, "10.0.0.0/8").await;
@@ -630,7 +630,7 @@ async fn legacy_query_parameter(backend: Backend) {
         return;
     };
     let off = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.api_key_legacy_query = false
+        s.api_keys.legacy_query = false
     })
     .await;
     let (_, key) = key_for(&off, Some("admin"), "read:org", None, "").await;

@@ -182,7 +182,7 @@ async fn wrong_user_codes_are_throttled(backend: Backend) {
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.login_max_failures = 3
+        s.login.max_failures = 3
     })
     .await;
     app.sign_in_admin().await;

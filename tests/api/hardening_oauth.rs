@@ -301,7 +301,7 @@ async fn id_token_hint_must_be_an_id_token(backend: Backend) {
     let sub = jwt_claims(&id_token)["sub"].as_str().unwrap().to_owned();
     let now = app.clock.now();
     let keys = app.state.keys.current();
-    let issuer = app.settings.issuer_str().to_owned();
+    let issuer = app.settings.server.issuer_str().to_owned();
     // An RFC 9068 access token whose `aud` is a client id (what an unchecked `resource`
     // produced): signed by us, right issuer and subject, but not an ID token.
     let access_look_alike = keys
@@ -372,7 +372,7 @@ async fn idle_session_ends_its_refresh_family(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     let rt = body["refresh_token"].as_str().unwrap().to_owned();
     // The browser goes quiet; the session idles out 3 s ago. Nothing has pruned it yet.
-    let idle = app.settings.session_idle_timeout.as_secs() as i64;
+    let idle = app.settings.sessions.idle_timeout.as_secs() as i64;
     app.clock.advance(idle + 3);
     let (status, body) = refresh(&app, &client, &rt, None).await;
     assert_eq!(
@@ -397,8 +397,8 @@ async fn absolute_session_expiry_ends_its_refresh_family(backend: Backend) {
     let (status, tokens) = redeem(&app, &client, &code, None).await;
     assert_eq!(status, 200, "{tokens}");
     let mut rt = tokens["refresh_token"].as_str().unwrap().to_owned();
-    let idle = app.settings.session_idle_timeout.as_secs() as i64;
-    let absolute = app.settings.session_absolute_timeout.as_secs() as i64;
+    let idle = app.settings.sessions.idle_timeout.as_secs() as i64;
+    let absolute = app.settings.sessions.absolute_timeout.as_secs() as i64;
     // Active all along (the browser and the client both), until the absolute lifetime.
     let mut elapsed = 0;
     while elapsed + idle / 2 < absolute {
@@ -432,7 +432,7 @@ async fn expired_sessions_end_their_grants_when_seen_or_pruned(backend: Backend)
         assert_eq!(status, 200, "{tokens}");
         access.push(tokens["access_token"].as_str().unwrap().to_owned());
     }
-    let idle = app.settings.session_idle_timeout.as_secs() as i64;
+    let idle = app.settings.sessions.idle_timeout.as_secs() as i64;
     app.clock.advance(idle + 1);
     // The first browser comes back: its session is found expired and ended like a sign-out.
     assert!(app.account_page_with(&seen).await.is_none());

@@ -147,7 +147,7 @@ async fn device_codes_are_limited_per_address_and_pruned(backend: Backend) {
         return;
     };
     let behind_proxy = |s: &mut mintgate::config::Settings| {
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     };
     let clock = ManualClock::starting_now();
     let app = spawn_on(&db, clock.clone(), behind_proxy).await;
@@ -439,9 +439,9 @@ async fn metrics_bind_serves_metrics_only_on_its_address() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut settings = test_settings(&db);
-    settings.bind = listener.local_addr().unwrap();
-    settings.issuer = format!("http://127.0.0.1:{port}").parse().unwrap();
-    settings.metrics_bind = Some("127.0.0.1:0".parse().unwrap());
+    settings.server.bind = listener.local_addr().unwrap();
+    settings.server.issuer = format!("http://127.0.0.1:{port}").parse().unwrap();
+    settings.server.metrics_bind = Some("127.0.0.1:0".parse().unwrap());
     let app =
         Application::build_on(settings, listener, Arc::new(ManualClock::starting_now())).unwrap();
     let metrics_port = app.metrics_port().expect("a metrics listener");
@@ -491,7 +491,7 @@ fn hsts(res: &reqwest::Response) -> Option<String> {
 async fn hsts_on_every_answer_of_an_https_issuer_only() {
     let db = TestDb::new(Backend::Sqlite).unwrap();
     let app = spawn_on(&db, ManualClock::starting_now(), |s| {
-        s.issuer = "https://id.example.test".parse().unwrap();
+        s.server.issuer = "https://id.example.test".parse().unwrap();
     })
     .await;
     for path in [

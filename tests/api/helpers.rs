@@ -15,7 +15,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sql_types::{Bool, Text};
 use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use mintgate::clock::ManualClock;
-use mintgate::config::Settings;
+use mintgate::config::{DatabaseSettings, FirstRunSettings, Settings};
 use mintgate::startup::Application;
 use mintgate::web::state::AppState;
 use reqwest::header::HeaderMap;
@@ -419,9 +419,14 @@ pub fn test_settings(db: &TestDb) -> Settings {
 fn settings_for(dir: &Path, url: &str) -> Settings {
     Settings {
         data_dir: dir.to_path_buf(),
-        database_url: Some(url.to_owned()),
-        database_pool_size: 4,
-        admin_password: Some(SecretString::from(ADMIN_PASSWORD)),
+        database: DatabaseSettings {
+            url: Some(url.to_owned()),
+            pool_size: 4,
+        },
+        first_run: FirstRunSettings {
+            password: Some(SecretString::from(ADMIN_PASSWORD)),
+            ..FirstRunSettings::default()
+        },
         ..Settings::default()
     }
 }
@@ -443,8 +448,8 @@ pub async fn spawn_on(
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let port = listener.local_addr().unwrap().port();
     let mut settings = test_settings(db);
-    settings.bind = listener.local_addr().unwrap();
-    settings.issuer = format!("http://127.0.0.1:{port}").parse().unwrap();
+    settings.server.bind = listener.local_addr().unwrap();
+    settings.server.issuer = format!("http://127.0.0.1:{port}").parse().unwrap();
     tweak(&mut settings);
     let app = Application::build_on(settings.clone(), listener, Arc::new(clock.clone()))
         .expect("app builds");

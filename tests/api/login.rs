@@ -101,8 +101,8 @@ async fn throttling_locks_then_releases(backend: Backend) {
     };
     let clock = mintgate::clock::ManualClock::starting_now();
     let app = spawn_on(&db, clock.clone(), |s| {
-        s.login_max_failures = 3;
-        s.login_lockout = std::time::Duration::from_secs(60);
+        s.login.max_failures = 3;
+        s.login.lockout = std::time::Duration::from_secs(60);
     })
     .await;
     for _ in 0..3 {
@@ -148,7 +148,7 @@ async fn ip_throttle_covers_many_accounts(backend: Backend) {
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.login_ip_max_failures = 4
+        s.login.ip_max_failures = 4
     })
     .await;
     for i in 0..4 {
@@ -201,7 +201,7 @@ async fn password_hashing_is_bounded(backend: Backend) {
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.password_hash_queue = 0
+        s.login.password_hash_queue = 0
     })
     .await;
     let csrf = app.login_csrf().await;

@@ -152,7 +152,7 @@ async fn wrong_key_file_is_refused(backend: Backend) {
     let other_key = db.dir.path().join("other.key");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let mut settings = test_settings(&db);
-    settings.secrets_key_file = Some(other_key);
+    settings.secrets.key_file = Some(other_key);
     let result =
         mintgate::startup::Application::build_on(settings, listener, std::sync::Arc::new(clock));
     let err = result.err().expect("a wrong key file must be refused");

@@ -101,7 +101,7 @@ async fn idle_expiry(backend: Backend) {
         return;
     };
     app.sign_in_admin().await;
-    let idle = app.settings.session_idle_timeout.as_secs() as i64;
+    let idle = app.settings.sessions.idle_timeout.as_secs() as i64;
     app.clock.advance(idle - 5);
     assert!(
         app.account_page().await.is_some(),
@@ -119,8 +119,8 @@ async fn absolute_expiry(backend: Backend) {
         return;
     };
     app.sign_in_admin().await;
-    let idle = app.settings.session_idle_timeout.as_secs() as i64;
-    let absolute = app.settings.session_absolute_timeout.as_secs() as i64;
+    let idle = app.settings.sessions.idle_timeout.as_secs() as i64;
+    let absolute = app.settings.sessions.absolute_timeout.as_secs() as i64;
     let mut elapsed = 0;
     while elapsed + idle / 2 < absolute {
         app.clock.advance(idle / 2);

@@ -78,7 +78,7 @@ async fn racing_guesses_evaluate_at_most_the_limit(backend: Backend) {
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.login_max_failures = 5;
+        s.login.max_failures = 5;
     })
     .await;
     let statuses = racing_sign_ins(&app, 30, "admin", "wrong password").await;
@@ -104,7 +104,7 @@ async fn one_counter_per_account_whatever_login_is_typed(backend: Backend) {
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.login_max_failures = 3;
+        s.login.max_failures = 3;
     })
     .await;
     app.create_user("bob", "bob-password-1").await;
@@ -125,7 +125,7 @@ async fn oversized_logins_are_refused_before_any_work(backend: Backend) {
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.login_ip_max_failures = 3;
+        s.login.ip_max_failures = 3;
     })
     .await;
     let long = format!("{}@example.com", "é".repeat(250));
@@ -149,8 +149,8 @@ async fn addresses_count_per_v4_and_per_v6_64(backend: Backend) {
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.login_ip_max_failures = 3;
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        s.login.ip_max_failures = 3;
+        s.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     })
     .await;
     // Three addresses of one /64, each guessing a different account.
@@ -236,7 +236,7 @@ async fn concurrent_good_sign_ins_all_succeed(backend: Backend) {
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.login_max_failures = 1000;
+        s.login.max_failures = 1000;
     })
     .await;
     let statuses = racing_sign_ins(&app, 24, ADMIN_USERNAME, ADMIN_PASSWORD).await;

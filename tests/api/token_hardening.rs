@@ -176,7 +176,7 @@ async fn v1_accepts_the_configured_api_audience_only(backend: Backend) {
     };
     const OWN: &str = "https://mintgate-api.example/";
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.api_audience = Some(OWN.into());
+        s.oauth.api_audience = Some(OWN.into());
     })
     .await;
     let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
@@ -369,7 +369,7 @@ async fn session_bound_token_stops_at_v1_when_the_session_idles_out(backend: Bac
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.session_idle_timeout = Duration::from_secs(120);
+        s.sessions.idle_timeout = Duration::from_secs(120);
     })
     .await;
     for format in [TokenFormat::Opaque, TokenFormat::Jwt] {
@@ -417,7 +417,7 @@ async fn offline_token_outlives_the_session_at_v1(backend: Backend) {
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.session_idle_timeout = Duration::from_secs(120);
+        s.sessions.idle_timeout = Duration::from_secs(120);
     })
     .await;
     let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
@@ -446,7 +446,7 @@ async fn session_used_more_often_than_its_idle_timeout_stays_alive(backend: Back
         return;
     };
     let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |s| {
-        s.session_idle_timeout = Duration::from_secs(20);
+        s.sessions.idle_timeout = Duration::from_secs(20);
     })
     .await;
     let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;

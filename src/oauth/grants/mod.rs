@@ -108,7 +108,7 @@ pub(crate) fn ensure_live_or_end<S: OAuthStore>(
     grant: &Grant,
 ) -> Result<(), OAuthError> {
     let now = ctx.now();
-    match ensure_live(ctx.store, ctx.session_policy(), grant, now) {
+    match ensure_live(ctx.store, ctx.session_policy, grant, now) {
         Err(GrantEnded::SessionEnded) => {
             ctx.store.revoke_grant(&grant.id, now)?;
             Err(GrantEnded::SessionEnded.into())
