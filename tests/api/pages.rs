@@ -12,9 +12,11 @@ enum Ask {
     Post(&'static str),
 }
 
-/// Every signed-in page and form, and its answer without a session: a redirect's `Location`,
-/// or the status and a piece of the page.
-fn signed_out_answers() -> Vec<(Ask, Result<&'static str, (u16, &'static str)>)> {
+/// A redirect's `Location`, or the status and a piece of the page.
+type Answer = Result<&'static str, (u16, &'static str)>;
+
+/// Every signed-in page and form, and its answer without a session.
+fn signed_out_answers() -> Vec<(Ask, Answer)> {
     use Ask::*;
     vec![
         (Get("/account"), Ok("/login?return_to=%2Faccount")),
