@@ -139,3 +139,103 @@ pub fn sign_in_with_password<S: UserStore + AuditStore + ThrottleStore + Session
     let (secret, _) = sessions::start(store, clock, policy, &user, &["pwd"], meta)?;
     Ok(secret)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::types::{Email, NewUser, Username};
+    use crate::clock::ManualClock;
+    use crate::config::{LoginSettings, SessionSettings};
+    use crate::testing::memory::MemoryStore;
+
+    const NOW: i64 = 1_700_000_000;
+
+    struct World {
+        store: MemoryStore,
+        hasher: PasswordHasher,
+        clock: ManualClock,
+        throttle: Throttle,
+        policy: SessionPolicy,
+    }
+
+    /// `alice` with the password `alice-password-1`.
+    fn world() -> World {
+        let store = MemoryStore::new();
+        let hasher = PasswordHasher::new(1, 4);
+        let hash = hasher
+            .hash(&SecretString::from("alice-password-1"))
+            .unwrap();
+        let alice = NewUser {
+            id: "usr_alice".into(),
+            username: Username::parse("alice").unwrap(),
+            email: Email::parse("alice@example.com").unwrap(),
+            display_name: "alice".into(),
+            password_hash: Some(hash),
+        };
+        store.create_user(&alice, None, 0).unwrap();
+        World {
+            store,
+            hasher,
+            clock: ManualClock::new(NOW),
+            throttle: Throttle::from(&LoginSettings::default()),
+            policy: SessionPolicy::from(&SessionSettings::default()),
+        }
+    }
+
+    fn sign_in_as(
+        w: &World,
+        password: &str,
+        previous: Option<SessionSecret>,
+    ) -> Result<SessionSecret, SignInError> {
+        let input = PasswordSignIn {
+            login: "Alice@Example.com".into(),
+            password: SecretString::from(password),
+            previous,
+        };
+        let meta = RequestMeta::default();
+        sign_in_with_password(
+            &w.store,
+            &w.hasher,
+            &w.clock,
+            &w.throttle,
+            w.policy,
+            input,
+            &meta,
+        )
+    }
+
+    fn last_event(w: &World) -> String {
+        w.store.recent_events(1).unwrap().remove(0).kind
+    }
+
+    #[test]
+    fn a_sign_in_starts_a_password_session_and_ends_the_previous_one() {
+        let w = world();
+        let first = sign_in_as(&w, "alice-password-1", None).unwrap();
+        let session = w.store.find_session(&first.hash()).unwrap().unwrap();
+        assert_eq!(session.user.id, "usr_alice");
+        assert_eq!(session.session.amr, ["pwd"]);
+        assert_eq!(session.session.auth_time, NOW);
+        assert_eq!(last_event(&w), AuditKind::SignInSucceeded.as_str());
+        // Signing in again in the same browser: a new id, and the old one is gone.
+        let first_hash = first.hash();
+        let second = sign_in_as(&w, "alice-password-1", Some(first)).unwrap();
+        assert_ne!(second.hash(), first_hash);
+        assert!(w.store.find_session(&second.hash()).unwrap().is_some());
+        assert!(w.store.find_session(&first_hash).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_wrong_password_starts_nothing_and_is_recorded() {
+        let w = world();
+        let planted = sign_in_as(&w, "alice-password-1", None).unwrap();
+        let kept = planted.hash();
+        assert!(matches!(
+            sign_in_as(&w, "wrong-password", Some(planted)),
+            Err(SignInError::Invalid)
+        ));
+        assert_eq!(last_event(&w), AuditKind::SignInFailed.as_str());
+        // A refused sign-in leaves the browser's session as it was.
+        assert!(w.store.find_session(&kept).unwrap().is_some());
+    }
+}
