@@ -63,10 +63,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(oidc::http::discovery)),
         )
         // `/v1` in one scope, so every answer there has the `/v1` error body, also those actix
-        // gives before a handler runs (413, 405) and unknown `/v1` paths (404).
+        // gives before a handler runs (413, 405) and unknown `/v1` paths (404); every handler
+        // takes a `Caller`, and answers to `?api_key=` callers say it is deprecated.
         .service(
             web::scope(V1)
                 .wrap(middleware::from_fn(v1::error::json_error_bodies))
+                .wrap(middleware::from_fn(crate::web::caller::deprecation_headers))
                 .service(
                     web::resource(in_v1(V1_API_KEYS))
                         .route(web::get().to(v1::http::list_keys))
@@ -100,8 +102,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(OPENAPI).route(web::get().to(v1::openapi::openapi_json)))
         .service(web::resource(API_REFERENCE).route(web::get().to(v1::openapi::reference_page)))
         .service(web::resource(JWKS).route(web::get().to(oidc::http::jwks)))
+        // A Bearer resource: every error there, also those actix gives, is RFC 6750 JSON.
         .service(
             web::resource(USERINFO)
+                .wrap(middleware::from_fn(oidc::http::bearer_error_bodies))
                 .route(web::get().to(oidc::http::userinfo))
                 .route(web::post().to(oidc::http::userinfo)),
         )

@@ -82,18 +82,17 @@ pub enum AuthorizeError {
         state: Option<String>,
         error: OAuthError,
     },
+    /// Storage failed: shown on our own page with the status every page gives it (a value the
+    /// database cannot hold is a 400, an outage a 503).
+    Store(crate::store::StoreError),
 }
 
 impl From<crate::store::StoreError> for AuthorizeError {
     fn from(e: crate::store::StoreError) -> Self {
-        if let crate::store::StoreError::Unstorable = e {
-            // Before the client and redirect URI are known to be valid: our own page.
-            return AuthorizeError::Page(
-                "The request contains a character that is not allowed.".into(),
-            );
+        if !matches!(e, crate::store::StoreError::Unstorable) {
+            tracing::error!(error = %e, "storage failed at the authorization endpoint");
         }
-        tracing::error!(error = %e, "storage failed at the authorization endpoint");
-        AuthorizeError::Page("The service is temporarily unavailable. Try again shortly.".into())
+        AuthorizeError::Store(e)
     }
 }
 

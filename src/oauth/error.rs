@@ -3,6 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::store::StoreError;
+use crate::web::error::Failure;
+
 /// Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 8628 §3.5 and OIDC Core §3.1.2.6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -108,23 +111,27 @@ impl fmt::Display for OAuthError {
 
 impl std::error::Error for OAuthError {}
 
-impl From<crate::store::StoreError> for OAuthError {
+impl From<StoreError> for OAuthError {
     /// A value the database cannot hold (a NUL) is the request's fault: `invalid_request`
     /// (§5.2), not logged. Client authentication answers `invalid_client` instead
-    /// (`clients::authenticate`).
-    fn from(e: crate::store::StoreError) -> Self {
-        if let crate::store::StoreError::Unstorable = e {
-            return OAuthError::invalid_request(
-                "a parameter contains a character that is not allowed",
-            );
-        }
-        tracing::error!(error = %e, "storage failed during an OAuth request");
-        match e {
-            crate::store::StoreError::Unavailable(_) => OAuthError::new(
-                ErrorCode::TemporarilyUnavailable,
-                "the service is temporarily unavailable",
-            ),
-            _ => OAuthError::server_error(),
+    /// (`clients::authenticate`). An outage is `temporarily_unavailable`, anything else
+    /// `server_error`; the status of each is the one table's ([`Failure::of_store`]).
+    fn from(e: StoreError) -> Self {
+        match Failure::of_store(&e) {
+            Failure::BadRequest => {
+                OAuthError::invalid_request("a parameter contains a character that is not allowed")
+            }
+            failure => {
+                tracing::error!(error = %e, "storage failed during an OAuth request");
+                if failure == Failure::Unavailable {
+                    OAuthError::new(
+                        ErrorCode::TemporarilyUnavailable,
+                        "the service is temporarily unavailable",
+                    )
+                } else {
+                    OAuthError::server_error()
+                }
+            }
         }
     }
 }

@@ -18,26 +18,32 @@ use super::tokens::Ctx;
 use super::types::{Client, describe_scope};
 use crate::sessions::types::CurrentSession;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
-use crate::web::error::WebError;
+use crate::web::error::{Failure, WebError};
 use crate::web::extractors::{MaybeSession, SignedIn, SignedOut, SignedOutAnswer, state};
 use crate::web::paths::{ACCOUNT, AUTHORIZE, CONSENT};
 use crate::web::state::AppState;
 use crate::web::{csrf, html};
 use crate::web::{login_redirect_with, see_other};
 
+/// What kind of failure an OAuth error is: RFC 6749 §5.2 answers 400 but for `invalid_client`
+/// (401); a failure of ours is 500, an outage 503 (with `Retry-After`).
+fn failure(code: ErrorCode) -> Failure {
+    match code {
+        ErrorCode::InvalidClient => Failure::Unauthenticated,
+        ErrorCode::ServerError => Failure::Internal,
+        ErrorCode::TemporarilyUnavailable => Failure::Unavailable,
+        _ => Failure::BadRequest,
+    }
+}
+
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
-        match self.code {
-            ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
-            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_REQUEST,
-        }
+        failure(self.code).status()
     }
 
     /// RFC 6749 §5.2: a JSON body; 401 with `WWW-Authenticate` for `invalid_client`.
     fn error_response(&self) -> HttpResponse {
-        let mut res = HttpResponse::build(self.status_code());
+        let mut res = failure(self.code).response();
         res.insert_header((CACHE_CONTROL, "no-store"))
             .insert_header((PRAGMA, "no-cache"));
         if self.code == ErrorCode::InvalidClient {
@@ -257,6 +263,7 @@ pub async fn revoke(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, 
 fn authorize_error(st: &AppState, e: AuthorizeError) -> Result<HttpResponse, WebError> {
     match e {
         AuthorizeError::Page(message) => Err(WebError::BadRequest(message)),
+        AuthorizeError::Store(e) => Err(e.into()),
         AuthorizeError::Redirect {
             redirect_uri,
             state,

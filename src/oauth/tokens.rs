@@ -12,6 +12,7 @@ use crate::accounts::types::User;
 use crate::clock::{Clock, UnixTime};
 use crate::config::{OAuthSettings, ServerSettings};
 use crate::crypto;
+use crate::oidc::claims::{self, Release, UserClaims};
 use crate::scopes::Scopes;
 use crate::sessions::service::SessionPolicy;
 use crate::signing::{KeySet, SigningAlg};
@@ -70,7 +71,6 @@ struct JwtAccessClaims<'a> {
 #[derive(Serialize)]
 struct IdTokenClaims<'a> {
     iss: &'a str,
-    sub: &'a str,
     aud: &'a str,
     azp: &'a str,
     exp: UnixTime,
@@ -83,14 +83,9 @@ struct IdTokenClaims<'a> {
     sid: Option<&'a str>,
     amr: &'a [String],
     acr: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    preferred_username: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    groups: Option<Vec<String>>,
+    /// `sub` and what the scope releases ([`claims`]), as userinfo answers them.
+    #[serde(flatten)]
+    user: UserClaims,
 }
 
 impl<S: OAuthStore> Ctx<'_, S> {
@@ -177,14 +172,8 @@ impl<S: OAuthStore> Ctx<'_, S> {
         scope: &Scopes,
     ) -> Result<String, OAuthError> {
         let now = self.now();
-        let groups = if scope.contains(SCOPE_GROUPS) {
-            Some(self.store.user_groups(&user.id)?)
-        } else {
-            None
-        };
         let claims = IdTokenClaims {
             iss: self.server.issuer_str(),
-            sub: &user.id,
             aud: &client.id,
             azp: &client.id,
             exp: now + ID_TOKEN_TTL,
@@ -195,12 +184,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
             sid: grant.sid.as_deref(),
             amr: &grant.amr,
             acr: ACR_SINGLE_FACTOR,
-            name: scope
-                .contains("profile")
-                .then_some(user.display_name.as_str()),
-            preferred_username: scope.contains("profile").then_some(user.username.as_str()),
-            email: scope.contains("email").then_some(user.email.as_str()),
-            groups,
+            user: claims::user_claims(self.store, user, scope, Release::IdToken)?,
         };
         self.keys
             .sign(client.id_token_alg, Some("JWT"), &claims, now)

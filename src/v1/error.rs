@@ -3,8 +3,8 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_TYPE;
 use actix_web::http::header::WWW_AUTHENTICATE;
-use actix_web::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use crate::apikeys::service::ApiKeyError;
 use crate::scopes::SCOPE_ADMIN;
 use crate::store::StoreError;
+use crate::web::error::Failure;
 
 /// The body of every `/v1` error.
 #[derive(Debug, Serialize, ToSchema)]
@@ -71,12 +72,12 @@ impl From<ApiKeyError> for V1Error {
 
 impl From<StoreError> for V1Error {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unstorable => {
+        match (Failure::of_store(&e), e) {
+            (Failure::BadRequest, _) => {
                 V1Error::BadRequest("The request contains a character that is not allowed".into())
             }
-            StoreError::Unavailable(cause) => V1Error::Unavailable(cause),
-            other => V1Error::Internal(other.to_string()),
+            (Failure::Unavailable, e) => V1Error::Unavailable(e.to_string()),
+            (_, e) => V1Error::Internal(e.to_string()),
         }
     }
 }
@@ -87,19 +88,25 @@ impl From<actix_web::error::BlockingError> for V1Error {
     }
 }
 
+impl V1Error {
+    pub fn failure(&self) -> Failure {
+        match self {
+            V1Error::Unauthorized => Failure::Unauthenticated,
+            V1Error::InsufficientScope(_) | V1Error::IpNotAllowed => Failure::Forbidden,
+            V1Error::BadRequest(_) => Failure::BadRequest,
+            V1Error::NotFound => Failure::NotFound,
+            V1Error::PayloadTooLarge => Failure::PayloadTooLarge,
+            V1Error::MethodNotAllowed => Failure::MethodNotAllowed,
+            V1Error::Unprocessable(_) => Failure::Unprocessable,
+            V1Error::Unavailable(_) => Failure::Unavailable,
+            V1Error::Internal(_) => Failure::Internal,
+        }
+    }
+}
+
 impl ResponseError for V1Error {
     fn status_code(&self) -> StatusCode {
-        match self {
-            V1Error::Unauthorized => StatusCode::UNAUTHORIZED,
-            V1Error::InsufficientScope(_) | V1Error::IpNotAllowed => StatusCode::FORBIDDEN,
-            V1Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            V1Error::NotFound => StatusCode::NOT_FOUND,
-            V1Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            V1Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            V1Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            V1Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            V1Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.failure().status()
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -131,12 +138,9 @@ impl ResponseError for V1Error {
             code,
             required_scope,
         };
-        let mut res = HttpResponse::build(self.status_code());
+        let mut res = self.failure().response();
         if matches!(self, V1Error::Unauthorized) {
             res.insert_header((WWW_AUTHENTICATE, r#"Bearer realm="mintgate""#));
-        }
-        if matches!(self, V1Error::Unavailable(_)) {
-            res.insert_header((RETRY_AFTER, "5"));
         }
         res.json(body)
     }
@@ -183,6 +187,7 @@ pub async fn json_error_bodies(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::header::RETRY_AFTER;
 
     /// Text the database cannot store is the request's fault: 400 `INVALID_REQUEST`.
     #[test]

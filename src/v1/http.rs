@@ -1,17 +1,17 @@
 //! `/v1` handlers (JSON).
 
 use actix_web::http::header::{CACHE_CONTROL, PRAGMA};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::{self, Caller};
 use super::error::{ErrorBody, V1Error};
 use crate::apikeys::service::{self, NewKey, ROTATE_AFTER};
 use crate::apikeys::store::ApiKeyStore;
 use crate::apikeys::types::ApiKey;
 use crate::clock::rfc3339;
-use crate::web::extractors::state;
+use crate::web::caller::Caller;
+use crate::web::state::AppState;
 
 /// A key as `/v1` shows it; `key` only in the answer that creates or rotates it.
 #[derive(Serialize, ToSchema)]
@@ -193,12 +193,15 @@ pub struct CurrentApplication {
     description = "Mints a key for the caller's organisation. Needs `write:org`; never grants a scope the caller lacks nor outlives it.",
     responses((status = 201, description = "Created; `key` is shown only here", body = KeyView), (status = 400, description = "The body is not JSON, or not this shape (INVALID_REQUEST)", body = ErrorBody), (status = 413, description = "The body is larger than `body_limit` (PAYLOAD_TOO_LARGE)", body = ErrorBody), (status = 422, description = "Invalid name, scope, expiry or CIDR (VALIDATION_FAILED)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)),
     security(("bearer" = [])))]
-pub async fn create_key(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, V1Error> {
-    let caller = auth::authenticate(&req).await?;
+pub async fn create_key(
+    st: web::Data<AppState>,
+    body: web::Bytes,
+    caller: Caller,
+) -> Result<HttpResponse, V1Error> {
     let input: CreateKeyBody = parse_json(&body)?;
     check_name_length(&input.name)?;
-    let st = state(&req).clone();
-    let principal = caller.principal.clone();
+    let st2 = st.clone();
+    let principal = caller.principal;
     let (key, secret) = web::block(move || {
         let allowed_ips = match input.allowed_ips {
             None => vec![],
@@ -211,75 +214,81 @@ pub async fn create_key(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
             expires_in: input.expires_in,
             allowed_ips,
         };
-        service::create(&st.store, &st.key_format, &principal, new, st.clock.now())
+        service::create(
+            &st2.store,
+            &st2.key_format,
+            &principal,
+            new,
+            st2.clock.now(),
+        )
     })
     .await??;
     use secrecy::ExposeSecret;
-    let now = state(&req).clock.now();
-    Ok(auth::finish(
-        &caller,
-        secret_answer(HttpResponse::Created()).json(KeyView::new(
-            &key,
-            Some(secret.expose_secret().to_owned()),
-            now,
-        )),
-    ))
+    let now = st.clock.now();
+    Ok(secret_answer(HttpResponse::Created()).json(KeyView::new(
+        &key,
+        Some(secret.expose_secret().to_owned()),
+        now,
+    )))
 }
 
 #[utoipa::path(get, path = "/v1/api-keys", tag = "API keys", description = "The organisation's keys, without secrets. Needs `read:org`.",
     responses((status = 200, body = KeyList), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_keys(req: HttpRequest) -> Result<HttpResponse, V1Error> {
-    let caller = auth::authenticate(&req).await?;
-    let st = state(&req).clone();
-    let principal = caller.principal.clone();
-    let keys = web::block(move || service::list(&st.store, &principal)).await??;
-    let now = state(&req).clock.now();
+pub async fn list_keys(st: web::Data<AppState>, caller: Caller) -> Result<HttpResponse, V1Error> {
+    let st2 = st.clone();
+    let principal = caller.principal;
+    let keys = web::block(move || service::list(&st2.store, &principal)).await??;
+    let now = st.clock.now();
     let data: Vec<KeyView> = keys.iter().map(|k| KeyView::new(k, None, now)).collect();
-    Ok(auth::finish(
-        &caller,
-        HttpResponse::Ok().json(KeyList { data }),
-    ))
+    Ok(HttpResponse::Ok().json(KeyList { data }))
 }
 
 #[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "API keys", description = "Revokes a key at once, on every instance. Needs `write:org`.",
     params(("id" = String, Path, description = "key_…")),
     responses((status = 204, description = "Revoked"), (status = 404, description = "No such key or application in this organisation (NOT_FOUND)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
-pub async fn delete_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, V1Error> {
-    let caller = auth::authenticate(&req).await?;
-    let st = state(&req).clone();
-    let principal = caller.principal.clone();
+pub async fn delete_key(
+    st: web::Data<AppState>,
+    id: web::Path<String>,
+    caller: Caller,
+) -> Result<HttpResponse, V1Error> {
+    let principal = caller.principal;
     web::block(move || service::revoke(&st.store, &principal, &id, st.clock.now())).await??;
-    Ok(auth::finish(&caller, HttpResponse::NoContent().finish()))
+    Ok(HttpResponse::NoContent().finish())
 }
 
 #[utoipa::path(post, path = "/v1/api-keys/{id}/rotate", tag = "API keys",
     description = "A new secret with the same metadata; the old secret keeps working for the grace period (24 h by default). Needs `write:org`.",
     params(("id" = String, Path, description = "key_…")),
     responses((status = 200, description = "`key` is shown only here", body = KeyView), (status = 404, description = "No such key or application in this organisation (NOT_FOUND)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
-pub async fn rotate_key(req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, V1Error> {
-    let caller = auth::authenticate(&req).await?;
-    let st = state(&req).clone();
-    let principal = caller.principal.clone();
+pub async fn rotate_key(
+    st: web::Data<AppState>,
+    id: web::Path<String>,
+    caller: Caller,
+) -> Result<HttpResponse, V1Error> {
+    let st2 = st.clone();
+    let principal = caller.principal;
     let (key, secret) = web::block(move || {
-        service::rotate(&st.store, &st.key_format, &principal, &id, st.clock.now())
+        service::rotate(
+            &st2.store,
+            &st2.key_format,
+            &principal,
+            &id,
+            st2.clock.now(),
+        )
     })
     .await??;
     use secrecy::ExposeSecret;
-    let now = state(&req).clock.now();
-    Ok(auth::finish(
-        &caller,
-        secret_answer(HttpResponse::Ok()).json(KeyView::new(
-            &key,
-            Some(secret.expose_secret().to_owned()),
-            now,
-        )),
-    ))
+    let now = st.clock.now();
+    Ok(secret_answer(HttpResponse::Ok()).json(KeyView::new(
+        &key,
+        Some(secret.expose_secret().to_owned()),
+        now,
+    )))
 }
 
 #[utoipa::path(get, path = "/v1/auth/verify", tag = "Authentication", description = "What the presented API key or OAuth access token is and may do.",
     responses((status = 200, body = VerifyResponse), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
-pub async fn verify(req: HttpRequest) -> Result<HttpResponse, V1Error> {
-    let caller = auth::authenticate(&req).await?;
+pub async fn verify(caller: Caller) -> Result<HttpResponse, V1Error> {
     let p = &caller.principal;
     let body = VerifyResponse {
         valid: true,
@@ -288,7 +297,7 @@ pub async fn verify(req: HttpRequest) -> Result<HttpResponse, V1Error> {
         expires_at: caller.expires_at.map(rfc3339),
         organization: p.org_name.clone(),
     };
-    Ok(auth::finish(&caller, HttpResponse::Ok().json(body)))
+    Ok(HttpResponse::Ok().json(body))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -305,14 +314,13 @@ pub struct CreateApplicationBody {
     description = "An organisation-level key with the `admin` or `ci` scope. Needs `admin`.",
     responses((status = 201, description = "Created; `key` is shown only here", body = ApplicationCreated), (status = 400, description = "The body is not JSON, or not this shape (INVALID_REQUEST)", body = ErrorBody), (status = 413, description = "The body is larger than `body_limit` (PAYLOAD_TOO_LARGE)", body = ErrorBody), (status = 422, description = "Invalid name or scope, or the name is taken (VALIDATION_FAILED)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn create_application(
-    req: HttpRequest,
+    st: web::Data<AppState>,
     body: web::Bytes,
+    caller: Caller,
 ) -> Result<HttpResponse, V1Error> {
-    let caller = auth::authenticate(&req).await?;
     let input: CreateApplicationBody = parse_json(&body)?;
     check_name_length(&input.name)?;
-    let st = state(&req).clone();
-    let principal = caller.principal.clone();
+    let principal = caller.principal;
     let (app, secret) = web::block(move || {
         service::create_application(
             &st.store,
@@ -331,19 +339,17 @@ pub async fn create_application(
         scope: app.scope,
         key: secret.expose_secret().to_owned(),
     };
-    Ok(auth::finish(
-        &caller,
-        secret_answer(HttpResponse::Created()).json(body),
-    ))
+    Ok(secret_answer(HttpResponse::Created()).json(body))
 }
 
 #[utoipa::path(get, path = "/v1/applications", tag = "Applications", description = "Needs `admin`.",
     responses((status = 200, body = ApplicationList), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
-pub async fn list_applications(req: HttpRequest) -> Result<HttpResponse, V1Error> {
-    let caller = auth::authenticate(&req).await?;
+pub async fn list_applications(
+    st: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, V1Error> {
     service::require(&caller.principal, "admin")?;
-    let st = state(&req).clone();
-    let org = caller.principal.org_id.clone();
+    let org = caller.principal.org_id;
     let apps = web::block(move || st.store.list_applications(&org)).await??;
     let data: Vec<_> = apps
         .iter()
@@ -354,35 +360,32 @@ pub async fn list_applications(req: HttpRequest) -> Result<HttpResponse, V1Error
             created_at: rfc3339(a.created_at),
         })
         .collect();
-    Ok(auth::finish(
-        &caller,
-        HttpResponse::Ok().json(ApplicationList { data }),
-    ))
+    Ok(HttpResponse::Ok().json(ApplicationList { data }))
 }
 
 #[utoipa::path(delete, path = "/v1/applications/{id}", tag = "Applications", description = "Deletes the application and revokes its key at once. Needs `admin`.",
     params(("id" = i64, Path)),
     responses((status = 204, description = "Deleted"), (status = 404, description = "No such key or application in this organisation (NOT_FOUND)", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
 pub async fn delete_application(
-    req: HttpRequest,
+    st: web::Data<AppState>,
     id: web::Path<String>,
+    caller: Caller,
 ) -> Result<HttpResponse, V1Error> {
-    let caller = auth::authenticate(&req).await?;
     let id: i64 = id.parse().map_err(|_| V1Error::NotFound)?;
-    let st = state(&req).clone();
-    let principal = caller.principal.clone();
+    let principal = caller.principal;
     web::block(move || service::delete_application(&st.store, &principal, id, st.clock.now()))
         .await??;
-    Ok(auth::finish(&caller, HttpResponse::NoContent().finish()))
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The calling application (application keys only).
 #[utoipa::path(get, path = "/v1/application", tag = "Applications", description = "The application whose key is presented.",
     responses((status = 200, body = CurrentApplication), (status = 404, description = "Not an application key", body = ErrorBody), (status = 401, description = "Missing, unknown, expired or revoked credential (AUTH_INVALID_KEY)", body = ErrorBody), (status = 403, description = "AUTH_INSUFFICIENT_SCOPE or AUTH_IP_NOT_ALLOWED", body = ErrorBody)), security(("bearer" = [])))]
-pub async fn current_application(req: HttpRequest) -> Result<HttpResponse, V1Error> {
-    let caller: Caller = auth::authenticate(&req).await?;
+pub async fn current_application(
+    st: web::Data<AppState>,
+    caller: Caller,
+) -> Result<HttpResponse, V1Error> {
     let app_id = caller.principal.application_id.ok_or(V1Error::NotFound)?;
-    let st = state(&req).clone();
     let app = web::block(move || st.store.find_application(app_id))
         .await??
         .ok_or(V1Error::NotFound)?;
@@ -396,5 +399,5 @@ pub async fn current_application(req: HttpRequest) -> Result<HttpResponse, V1Err
             kind: "Organization",
         },
     };
-    Ok(auth::finish(&caller, HttpResponse::Ok().json(body)))
+    Ok(HttpResponse::Ok().json(body))
 }

@@ -1,6 +1,5 @@
 //! The `/v1` JSON API: API keys, applications, verification.
 
-pub mod auth;
 pub mod error;
 pub mod http;
 pub mod openapi;

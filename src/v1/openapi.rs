@@ -6,9 +6,9 @@ use askama::Template;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::auth::LEGACY_DOCS;
 use super::error::ErrorBody;
 use super::http::*;
+use crate::web::caller::LEGACY_DOCS;
 use crate::web::error::WebError;
 use crate::web::extractors::state;
 use crate::web::html;

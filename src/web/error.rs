@@ -1,12 +1,85 @@
-//! The one error type of the browser pages and operational endpoints. Protocol endpoints
-//! (OAuth, `/v1`) render their own standard bodies.
+//! The one table from failures to HTTP statuses ([`Failure`]), and the error type of the
+//! browser pages and operational endpoints ([`WebError`]).
+//!
+//! Every protocol keeps its own body — a page here, the RFC 6749 JSON at the OAuth endpoints,
+//! the RFC 6750 JSON at userinfo, the `{error, message, code}` JSON on `/v1` — but each says
+//! what kind of [`Failure`] its error is, and the status (and the headers that go with it, such
+//! as `Retry-After` on a 503) come from here. A storage error is classified once, by
+//! [`Failure::of_store`], so a database outage is a 503 everywhere and a value the database
+//! cannot hold is a 400 everywhere.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, RETRY_AFTER};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use askama::Template;
 
 use crate::store::StoreError;
+
+/// What went wrong, in the terms every protocol shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The request is malformed, or holds a value the database cannot store.
+    BadRequest,
+    /// No valid credential.
+    Unauthenticated,
+    /// A valid credential (or session) without the right to this.
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    PayloadTooLarge,
+    /// Well-formed, but a value is not acceptable.
+    Unprocessable,
+    TooManyRequests,
+    /// The database cannot be reached: the request and the code are fine and trying again
+    /// later will work, so 503 with `Retry-After` (RFC 9110 §15.6.4), never a 500.
+    Unavailable,
+    /// A fault on our side; the cause is logged, the answer says nothing of it.
+    Internal,
+}
+
+/// Seconds a client is asked to wait after a 503 (RFC 9110 §10.2.3 `Retry-After`).
+pub const UNAVAILABLE_RETRY_AFTER: &str = "5";
+
+impl Failure {
+    /// The table.
+    pub const fn status(self) -> StatusCode {
+        match self {
+            Failure::BadRequest => StatusCode::BAD_REQUEST,
+            Failure::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Failure::Forbidden => StatusCode::FORBIDDEN,
+            Failure::NotFound => StatusCode::NOT_FOUND,
+            Failure::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Failure::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Failure::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Failure::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Failure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Failure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A storage error that reaches an answer. `NotFound` and `Conflict` are a service's to
+    /// turn into its own errors where it expects them (an unknown key, a taken name); one that
+    /// gets this far is a fault like any other backend error.
+    pub fn of_store(e: &StoreError) -> Self {
+        match e {
+            StoreError::Unstorable => Failure::BadRequest,
+            StoreError::Unavailable(_) => Failure::Unavailable,
+            StoreError::NotFound | StoreError::Conflict(_) | StoreError::Backend(_) => {
+                Failure::Internal
+            }
+        }
+    }
+
+    /// A response with this status and the headers every answer of this kind carries,
+    /// whatever its body: `Retry-After` on a 503.
+    pub fn response(self) -> HttpResponseBuilder {
+        let mut res = HttpResponse::build(self.status());
+        if self == Failure::Unavailable {
+            res.insert_header((RETRY_AFTER, UNAVAILABLE_RETRY_AFTER));
+        }
+        res
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -35,10 +108,10 @@ pub const UNSTORABLE: &str = "The request contains a character that is not allow
 
 impl From<StoreError> for WebError {
     fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Unavailable(_) => WebError::Unavailable,
-            StoreError::Unstorable => WebError::BadRequest(UNSTORABLE.into()),
-            other => WebError::Internal(other.to_string()),
+        match Failure::of_store(&e) {
+            Failure::Unavailable => WebError::Unavailable,
+            Failure::BadRequest => WebError::BadRequest(UNSTORABLE.into()),
+            _ => WebError::Internal(e.to_string()),
         }
     }
 }
@@ -72,18 +145,23 @@ impl ErrorPage<'_> {
     }
 }
 
+impl WebError {
+    pub fn failure(&self) -> Failure {
+        match self {
+            WebError::BadRequest(_) => Failure::BadRequest,
+            WebError::NotFound => Failure::NotFound,
+            WebError::Forbidden | WebError::Csrf => Failure::Forbidden,
+            WebError::PayloadTooLarge => Failure::PayloadTooLarge,
+            WebError::TooManyRequests { .. } => Failure::TooManyRequests,
+            WebError::Unavailable => Failure::Unavailable,
+            WebError::Internal(_) => Failure::Internal,
+        }
+    }
+}
+
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::NotFound => StatusCode::NOT_FOUND,
-            WebError::Forbidden => StatusCode::FORBIDDEN,
-            WebError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            WebError::Csrf => StatusCode::FORBIDDEN,
-            WebError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.failure().status()
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -91,7 +169,7 @@ impl ResponseError for WebError {
             tracing::error!(%cause, "internal error");
         }
         let status = self.status_code();
-        let mut res = HttpResponse::build(status);
+        let mut res = self.failure().response();
         if let WebError::TooManyRequests { retry_after } = self {
             res.insert_header((RETRY_AFTER, retry_after.to_string()));
         }
@@ -110,5 +188,52 @@ mod tests {
         let e = WebError::from(StoreError::Unstorable);
         assert_eq!(e.status_code(), StatusCode::BAD_REQUEST);
         assert_eq!(e.to_string(), UNSTORABLE);
+    }
+
+    /// Every kind of storage error, made afresh for each protocol (`StoreError` is not `Clone`).
+    const STORE_ERRORS: [fn() -> StoreError; 5] = [
+        || StoreError::NotFound,
+        || StoreError::Conflict("record"),
+        || StoreError::Backend("x".into()),
+        || StoreError::Unavailable("down".into()),
+        || StoreError::Unstorable,
+    ];
+
+    /// A storage error gets the same status on the pages, at the OAuth endpoints and on `/v1`:
+    /// the table's (userinfo's test is beside it, `oidc::http`).
+    #[test]
+    fn every_protocol_answers_a_store_error_with_the_tables_status() {
+        use crate::oauth::error::OAuthError;
+        use crate::v1::error::V1Error;
+        for make in STORE_ERRORS {
+            let expected = Failure::of_store(&make()).status();
+            let e = make();
+            assert_eq!(WebError::from(make()).status_code(), expected, "page: {e}");
+            assert_eq!(
+                OAuthError::from(make()).status_code(),
+                expected,
+                "oauth: {e}"
+            );
+            assert_eq!(V1Error::from(make()).status_code(), expected, "v1: {e}");
+        }
+    }
+
+    /// A database outage is 503 with `Retry-After` on the pages, the OAuth endpoints and `/v1`
+    /// alike.
+    #[test]
+    fn an_outage_is_503_with_retry_after_everywhere() {
+        let down = || StoreError::Unavailable("down".into());
+        let answers = [
+            WebError::from(down()).error_response(),
+            crate::oauth::error::OAuthError::from(down()).error_response(),
+            crate::v1::error::V1Error::from(down()).error_response(),
+        ];
+        for res in answers {
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                res.headers().get(RETRY_AFTER).unwrap(),
+                UNAVAILABLE_RETRY_AFTER
+            );
+        }
     }
 }

@@ -1,7 +1,9 @@
-//! The neutral HTTP toolkit: application state, path constants, extractors, the page error
-//! type, cookies, CSRF and the client address. It imports no domain's handlers; the route
-//! table is assembled above it, in [`crate::routes`].
+//! The neutral HTTP toolkit: application state, path constants, extractors (the `/v1`
+//! [`caller::Caller`] among them), the error table and the page error type, cookies, CSRF and
+//! the client address. It imports no domain's handlers; the route table is assembled above
+//! it, in [`crate::routes`].
 
+pub mod caller;
 pub mod client_ip;
 pub mod cookies;
 pub mod csrf;
