@@ -10,6 +10,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod failure;
 pub mod netaddr;
 pub mod oauth;
 pub mod oidc;

@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::failure::Failure;
 use crate::store::StoreError;
-use crate::web::error::Failure;
 
 /// Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 8628 §3.5 and OIDC Core §3.1.2.6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

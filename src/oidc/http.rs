@@ -13,11 +13,12 @@ use serde::Deserialize;
 
 use super::logout::{self, LogoutParams};
 use super::userinfo::{self, UserinfoError};
+use crate::failure::Failure;
 use crate::sessions::service as sessions;
 use crate::signing::JWKS_MAX_AGE;
 use crate::store::StoreError;
 use crate::web::cookies;
-use crate::web::error::{Failure, WebError};
+use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, request_meta, session_secret, state};
 use crate::web::paths::END_SESSION;
 use crate::web::see_other;

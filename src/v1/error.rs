@@ -11,9 +11,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::apikeys::service::ApiKeyError;
+use crate::failure::Failure;
 use crate::scopes::SCOPE_ADMIN;
 use crate::store::StoreError;
-use crate::web::error::Failure;
 
 /// The body of every `/v1` error.
 #[derive(Debug, Serialize, ToSchema)]

@@ -13,33 +13,11 @@ use actix_web::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use askama::Template;
 
+use crate::failure::{Failure, UNAVAILABLE_RETRY_AFTER};
 use crate::store::StoreError;
 
-/// What went wrong, in the terms every protocol shares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// The request is malformed, or holds a value the database cannot store.
-    BadRequest,
-    /// No valid credential.
-    Unauthenticated,
-    /// A valid credential (or session) without the right to this.
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    PayloadTooLarge,
-    /// Well-formed, but a value is not acceptable.
-    Unprocessable,
-    TooManyRequests,
-    /// The database cannot be reached: the request and the code are fine and trying again
-    /// later will work, so 503 with `Retry-After` (RFC 9110 §15.6.4), never a 500.
-    Unavailable,
-    /// A fault on our side; the cause is logged, the answer says nothing of it.
-    Internal,
-}
-
-/// Seconds a client is asked to wait after a 503 (RFC 9110 §10.2.3 `Retry-After`).
-pub const UNAVAILABLE_RETRY_AFTER: &str = "5";
-
+/// The status of each kind of failure: inherent methods of [`Failure`], kept here because
+/// they speak actix's types while the kinds themselves are plain Rust.
 impl Failure {
     /// The table.
     pub const fn status(self) -> StatusCode {
@@ -54,19 +32,6 @@ impl Failure {
             Failure::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Failure::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Failure::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// A storage error that reaches an answer. `NotFound` and `Conflict` are a service's to
-    /// turn into its own errors where it expects them (an unknown key, a taken name); one that
-    /// gets this far is a fault like any other backend error.
-    pub fn of_store(e: &StoreError) -> Self {
-        match e {
-            StoreError::Unstorable => Failure::BadRequest,
-            StoreError::Unavailable(_) => Failure::Unavailable,
-            StoreError::NotFound | StoreError::Conflict(_) | StoreError::Backend(_) => {
-                Failure::Internal
-            }
         }
     }
 
