@@ -7,13 +7,14 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::service::{self, SignInError};
+use super::signin::{self, PasswordSignIn, SignInError};
 use super::types::{Membership, User};
 use crate::audit::RequestMeta;
 use crate::oauth::types::ConsentRecord;
 use crate::sessions::service as sessions;
+use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
-use crate::web::extractors::{MaybeSession, session_secret, state};
+use crate::web::extractors::{MaybeSession, SignedIn, session_secret, state};
 use crate::web::paths::{ACCOUNT, CONSENTS_REVOKE, LOGIN, LOGOUT};
 use crate::web::see_other;
 use crate::web::{cookies, csrf, html};
@@ -33,29 +34,6 @@ pub fn safe_return_to(raw: Option<&str>) -> String {
         }
         _ => ACCOUNT.to_owned(),
     }
-}
-
-/// `/login?return_to=...` for a page that needs a signed-in user.
-pub fn login_redirect(return_to: &str) -> HttpResponse {
-    login_redirect_with(return_to, false, None)
-}
-
-/// The same, forcing the form even when signed in (`prompt=login`, `max_age`) and pre-filling
-/// the login (`login_hint`).
-pub fn login_redirect_with(
-    return_to: &str,
-    reauth: bool,
-    login_hint: Option<&str>,
-) -> HttpResponse {
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("return_to", return_to);
-    if reauth {
-        query.append_pair("reauth", "1");
-    }
-    if let Some(hint) = login_hint {
-        query.append_pair("login_hint", hint);
-    }
-    see_other(&format!("{LOGIN}?{}", query.finish()))
 }
 
 #[derive(Template)]
@@ -82,6 +60,15 @@ pub struct LoginForm {
     login: String,
     password: SecretString,
     return_to: Option<String>,
+}
+
+impl CsrfProtected for LoginForm {
+    /// Issued and checked without the session: see [`CsrfProtected::SESSION_BOUND`].
+    const SESSION_BOUND: bool = false;
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 fn login_response(
@@ -130,37 +117,28 @@ pub async fn login_page(
 
 pub async fn login_submit(
     req: HttpRequest,
-    form: web::Form<LoginForm>,
+    form: CsrfForm<LoginForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
-    let st = state(&req).clone();
-    csrf::verify(&st, &req, None, &form.csrf)?;
     let form = form.into_inner();
     let return_to = safe_return_to(form.return_to.as_deref());
-    let previous = session_secret(&req);
     let login = form.login.clone();
-    let result = web::block(move || -> Result<_, SignInError> {
-        let clock = st.clock.as_ref();
-        let user = service::sign_in(
+    let input = PasswordSignIn {
+        login: form.login,
+        password: form.password,
+        previous: session_secret(&req),
+    };
+    let st = state(&req).clone();
+    let result = web::block(move || {
+        signin::sign_in_with_password(
             &st.store,
             &st.hasher,
-            clock,
+            st.clock.as_ref(),
             &st.throttle,
-            &form.login,
-            &form.password,
+            st.session_policy,
+            input,
             &meta,
-        )?;
-        // A fresh session id at every sign-in: a planted cookie never becomes authenticated.
-        if let Some(previous) = previous {
-            crate::sessions::store::SessionStore::delete_session(
-                &st.store,
-                &previous.hash(),
-                clock.now(),
-            )?;
-        }
-        let (secret, _) =
-            sessions::start(&st.store, clock, st.session_policy, &user, &["pwd"], &meta)?;
-        Ok(secret)
+        )
     })
     .await?;
     let st = state(&req);
@@ -212,15 +190,9 @@ struct AccountPage<'a> {
     revoke_consent: &'a str,
 }
 
-pub async fn account_page(
-    req: HttpRequest,
-    session: MaybeSession,
-) -> Result<HttpResponse, WebError> {
-    let Some(current) = session.0 else {
-        return Ok(login_redirect(ACCOUNT));
-    };
+pub async fn account_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
-    let user_id = current.user.id.clone();
+    let user_id = signed_in.user().id.clone();
     let (memberships, consents) = web::block(move || {
         Ok::<_, crate::store::StoreError>((
             crate::accounts::store::UserStore::memberships(&st.store, &user_id)?,
@@ -229,13 +201,13 @@ pub async fn account_page(
     })
     .await??;
     let st = state(&req);
-    let mut token = csrf::issue(st, &req, Some(&current.session.sid));
+    let mut token = csrf::issue(st, &req, Some(signed_in.sid()));
     let builder = token.builder(StatusCode::OK);
     html(
         builder,
         &AccountPage {
             csrf: &token.token,
-            user: &current.user,
+            user: signed_in.user(),
             memberships: &memberships,
             consents: &consents,
             logout: LOGOUT,
@@ -250,15 +222,20 @@ pub struct LogoutForm {
     csrf: String,
 }
 
+impl CsrfProtected for LogoutForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Signing out needs no live session (an expired one still has its cookie removed), only the
+/// form's token, bound to the session when there is one.
 pub async fn logout(
     req: HttpRequest,
-    form: web::Form<LogoutForm>,
-    session: MaybeSession,
+    _form: CsrfForm<LogoutForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
-    let sid = session.0.as_ref().map(|c| c.session.sid.clone());
-    csrf::verify(&st, &req, sid.as_ref(), &form.csrf)?;
     if let Some(secret) = session_secret(&req) {
         let st2 = st.clone();
         web::block(move || sessions::end(&st2.store, st2.clock.as_ref(), &secret, &meta)).await??;

@@ -3,6 +3,7 @@
 pub mod http;
 pub mod password;
 pub mod service;
+pub mod signin;
 pub mod store;
 pub mod throttle;
 pub mod types;

@@ -1,12 +1,11 @@
-//! Account logic: creating organisations and users, signing in with throttling, disabling.
-//! Blocking (store and argon2): call from `web::block` or the CLI.
+//! Account logic: creating organisations and users, disabling and removing them (sign-in is
+//! in [`super::signin`]). Blocking (store and argon2): call from `web::block` or the CLI.
 
 use secrecy::{ExposeSecret, SecretString};
 
 use super::password::{Busy, PasswordHasher};
-use super::throttle::{Locked, Throttle, account_key};
 use super::types::*;
-use crate::accounts::store::{OrgStore, ThrottleStore, UserStore};
+use crate::accounts::store::{OrgStore, UserStore};
 use crate::audit::AuditStore;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::Clock;
@@ -197,94 +196,4 @@ pub fn remove_member<S: UserStore + OrgStore + AuditStore>(
             .subject(&format!("{}@{}", user.username, org.name)),
     )?;
     Ok((user, org))
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignInError {
-    /// One answer for unknown user, wrong password and disabled account.
-    #[error("Invalid username or password")]
-    Invalid,
-    #[error("too many failed sign-ins; try again in {retry_after} s")]
-    Throttled { retry_after: u64 },
-    #[error(transparent)]
-    Busy(#[from] Busy),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// The longest login worth looking up: an e-mail address has at most 254 characters (RFC 5321).
-pub const MAX_LOGIN_CHARS: usize = 254;
-
-/// Checks a username-or-email and password. The attempt is reserved with the throttle before
-/// any hash is computed (locked accounts and addresses cost nothing); every evaluated failure
-/// costs the same one hash.
-pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
-    store: &S,
-    hasher: &PasswordHasher,
-    clock: &dyn Clock,
-    throttle: &Throttle,
-    login: &str,
-    password: &SecretString,
-    meta: &RequestMeta,
-) -> Result<User, SignInError> {
-    if login.chars().count() > MAX_LOGIN_CHARS || login.chars().any(char::is_control) {
-        // No account has such a login (usernames and e-mail addresses have no control
-        // characters, and PostgreSQL cannot even compare a NUL): refused before any work.
-        return Err(SignInError::Invalid);
-    }
-    let key = login_key(login);
-    let now = clock.now();
-    let found = if key.is_empty() {
-        None
-    } else {
-        store.find_user_for_login(&key)?
-    };
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), hash),
-        None => (None, None),
-    };
-    let account = account_key(user.as_ref().map(|u| &u.id), &key);
-    let attempt = match throttle.reserve(store, now, &account, meta.ip)? {
-        Ok(attempt) => attempt,
-        Err(Locked { retry_after }) => return Err(SignInError::Throttled { retry_after }),
-    };
-    let password_ok = match hasher.verify(password, hash.as_deref()) {
-        Ok(ok) => ok,
-        Err(busy) => {
-            // Not evaluated: the attempt is given back.
-            attempt.release(store)?;
-            return Err(busy.into());
-        }
-    };
-    match user {
-        Some(user) if password_ok && !user.disabled => {
-            attempt.succeeded(store)?;
-            store.record_event(
-                &AuditEvent::new(now, AuditKind::SignInSucceeded, meta)
-                    .user(&user.id)
-                    .subject(&user.username),
-            )?;
-            Ok(user)
-        }
-        user => {
-            let reason = match &user {
-                None => "unknown user",
-                Some(u) if u.disabled => "disabled user",
-                Some(_) => "wrong password",
-            };
-            let mut event = AuditEvent::new(now, AuditKind::SignInFailed, meta)
-                .subject(&key)
-                .detail(reason);
-            if let Some(u) = &user {
-                event = event.user(&u.id);
-            }
-            store.record_event(&event)?;
-            if let Some(lock) = attempt.failed(store, throttle, now)? {
-                store.record_event(
-                    &AuditEvent::new(now, AuditKind::AccountLocked, meta).subject(&lock),
-                )?;
-            }
-            Err(SignInError::Invalid)
-        }
-    }
 }

@@ -9,15 +9,15 @@ use serde::Deserialize;
 
 use super::service::{self, ApiKeyError, NewKey, Principal, ROTATE_AFTER};
 use super::types::{ApiKey, Application, KeyOwner};
-use crate::accounts::http::login_redirect;
 use crate::accounts::store::UserStore;
 use crate::apikeys::store::ApiKeyStore;
 use crate::clock::rfc3339;
 use crate::ids::{ApplicationId, KeyId};
 use crate::scopes::{API_SCOPES, role_scopes};
 use crate::sessions::types::CurrentSession;
+use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
-use crate::web::extractors::{MaybeSession, state};
+use crate::web::extractors::{SignedIn, SignedOut, SignedOutAnswer, state};
 use crate::web::paths::{SETTINGS_API_KEYS, SETTINGS_APPLICATIONS};
 use crate::web::see_other;
 use crate::web::state::AppState;
@@ -95,6 +95,25 @@ struct ApplicationsPage<'a> {
     apps: Vec<(Application, String)>,
     created: Option<(String, String)>,
     error: Option<String>,
+}
+
+/// A signed-out visitor of a key's page (its revocation) signs in and comes back to the list.
+pub struct BackToKeys;
+
+impl SignedOut for BackToKeys {
+    fn answer(_: &HttpRequest) -> SignedOutAnswer {
+        SignedOutAnswer::SignIn(Some(SETTINGS_API_KEYS.to_owned()))
+    }
+}
+
+/// A signed-out visitor of an application's page (its deletion) signs in and comes back to the
+/// list.
+pub struct BackToApplications;
+
+impl SignedOut for BackToApplications {
+    fn answer(_: &HttpRequest) -> SignedOutAnswer {
+        SignedOutAnswer::SignIn(Some(SETTINGS_APPLICATIONS.to_owned()))
+    }
 }
 
 /// These pages show a new key's secret once: no cache may keep them (RFC 9111 §5.2.2.5).
@@ -175,45 +194,83 @@ async fn render_keys(
 
 pub async fn api_keys_page(
     req: HttpRequest,
-    session: MaybeSession,
+    signed_in: SignedIn,
 ) -> Result<HttpResponse, WebError> {
-    let Some(current) = session.0 else {
-        return Ok(login_redirect(SETTINGS_API_KEYS));
-    };
-    render_keys(&req, current, None, None).await
+    render_keys(&req, signed_in.into_session(), None, None).await
 }
 
-#[derive(Deserialize)]
+/// The new-key form. Its scope checkboxes repeat `scope`, which a derived struct cannot hold:
+/// read by hand ([`CreateKeyForm::deserialize`]).
+#[derive(Default)]
 pub struct CreateKeyForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     name: String,
-    #[serde(default)]
     expires_in: String,
-    #[serde(default)]
     allowed_ips: String,
+    scopes: Vec<String>,
+}
+
+impl CsrfProtected for CreateKeyForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+impl<'de> Deserialize<'de> for CreateKeyForm {
+    /// Every `scope` in order; each other field at most once (a repeat is refused, as the
+    /// derived forms do), missing ones empty; unknown names ignored.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = CreateKeyForm;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("the new-key form")
+            }
+
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<CreateKeyForm, M::Error> {
+                let mut form = CreateKeyForm::default();
+                let mut seen: Vec<&'static str> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    let (name, field) = match key.as_str() {
+                        "scope" => {
+                            form.scopes.push(map.next_value()?);
+                            continue;
+                        }
+                        "csrf" => ("csrf", &mut form.csrf),
+                        "name" => ("name", &mut form.name),
+                        "expires_in" => ("expires_in", &mut form.expires_in),
+                        "allowed_ips" => ("allowed_ips", &mut form.allowed_ips),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    if seen.contains(&name) {
+                        return Err(serde::de::Error::duplicate_field(name));
+                    }
+                    seen.push(name);
+                    *field = map.next_value()?;
+                }
+                Ok(form)
+            }
+        }
+        d.deserialize_map(Fields)
+    }
 }
 
 pub async fn create_key(
     req: HttpRequest,
-    body: web::Bytes,
-    session: MaybeSession,
+    signed_in: SignedIn,
+    form: CsrfForm<CreateKeyForm>,
 ) -> Result<HttpResponse, WebError> {
-    let Some(current) = session.0 else {
-        return Ok(login_redirect(SETTINGS_API_KEYS));
-    };
-    // Checkboxes repeat `scope`, which a struct cannot hold: read the pairs.
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let form: CreateKeyForm = serde_urlencoded::from_bytes(&body)
-        .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
+    let current = signed_in.into_session();
+    let form = form.into_inner();
     let st = state(&req).clone();
-    csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
-    let scopes: Vec<String> = pairs
-        .into_iter()
-        .filter(|(k, _)| k == "scope")
-        .map(|(_, v)| v)
-        .collect();
+    let scopes = form.scopes;
     let cur = current.clone();
     let result = web::block(move || -> Result<_, WebError> {
         let (p, _) = principal(&st, &cur)?;
@@ -252,13 +309,10 @@ pub async fn create_key(
 pub async fn confirm_revoke(
     req: HttpRequest,
     id: web::Path<KeyId>,
-    session: MaybeSession,
+    signed_in: SignedIn<BackToKeys>,
 ) -> Result<HttpResponse, WebError> {
-    let Some(current) = session.0 else {
-        return Ok(login_redirect(SETTINGS_API_KEYS));
-    };
     let st = state(&req);
-    let mut token = csrf::issue(st, &req, Some(&current.session.sid));
+    let mut token = csrf::issue(st, &req, Some(signed_in.sid()));
     let builder = token.builder(StatusCode::OK);
     let id = id.into_inner();
     let page = ConfirmPage {
@@ -271,23 +325,27 @@ pub async fn confirm_revoke(
     html(builder, &page)
 }
 
+/// A confirmation: nothing but the token.
 #[derive(Deserialize)]
-pub struct CsrfForm {
+pub struct ConfirmForm {
     #[serde(default)]
     csrf: String,
+}
+
+impl CsrfProtected for ConfirmForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 pub async fn revoke_key(
     req: HttpRequest,
     id: web::Path<KeyId>,
-    form: web::Form<CsrfForm>,
-    session: MaybeSession,
+    signed_in: SignedIn<BackToKeys>,
+    _form: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, WebError> {
-    let Some(current) = session.0 else {
-        return Ok(login_redirect(SETTINGS_API_KEYS));
-    };
+    let current = signed_in.into_session();
     let st = state(&req).clone();
-    csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
     let result = web::block(move || -> Result<_, WebError> {
         let (p, _) = principal(&st, &current)?;
         Ok(service::revoke(&st.store, &p, &id, st.clock.now()))
@@ -337,12 +395,9 @@ async fn render_apps(
 
 pub async fn applications_page(
     req: HttpRequest,
-    session: MaybeSession,
+    signed_in: SignedIn,
 ) -> Result<HttpResponse, WebError> {
-    let Some(current) = session.0 else {
-        return Ok(login_redirect(SETTINGS_APPLICATIONS));
-    };
-    render_apps(&req, current, None, None).await
+    render_apps(&req, signed_in.into_session(), None, None).await
 }
 
 #[derive(Deserialize)]
@@ -355,16 +410,19 @@ pub struct CreateAppForm {
     scope: String,
 }
 
+impl CsrfProtected for CreateAppForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 pub async fn create_application(
     req: HttpRequest,
-    form: web::Form<CreateAppForm>,
-    session: MaybeSession,
+    signed_in: SignedIn,
+    form: CsrfForm<CreateAppForm>,
 ) -> Result<HttpResponse, WebError> {
-    let Some(current) = session.0 else {
-        return Ok(login_redirect(SETTINGS_APPLICATIONS));
-    };
+    let current = signed_in.into_session();
     let st = state(&req).clone();
-    csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
     let form = form.into_inner();
     let cur = current.clone();
     let result = web::block(move || -> Result<_, WebError> {
@@ -399,14 +457,11 @@ pub async fn create_application(
 pub async fn delete_application(
     req: HttpRequest,
     id: web::Path<ApplicationId>,
-    form: web::Form<CsrfForm>,
-    session: MaybeSession,
+    signed_in: SignedIn<BackToApplications>,
+    _form: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, WebError> {
-    let Some(current) = session.0 else {
-        return Ok(login_redirect(SETTINGS_APPLICATIONS));
-    };
+    let current = signed_in.into_session();
     let st = state(&req).clone();
-    csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
     let id = id.into_inner();
     let result = web::block(move || -> Result<_, WebError> {
         let (p, _) = principal(&st, &current)?;

@@ -1,12 +1,19 @@
-//! Device authorization grant (RFC 8628), used by `mintgate auth login`.
+//! Device authorization grant (RFC 8628), used by `mintgate auth login`: starting it, the
+//! user's approval on the `/device` page, and the client's polling.
+
+use std::net::IpAddr;
 
 use super::error::{ErrorCode, OAuthError};
+use super::grantable;
 use super::store::OAuthStore;
 use super::types::{Client, DeviceCode, DeviceStatus, GrantType, SCOPE_OFFLINE};
+use crate::accounts::store::ThrottleStore;
+use crate::accounts::throttle::{Locked, Throttle};
 use crate::clock::UnixTime;
 use crate::credentials::PlainDeviceCode;
 use crate::crypto;
 use crate::scopes::Scopes;
+use crate::sessions::types::CurrentSession;
 use crate::store::StoreError;
 
 /// RFC 8628 §6.1: no vowels (no words), no easily confused characters.
@@ -148,6 +155,88 @@ pub fn start<S: OAuthStore>(
         }
     }
     Err(OAuthError::server_error())
+}
+
+/// What the signed-in user does with a user code on the `/device` page (§3.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserCodeStep {
+    /// Entered the code: show who asks for what.
+    Look,
+    /// Answered: approve (`true`) or deny.
+    Decide(bool),
+}
+
+/// The outcome of a [`UserCodeStep`].
+#[derive(Debug)]
+pub enum UserCodeOutcome {
+    /// Too many wrong codes from this session or address: retry after this many seconds.
+    Locked { retry_after: u64 },
+    /// No pending, unexpired authorization has this code.
+    Unknown,
+    /// The client asking, and the scopes the user may grant it.
+    Confirm { client_name: String, scope: Scopes },
+    /// The answer was recorded.
+    Decided { approved: bool },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum UserCodeError {
+    /// The authorization names a client that no longer exists.
+    #[error("the device authorization's client is gone")]
+    UnknownClient,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Looks up the user code typed by `current`'s user and, on [`UserCodeStep::Decide`], records
+/// their answer with the scopes they may grant ([`grantable`]: no API scope beyond their role,
+/// as in the authorization-code flow) and their session's `auth_time` and `amr`. Guessing codes
+/// is throttled like passwords, per session and per address: reserved before the lookup, a
+/// wrong code counts as a failure.
+pub fn answer_user_code<S: OAuthStore + ThrottleStore>(
+    store: &S,
+    throttle: &Throttle,
+    now: UnixTime,
+    current: &CurrentSession,
+    ip: Option<IpAddr>,
+    typed: &str,
+    step: UserCodeStep,
+) -> Result<UserCodeOutcome, UserCodeError> {
+    let code = normalise_user_code(typed);
+    let throttle_key = format!("device:{}", current.session.sid);
+    let attempt = match throttle.reserve(store, now, &throttle_key, ip)? {
+        Ok(attempt) => attempt,
+        Err(Locked { retry_after }) => return Ok(UserCodeOutcome::Locked { retry_after }),
+    };
+    let found = store
+        .find_device_code_by_user_code(&code)?
+        .filter(|c| c.status == DeviceStatus::Pending && c.expires_at > now);
+    let Some(found) = found else {
+        attempt.failed(store, throttle, now)?;
+        return Ok(UserCodeOutcome::Unknown);
+    };
+    attempt.release(store)?;
+    let client = store
+        .find_client(&found.client_id)?
+        .ok_or(UserCodeError::UnknownClient)?;
+    let allowed = grantable::for_user(store, &current.user.id, &found.scope)?;
+    match step {
+        UserCodeStep::Look => Ok(UserCodeOutcome::Confirm {
+            client_name: client.name,
+            scope: allowed,
+        }),
+        UserCodeStep::Decide(approved) => {
+            store.decide_device_code(
+                &found.user_code,
+                approved,
+                &current.user.id,
+                &allowed,
+                current.session.auth_time,
+                &current.session.amr,
+            )?;
+            Ok(UserCodeOutcome::Decided { approved })
+        }
+    }
 }
 
 /// The token endpoint side (§3.4, §3.5).

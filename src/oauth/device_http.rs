@@ -7,17 +7,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::clients;
-use super::device::{self, normalise_user_code};
+use super::device::{self, UserCodeError, UserCodeOutcome, UserCodeStep, normalise_user_code};
 use super::error::{ErrorCode, OAuthError};
-use super::grantable;
 use super::http::{parse_body, presented_client};
-use super::types::DeviceStatus;
 use super::types::describe_scope;
-use crate::accounts::http::login_redirect;
-use crate::accounts::throttle::Locked;
-use crate::oauth::store::{ClientStore, DeviceCodeStore};
+use crate::audit::RequestMeta;
+use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
-use crate::web::extractors::{MaybeSession, request_meta, state};
+use crate::web::extractors::{SignedIn, SignedOut, SignedOutAnswer, request_meta, state};
 use crate::web::paths::DEVICE;
 use crate::web::{csrf, html};
 
@@ -101,24 +98,32 @@ pub struct DeviceQuery {
     user_code: Option<String>,
 }
 
+/// A signed-out visitor of the page signs in and comes back with the code they opened it with
+/// (`verification_uri_complete`).
+pub struct BackWithCode;
+
+impl SignedOut for BackWithCode {
+    fn answer(req: &HttpRequest) -> SignedOutAnswer {
+        let query = web::Query::<DeviceQuery>::from_query(req.query_string()).ok();
+        let return_to = match query.and_then(|q| q.into_inner().user_code) {
+            Some(c) => format!(
+                "{DEVICE}?user_code={}",
+                url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
+            ),
+            None => DEVICE.to_owned(),
+        };
+        SignedOutAnswer::SignIn(Some(return_to))
+    }
+}
+
 pub async fn device_page(
     req: HttpRequest,
     query: web::Query<DeviceQuery>,
-    session: MaybeSession,
+    signed_in: SignedIn<BackWithCode>,
 ) -> Result<HttpResponse, WebError> {
-    let return_to = match &query.user_code {
-        Some(c) => format!(
-            "{DEVICE}?user_code={}",
-            url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
-        ),
-        None => DEVICE.to_owned(),
-    };
-    let Some(current) = session.0 else {
-        return Ok(login_redirect(&return_to));
-    };
     let st = state(&req);
-    let mut token = csrf::issue(st, &req, Some(&current.session.sid));
-    let code = query.user_code.clone().unwrap_or_default();
+    let mut token = csrf::issue(st, &req, Some(signed_in.sid()));
+    let code = query.into_inner().user_code.unwrap_or_default();
     let builder = token.builder(StatusCode::OK);
     let page = DevicePage {
         csrf: &token.token,
@@ -141,93 +146,52 @@ pub struct DeviceForm {
     decision: Option<String>,
 }
 
+impl CsrfProtected for DeviceForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// Wrong codes are throttled per session and per address, like passwords.
 pub async fn device_submit(
     req: HttpRequest,
-    form: web::Form<DeviceForm>,
-    session: MaybeSession,
+    signed_in: SignedIn,
+    form: CsrfForm<DeviceForm>,
+    meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
-    let Some(current) = session.0 else {
-        return Ok(login_redirect(DEVICE));
-    };
-    let st = state(&req).clone();
-    csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
     let form = form.into_inner();
-    let meta = request_meta(&req);
-    let sid = current.session.sid.clone();
-    let code = normalise_user_code(&form.user_code);
-    let shown = device::display_user_code(&code);
-    let typed = form.user_code.clone();
-    let st2 = st.clone();
-    let cur = current.clone();
-    enum Outcome {
-        Locked(u64),
-        Unknown,
-        Confirm(String, Vec<ScopeLine>),
-        Done(&'static str),
-    }
-    let outcome = web::block(move || -> Result<Outcome, WebError> {
-        let now = st2.clock.now();
-        let throttle_key = format!("device:{sid}");
-        // Guessing user codes is throttled like passwords: reserved before the lookup.
-        let attempt = match st2
-            .throttle
-            .reserve(&st2.store, now, &throttle_key, meta.ip)?
-        {
-            Ok(attempt) => attempt,
-            Err(Locked { retry_after }) => return Ok(Outcome::Locked(retry_after)),
-        };
-        let found = st2
-            .store
-            .find_device_code_by_user_code(&code)?
-            .filter(|c| c.status == DeviceStatus::Pending && c.expires_at > now);
-        let Some(found) = found else {
-            attempt.failed(&st2.store, &st2.throttle, now)?;
-            return Ok(Outcome::Unknown);
-        };
-        attempt.release(&st2.store)?;
-        let client = st2
-            .store
-            .find_client(&found.client_id)?
-            .ok_or(WebError::NotFound)?;
-        // The same rule as the authorization-code flow: no API scope beyond the role.
-        let allowed = grantable::for_user(&st2.store, &cur.user.id, &found.scope)?;
-        match form.decision.as_deref() {
-            None => Ok(Outcome::Confirm(
-                client.name,
-                allowed
-                    .iter()
-                    .map(|s| ScopeLine {
-                        name: s.to_owned(),
-                        description: describe_scope(s),
-                    })
-                    .collect(),
-            )),
-            Some(decision) => {
-                let approved = decision == "allow";
-                st2.store.decide_device_code(
-                    &found.user_code,
-                    approved,
-                    &cur.user.id,
-                    &allowed,
-                    cur.session.auth_time,
-                    &cur.session.amr,
-                )?;
-                Ok(Outcome::Done(if approved {
-                    "Done. You can go back to your terminal."
-                } else {
-                    "Denied. The device was not signed in."
-                }))
-            }
-        }
+    let step = match form.decision.as_deref() {
+        None => UserCodeStep::Look,
+        Some(decision) => UserCodeStep::Decide(decision == "allow"),
+    };
+    let shown = device::display_user_code(&normalise_user_code(&form.user_code));
+    let typed = form.user_code;
+    let st = state(&req).clone();
+    let sid = signed_in.sid().to_owned();
+    let current = signed_in.into_session();
+    let (st2, typed2) = (st.clone(), typed.clone());
+    let outcome = web::block(move || {
+        device::answer_user_code(
+            &st2.store,
+            &st2.throttle,
+            st2.clock.now(),
+            &current,
+            meta.ip,
+            &typed2,
+            step,
+        )
     })
-    .await??;
-    let token = csrf::issue(&st, &req, Some(&current.session.sid));
+    .await?
+    .map_err(|e| match e {
+        UserCodeError::UnknownClient => WebError::NotFound,
+        UserCodeError::Store(e) => e.into(),
+    })?;
+    let token = csrf::issue(&st, &req, Some(&sid));
     let page = match outcome {
-        Outcome::Locked(retry) => {
-            return Err(WebError::TooManyRequests { retry_after: retry });
+        UserCodeOutcome::Locked { retry_after } => {
+            return Err(WebError::TooManyRequests { retry_after });
         }
-        Outcome::Unknown => DevicePage {
+        UserCodeOutcome::Unknown => DevicePage {
             csrf: &token.token,
             user_code: &typed,
             error: Some("That code is not valid or has expired. Check it and try again."),
@@ -235,21 +199,31 @@ pub async fn device_submit(
             scopes: vec![],
             done: None,
         },
-        Outcome::Confirm(client_name, scopes) => DevicePage {
+        UserCodeOutcome::Confirm { client_name, scope } => DevicePage {
             csrf: &token.token,
             user_code: &shown,
             error: None,
             client_name: Some(client_name),
-            scopes,
+            scopes: scope
+                .iter()
+                .map(|s| ScopeLine {
+                    name: s.to_owned(),
+                    description: describe_scope(s),
+                })
+                .collect(),
             done: None,
         },
-        Outcome::Done(message) => DevicePage {
+        UserCodeOutcome::Decided { approved } => DevicePage {
             csrf: &token.token,
             user_code: &shown,
             error: None,
             client_name: None,
             scopes: vec![],
-            done: Some(message),
+            done: Some(if approved {
+                "Done. You can go back to your terminal."
+            } else {
+                "Denied. The device was not signed in."
+            }),
         },
     };
     html(HttpResponse::Ok(), &page)

@@ -6,26 +6,26 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
+use super::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest};
 use super::clients::{self, PresentedClient};
+use super::consent::{self, ConsentAnswer, ConsentError, Next};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, TokenRequest};
 use super::introspect;
 use super::resources;
 use super::tokens::Ctx;
 use super::types::{Client, describe_scope};
-use crate::accounts::http::login_redirect_with;
 use crate::credentials::PlainClientSecret;
 use crate::failure::Failure;
 use crate::ids::ClientId;
-use crate::oauth::store::ConsentStore;
 use crate::sessions::types::CurrentSession;
+use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
-use crate::web::extractors::{MaybeSession, state};
+use crate::web::extractors::{MaybeSession, SignedIn, SignedOut, SignedOutAnswer, state};
 use crate::web::paths::{ACCOUNT, AUTHORIZE, CONSENT};
-use crate::web::see_other;
 use crate::web::state::AppState;
 use crate::web::{csrf, html};
+use crate::web::{login_redirect_with, see_other};
 
 /// What kind of failure an OAuth error is: RFC 6749 §5.2 answers 400 but for `invalid_client`
 /// (401); a failure of ours is 500, an outage 503 (with `Retry-After`).
@@ -318,6 +318,9 @@ pub async fn authorize_post(
     authorize(req, params, session).await
 }
 
+/// The authorization endpoint serves signed-out browsers too (they are sent to sign in once
+/// the request is known to be valid, or refused with `login_required` under `prompt=none`), so
+/// it takes a [`MaybeSession`], not a `SignedIn`.
 async fn authorize(
     req: HttpRequest,
     params: AuthorizeParams,
@@ -325,47 +328,25 @@ async fn authorize(
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
     let current = session.0;
-    let user_id = current.as_ref().map(|c| c.user.id.clone());
-    let st2 = st.clone();
-    let (validated, remembered) = web::block(move || {
-        let validated = authorize::validate(
+    let (st2, signed_in) = (st.clone(), current.clone());
+    let next = web::block(move || {
+        consent::begin(
             &st2.store,
-            params,
+            st2.clock.as_ref(),
+            st2.settings.server.issuer_str(),
             &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
-        );
-        // Signed in: only what this user may grant is asked for, remembered or issued.
-        let validated = match (validated, &user_id) {
-            (Ok(mut r), Some(uid)) => {
-                authorize::narrow_to_user(&st2.store, &mut r, uid).map(|()| r)
-            }
-            (v, _) => v,
-        };
-        let remembered = match (&validated, &user_id) {
-            (Ok(r), Some(uid)) => st2.store.find_consent(uid, &r.client.id).ok().flatten(),
-            _ => None,
-        };
-        (validated, remembered)
+            params,
+            signed_in.as_ref(),
+        )
     })
     .await?;
-    let request = match validated {
-        Ok(r) => r,
-        Err(e) => return authorize_error(&st, e),
-    };
-    match authorize::next_step(
-        &request,
-        current.as_ref(),
-        remembered.as_ref(),
-        st.clock.now(),
-    ) {
+    match next {
         Err(e) => authorize_error(&st, e),
-        Ok(Step::SignIn { reauth }) => {
-            // Back here after signing in, without the prompt or max_age that sent us there: the
-            // sign-in about to happen satisfies both (with max_age kept, max_age=0 would send
-            // the user back to sign in as soon as the clock ticks, forever). The ID token's
-            // auth_time still tells the client when that was (OIDC Core §3.1.2.1).
-            let mut params = request.params.clone();
-            params.prompt = None;
-            params.max_age = None;
+        Ok(Next::SignIn {
+            params,
+            reauth,
+            login_hint,
+        }) => {
             let return_to = format!(
                 "{AUTHORIZE}?{}",
                 serde_urlencoded::to_string(&params).unwrap_or_default()
@@ -373,39 +354,14 @@ async fn authorize(
             Ok(login_redirect_with(
                 &return_to,
                 reauth,
-                request.login_hint.as_deref(),
+                login_hint.as_deref(),
             ))
         }
-        Ok(Step::Consent) => {
+        Ok(Next::Consent(request)) => {
             let current = current.ok_or(WebError::Internal("consent without a session".into()))?;
             consent_page(&req, &st, &request, &current)
         }
-        Ok(Step::Issue) => {
-            let current = current.ok_or(WebError::Internal("issue without a session".into()))?;
-            issue(&st, request, current).await
-        }
-    }
-}
-
-async fn issue(
-    st: &web::Data<AppState>,
-    request: AuthorizeRequest,
-    current: CurrentSession,
-) -> Result<HttpResponse, WebError> {
-    let st2 = st.clone();
-    let (request, result) = web::block(move || {
-        let code = authorize::issue_code(&st2.store, &request, &current, st2.clock.now());
-        (request, code)
-    })
-    .await?;
-    match result {
-        Ok(code) => Ok(see_other(&authorize::redirect_url(
-            &request.redirect_uri,
-            st.settings.server.issuer_str(),
-            &[("code", code.expose())],
-            request.state.as_deref(),
-        ))),
-        Err(e) => authorize_error(st, e),
+        Ok(Next::Redirect(to)) => Ok(see_other(&to)),
     }
 }
 
@@ -481,61 +437,54 @@ pub struct ConsentForm {
     params: AuthorizeParams,
 }
 
+impl CsrfProtected for ConsentForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The consent form makes sense only in the session that showed it: without one, the user
+/// starts again from the application (which holds the request), not from the sign-in page.
+pub struct SessionEnded;
+
+impl SignedOut for SessionEnded {
+    fn answer(_: &HttpRequest) -> SignedOutAnswer {
+        SignedOutAnswer::Refuse(WebError::BadRequest(
+            "Your session ended. Start again from the application.".into(),
+        ))
+    }
+}
+
 /// The consent form's answer. The request is validated again from the posted fields.
 pub async fn consent(
     req: HttpRequest,
-    body: web::Bytes,
-    session: MaybeSession,
+    signed_in: SignedIn<SessionEnded>,
+    form: CsrfForm<ConsentForm>,
 ) -> Result<HttpResponse, WebError> {
-    let form: ConsentForm = serde_urlencoded::from_bytes(&body)
-        .map_err(|e| WebError::BadRequest(format!("The form could not be read: {e}")))?;
     let st = state(&req).clone();
-    let Some(current) = session.0 else {
-        return Err(WebError::BadRequest(
-            "Your session ended. Start again from the application.".into(),
-        ));
+    let form = form.into_inner();
+    let answer = ConsentAnswer {
+        allow: form.decision == "allow",
+        params: form.params,
     };
-    csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
+    let current = signed_in.into_session();
     let st2 = st.clone();
-    let params = form.params;
-    let uid = current.user.id.clone();
-    let request = match web::block(move || {
-        let mut r = authorize::validate(
+    let result = web::block(move || {
+        consent::answer(
             &st2.store,
-            params,
+            st2.clock.as_ref(),
+            st2.settings.server.issuer_str(),
             &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
-        )?;
-        authorize::narrow_to_user(&st2.store, &mut r, &uid)?;
-        Ok::<_, AuthorizeError>(r)
+            answer,
+            &current,
+        )
     })
-    .await?
-    {
-        Ok(r) => r,
-        Err(e) => return authorize_error(&st, e),
-    };
-    if form.decision != "allow" {
-        return authorize_error(
-            &st,
-            request.fail(ErrorCode::AccessDenied, "the user denied the request"),
-        );
+    .await?;
+    match result {
+        Ok(to) => Ok(see_other(&to)),
+        Err(ConsentError::Authorize(e)) => authorize_error(&st, e),
+        Err(ConsentError::Store(e)) => Err(e.into()),
     }
-    let (st2, user_id, client_id, scope) = (
-        st.clone(),
-        current.user.id.clone(),
-        request.client.id.clone(),
-        request.scope.clone(),
-    );
-    web::block(move || {
-        let now = st2.clock.now();
-        let previous = st2
-            .store
-            .find_consent(&user_id, &client_id)?
-            .unwrap_or_default();
-        st2.store
-            .save_consent(&user_id, &client_id, &previous.union(&scope), now)
-    })
-    .await??;
-    issue(&st, request, current).await
 }
 
 #[derive(Deserialize)]
@@ -545,25 +494,32 @@ pub struct RevokeConsentForm {
     client_id: ClientId,
 }
 
+impl CsrfProtected for RevokeConsentForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Revoking from the account page when signed out: the sign-in page, which leads back to the
+/// account page.
+pub struct SignInAgain;
+
+impl SignedOut for SignInAgain {
+    fn answer(_: &HttpRequest) -> SignedOutAnswer {
+        SignedOutAnswer::SignIn(None)
+    }
+}
+
 /// The account page's "revoke" button: forgets the consent and ends the client's tokens.
 pub async fn revoke_consent(
     req: HttpRequest,
-    form: web::Form<RevokeConsentForm>,
-    session: MaybeSession,
+    signed_in: SignedIn<SignInAgain>,
+    form: CsrfForm<RevokeConsentForm>,
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
-    let Some(current) = session.0 else {
-        return Ok(see_other(crate::web::paths::LOGIN));
-    };
-    csrf::verify(&st, &req, Some(&current.session.sid), &form.csrf)?;
-    let form = form.into_inner();
-    // An id no client can have names no consent: nothing to revoke.
-    if clients::plausible_client_id(form.client_id.as_str()) {
-        web::block(move || {
-            st.store
-                .revoke_consent(&current.user.id, &form.client_id, st.clock.now())
-        })
+    let client_id = form.into_inner().client_id;
+    let user_id = signed_in.user().id.clone();
+    web::block(move || consent::revoke(&st.store, st.clock.as_ref(), &user_id, &client_id))
         .await??;
-    }
     Ok(see_other(ACCOUNT))
 }

@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub mod clients;
+pub mod consent;
 pub mod device;
 pub mod device_http;
 pub mod error;

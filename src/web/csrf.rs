@@ -3,16 +3,23 @@
 //! token is useless without the victim's cookie and does not survive a change of session.
 //! A present `Origin` header must also be ours (defence in depth); `Origin: null`, which
 //! browsers send under our `Referrer-Policy: no-referrer`, leaves the decision to the token.
+//!
+//! Handlers receive forms through [`CsrfForm`], which checks the token before the handler runs.
+
+use std::pin::Pin;
 
 use actix_web::cookie::Cookie;
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::ORIGIN;
-use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
 
 use super::cookies;
 use super::error::WebError;
+use super::extractors::{SignInRequired, current_session, state};
 use crate::crypto;
 use crate::ids::Sid;
 use crate::web::state::AppState;
@@ -80,5 +87,68 @@ pub fn verify(
         Ok(())
     } else {
         Err(WebError::Csrf)
+    }
+}
+
+/// A form that carries a CSRF token in a `csrf` field.
+pub trait CsrfProtected {
+    /// Whether the token is bound to the browser's session (its `sid`, none when signed out).
+    /// Every form is, except sign-in's: its token is issued and checked without a session, so
+    /// a signed-in user re-authenticating (`prompt=login`, `max_age`) posts the same form.
+    const SESSION_BOUND: bool = true;
+
+    /// The submitted token.
+    fn csrf(&self) -> &str;
+}
+
+/// A urlencoded form `T` whose CSRF token was checked: read once, with the application's form
+/// rules (size limit, content type, the 400/413 pages), then verified as [`verify`] does,
+/// bound to the session when `T` is [`CsrfProtected::SESSION_BOUND`]. A refused token is a 403
+/// page ([`WebError::Csrf`]); the handler never sees the form.
+///
+/// With a [`SignedIn`](super::extractors::SignedIn) on the same handler, a request without a
+/// session gets the page's signed-out answer before the form is read.
+pub struct CsrfForm<T>(pub T);
+
+impl<T> CsrfForm<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for CsrfForm<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + CsrfProtected + 'static> FromRequest for CsrfForm<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // Takes the body now; it is read only when the session (if needed) is known.
+        let form = web::Form::<T>::from_request(req, payload);
+        let session = T::SESSION_BOUND.then(|| current_session(req));
+        let req = req.clone();
+        Box::pin(async move {
+            let sid = match session {
+                Some(lookup) => match lookup.await? {
+                    Some(current) => Some(current.session.sid),
+                    None => {
+                        if let Some(required) = SignInRequired::of(&req) {
+                            return Err(required.answer(&req));
+                        }
+                        None
+                    }
+                },
+                None => None,
+            };
+            let form = form.await?.into_inner();
+            verify(state(&req), &req, sid.as_ref(), form.csrf())?;
+            Ok(CsrfForm(form))
+        })
     }
 }

@@ -80,3 +80,26 @@ pub fn see_other(location: &str) -> HttpResponse {
         .insert_header((header::LOCATION, location))
         .finish()
 }
+
+/// `/login?return_to=...` for a page that needs a signed-in user.
+pub fn login_redirect(return_to: &str) -> HttpResponse {
+    login_redirect_with(return_to, false, None)
+}
+
+/// The same, forcing the form even when signed in (`prompt=login`, `max_age`) and pre-filling
+/// the login (`login_hint`).
+pub fn login_redirect_with(
+    return_to: &str,
+    reauth: bool,
+    login_hint: Option<&str>,
+) -> HttpResponse {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("return_to", return_to);
+    if reauth {
+        query.append_pair("reauth", "1");
+    }
+    if let Some(hint) = login_hint {
+        query.append_pair("login_hint", hint);
+    }
+    see_other(&format!("{}?{}", paths::LOGIN, query.finish()))
+}

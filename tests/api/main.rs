@@ -19,6 +19,7 @@ mod oauth_rules;
 mod oauth_support;
 mod oidc_rp;
 mod outage;
+mod pages;
 mod security;
 mod sessions;
 mod store;

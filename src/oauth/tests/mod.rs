@@ -1,6 +1,7 @@
 //! The authorization decision and grant liveness against the in-memory store.
 
 mod authorize;
+mod consent;
 mod grants;
 
 use crate::accounts::types::{Role, User};
