@@ -22,6 +22,7 @@ mod outage;
 mod pages;
 mod security;
 mod sessions;
+mod signin_flow;
 mod store;
 mod template;
 mod throttle_rules;

@@ -1,0 +1,202 @@
+//! Sign-in as a stored flow (issue #10): the authorization request waits on the server while
+//! the user signs in, and the sign-in it asked for is recorded for that request alone.
+
+use base64::Engine;
+use mintgate::clock::Clock;
+
+use crate::both;
+use crate::helpers::*;
+use crate::oauth_support::*;
+
+fn jwt_claims(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn signed_in_browser(app: &TestApp) -> reqwest::Client {
+    let b = new_client();
+    let res = app
+        .post_login_with(&b, ADMIN_USERNAME, ADMIN_PASSWORD, None)
+        .await;
+    assert_eq!(res.status(), 303);
+    b
+}
+
+/// A first-party client whose tokens are bound to the session (no offline_access) and which
+/// always gets a refresh token.
+async fn session_client(app: &TestApp, name: &str) -> TestClient {
+    let mut spec = client_spec(name);
+    spec.skip_consent = true;
+    spec.always_issue_refresh = true;
+    register(app, spec).await
+}
+
+fn session_url(app: &TestApp, client: &TestClient, extra: &[(&str, &str)]) -> String {
+    auth_url(app, &client.id, extra).replace("offline_access", "")
+}
+
+/// Fills the sign-in form at `login` (a `/login…` location) as the page shows it, then follows
+/// the redirects on this server; returns the first location outside it (or the last local one).
+async fn sign_in_at(app: &TestApp, b: &reqwest::Client, login: &str) -> String {
+    assert!(login.starts_with("/login"), "a sign-in page: {login}");
+    let page = b
+        .get(app.url(login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&page, "csrf").expect("the sign-in form");
+    let mut form = vec![
+        ("csrf".to_owned(), csrf),
+        ("login".to_owned(), ADMIN_USERNAME.to_owned()),
+        ("password".to_owned(), ADMIN_PASSWORD.to_owned()),
+    ];
+    if let Some(r) = form_value(&page, "return_to") {
+        form.push(("return_to".to_owned(), r));
+    }
+    let res = b.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303, "signed in");
+    let mut to = location(res.headers());
+    for _ in 0..5 {
+        if !to.starts_with('/') {
+            break;
+        }
+        let res = b.get(app.url(&to)).send().await.unwrap();
+        if res.status() != 303 {
+            break;
+        }
+        to = location(res.headers());
+    }
+    to
+}
+
+async fn redeem_code(app: &TestApp, client: &TestClient, to: &str) -> serde_json::Value {
+    assert!(to.starts_with(REDIRECT), "back at the client: {to}");
+    let code = query_of(to)["code"].clone();
+    let (status, tokens) = redeem(app, client, &code, None).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+/// Defect (1): the URL the sign-in page was to come back to skipped `prompt=login` when opened
+/// directly, so a client asking for a fresh sign-in got a code without one.
+async fn prompt_login_cannot_be_skipped_by_opening_the_return_url(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = session_client(&app, "RP").await;
+    let b = signed_in_browser(&app).await;
+    let res = b
+        .get(session_url(&app, &client, &[("prompt", "login")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let to = location(res.headers());
+    assert!(to.starts_with("/login"), "asked to sign in again: {to}");
+    // Whatever the sign-in page would come back to, opened without signing in again.
+    let return_to = url::Url::parse(&app.url(&to))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "return_to")
+        .map(|(_, v)| v.into_owned())
+        .expect("the sign-in page knows where to come back");
+    let res = b.get(app.url(&return_to)).send().await.unwrap();
+    let back = location(res.headers());
+    assert!(
+        !back.starts_with(REDIRECT) || !back.contains("code="),
+        "no code without the fresh sign-in prompt=login asked for: {back}"
+    );
+    // Opening the authorization URL itself again asks again too.
+    let res = b
+        .get(session_url(&app, &client, &[("prompt", "login")]))
+        .send()
+        .await
+        .unwrap();
+    assert!(location(res.headers()).starts_with("/login"));
+    // Signing in as asked completes the request.
+    let tokens = redeem_code(&app, &client, &sign_in_at(&app, &b, &to).await).await;
+    assert!(tokens["id_token"].is_string());
+}
+
+/// Defect (2): a request longer than `return_to` may be (a `state` of 2,048 characters) was
+/// lost at sign-in: the user landed on the account page.
+async fn a_long_authorization_request_survives_sign_in(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = session_client(&app, "RP").await;
+    let state = "s".repeat(2048);
+    let url = session_url(&app, &client, &[]).replace("state=st4te", &format!("state={state}"));
+    let b = new_client();
+    let res = b.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let to = location(res.headers());
+    let back = sign_in_at(&app, &b, &to).await;
+    assert!(back.starts_with(REDIRECT), "back at the client: {back}");
+    assert_eq!(query_of(&back)["state"], state, "the whole state came back");
+    redeem_code(&app, &client, &back).await;
+}
+
+/// Defect (3): re-authenticating for one client replaced the session, which revoked every other
+/// client's session-bound tokens and changed `sid`.
+async fn reauthentication_for_one_client_keeps_the_others(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let first = session_client(&app, "First RP").await;
+    let second = session_client(&app, "Second RP").await;
+    let b = signed_in_browser(&app).await;
+    let res = b
+        .get(session_url(&app, &first, &[]))
+        .send()
+        .await
+        .unwrap();
+    let first_tokens = redeem_code(&app, &first, &location(res.headers())).await;
+    let first_claims = jwt_claims(first_tokens["id_token"].as_str().unwrap());
+    app.clock.advance(120);
+    let res = b
+        .get(session_url(&app, &second, &[("max_age", "60")]))
+        .send()
+        .await
+        .unwrap();
+    let to = location(res.headers());
+    assert!(to.starts_with("/login"), "asked to sign in again: {to}");
+    let back = sign_in_at(&app, &b, &to).await;
+    let second_tokens = redeem_code(&app, &second, &back).await;
+    let second_claims = jwt_claims(second_tokens["id_token"].as_str().unwrap());
+    assert_eq!(second_claims["sid"], first_claims["sid"], "the same session");
+    assert_eq!(
+        second_claims["auth_time"],
+        app.clock.now(),
+        "auth_time is the fresh sign-in"
+    );
+    // The first client's session-bound tokens still work.
+    let (status, body) = post_form(
+        &app,
+        "/oauth/token",
+        &first,
+        &[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                first_tokens["refresh_token"].as_str().unwrap(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "the other client's tokens live on: {body}");
+    // The browser is still signed in, under a new cookie value.
+    assert!(app.account_page_with(&b).await.is_some());
+}
+
+both!(
+    prompt_login_cannot_be_skipped_by_opening_the_return_url,
+    a_long_authorization_request_survives_sign_in,
+    reauthentication_for_one_client_keeps_the_others,
+);
