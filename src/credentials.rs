@@ -49,6 +49,8 @@ pub mod kind {
         SessionId = "session id";
         /// A confidential client's secret (`mg_secret_…`).
         ClientSecret = "client secret";
+        /// A pending sign-in's id, in its short-lived cookie.
+        FlowId = "sign-in flow id";
     }
 }
 
@@ -191,6 +193,8 @@ pub type PlainSessionId = Plain<kind::SessionId>;
 pub type HashedSessionId = Hashed<kind::SessionId>;
 pub type PlainClientSecret = Plain<kind::ClientSecret>;
 pub type HashedClientSecret = Hashed<kind::ClientSecret>;
+pub type PlainFlowId = Plain<kind::FlowId>;
+pub type HashedFlowId = Hashed<kind::FlowId>;
 
 #[cfg(test)]
 mod tests {

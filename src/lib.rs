@@ -12,6 +12,7 @@ pub mod config;
 pub mod credentials;
 pub mod crypto;
 pub mod failure;
+pub mod flows;
 pub mod ids;
 pub mod netaddr;
 pub mod oauth;

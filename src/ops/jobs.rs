@@ -7,6 +7,7 @@ use tokio::task::JoinHandle;
 
 use crate::accounts::store::ThrottleStore;
 use crate::apikeys::store::ApiKeyStore;
+use crate::flows::service as flows;
 use crate::oauth::store::{DeviceCodeStore, GrantStore};
 use crate::sessions::service as sessions;
 use crate::signing::store::SigningKeyStore;
@@ -44,13 +45,14 @@ pub fn flush_key_usage(st: &AppState) -> Result<(), crate::store::StoreError> {
     }
 }
 
-/// Deletes what has expired: sessions, authorization codes, tokens, grants, device codes and
-/// forgotten throttle counters; returns how many rows went.
+/// Deletes what has expired: sessions, pending sign-ins, authorization codes, tokens, grants,
+/// device codes and forgotten throttle counters; returns how many rows went.
 pub fn prune_expired(st: &AppState) -> Result<usize, crate::store::StoreError> {
     let now = st.clock.now();
     let throttle_window_start = now - st.throttle.window.as_secs() as i64;
     Ok(
         sessions::prune(&st.store, st.clock.as_ref(), st.session_policy)?
+            + flows::prune(&st.store, st.clock.as_ref())?
             + st.store.prune_grants(now)?
             + st.store.prune_device_codes(now)?
             + st.store.prune_throttle(now, throttle_window_start)?,

@@ -20,6 +20,17 @@ pub trait SessionStore {
         id_hash: &HashedSessionId,
         now: UnixTime,
     ) -> StoreResult<Option<SessionRecord>>;
+    /// Steps the session up in place (a completed sign-in of the same user): a new cookie hash,
+    /// the methods and `auth_time` of that sign-in; the `sid`, and so the grants bound to it,
+    /// stay. Returns the session as updated, or `None` when it is gone.
+    fn step_up_session(
+        &self,
+        id_hash: &HashedSessionId,
+        new_hash: &HashedSessionId,
+        amr: &[String],
+        auth_time: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<Option<SessionRecord>>;
     fn delete_user_sessions(&self, user_id: &UserId) -> StoreResult<usize>;
     /// Deletes sessions past their absolute expiry or idle since before `idle_cutoff`, and
     /// revokes the OAuth grants bound to them, as sign-out does.

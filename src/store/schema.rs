@@ -256,6 +256,23 @@ diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(groups -> organisations (org_id));
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
+diesel::table! {
+    signin_flows (id_hash) {
+        id_hash -> Text,
+        user_id -> Nullable<Text>,
+        methods -> Text,
+        max_age -> Nullable<BigInt>,
+        force_login -> Bool,
+        acr -> Nullable<Text>,
+        resume_kind -> Text,
+        resume -> Text,
+        attempts -> Integer,
+        ceremony -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(oauth_consents -> oauth_clients (client_id));
 diesel::joinable!(api_key_secrets -> api_keys (key_id));
@@ -285,4 +302,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     api_key_secrets,
     device_codes,
+    signin_flows,
 );

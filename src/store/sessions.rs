@@ -73,6 +73,34 @@ impl SessionStore for Store {
         Ok(found.map(Into::into))
     }
 
+    fn step_up_session(
+        &self,
+        id_hash: &HashedSessionId,
+        new_hash: &HashedSessionId,
+        amr: &[String],
+        auth_time: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let mut conn = self.conn()?;
+        let updated = diesel::update(sessions::table.find(id_hash.as_str()))
+            .set((
+                sessions::id_hash.eq(new_hash.as_str()),
+                sessions::amr.eq(amr.join(" ")),
+                sessions::auth_time.eq(auth_time),
+                sessions::last_seen_at.eq(now),
+            ))
+            .execute(&mut *conn)?;
+        if updated == 0 {
+            return Ok(None);
+        }
+        Ok(sessions::table
+            .find(new_hash.as_str())
+            .select(SessionRow::as_select())
+            .get_result(&mut *conn)
+            .optional()?
+            .map(Into::into))
+    }
+
     fn delete_user_sessions(&self, user_id: &UserId) -> StoreResult<usize> {
         Ok(
             diesel::delete(sessions::table.filter(sessions::user_id.eq(user_id.as_str())))

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod apikeys;
+mod flows;
 mod oauth;
 mod sessions;
 
@@ -61,6 +62,7 @@ struct Tables {
     codes: HashMap<HashedAuthCode, AuthCode>,
     access_tokens: HashMap<HashedAccessToken, AccessTokenRecord>,
     refresh_tokens: HashMap<HashedRefreshToken, RefreshTokenRecord>,
+    flows: HashMap<crate::credentials::HashedFlowId, crate::flows::types::Flow>,
 }
 
 /// A row of `login_throttle`.

@@ -44,6 +44,26 @@ impl SessionStore for MemoryStore {
         Ok(found)
     }
 
+    fn step_up_session(
+        &self,
+        id_hash: &HashedSessionId,
+        new_hash: &HashedSessionId,
+        amr: &[String],
+        auth_time: UnixTime,
+        now: UnixTime,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let mut t = self.t();
+        let Some(mut s) = t.sessions.remove(id_hash) else {
+            return Ok(None);
+        };
+        s.id_hash = new_hash.clone();
+        s.amr = amr.to_vec();
+        s.auth_time = auth_time;
+        s.last_seen_at = now;
+        t.sessions.insert(new_hash.clone(), s.clone());
+        Ok(Some(s))
+    }
+
     fn delete_user_sessions(&self, user_id: &UserId) -> StoreResult<usize> {
         let mut t = self.t();
         let before = t.sessions.len();

@@ -1,0 +1,18 @@
+//! The storage pending sign-ins need. Implemented over diesel in `crate::store`.
+
+use crate::clock::UnixTime;
+use crate::credentials::HashedFlowId;
+use crate::flows::types::Flow;
+use crate::store::StoreResult;
+
+pub trait FlowStore {
+    fn insert_flow(&self, flow: &Flow) -> StoreResult<()>;
+    /// The flow with this hash, expired or not (expiry is the caller's rule).
+    fn find_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>>;
+    /// Writes the flow's user, methods, attempts and ceremony state; a no-op when it is gone.
+    fn update_flow(&self, flow: &Flow) -> StoreResult<()>;
+    /// Deletes the flow and returns it, if it existed: of two concurrent takes, one wins.
+    fn take_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>>;
+    /// Deletes flows expired at `now`; returns how many.
+    fn prune_flows(&self, now: UnixTime) -> StoreResult<usize>;
+}

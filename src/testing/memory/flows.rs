@@ -1,0 +1,38 @@
+//! `MemoryStore` as the store of pending sign-ins.
+
+use super::*;
+use crate::credentials::HashedFlowId;
+use crate::flows::store::FlowStore;
+use crate::flows::types::Flow;
+
+impl FlowStore for MemoryStore {
+    fn insert_flow(&self, flow: &Flow) -> StoreResult<()> {
+        self.t().flows.insert(flow.id_hash.clone(), flow.clone());
+        Ok(())
+    }
+
+    fn find_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>> {
+        Ok(self.t().flows.get(id_hash).cloned())
+    }
+
+    fn update_flow(&self, flow: &Flow) -> StoreResult<()> {
+        if let Some(f) = self.t().flows.get_mut(&flow.id_hash) {
+            f.user_id = flow.user_id.clone();
+            f.methods = flow.methods.clone();
+            f.attempts = flow.attempts;
+            f.ceremony = flow.ceremony.clone();
+        }
+        Ok(())
+    }
+
+    fn take_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>> {
+        Ok(self.t().flows.remove(id_hash))
+    }
+
+    fn prune_flows(&self, now: UnixTime) -> StoreResult<usize> {
+        let mut t = self.t();
+        let before = t.flows.len();
+        t.flows.retain(|_, f| f.expires_at > now);
+        Ok(before - t.flows.len())
+    }
+}
