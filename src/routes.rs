@@ -45,6 +45,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(oauth::http::authorize_get))
                 .route(web::post().to(oauth::http::authorize_post)),
         )
+        .service(
+            web::resource(AUTHORIZE_RESUME).route(web::get().to(oauth::http::authorize_resume)),
+        )
         .service(web::resource(CONSENT).route(web::post().to(oauth::http::consent)))
         .service(web::resource([TOKEN, TOKEN_ALIAS]).route(web::post().to(oauth::http::token)))
         .service(

@@ -7,15 +7,17 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::signin::{self, PasswordSignIn, SignInError};
+use super::signin::SignInError;
 use super::types::{Membership, User};
 use crate::audit::RequestMeta;
+use crate::flows::service::{self as flows, FlowPolicy, PasswordStep};
+use crate::flows::types::Resume;
 use crate::oauth::types::ConsentRecord;
 use crate::sessions::service as sessions;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
-use crate::web::extractors::{MaybeSession, SignedIn, session_secret, state};
-use crate::web::paths::{ACCOUNT, CONSENTS_REVOKE, LOGIN, LOGOUT};
+use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, session_secret, state};
+use crate::web::paths::{ACCOUNT, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGOUT};
 use crate::web::see_other;
 use crate::web::{cookies, csrf, html};
 
@@ -102,7 +104,8 @@ pub async fn login_page(
     session: MaybeSession,
 ) -> Result<HttpResponse, WebError> {
     let return_to = safe_return_to(query.return_to.as_deref());
-    if session.0.is_some() && query.reauth.is_none() {
+    // A pending sign-in always shows the form: the flow asked for a sign-in.
+    if session.0.is_some() && query.reauth.is_none() && return_to != AUTHORIZE_RESUME {
         return Ok(see_other(&return_to));
     }
     let hint: String = query
@@ -115,6 +118,9 @@ pub async fn login_page(
     login_response(&req, StatusCode::OK, &return_to, &hint, None, None)
 }
 
+/// The sign-in form's answer, within the pending sign-in the browser's cookie names when the
+/// form continues one (`return_to` is the authorization endpoint's resume path); otherwise
+/// within a flow for the page `return_to` names, begun and completed here.
 pub async fn login_submit(
     req: HttpRequest,
     form: CsrfForm<LoginForm>,
@@ -123,19 +129,24 @@ pub async fn login_submit(
     let form = form.into_inner();
     let return_to = safe_return_to(form.return_to.as_deref());
     let login = form.login.clone();
-    let input = PasswordSignIn {
+    let input = PasswordStep {
         login: form.login,
         password: form.password,
+        flow: (return_to == AUTHORIZE_RESUME)
+            .then(|| flow_secret(&req))
+            .flatten(),
+        fallback: Resume::Page(return_to.clone()),
         previous: session_secret(&req),
     };
     let st = state(&req).clone();
     let result = web::block(move || {
-        signin::sign_in_with_password(
+        flows::submit_password(
             &st.store,
             &st.hasher,
             st.clock.as_ref(),
             &st.throttle,
             st.session_policy,
+            &FlowPolicy::default(),
             input,
             &meta,
         )
@@ -143,14 +154,20 @@ pub async fn login_submit(
     .await?;
     let st = state(&req);
     match result {
-        Ok(secret) => Ok(HttpResponse::SeeOther()
-            .insert_header((actix_web::http::header::LOCATION, return_to))
-            .cookie(cookies::build(
-                &st.settings.server,
-                cookies::SESSION,
-                secret.expose().to_owned(),
-            ))
-            .finish()),
+        Ok(done) => {
+            let to = match &done.resume {
+                Resume::Authorize(_) => AUTHORIZE_RESUME,
+                Resume::Page(page) => page.as_str(),
+            };
+            Ok(HttpResponse::SeeOther()
+                .insert_header((actix_web::http::header::LOCATION, to))
+                .cookie(cookies::build(
+                    &st.settings.server,
+                    cookies::SESSION,
+                    done.session.expose().to_owned(),
+                ))
+                .finish())
+        }
         Err(e @ SignInError::Invalid) => login_response(
             &req,
             StatusCode::UNAUTHORIZED,

@@ -71,6 +71,9 @@ pub struct AuthorizeRequest {
     /// RFC 8707 resources checked against the client's registration; bound to the grant.
     pub resources: Vec<String>,
     pub params: AuthorizeParams,
+    /// The user signed in for this very request (its sign-in flow completed): `prompt=login`
+    /// and `max_age` are met, whatever the clock says now.
+    pub fresh_sign_in: bool,
 }
 
 #[derive(Debug)]
@@ -300,6 +303,7 @@ pub fn validate<S: OAuthStore>(
         login_hint: params.login_hint.clone(),
         resources,
         params,
+        fresh_sign_in: false,
     })
 }
 
@@ -327,7 +331,8 @@ pub enum Step {
 }
 
 /// OIDC Core §3.1.2.3: sign-in if there is no session, `prompt=login`/`select_account`, or the
-/// session is older than `max_age`; consent unless remembered or the client skips it.
+/// session is older than `max_age` (unless the user signed in for this request); consent
+/// unless remembered or the client skips it.
 pub fn next_step(
     req: &AuthorizeRequest,
     session: Option<&CurrentSession>,
@@ -336,8 +341,10 @@ pub fn next_step(
 ) -> Result<Step, AuthorizeError> {
     let silent = req.prompts.contains(&Prompt::None);
     let too_old = |s: &CurrentSession| {
-        req.max_age
-            .is_some_and(|max| now - s.session.auth_time > max)
+        !req.fresh_sign_in
+            && req
+                .max_age
+                .is_some_and(|max| now - s.session.auth_time > max)
     };
     match session {
         None if silent => {
@@ -354,10 +361,11 @@ pub fn next_step(
             return Ok(Step::SignIn { reauth: true });
         }
         Some(_)
-            if req
-                .prompts
-                .iter()
-                .any(|p| matches!(p, Prompt::Login | Prompt::SelectAccount)) =>
+            if !req.fresh_sign_in
+                && req
+                    .prompts
+                    .iter()
+                    .any(|p| matches!(p, Prompt::Login | Prompt::SelectAccount)) =>
         {
             return Ok(Step::SignIn { reauth: true });
         }

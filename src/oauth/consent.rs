@@ -8,6 +8,10 @@ use super::clients;
 use super::error::ErrorCode;
 use super::store::OAuthStore;
 use crate::clock::Clock;
+use crate::credentials::PlainFlowId;
+use crate::flows::service::{self as flows, FlowPolicy, Pending};
+use crate::flows::store::FlowStore;
+use crate::flows::types::{Requirement, Resume};
 use crate::ids::{ClientId, UserId};
 use crate::sessions::types::CurrentSession;
 use crate::store::StoreError;
@@ -15,10 +19,10 @@ use crate::store::StoreError;
 /// Where an authorization request goes next.
 #[derive(Debug)]
 pub enum Next {
-    /// To the sign-in page (forced when `reauth`), then back to the authorization endpoint with
-    /// `params`.
+    /// To the sign-in page (forced when `reauth`) within the sign-in flow `flow` (the cookie
+    /// value), which holds the request whole; the authorization endpoint resumes it from there.
     SignIn {
-        params: Box<AuthorizeParams>,
+        flow: PlainFlowId,
         reauth: bool,
         login_hint: Option<String>,
     },
@@ -32,7 +36,7 @@ pub enum Next {
 /// the remembered consent ([`authorize::next_step`]); issues the code when nothing is left to
 /// ask. `issuer` goes into the redirect (RFC 9207), `default_audience` into the grant
 /// (RFC 8707).
-pub fn begin<S: OAuthStore>(
+pub fn begin<S: OAuthStore + FlowStore>(
     store: &S,
     clock: &dyn Clock,
     issuer: &str,
@@ -40,7 +44,69 @@ pub fn begin<S: OAuthStore>(
     params: AuthorizeParams,
     current: Option<&CurrentSession>,
 ) -> Result<Next, AuthorizeError> {
+    decide(
+        store,
+        clock,
+        issuer,
+        default_audience,
+        params,
+        current,
+        false,
+    )
+}
+
+/// Whether the authorization endpoint can resume the request of its sign-in flow.
+#[derive(Debug)]
+pub enum Resumed {
+    /// Where the request leads now that the user signed in for it.
+    Next(Next),
+    /// The flow waits for the user to sign in.
+    NotYet,
+    /// No flow to resume (none, expired, taken already, or another user's).
+    Gone,
+}
+
+/// Takes the completed sign-in flow `flow` of the signed-in user and goes on with the
+/// authorization request it holds (stored whole, never read from a URL), with `prompt=login`
+/// and `max_age` met by that sign-in.
+pub fn resume<S: OAuthStore + FlowStore>(
+    store: &S,
+    clock: &dyn Clock,
+    issuer: &str,
+    default_audience: &str,
+    flow: &PlainFlowId,
+    current: &CurrentSession,
+) -> Result<Resumed, AuthorizeError> {
+    let json = match flows::take_done(store, clock, &FlowPolicy::default(), flow, &current.user.id)? {
+        Pending::Ready(Resume::Authorize(json)) => json,
+        Pending::Ready(Resume::Page(_)) | Pending::Gone => return Ok(Resumed::Gone),
+        Pending::NotYet => return Ok(Resumed::NotYet),
+    };
+    let params: AuthorizeParams = serde_json::from_str(&json)
+        .map_err(|_| AuthorizeError::Page("The stored authorization request is unreadable.".into()))?;
+    decide(
+        store,
+        clock,
+        issuer,
+        default_audience,
+        params,
+        Some(current),
+        true,
+    )
+    .map(Resumed::Next)
+}
+
+fn decide<S: OAuthStore + FlowStore>(
+    store: &S,
+    clock: &dyn Clock,
+    issuer: &str,
+    default_audience: &str,
+    params: AuthorizeParams,
+    current: Option<&CurrentSession>,
+    fresh_sign_in: bool,
+) -> Result<Next, AuthorizeError> {
     let mut request = authorize::validate(store, params, default_audience)?;
+    request.fresh_sign_in = fresh_sign_in;
     let remembered = match current {
         // Signed in: only what this user may grant is asked for, remembered or issued.
         Some(c) => {
@@ -55,15 +121,20 @@ pub fn begin<S: OAuthStore>(
     };
     match authorize::next_step(&request, current, remembered.as_ref(), clock.now())? {
         Step::SignIn { reauth } => {
-            // Back here after signing in, without the prompt or max_age that sent us there: the
-            // sign-in about to happen satisfies both (with max_age kept, max_age=0 would send
-            // the user back to sign in as soon as the clock ticks, forever). The ID token's
-            // auth_time still tells the client when that was (OIDC Core §3.1.2.1).
-            let mut params = request.params;
-            params.prompt = None;
-            params.max_age = None;
+            // The request waits in a sign-in flow, whole and unchanged: the flow records that
+            // the user signed in for it, which is what meets its prompt=login or max_age (the
+            // ID token's auth_time tells the client when, OIDC Core §3.1.2.1).
+            let requirement = Requirement {
+                max_age: request.max_age,
+                force_login: reauth,
+                acr: None,
+            };
+            let json = serde_json::to_string(&request.params).map_err(|_| {
+                AuthorizeError::Page("The authorization request cannot be kept.".into())
+            })?;
+            let flow = flows::begin(store, clock, requirement, Resume::Authorize(json))?;
             Ok(Next::SignIn {
-                params: Box::new(params),
+                flow,
                 reauth,
                 login_hint: request.login_hint,
             })

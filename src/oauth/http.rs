@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest};
 use super::clients::{self, PresentedClient};
-use super::consent::{self, ConsentAnswer, ConsentError, Next};
+use super::consent::{self, ConsentAnswer, ConsentError, Next, Resumed};
 use super::error::{ErrorCode, OAuthError};
 use super::grants::{self, TokenRequest};
 use super::introspect;
@@ -17,14 +17,17 @@ use super::tokens::Ctx;
 use super::types::{Client, describe_scope};
 use crate::credentials::PlainClientSecret;
 use crate::failure::Failure;
+use crate::flows::service::FLOW_TTL;
 use crate::ids::ClientId;
 use crate::sessions::types::CurrentSession;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
-use crate::web::extractors::{MaybeSession, SignedIn, SignedOut, SignedOutAnswer, state};
-use crate::web::paths::{ACCOUNT, AUTHORIZE, CONSENT};
+use crate::web::extractors::{
+    MaybeSession, SignedIn, SignedOut, SignedOutAnswer, flow_secret, state,
+};
+use crate::web::paths::{ACCOUNT, AUTHORIZE_RESUME, CONSENT};
 use crate::web::state::AppState;
-use crate::web::{csrf, html};
+use crate::web::{cookies, csrf, html};
 use crate::web::{login_redirect_with, see_other};
 
 /// What kind of failure an OAuth error is: RFC 6749 §5.2 answers 400 but for `invalid_client`
@@ -342,28 +345,88 @@ async fn authorize(
     .await?;
     match next {
         Err(e) => authorize_error(&st, e),
-        Ok(Next::SignIn {
-            params,
-            reauth,
-            login_hint,
-        }) => {
-            let return_to = format!(
-                "{AUTHORIZE}?{}",
-                serde_urlencoded::to_string(&params).unwrap_or_default()
-            );
-            Ok(login_redirect_with(
-                &return_to,
-                reauth,
-                login_hint.as_deref(),
-            ))
-        }
-        Ok(Next::Consent(request)) => {
-            let current = current.ok_or(WebError::Internal("consent without a session".into()))?;
-            consent_page(&req, &st, &request, &current)
-        }
-        Ok(Next::Redirect(to)) => Ok(see_other(&to)),
+        Ok(next) => answer_next(&req, &st, next, current.as_ref()),
     }
 }
+
+/// The browser's answer to where an authorization request leads.
+fn answer_next(
+    req: &HttpRequest,
+    st: &AppState,
+    next: Next,
+    current: Option<&CurrentSession>,
+) -> Result<HttpResponse, WebError> {
+    match next {
+        Next::SignIn {
+            flow,
+            reauth,
+            login_hint,
+        } => {
+            // The sign-in page comes back to the resume path; the request itself waits in the
+            // flow the cookie names.
+            let mut res = login_redirect_with(AUTHORIZE_RESUME, reauth, login_hint.as_deref());
+            res.add_cookie(&cookies::short_lived(
+                &st.settings.server,
+                cookies::FLOW,
+                flow.expose().to_owned(),
+                FLOW_TTL,
+            ))
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+            Ok(res)
+        }
+        Next::Consent(request) => {
+            let current = current.ok_or(WebError::Internal("consent without a session".into()))?;
+            consent_page(req, st, &request, current)
+        }
+        Next::Redirect(to) => Ok(see_other(&to)),
+    }
+}
+
+/// Where the sign-in page sends the browser back: the authorization request of the completed
+/// sign-in flow the cookie names goes on (taken once; the cookie is dropped). Opened before the
+/// sign-in is done, it goes back to the sign-in page; without a flow, it asks the user to start
+/// again from the application, which holds the request.
+pub async fn authorize_resume(
+    req: HttpRequest,
+    session: MaybeSession,
+) -> Result<HttpResponse, WebError> {
+    let st = state(&req).clone();
+    let Some(flow) = flow_secret(&req) else {
+        return Err(WebError::BadRequest(FLOW_GONE.into()));
+    };
+    let Some(current) = session.0 else {
+        return Ok(login_redirect_with(AUTHORIZE_RESUME, false, None));
+    };
+    let (st2, signed_in) = (st.clone(), current.clone());
+    let resumed = web::block(move || {
+        consent::resume(
+            &st2.store,
+            st2.clock.as_ref(),
+            st2.settings.server.issuer_str(),
+            &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
+            &flow,
+            &signed_in,
+        )
+    })
+    .await?;
+    let mut res = match resumed {
+        Err(e) => authorize_error(&st, e)?,
+        Ok(Resumed::NotYet) => return Ok(login_redirect_with(AUTHORIZE_RESUME, true, None)),
+        Ok(Resumed::Gone) => return Err(WebError::BadRequest(FLOW_GONE.into())),
+        Ok(Resumed::Next(next)) => answer_next(&req, &st, next, Some(&current))?,
+    };
+    if !res
+        .cookies()
+        .any(|c| c.name() == cookies::name(&st.settings.server, cookies::FLOW))
+    {
+        res.add_cookie(&cookies::removal(&st.settings.server, cookies::FLOW))
+            .map_err(|e| WebError::Internal(e.to_string()))?;
+    }
+    Ok(res)
+}
+
+const FLOW_GONE: &str =
+    "This sign-in is over or has expired. Start again from the application.";
 
 struct ScopeLine {
     name: String,

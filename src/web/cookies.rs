@@ -7,6 +7,8 @@ use crate::config::ServerSettings;
 
 pub const SESSION: &str = "mg_session";
 pub const CSRF: &str = "mg_csrf";
+/// A pending sign-in's id (see `crate::flows`): short-lived, and dropped once resumed.
+pub const FLOW: &str = "mg_flow";
 
 pub fn name(server: &ServerSettings, base: &str) -> String {
     if server.is_https() {
@@ -23,6 +25,18 @@ pub fn build(server: &ServerSettings, base: &str, value: String) -> Cookie<'stat
         .same_site(SameSite::Lax)
         .secure(server.is_https())
         .finish()
+}
+
+/// A cookie that ends after `seconds`, whatever the server does.
+pub fn short_lived(
+    server: &ServerSettings,
+    base: &str,
+    value: String,
+    seconds: i64,
+) -> Cookie<'static> {
+    let mut c = build(server, base, value);
+    c.set_max_age(CookieDuration::seconds(seconds));
+    c
 }
 
 pub fn removal(server: &ServerSettings, base: &str) -> Cookie<'static> {

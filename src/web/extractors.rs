@@ -70,6 +70,14 @@ pub fn session_secret(req: &HttpRequest) -> Option<SessionSecret> {
         .filter(|s| s.expose().len() == 43)
 }
 
+/// The pending sign-in's id the browser holds, if any (see `crate::flows`).
+pub fn flow_secret(req: &HttpRequest) -> Option<crate::credentials::PlainFlowId> {
+    let st = state(req);
+    req.cookie(&cookies::name(&st.settings.server, cookies::FLOW))
+        .map(|c| crate::credentials::PlainFlowId::new(c.value()))
+        .filter(|s| s.expose().len() == 43)
+}
+
 type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 /// The session lookup of one request, kept in its extensions: however many extractors ask,

@@ -14,6 +14,8 @@ pub const COPY_SCRIPT: &str = "/static/copy.js";
 pub const CONSENTS_REVOKE: &str = "/account/consents/revoke";
 
 pub const AUTHORIZE: &str = "/oauth/authorize";
+/// Where the authorization endpoint picks up the request its sign-in flow holds.
+pub const AUTHORIZE_RESUME: &str = "/oauth/authorize/resume";
 pub const AUTHORIZE_ALIAS: &str = "/oidc/authorize";
 pub const CONSENT: &str = "/oauth/consent";
 pub const TOKEN: &str = "/oauth/token";

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use super::{NOW, REDIRECT, World, session, world};
 use crate::clock::ManualClock;
 use crate::credentials::PlainAuthCode;
+use crate::flows::store::FlowStore;
+use crate::flows::types::Resume;
 use crate::oauth::authorize::{AuthorizeError, AuthorizeParams};
 use crate::oauth::consent::{self, ConsentAnswer, ConsentError, Next};
 use crate::oauth::error::ErrorCode;
@@ -78,7 +80,7 @@ fn remembered(w: &World) -> Option<Scopes> {
 }
 
 #[test]
-fn signed_out_the_request_comes_back_after_sign_in_without_prompt_or_max_age() {
+fn signed_out_the_request_waits_whole_in_a_sign_in_flow() {
     let w = world();
     let asked = AuthorizeParams {
         prompt: Some("login".into()),
@@ -88,15 +90,32 @@ fn signed_out_the_request_comes_back_after_sign_in_without_prompt_or_max_age() {
     };
     match begin(&w, asked, None) {
         Next::SignIn {
-            params,
+            flow,
             reauth,
             login_hint,
         } => {
             assert!(!reauth);
             assert_eq!(login_hint.as_deref(), Some("alice"));
-            assert_eq!((params.prompt, params.max_age), (None, None));
+            let stored = w.store.find_flow(&flow.hash()).unwrap().expect("stored");
+            assert_eq!(stored.requirement.max_age, Some(0));
+            let Resume::Authorize(json) = &stored.resume else {
+                panic!("an authorization request to resume");
+            };
+            // Kept whole: prompt and max_age are met by the flow, not stripped.
+            let params: AuthorizeParams = serde_json::from_str(json).unwrap();
+            assert_eq!(
+                (params.prompt.as_deref(), params.max_age.as_deref()),
+                (Some("login"), Some("0"))
+            );
             assert_eq!(params.client_id.as_deref(), Some(CLIENT));
             assert_eq!(params.login_hint.as_deref(), Some("alice"));
+            // Not signed in for it yet: nothing to resume.
+            let s = signed_in(&w);
+            assert!(matches!(
+                consent::resume(&w.store, &ManualClock::new(NOW), ISSUER, AUDIENCE, &flow, &s)
+                    .unwrap(),
+                consent::Resumed::NotYet
+            ));
         }
         other => panic!("expected sign-in, got {other:?}"),
     }
