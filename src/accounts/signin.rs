@@ -1,6 +1,6 @@
-//! Password sign-in: the throttle reservation, the password check, the audit trail and the new
-//! session, in one sequence shared by every way in. Blocking (store and argon2): call from
-//! `web::block`.
+//! Password sign-in: the throttle reservation, the password check and the audit trail, in one
+//! sequence shared by every way in; the sign-in flow (`crate::flows`) turns it into a session.
+//! Blocking (store and argon2): call from `web::block`.
 
 use secrecy::SecretString;
 
@@ -10,8 +10,6 @@ use super::types::{User, login_key};
 use crate::accounts::store::{ThrottleStore, UserStore};
 use crate::audit::{AuditEvent, AuditKind, AuditStore, RequestMeta};
 use crate::clock::Clock;
-use crate::sessions::service::{self as sessions, SessionPolicy, SessionSecret};
-use crate::sessions::store::SessionStore;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -101,141 +99,5 @@ pub fn sign_in<S: UserStore + AuditStore + ThrottleStore>(
             }
             Err(SignInError::Invalid)
         }
-    }
-}
-
-/// A password sign-in from a browser.
-pub struct PasswordSignIn {
-    /// Username or e-mail address, as typed.
-    pub login: String,
-    pub password: SecretString,
-    /// The session cookie the browser already had, if any: it is ended, never upgraded.
-    pub previous: Option<SessionSecret>,
-}
-
-/// Signs the user in ([`sign_in`]) and starts their session with a fresh id (a planted cookie
-/// never becomes authenticated). Returns the new session's cookie value.
-pub fn sign_in_with_password<S: UserStore + AuditStore + ThrottleStore + SessionStore>(
-    store: &S,
-    hasher: &PasswordHasher,
-    clock: &dyn Clock,
-    throttle: &Throttle,
-    policy: SessionPolicy,
-    input: PasswordSignIn,
-    meta: &RequestMeta,
-) -> Result<SessionSecret, SignInError> {
-    let user = sign_in(
-        store,
-        hasher,
-        clock,
-        throttle,
-        &input.login,
-        &input.password,
-        meta,
-    )?;
-    if let Some(previous) = input.previous {
-        store.delete_session(&previous.hash(), clock.now())?;
-    }
-    let (secret, _) = sessions::start(store, clock, policy, &user, &["pwd"], meta)?;
-    Ok(secret)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::accounts::types::{Email, NewUser, Username};
-    use crate::clock::ManualClock;
-    use crate::config::{LoginSettings, SessionSettings};
-    use crate::testing::memory::MemoryStore;
-
-    const NOW: i64 = 1_700_000_000;
-
-    struct World {
-        store: MemoryStore,
-        hasher: PasswordHasher,
-        clock: ManualClock,
-        throttle: Throttle,
-        policy: SessionPolicy,
-    }
-
-    /// `alice` with the password `alice-password-1`.
-    fn world() -> World {
-        let store = MemoryStore::new();
-        let hasher = PasswordHasher::new(1, 4);
-        let hash = hasher
-            .hash(&SecretString::from("alice-password-1"))
-            .unwrap();
-        let alice = NewUser {
-            id: "usr_alice".into(),
-            username: Username::parse("alice").unwrap(),
-            email: Email::parse("alice@example.com").unwrap(),
-            display_name: "alice".into(),
-            password_hash: Some(hash),
-        };
-        store.create_user(&alice, None, 0).unwrap();
-        World {
-            store,
-            hasher,
-            clock: ManualClock::new(NOW),
-            throttle: Throttle::from(&LoginSettings::default()),
-            policy: SessionPolicy::from(&SessionSettings::default()),
-        }
-    }
-
-    fn sign_in_as(
-        w: &World,
-        password: &str,
-        previous: Option<SessionSecret>,
-    ) -> Result<SessionSecret, SignInError> {
-        let input = PasswordSignIn {
-            login: "Alice@Example.com".into(),
-            password: SecretString::from(password),
-            previous,
-        };
-        let meta = RequestMeta::default();
-        sign_in_with_password(
-            &w.store,
-            &w.hasher,
-            &w.clock,
-            &w.throttle,
-            w.policy,
-            input,
-            &meta,
-        )
-    }
-
-    fn last_event(w: &World) -> String {
-        w.store.recent_events(1).unwrap().remove(0).kind
-    }
-
-    #[test]
-    fn a_sign_in_starts_a_password_session_and_ends_the_previous_one() {
-        let w = world();
-        let first = sign_in_as(&w, "alice-password-1", None).unwrap();
-        let session = w.store.find_session(&first.hash()).unwrap().unwrap();
-        assert_eq!(session.user.id, "usr_alice");
-        assert_eq!(session.session.amr, ["pwd"]);
-        assert_eq!(session.session.auth_time, NOW);
-        assert_eq!(last_event(&w), AuditKind::SignInSucceeded.as_str());
-        // Signing in again in the same browser: a new id, and the old one is gone.
-        let first_hash = first.hash();
-        let second = sign_in_as(&w, "alice-password-1", Some(first)).unwrap();
-        assert_ne!(second.hash(), first_hash);
-        assert!(w.store.find_session(&second.hash()).unwrap().is_some());
-        assert!(w.store.find_session(&first_hash).unwrap().is_none());
-    }
-
-    #[test]
-    fn a_wrong_password_starts_nothing_and_is_recorded() {
-        let w = world();
-        let planted = sign_in_as(&w, "alice-password-1", None).unwrap();
-        let kept = planted.hash();
-        assert!(matches!(
-            sign_in_as(&w, "wrong-password", Some(planted)),
-            Err(SignInError::Invalid)
-        ));
-        assert_eq!(last_event(&w), AuditKind::SignInFailed.as_str());
-        // A refused sign-in leaves the browser's session as it was.
-        assert!(w.store.find_session(&kept).unwrap().is_some());
     }
 }

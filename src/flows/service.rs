@@ -137,7 +137,8 @@ pub fn submit_password<S: UserStore + AuditStore + ThrottleStore + SessionStore 
         None => None,
     };
     let persisted = stored.is_some();
-    let mut flow = stored.unwrap_or_else(|| new_flow(Requirement::default(), input.fallback, now).1);
+    let mut flow =
+        stored.unwrap_or_else(|| new_flow(Requirement::default(), input.fallback, now).1);
     let user = match signin::sign_in(
         store,
         hasher,

@@ -77,13 +77,15 @@ pub fn resume<S: OAuthStore + FlowStore>(
     flow: &PlainFlowId,
     current: &CurrentSession,
 ) -> Result<Resumed, AuthorizeError> {
-    let json = match flows::take_done(store, clock, &FlowPolicy::default(), flow, &current.user.id)? {
+    let json = match flows::take_done(store, clock, &FlowPolicy::default(), flow, &current.user.id)?
+    {
         Pending::Ready(Resume::Authorize(json)) => json,
         Pending::Ready(Resume::Page(_)) | Pending::Gone => return Ok(Resumed::Gone),
         Pending::NotYet => return Ok(Resumed::NotYet),
     };
-    let params: AuthorizeParams = serde_json::from_str(&json)
-        .map_err(|_| AuthorizeError::Page("The stored authorization request is unreadable.".into()))?;
+    let params: AuthorizeParams = serde_json::from_str(&json).map_err(|_| {
+        AuthorizeError::Page("The stored authorization request is unreadable.".into())
+    })?;
     decide(
         store,
         clock,

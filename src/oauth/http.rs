@@ -425,8 +425,7 @@ pub async fn authorize_resume(
     Ok(res)
 }
 
-const FLOW_GONE: &str =
-    "This sign-in is over or has expired. Start again from the application.";
+const FLOW_GONE: &str = "This sign-in is over or has expired. Start again from the application.";
 
 struct ScopeLine {
     name: String,

@@ -152,11 +152,7 @@ async fn reauthentication_for_one_client_keeps_the_others(backend: Backend) {
     let first = session_client(&app, "First RP").await;
     let second = session_client(&app, "Second RP").await;
     let b = signed_in_browser(&app).await;
-    let res = b
-        .get(session_url(&app, &first, &[]))
-        .send()
-        .await
-        .unwrap();
+    let res = b.get(session_url(&app, &first, &[])).send().await.unwrap();
     let first_tokens = redeem_code(&app, &first, &location(res.headers())).await;
     let first_claims = jwt_claims(first_tokens["id_token"].as_str().unwrap());
     app.clock.advance(120);
@@ -170,7 +166,10 @@ async fn reauthentication_for_one_client_keeps_the_others(backend: Backend) {
     let back = sign_in_at(&app, &b, &to).await;
     let second_tokens = redeem_code(&app, &second, &back).await;
     let second_claims = jwt_claims(second_tokens["id_token"].as_str().unwrap());
-    assert_eq!(second_claims["sid"], first_claims["sid"], "the same session");
+    assert_eq!(
+        second_claims["sid"], first_claims["sid"],
+        "the same session"
+    );
     assert_eq!(
         second_claims["auth_time"],
         app.clock.now(),

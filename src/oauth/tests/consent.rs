@@ -112,8 +112,15 @@ fn signed_out_the_request_waits_whole_in_a_sign_in_flow() {
             // Not signed in for it yet: nothing to resume.
             let s = signed_in(&w);
             assert!(matches!(
-                consent::resume(&w.store, &ManualClock::new(NOW), ISSUER, AUDIENCE, &flow, &s)
-                    .unwrap(),
+                consent::resume(
+                    &w.store,
+                    &ManualClock::new(NOW),
+                    ISSUER,
+                    AUDIENCE,
+                    &flow,
+                    &s
+                )
+                .unwrap(),
                 consent::Resumed::NotYet
             ));
         }
