@@ -194,7 +194,65 @@ async fn reauthentication_for_one_client_keeps_the_others(backend: Backend) {
     assert!(app.account_page_with(&b).await.is_some());
 }
 
+/// The flow's cookie is HttpOnly, SameSite=Lax and short-lived; the stored row holds only its
+/// hash; an expired flow is refused with a page (and pruned), never resumed.
+async fn a_sign_in_flow_is_short_lived_and_stored_hashed(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = session_client(&app, "RP").await;
+    let b = new_client();
+    let res = b.get(session_url(&app, &client, &[])).send().await.unwrap();
+    let to = location(res.headers());
+    let cookie = set_cookies(res.headers())
+        .into_iter()
+        .find(|c| c.starts_with("mg_flow="))
+        .expect("the flow's cookie");
+    for attr in ["HttpOnly", "SameSite=Lax", "Max-Age=600", "Path=/"] {
+        assert!(cookie.contains(attr), "{attr} in {cookie}");
+    }
+    let value = cookie["mg_flow=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let state = app.state.clone();
+    let (by_value, by_hash) = tokio::task::spawn_blocking(move || {
+        use mintgate::flows::store::FlowStore;
+        let plain = mintgate::credentials::PlainFlowId::new(value.clone());
+        let by_value = state
+            .store
+            .find_flow(&mintgate::credentials::HashedFlowId::from_stored(value))
+            .unwrap();
+        (
+            by_value.is_some(),
+            state.store.find_flow(&plain.hash()).unwrap().is_some(),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(by_hash && !by_value, "only the hash is stored");
+    // Ten minutes later the flow is over: signing in does not resume it.
+    app.clock.advance(600);
+    let state = app.state.clone();
+    let pruned =
+        tokio::task::spawn_blocking(move || mintgate::ops::jobs::prune_expired(&state).unwrap())
+            .await
+            .unwrap();
+    assert!(pruned >= 1, "the expired flow is pruned");
+    let back = sign_in_at(&app, &b, &to).await;
+    assert!(!back.starts_with(REDIRECT), "{back}");
+    let res = b
+        .get(app.url("/oauth/authorize/resume"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("Start again"));
+}
+
 both!(
+    a_sign_in_flow_is_short_lived_and_stored_hashed,
     prompt_login_cannot_be_skipped_by_opening_the_return_url,
     a_long_authorization_request_survives_sign_in,
     reauthentication_for_one_client_keeps_the_others,
