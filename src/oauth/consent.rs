@@ -3,7 +3,7 @@
 //! answer, remembered per user and client, and its revocation from the account page.
 //! Blocking (store): call from `web::block`.
 
-use super::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Step};
+use super::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Prompt, Step};
 use super::clients;
 use super::error::ErrorCode;
 use super::store::OAuthStore;
@@ -128,7 +128,10 @@ fn decide<S: OAuthStore + FlowStore>(
             // ID token's auth_time tells the client when, OIDC Core §3.1.2.1).
             let requirement = Requirement {
                 max_age: request.max_age,
-                force_login: reauth,
+                force_login: request
+                    .prompts
+                    .iter()
+                    .any(|p| matches!(p, Prompt::Login | Prompt::SelectAccount)),
                 acr: None,
             };
             let json = serde_json::to_string(&request.params).map_err(|_| {

@@ -141,6 +141,36 @@ fn prompt_login_signs_in_again() {
 }
 
 #[test]
+fn a_sign_in_done_for_the_request_meets_prompt_login_and_max_age() {
+    let w = world();
+    let consented = scopes("openid profile");
+    let mut req = request(
+        &w,
+        AuthorizeParams {
+            max_age: Some("0".into()),
+            ..with_prompt("login")
+        },
+    );
+    // The same request straight from the browser: sign in again, however recent the session.
+    let s = session(&w.alice, "sid-1", NOW - 1);
+    assert_eq!(
+        next_step(&req, Some(&s), Some(&consented), NOW).unwrap(),
+        Step::SignIn { reauth: true }
+    );
+    // Resumed from its sign-in flow: the sign-in done for it counts, the clock ticking or not.
+    req.fresh_sign_in = true;
+    assert_eq!(
+        next_step(&req, Some(&s), Some(&consented), NOW).unwrap(),
+        Step::Issue
+    );
+    // Still no code without a session.
+    assert_eq!(
+        next_step(&req, None, None, NOW).unwrap(),
+        Step::SignIn { reauth: false }
+    );
+}
+
+#[test]
 fn a_sign_in_older_than_max_age_is_repeated() {
     let w = world();
     let consented = scopes("openid profile");

@@ -98,6 +98,7 @@ fn signed_out_the_request_waits_whole_in_a_sign_in_flow() {
             assert_eq!(login_hint.as_deref(), Some("alice"));
             let stored = w.store.find_flow(&flow.hash()).unwrap().expect("stored");
             assert_eq!(stored.requirement.max_age, Some(0));
+            assert!(stored.requirement.force_login, "prompt=login is recorded");
             let Resume::Authorize(json) = &stored.resume else {
                 panic!("an authorization request to resume");
             };
