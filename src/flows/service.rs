@@ -23,6 +23,11 @@ use crate::store::StoreResult;
 /// How long a pending sign-in lives (and its cookie).
 pub const FLOW_TTL: i64 = 600;
 
+/// How many pending sign-ins one address keeps: beginning another drops its oldest. A signed-out
+/// visitor's authorization request writes a row, so rows per address are bounded (across
+/// instances, give or take a race) without ever refusing a sign-in.
+pub const MAX_FLOWS_PER_ADDRESS: usize = 50;
+
 /// The flow's limits.
 #[derive(Debug, Clone, Copy)]
 pub struct FlowPolicy {
@@ -66,7 +71,12 @@ pub fn next_step(flow: &Flow, policy: &FlowPolicy, now: UnixTime) -> Step {
     }
 }
 
-fn new_flow(requirement: Requirement, resume: Resume, now: UnixTime) -> (PlainFlowId, Flow) {
+fn new_flow(
+    requirement: Requirement,
+    resume: Resume,
+    client_addr: Option<String>,
+    now: UnixTime,
+) -> (PlainFlowId, Flow) {
     let secret = PlainFlowId::new(crypto::random_token());
     let flow = Flow {
         id_hash: secret.hash(),
@@ -78,18 +88,24 @@ fn new_flow(requirement: Requirement, resume: Resume, now: UnixTime) -> (PlainFl
         expires_at: now + FLOW_TTL,
         attempts: 0,
         ceremony: None,
+        client_addr,
     };
     (secret, flow)
 }
 
-/// Starts a pending sign-in; returns the cookie value naming it.
+/// Starts a pending sign-in from `client_addr` (see [`MAX_FLOWS_PER_ADDRESS`]); returns the
+/// cookie value naming it.
 pub fn begin<S: FlowStore>(
     store: &S,
     clock: &dyn Clock,
     requirement: Requirement,
     resume: Resume,
+    client_addr: Option<String>,
 ) -> StoreResult<PlainFlowId> {
-    let (secret, flow) = new_flow(requirement, resume, clock.now());
+    if let Some(addr) = &client_addr {
+        store.trim_flows(addr, MAX_FLOWS_PER_ADDRESS - 1)?;
+    }
+    let (secret, flow) = new_flow(requirement, resume, client_addr, clock.now());
     store.insert_flow(&flow)?;
     Ok(secret)
 }
@@ -138,7 +154,7 @@ pub fn submit_password<S: UserStore + AuditStore + ThrottleStore + SessionStore 
     };
     let persisted = stored.is_some();
     let mut flow =
-        stored.unwrap_or_else(|| new_flow(Requirement::default(), input.fallback, now).1);
+        stored.unwrap_or_else(|| new_flow(Requirement::default(), input.fallback, None, now).1);
     let user = match signin::sign_in(
         store,
         hasher,

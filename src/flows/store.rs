@@ -13,6 +13,8 @@ pub trait FlowStore {
     fn update_flow(&self, flow: &Flow) -> StoreResult<()>;
     /// Deletes the flow and returns it, if it existed: of two concurrent takes, one wins.
     fn take_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>>;
+    /// Deletes the flows begun from `client_addr` but the newest `keep`; returns how many went.
+    fn trim_flows(&self, client_addr: &str, keep: usize) -> StoreResult<usize>;
     /// Deletes flows expired at `now`; returns how many.
     fn prune_flows(&self, now: UnixTime) -> StoreResult<usize>;
 }

@@ -42,6 +42,7 @@ fn flow(methods: &[(&str, i64)], user: bool) -> Flow {
         expires_at: NOW + FLOW_TTL,
         attempts: 0,
         ceremony: None,
+        client_addr: None,
     }
 }
 
@@ -244,6 +245,7 @@ fn a_wrong_password_counts_in_the_flow_and_leaves_the_session() {
         &w.clock,
         Requirement::default(),
         Resume::Authorize("{}".into()),
+        None,
     )
     .unwrap();
     let kept_hash = kept.session.hash();
@@ -275,6 +277,7 @@ fn an_authorization_flow_is_taken_once_by_the_user_who_completed_it() {
             acr: None,
         },
         Resume::Authorize(r#"{"client_id":"c"}"#.into()),
+        None,
     )
     .unwrap();
     let alice = UserId::new("usr_alice");
@@ -305,7 +308,7 @@ fn an_authorization_flow_is_taken_once_by_the_user_who_completed_it() {
 fn a_flow_done_by_another_user_is_not_resumed_and_expired_flows_are_pruned() {
     let w = world();
     let resume = Resume::Authorize("{}".into());
-    let secret = begin(&w.store, &w.clock, Requirement::default(), resume).unwrap();
+    let secret = begin(&w.store, &w.clock, Requirement::default(), resume, None).unwrap();
     submit(&w, "bob", "bob-password-1", Some(secret.clone()), None).unwrap();
     let policy = FlowPolicy::default();
     assert_eq!(
@@ -324,10 +327,45 @@ fn a_flow_done_by_another_user_is_not_resumed_and_expired_flows_are_pruned() {
         &w.clock,
         Requirement::default(),
         Resume::Page("/".into()),
+        None,
     )
     .unwrap();
     assert_eq!(prune(&w.store, &w.clock).unwrap(), 0);
     w.clock.advance(FLOW_TTL);
     assert_eq!(prune(&w.store, &w.clock).unwrap(), 1);
     assert!(w.store.find_flow(&other.hash()).unwrap().is_none());
+}
+
+#[test]
+fn one_address_keeps_a_bounded_number_of_pending_flows() {
+    let w = world();
+    let from = |addr: &str| {
+        w.clock.advance(1);
+        begin(
+            &w.store,
+            &w.clock,
+            Requirement::default(),
+            Resume::Page("/".into()),
+            Some(addr.into()),
+        )
+        .unwrap()
+    };
+    let elsewhere = from("198.51.100.7");
+    let first = from("192.0.2.1");
+    let mut newest = Vec::new();
+    for _ in 1..MAX_FLOWS_PER_ADDRESS {
+        newest.push(from("192.0.2.1"));
+    }
+    assert!(
+        w.store.find_flow(&first.hash()).unwrap().is_some(),
+        "at the bound"
+    );
+    newest.push(from("192.0.2.1"));
+    assert!(
+        w.store.find_flow(&first.hash()).unwrap().is_none(),
+        "the oldest gives way"
+    );
+    for kept in newest.iter().chain([&elsewhere]) {
+        assert!(w.store.find_flow(&kept.hash()).unwrap().is_some());
+    }
 }

@@ -86,6 +86,8 @@ pub struct Flow {
     pub attempts: i32,
     /// Sealed ceremony state of a factor in progress (TOTP, WebAuthn): unused yet.
     pub ceremony: Option<String>,
+    /// Where the flow was begun (an IPv4 address or IPv6 /64): each keeps a bounded number.
+    pub client_addr: Option<String>,
 }
 
 impl Flow {

@@ -43,16 +43,23 @@ pub fn begin<S: OAuthStore + FlowStore>(
     default_audience: &str,
     params: AuthorizeParams,
     current: Option<&CurrentSession>,
+    client_addr: Option<String>,
 ) -> Result<Next, AuthorizeError> {
-    decide(
-        store,
-        clock,
-        issuer,
-        default_audience,
+    let asked = Asked {
         params,
-        current,
-        false,
-    )
+        client_addr,
+        fresh_sign_in: false,
+    };
+    decide(store, clock, issuer, default_audience, asked, current)
+}
+
+/// A request as the endpoint received it, and where from.
+struct Asked {
+    params: AuthorizeParams,
+    /// The address unit a new sign-in flow is counted under.
+    client_addr: Option<String>,
+    /// Resumed from the sign-in flow the user just completed for it.
+    fresh_sign_in: bool,
 }
 
 /// Whether the authorization endpoint can resume the request of its sign-in flow.
@@ -76,6 +83,7 @@ pub fn resume<S: OAuthStore + FlowStore>(
     default_audience: &str,
     flow: &PlainFlowId,
     current: &CurrentSession,
+    client_addr: Option<String>,
 ) -> Result<Resumed, AuthorizeError> {
     let json = match flows::take_done(store, clock, &FlowPolicy::default(), flow, &current.user.id)?
     {
@@ -86,16 +94,12 @@ pub fn resume<S: OAuthStore + FlowStore>(
     let params: AuthorizeParams = serde_json::from_str(&json).map_err(|_| {
         AuthorizeError::Page("The stored authorization request is unreadable.".into())
     })?;
-    decide(
-        store,
-        clock,
-        issuer,
-        default_audience,
+    let asked = Asked {
         params,
-        Some(current),
-        true,
-    )
-    .map(Resumed::Next)
+        client_addr,
+        fresh_sign_in: true,
+    };
+    decide(store, clock, issuer, default_audience, asked, Some(current)).map(Resumed::Next)
 }
 
 fn decide<S: OAuthStore + FlowStore>(
@@ -103,12 +107,11 @@ fn decide<S: OAuthStore + FlowStore>(
     clock: &dyn Clock,
     issuer: &str,
     default_audience: &str,
-    params: AuthorizeParams,
+    asked: Asked,
     current: Option<&CurrentSession>,
-    fresh_sign_in: bool,
 ) -> Result<Next, AuthorizeError> {
-    let mut request = authorize::validate(store, params, default_audience)?;
-    request.fresh_sign_in = fresh_sign_in;
+    let mut request = authorize::validate(store, asked.params, default_audience)?;
+    request.fresh_sign_in = asked.fresh_sign_in;
     let remembered = match current {
         // Signed in: only what this user may grant is asked for, remembered or issued.
         Some(c) => {
@@ -137,7 +140,8 @@ fn decide<S: OAuthStore + FlowStore>(
             let json = serde_json::to_string(&request.params).map_err(|_| {
                 AuthorizeError::Page("The authorization request cannot be kept.".into())
             })?;
-            let flow = flows::begin(store, clock, requirement, Resume::Authorize(json))?;
+            let resume = Resume::Authorize(json);
+            let flow = flows::begin(store, clock, requirement, resume, asked.client_addr)?;
             Ok(Next::SignIn {
                 flow,
                 reauth,

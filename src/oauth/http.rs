@@ -23,7 +23,7 @@ use crate::sessions::types::CurrentSession;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{
-    MaybeSession, SignedIn, SignedOut, SignedOutAnswer, flow_secret, state,
+    MaybeSession, SignedIn, SignedOut, SignedOutAnswer, flow_secret, request_meta, state,
 };
 use crate::web::paths::{ACCOUNT, AUTHORIZE_RESUME, CONSENT};
 use crate::web::state::AppState;
@@ -332,6 +332,7 @@ async fn authorize(
     let st = state(&req).clone();
     let current = session.0;
     let (st2, signed_in) = (st.clone(), current.clone());
+    let client_addr = request_meta(&req).ip.map(crate::netaddr::subscriber);
     let next = web::block(move || {
         consent::begin(
             &st2.store,
@@ -340,6 +341,7 @@ async fn authorize(
             &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
             params,
             signed_in.as_ref(),
+            client_addr,
         )
     })
     .await?;
@@ -398,6 +400,7 @@ pub async fn authorize_resume(
         return Ok(login_redirect_with(AUTHORIZE_RESUME, false, None));
     };
     let (st2, signed_in) = (st.clone(), current.clone());
+    let client_addr = request_meta(&req).ip.map(crate::netaddr::subscriber);
     let resumed = web::block(move || {
         consent::resume(
             &st2.store,
@@ -406,6 +409,7 @@ pub async fn authorize_resume(
             &resources::default_audience(&st2.settings.server, &st2.settings.oauth),
             &flow,
             &signed_in,
+            client_addr,
         )
     })
     .await?;

@@ -21,6 +21,7 @@ struct FlowRow {
     resume: String,
     attempts: i32,
     ceremony: Option<String>,
+    client_addr: Option<String>,
     created_at: i64,
     expires_at: i64,
 }
@@ -47,6 +48,7 @@ impl TryFrom<FlowRow> for Flow {
             expires_at: r.expires_at,
             attempts: r.attempts,
             ceremony: r.ceremony,
+            client_addr: r.client_addr,
         })
     }
 }
@@ -64,6 +66,7 @@ impl From<&Flow> for FlowRow {
             resume: f.resume.value().to_owned(),
             attempts: f.attempts,
             ceremony: f.ceremony.clone(),
+            client_addr: f.client_addr.clone(),
             created_at: f.created_at,
             expires_at: f.expires_at,
         }
@@ -119,6 +122,23 @@ impl FlowStore for Store {
             return Ok(None);
         }
         found.map(Flow::try_from).transpose()
+    }
+
+    fn trim_flows(&self, client_addr: &str, keep: usize) -> StoreResult<usize> {
+        let mut conn = self.conn()?;
+        let newest_first: Vec<String> = signin_flows::table
+            .filter(signin_flows::client_addr.eq(client_addr))
+            .order(signin_flows::created_at.desc())
+            .select(signin_flows::id_hash)
+            .load(&mut *conn)?;
+        let evicted: Vec<&String> = newest_first.iter().skip(keep).collect();
+        if evicted.is_empty() {
+            return Ok(0);
+        }
+        Ok(
+            diesel::delete(signin_flows::table.filter(signin_flows::id_hash.eq_any(evicted)))
+                .execute(&mut *conn)?,
+        )
     }
 
     fn prune_flows(&self, now: UnixTime) -> StoreResult<usize> {

@@ -268,6 +268,7 @@ diesel::table! {
         resume -> Text,
         attempts -> Integer,
         ceremony -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
     }

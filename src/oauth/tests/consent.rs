@@ -46,6 +46,7 @@ fn begin(w: &World, params: AuthorizeParams, s: Option<&CurrentSession>) -> Next
         AUDIENCE,
         params,
         s,
+        None,
     )
     .unwrap()
 }
@@ -119,7 +120,8 @@ fn signed_out_the_request_waits_whole_in_a_sign_in_flow() {
                     ISSUER,
                     AUDIENCE,
                     &flow,
-                    &s
+                    &s,
+                    None,
                 )
                 .unwrap(),
                 consent::Resumed::NotYet

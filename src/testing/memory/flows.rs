@@ -29,6 +29,22 @@ impl FlowStore for MemoryStore {
         Ok(self.t().flows.remove(id_hash))
     }
 
+    fn trim_flows(&self, client_addr: &str, keep: usize) -> StoreResult<usize> {
+        let mut t = self.t();
+        let mut from: Vec<(UnixTime, HashedFlowId)> = t
+            .flows
+            .values()
+            .filter(|f| f.client_addr.as_deref() == Some(client_addr))
+            .map(|f| (f.created_at, f.id_hash.clone()))
+            .collect();
+        from.sort_by_key(|f| std::cmp::Reverse(f.0));
+        let evicted: Vec<HashedFlowId> = from.into_iter().skip(keep).map(|(_, h)| h).collect();
+        for h in &evicted {
+            t.flows.remove(h);
+        }
+        Ok(evicted.len())
+    }
+
     fn prune_flows(&self, now: UnixTime) -> StoreResult<usize> {
         let mut t = self.t();
         let before = t.flows.len();
