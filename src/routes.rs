@@ -190,6 +190,12 @@ pub fn json_config(limit: usize) -> web::JsonConfig {
         })
 }
 
+/// A path segment that does not parse as the id it stands for names nothing: 404 (a page here,
+/// the JSON body under `/v1`), never the parser's message.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|_, _| WebError::NotFound.into())
+}
+
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|e, _| {
         WebError::BadRequest(format!("The query string could not be read: {e}")).into()

@@ -206,7 +206,30 @@ async fn key_form_reads_every_scope(backend: Backend) {
     assert!(res.text().await.unwrap().contains("could not be read"));
 }
 
+/// An id in a path that is not an id is a page that does not exist (the page 404, or `/v1`'s
+/// JSON 404), not the parser's message in plain text.
+async fn an_unparsable_path_id_is_not_found(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.sign_in_admin().await;
+    let res = app
+        .client
+        .post(app.url("/settings/applications/abc/delete"))
+        .form(&[("csrf", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let body = res.text().await.unwrap();
+    assert!(body.contains("This page does not exist."), "{body}");
+    assert!(!body.contains("parse"), "{body}");
+}
+
 both!(
+    an_unparsable_path_id_is_not_found,
     signed_out_requests_get_each_pages_answer,
     signed_in_forms_need_the_sessions_token,
     key_form_reads_every_scope,
