@@ -256,8 +256,9 @@ pub fn complete<S: SessionStore + AuditStore>(
 /// What the authorization endpoint finds when it comes back for its flow.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Pending {
-    /// Done by this user: taken (single use), with what to resume.
-    Ready(Resume),
+    /// Done by this user: taken (single use). The flow comes whole, so a caller that must hold
+    /// it longer (the consent page of a `prompt=login` request) can [`put_back`] it.
+    Ready(Box<Flow>),
     /// Still waiting for the user to sign in.
     NotYet,
     /// No such flow, expired, or done by another user than the session's.
@@ -282,11 +283,23 @@ pub fn take_done<S: FlowStore>(
             store.take_flow(&flow.id_hash)?;
             Ok(Pending::Gone)
         }
+        // Another user's flow is left alone (its own user may still resume it); the user is
+        // checked again on the row taken, which a concurrent sign-in may have changed.
+        Step::Done if flow.user_id.as_ref() != Some(user) => Ok(Pending::Gone),
         Step::Done => match store.take_flow(&flow.id_hash)? {
-            Some(taken) if taken.user_id.as_ref() == Some(user) => Ok(Pending::Ready(taken.resume)),
+            Some(taken) if taken.user_id.as_ref() == Some(user) => {
+                Ok(Pending::Ready(Box::new(taken)))
+            }
             _ => Ok(Pending::Gone),
         },
     }
+}
+
+/// Stores a flow taken by [`take_done`] again, unchanged, for a next step that needs it once
+/// more: the consent answer of a request the user signed in for takes it again, which is how
+/// the answer proves that sign-in (and, being single use, proves it once).
+pub fn put_back<S: FlowStore>(store: &S, flow: &Flow) -> StoreResult<()> {
+    store.insert_flow(flow)
 }
 
 /// Deletes expired flows; run periodically in the background.

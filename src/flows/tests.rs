@@ -294,8 +294,8 @@ fn an_authorization_flow_is_taken_once_by_the_user_who_completed_it() {
     );
     w.clock.advance(1);
     assert_eq!(
-        take_done(&w.store, &w.clock, &policy, &secret, &alice).unwrap(),
-        Pending::Ready(Resume::Authorize(r#"{"client_id":"c"}"#.into()))
+        ready_resume(take_done(&w.store, &w.clock, &policy, &secret, &alice).unwrap()),
+        Some(Resume::Authorize(r#"{"client_id":"c"}"#.into()))
     );
     assert_eq!(
         take_done(&w.store, &w.clock, &policy, &secret, &alice).unwrap(),
@@ -321,6 +321,20 @@ fn a_flow_done_by_another_user_is_not_resumed_and_expired_flows_are_pruned() {
         )
         .unwrap(),
         Pending::Gone
+    );
+    assert!(
+        ready_resume(
+            take_done(
+                &w.store,
+                &w.clock,
+                &policy,
+                &secret,
+                &UserId::new("usr_bob")
+            )
+            .unwrap()
+        )
+        .is_some(),
+        "another user's attempt leaves the flow to its own user"
     );
     let other = begin(
         &w.store,
@@ -367,5 +381,13 @@ fn one_address_keeps_a_bounded_number_of_pending_flows() {
     );
     for kept in newest.iter().chain([&elsewhere]) {
         assert!(w.store.find_flow(&kept.hash()).unwrap().is_some());
+    }
+}
+
+/// What a taken flow resumes, if it was taken.
+fn ready_resume(pending: Pending) -> Option<Resume> {
+    match pending {
+        Pending::Ready(flow) => Some(flow.resume),
+        Pending::NotYet | Pending::Gone => None,
     }
 }

@@ -300,7 +300,12 @@ pub fn validate<S: OAuthStore>(
         code_challenge,
         prompts,
         max_age,
-        login_hint: params.login_hint.clone(),
+        // A hint is a login (at most 254 characters, like the sign-in form's) or nothing: a
+        // longer one or one with control characters is dropped, not carried into the flow.
+        login_hint: params
+            .login_hint
+            .clone()
+            .filter(|h| h.chars().count() <= 254 && !h.chars().any(char::is_control)),
         resources,
         params,
         fresh_sign_in: false,
@@ -330,6 +335,13 @@ pub enum Step {
     Issue,
 }
 
+/// A sign-in at `auth_time` no longer meets `max_age` (OIDC Core §3.1.2.1): more than
+/// `max_age` seconds ago, or at all when `max_age` is 0, which asks for a sign-in made for the
+/// request like `prompt=login` (the same second is not fresh enough: times are whole seconds).
+pub fn older_than(auth_time: UnixTime, max_age: i64, now: UnixTime) -> bool {
+    max_age <= 0 || now - auth_time > max_age
+}
+
 /// OIDC Core §3.1.2.3: sign-in if there is no session, `prompt=login`/`select_account`, or the
 /// session is older than `max_age` (unless the user signed in for this request); consent
 /// unless remembered or the client skips it.
@@ -344,7 +356,7 @@ pub fn next_step(
         !req.fresh_sign_in
             && req
                 .max_age
-                .is_some_and(|max| now - s.session.auth_time > max)
+                .is_some_and(|max| older_than(s.session.auth_time, max, now))
     };
     match session {
         None if silent => {

@@ -85,22 +85,54 @@ pub fn resume<S: OAuthStore + FlowStore>(
     current: &CurrentSession,
     client_addr: Option<String>,
 ) -> Result<Resumed, AuthorizeError> {
-    let json = match flows::take_done(store, clock, &FlowPolicy::default(), flow, &current.user.id)?
+    let flow = match flows::take_done(store, clock, &FlowPolicy::default(), flow, &current.user.id)?
     {
-        Pending::Ready(Resume::Authorize(json)) => json,
-        Pending::Ready(Resume::Page(_)) | Pending::Gone => return Ok(Resumed::Gone),
+        Pending::Ready(flow) => flow,
+        Pending::Gone => return Ok(Resumed::Gone),
         Pending::NotYet => return Ok(Resumed::NotYet),
     };
-    let params: AuthorizeParams = serde_json::from_str(&json).map_err(|_| {
-        AuthorizeError::Page("The stored authorization request is unreadable.".into())
-    })?;
+    let params = stored_request(&flow.resume)?;
     let asked = Asked {
         params,
         client_addr,
         fresh_sign_in: true,
     };
-    decide(store, clock, issuer, default_audience, asked, Some(current)).map(Resumed::Next)
+    let next = decide(store, clock, issuer, default_audience, asked, Some(current))?;
+    if let Next::Consent(request) = &next {
+        if asks_for_sign_in(request) {
+            // The consent answer takes the flow again: that is what shows it comes from this
+            // sign-in, not from a consent form posted by a browser that was merely signed in.
+            flows::put_back(store, &flow)?;
+        }
+    }
+    Ok(Resumed::Next(next))
 }
+
+/// The authorization request a flow holds, or `None`-like refusal for a flow of a page.
+fn stored_request(resume: &Resume) -> Result<AuthorizeParams, AuthorizeError> {
+    match resume {
+        Resume::Authorize(json) => serde_json::from_str(json).map_err(|_| {
+            AuthorizeError::Page("The stored authorization request is unreadable.".into())
+        }),
+        Resume::Page(_) => Err(AuthorizeError::Page(SIGN_IN_AGAIN.into())),
+    }
+}
+
+/// A request that can only be answered after a sign-in made for it: `prompt=login` or
+/// `select_account`, or a `max_age` (met by the session itself when recent enough).
+fn asks_for_sign_in(request: &AuthorizeRequest) -> bool {
+    request.max_age.is_some()
+        || request
+            .prompts
+            .iter()
+            .any(|p| matches!(p, Prompt::Login | Prompt::SelectAccount))
+}
+
+/// The largest authorization request (as stored JSON) a sign-in flow keeps.
+pub const MAX_STORED_REQUEST: usize = 16 * 1024;
+
+const SIGN_IN_AGAIN: &str =
+    "This sign-in is over or has expired. Start again from the application.";
 
 fn decide<S: OAuthStore + FlowStore>(
     store: &S,
@@ -140,6 +172,14 @@ fn decide<S: OAuthStore + FlowStore>(
             let json = serde_json::to_string(&request.params).map_err(|_| {
                 AuthorizeError::Page("The authorization request cannot be kept.".into())
             })?;
+            // Anyone may make the server keep a request: its size is bounded (a `state` of
+            // 2,048 characters and every other parameter at its limit fit many times over).
+            if json.len() > MAX_STORED_REQUEST {
+                return Err(request.fail(
+                    ErrorCode::InvalidRequest,
+                    "the authorization request is too large",
+                ));
+            }
             let resume = Resume::Authorize(json);
             let flow = flows::begin(store, clock, requirement, resume, asked.client_addr)?;
             Ok(Next::SignIn {
@@ -179,6 +219,9 @@ fn issue<S: OAuthStore>(
 pub struct ConsentAnswer {
     pub params: AuthorizeParams,
     pub allow: bool,
+    /// The sign-in flow the browser's cookie names: the proof of the sign-in a `prompt=login`
+    /// or `max_age` request needs (see [`resume`]).
+    pub flow: Option<PlainFlowId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,7 +244,12 @@ impl From<AuthorizeError> for ConsentError {
 /// Validates the posted request again (nothing of it is trusted from the page), then denies
 /// (`access_denied`, RFC 6749 §4.1.2.1) or remembers the consent, adding to what the user
 /// granted the client before, and issues the code. Returns the redirect to the client.
-pub fn answer<S: OAuthStore>(
+///
+/// A request with `prompt=login`/`select_account`, or whose `max_age` the session no longer
+/// meets, is answered only with the completed sign-in flow that was made for it (taken once),
+/// and then it is the flow's stored request that is answered, not the posted one: a browser
+/// that is merely signed in cannot post its way past a fresh sign-in.
+pub fn answer<S: OAuthStore + FlowStore>(
     store: &S,
     clock: &dyn Clock,
     issuer: &str,
@@ -209,7 +257,32 @@ pub fn answer<S: OAuthStore>(
     answer: ConsentAnswer,
     current: &CurrentSession,
 ) -> Result<String, ConsentError> {
-    let mut request = authorize::validate(store, answer.params, default_audience)?;
+    let posted = authorize::validate(store, answer.params, default_audience)?;
+    let now = clock.now();
+    let signed_in_for_it = posted
+        .prompts
+        .iter()
+        .any(|p| matches!(p, Prompt::Login | Prompt::SelectAccount))
+        || posted
+            .max_age
+            .is_some_and(|max| authorize::older_than(current.session.auth_time, max, now));
+    let mut request = if signed_in_for_it {
+        let taken = match &answer.flow {
+            Some(flow) => {
+                flows::take_done(store, clock, &FlowPolicy::default(), flow, &current.user.id)?
+            }
+            None => Pending::Gone,
+        };
+        let Pending::Ready(flow) = taken else {
+            return Err(AuthorizeError::Page(SIGN_IN_AGAIN.into()).into());
+        };
+        let mut request =
+            authorize::validate(store, stored_request(&flow.resume)?, default_audience)?;
+        request.fresh_sign_in = true;
+        request
+    } else {
+        posted
+    };
     authorize::narrow_to_user(store, &mut request, &current.user.id)?;
     if !answer.allow {
         return Err(request

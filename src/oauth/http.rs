@@ -417,6 +417,11 @@ pub async fn authorize_resume(
         Err(e) => authorize_error(&st, e)?,
         Ok(Resumed::NotYet) => return Ok(login_redirect_with(AUTHORIZE_RESUME, true, None)),
         Ok(Resumed::Gone) => return Err(WebError::BadRequest(FLOW_GONE.into())),
+        // The consent page of a request the user signed in for keeps the flow (and its
+        // cookie) for the consent answer.
+        Ok(Resumed::Next(Next::Consent(request))) => {
+            return answer_next(&req, &st, Next::Consent(request), Some(&current));
+        }
         Ok(Resumed::Next(next)) => answer_next(&req, &st, next, Some(&current))?,
     };
     if !res
@@ -532,6 +537,7 @@ pub async fn consent(
     let answer = ConsentAnswer {
         allow: form.decision == "allow",
         params: form.params,
+        flow: flow_secret(&req),
     };
     let current = signed_in.into_session();
     let st2 = st.clone();

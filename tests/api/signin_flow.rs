@@ -251,7 +251,123 @@ async fn a_sign_in_flow_is_short_lived_and_stored_hashed(backend: Backend) {
     assert!(res.text().await.unwrap().contains("Start again"));
 }
 
+/// The hidden fields of a consent page, and the answer `decision`.
+fn consent_fields(page: &str, decision: &str) -> Vec<(String, String)> {
+    let doc = scraper::Html::parse_document(page);
+    let sel = scraper::Selector::parse("form input[type=hidden]").unwrap();
+    let mut form: Vec<(String, String)> = doc
+        .select(&sel)
+        .map(|e| {
+            (
+                e.value().attr("name").unwrap().to_owned(),
+                e.value().attr("value").unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    form.push(("decision".into(), decision.into()));
+    form
+}
+
+/// A request that needs a sign-in made for it (`prompt=login`, `max_age=0`) is answered at the
+/// consent form only with that sign-in's flow: a browser that is merely signed in cannot post
+/// the consent form with `prompt=login` added and get a code. Signing in as asked, the consent
+/// page's answer gives the code, once.
+async fn a_consent_form_cannot_stand_in_for_the_sign_in_it_needs(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = register(&app, client_spec("Third party")).await;
+    let b = signed_in_browser(&app).await;
+    let res = b.get(auth_url(&app, &client.id, &[])).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the consent page");
+    let page = res.text().await.unwrap();
+    for extra in [("prompt", "login"), ("max_age", "0")] {
+        let mut form = consent_fields(&page, "allow");
+        form.push((extra.0.into(), extra.1.into()));
+        let res = b
+            .post(app.url("/oauth/consent"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let to = res
+            .headers()
+            .get("location")
+            .map(|l| l.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        assert!(
+            !to.contains("code="),
+            "{extra:?}: no code without the sign-in it asks for ({status}, {to})"
+        );
+        assert_eq!(status, 400, "{extra:?}");
+    }
+    // As asked: sign in again, then the consent page of the resumed request gives the code.
+    // (`max_age` travels in the consent form, so its answer needs the flow; `prompt` does not,
+    // and the form's answer is then a plain request, with the new `auth_time` in its tokens.)
+    let res = b
+        .get(auth_url(&app, &client.id, &[("max_age", "0")]))
+        .send()
+        .await
+        .unwrap();
+    let to = sign_in_at(&app, &b, &location(res.headers())).await;
+    let res = b.get(app.url(&to)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the consent page after signing in");
+    let form = consent_fields(&res.text().await.unwrap(), "allow");
+    let res = b
+        .post(app.url("/oauth/consent"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let tokens = redeem_code(&app, &client, &location(res.headers())).await;
+    assert!(tokens["id_token"].is_string());
+    // The sign-in proves one answer.
+    let res = b
+        .post(app.url("/oauth/consent"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "the flow is single use");
+}
+
+/// Anyone may make the server keep an authorization request while they sign in: one too large
+/// to keep is refused to the client (`invalid_request`), not stored.
+async fn an_oversized_authorization_request_is_not_kept(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = session_client(&app, "RP").await;
+    let hint = "x".repeat(20_000);
+    let res = new_client()
+        .post(app.url("/oauth/authorize"))
+        .form(&[
+            ("response_type", "code"),
+            ("client_id", client.id.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("scope", "openid"),
+            ("state", "st4te"),
+            ("login_hint", hint.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let to = location(res.headers());
+    assert!(to.starts_with(REDIRECT), "{to}");
+    assert_eq!(query_of(&to)["error"], "invalid_request");
+    assert!(
+        res.headers()
+            .get("set-cookie")
+            .is_none_or(|c| !c.to_str().unwrap().contains("mg_flow"))
+    );
+}
+
 both!(
+    an_oversized_authorization_request_is_not_kept,
+    a_consent_form_cannot_stand_in_for_the_sign_in_it_needs,
     a_sign_in_flow_is_short_lived_and_stored_hashed,
     prompt_login_cannot_be_skipped_by_opening_the_return_url,
     a_long_authorization_request_survives_sign_in,

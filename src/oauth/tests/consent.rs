@@ -55,6 +55,7 @@ fn answer(w: &World, scope: &str, allow: bool, s: &CurrentSession) -> Result<Str
     let answer = ConsentAnswer {
         params: params(scope),
         allow,
+        flow: None,
     };
     consent::answer(
         &w.store,
