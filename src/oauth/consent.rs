@@ -98,12 +98,12 @@ pub fn resume<S: OAuthStore + FlowStore>(
         fresh_sign_in: true,
     };
     let next = decide(store, clock, issuer, default_audience, asked, Some(current))?;
-    if let Next::Consent(request) = &next {
-        if asks_for_sign_in(request) {
-            // The consent answer takes the flow again: that is what shows it comes from this
-            // sign-in, not from a consent form posted by a browser that was merely signed in.
-            flows::put_back(store, &flow)?;
-        }
+    // The consent answer takes the flow again: that is what shows it comes from this sign-in,
+    // not from a consent form posted by a browser that was merely signed in.
+    if let Next::Consent(request) = &next
+        && asks_for_sign_in(request)
+    {
+        flows::put_back(store, &flow)?;
     }
     Ok(Resumed::Next(next))
 }
