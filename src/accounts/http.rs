@@ -43,9 +43,21 @@ pub fn safe_return_to(raw: Option<&str>) -> String {
 struct LoginPage<'a> {
     csrf: &'a str,
     return_to: &'a str,
+    /// The tag of the pending sign-in this page continues (see [`flow_tag`]).
+    flow: Option<&'a str>,
     login: &'a str,
     error: Option<&'a str>,
 }
+
+/// Names the pending sign-in a sign-in page was shown for: the first 16 hex digits of the hash
+/// of its cookie value (nothing of the cookie itself). The form carries it back, so a page shown
+/// for one authorization request cannot complete another one started since in the same browser.
+fn flow_tag(req: &HttpRequest) -> Option<String> {
+    flow_secret(req).map(|f| f.hash().as_str().chars().take(16).collect())
+}
+
+const OTHER_SIGN_IN: &str = "Another sign-in was started in this browser after this page was \
+    shown. Start again from the application.";
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -62,6 +74,8 @@ pub struct LoginForm {
     login: String,
     password: SecretString,
     return_to: Option<String>,
+    /// The pending sign-in the page was shown for ([`flow_tag`]).
+    flow: Option<String>,
 }
 
 impl CsrfProtected for LoginForm {
@@ -82,6 +96,9 @@ fn login_response(
     retry_after: Option<u64>,
 ) -> Result<HttpResponse, WebError> {
     let st = state(req);
+    let flow = (return_to == AUTHORIZE_RESUME)
+        .then(|| flow_tag(req))
+        .flatten();
     let mut token = csrf::issue(st, req, None);
     let mut builder = token.builder(status);
     if let Some(seconds) = retry_after {
@@ -92,6 +109,7 @@ fn login_response(
         &LoginPage {
             csrf: &token.token,
             return_to,
+            flow: flow.as_deref(),
             login,
             error,
         },
@@ -128,6 +146,9 @@ pub async fn login_submit(
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let return_to = safe_return_to(form.return_to.as_deref());
+    if return_to == AUTHORIZE_RESUME && form.flow != flow_tag(&req) {
+        return Err(WebError::BadRequest(OTHER_SIGN_IN.into()));
+    }
     let login = form.login.clone();
     let input = PasswordStep {
         login: form.login,

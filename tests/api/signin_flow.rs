@@ -56,8 +56,10 @@ async fn sign_in_at(app: &TestApp, b: &reqwest::Client, login: &str) -> String {
         ("login".to_owned(), ADMIN_USERNAME.to_owned()),
         ("password".to_owned(), ADMIN_PASSWORD.to_owned()),
     ];
-    if let Some(r) = form_value(&page, "return_to") {
-        form.push(("return_to".to_owned(), r));
+    for field in ["return_to", "flow"] {
+        if let Some(v) = form_value(&page, field) {
+            form.push((field.to_owned(), v));
+        }
     }
     let res = b.post(app.url("/login")).form(&form).send().await.unwrap();
     assert_eq!(res.status(), 303, "signed in");
@@ -365,7 +367,69 @@ async fn an_oversized_authorization_request_is_not_kept(backend: Backend) {
     );
 }
 
+/// A sign-in page answers only the pending sign-in it was shown for: when another authorization
+/// started in the same browser since (another tab, or a page an attacker opened) has taken the
+/// cookie's place, the older page's password completes neither, and the newer one still can.
+async fn a_sign_in_page_answers_only_its_own_flow(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = session_client(&app, "RP").await;
+    let b = new_client();
+    let first = b
+        .get(session_url(&app, &client, &[("nonce", "first")]))
+        .send()
+        .await
+        .unwrap();
+    let first_login = location(first.headers());
+    let page = b
+        .get(app.url(&first_login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let second = b
+        .get(session_url(&app, &client, &[("nonce", "second")]))
+        .send()
+        .await
+        .unwrap();
+    let second_login = location(second.headers());
+    let res = b
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", form_value(&page, "csrf").unwrap().as_str()),
+            ("login", ADMIN_USERNAME),
+            ("password", ADMIN_PASSWORD),
+            (
+                "return_to",
+                form_value(&page, "return_to").unwrap().as_str(),
+            ),
+            ("flow", form_value(&page, "flow").unwrap().as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        400,
+        "the first page's flow is no longer this browser's"
+    );
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Another sign-in was started")
+    );
+    let to = sign_in_at(&app, &b, &second_login).await;
+    let tokens = redeem_code(&app, &client, &to).await;
+    let id_token = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id_token["nonce"], "second");
+}
+
 both!(
+    a_sign_in_page_answers_only_its_own_flow,
     an_oversized_authorization_request_is_not_kept,
     a_consent_form_cannot_stand_in_for_the_sign_in_it_needs,
     a_sign_in_flow_is_short_lived_and_stored_hashed,
