@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use mintgate::clock::Clock;
 use mintgate::oauth::types::TokenFormat;
 use mintgate::signing::SigningAlg;
@@ -15,15 +14,6 @@ use crate::oauth_support::*;
 
 const API: &str = "https://api.example/v1";
 const OTHER_API: &str = "https://other-api.example";
-
-/// A JWT's payload, read without verifying (the tests only look at claims).
-fn jwt_claims(token: &str) -> serde_json::Value {
-    let payload = token.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
 
 /// A signed-in browser (as admin).
 async fn browser(app: &TestApp) -> reqwest::Client {
@@ -629,6 +619,7 @@ async fn max_age_zero_proceeds_after_a_fresh_sign_in(backend: Backend) {
         .unwrap();
     let csrf = form_value(&page, "csrf").expect("the sign-in form");
     let return_to = form_value(&page, "return_to").expect("return_to is carried");
+    let flow = form_value(&page, "flow").expect("the sign-in flow the page was shown for");
     app.clock.advance(1);
     let res = b
         .post(app.url("/login"))
@@ -637,6 +628,7 @@ async fn max_age_zero_proceeds_after_a_fresh_sign_in(backend: Backend) {
             ("login", ADMIN_USERNAME),
             ("password", ADMIN_PASSWORD),
             ("return_to", return_to.as_str()),
+            ("flow", flow.as_str()),
         ])
         .send()
         .await

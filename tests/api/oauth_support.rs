@@ -65,18 +65,7 @@ pub async fn authorize_with(app: &TestApp, browser: &reqwest::Client, auth_url: 
         200 => {
             let page = res.text().await.unwrap();
             assert!(page.contains("Allow"), "consent page expected: {page}");
-            let doc = scraper::Html::parse_document(&page);
-            let sel = scraper::Selector::parse("form input[type=hidden]").unwrap();
-            let mut form: Vec<(String, String)> = doc
-                .select(&sel)
-                .map(|e| {
-                    (
-                        e.value().attr("name").unwrap().to_owned(),
-                        e.value().attr("value").unwrap_or("").to_owned(),
-                    )
-                })
-                .collect();
-            form.push(("decision".into(), "allow".into()));
+            let form = consent_fields(&page, "allow");
             let res = browser
                 .post(app.url("/oauth/consent"))
                 .form(&form)
@@ -91,6 +80,33 @@ pub async fn authorize_with(app: &TestApp, browser: &reqwest::Client, auth_url: 
             res.text().await.unwrap()
         ),
     }
+}
+
+/// The hidden fields of a consent page's form, and the answer `decision`.
+pub fn consent_fields(page: &str, decision: &str) -> Vec<(String, String)> {
+    let doc = scraper::Html::parse_document(page);
+    let sel = scraper::Selector::parse("form input[type=hidden]").unwrap();
+    let mut form: Vec<(String, String)> = doc
+        .select(&sel)
+        .map(|e| {
+            (
+                e.value().attr("name").unwrap().to_owned(),
+                e.value().attr("value").unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    form.push(("decision".into(), decision.into()));
+    form
+}
+
+/// A JWT's payload, read without verifying (the tests only look at claims).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 pub fn auth_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> String {

@@ -1,20 +1,11 @@
 //! Sign-in as a stored flow (issue #10): the authorization request waits on the server while
 //! the user signs in, and the sign-in it asked for is recorded for that request alone.
 
-use base64::Engine;
 use mintgate::clock::Clock;
 
 use crate::both;
 use crate::helpers::*;
 use crate::oauth_support::*;
-
-fn jwt_claims(token: &str) -> serde_json::Value {
-    let payload = token.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
 
 async fn signed_in_browser(app: &TestApp) -> reqwest::Client {
     let b = new_client();
@@ -251,23 +242,6 @@ async fn a_sign_in_flow_is_short_lived_and_stored_hashed(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("Start again"));
-}
-
-/// The hidden fields of a consent page, and the answer `decision`.
-fn consent_fields(page: &str, decision: &str) -> Vec<(String, String)> {
-    let doc = scraper::Html::parse_document(page);
-    let sel = scraper::Selector::parse("form input[type=hidden]").unwrap();
-    let mut form: Vec<(String, String)> = doc
-        .select(&sel)
-        .map(|e| {
-            (
-                e.value().attr("name").unwrap().to_owned(),
-                e.value().attr("value").unwrap_or("").to_owned(),
-            )
-        })
-        .collect();
-    form.push(("decision".into(), decision.into()));
-    form
 }
 
 /// A request that needs a sign-in made for it (`prompt=login`, `max_age=0`) is answered at the

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use base64::Engine;
 use mintgate::clock::Clock;
 use mintgate::oauth::types::TokenFormat;
 use serde_json::{Value, json};
@@ -19,14 +18,6 @@ use crate::oauth_support::*;
 const API: &str = "https://api.example/";
 const MEMBER: &str = "mia";
 const MEMBER_PASSWORD: &str = "a long member password 1";
-
-fn jwt_claims(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("a JWT");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
 
 fn scope_set(s: &str) -> std::collections::BTreeSet<String> {
     s.split_whitespace().map(str::to_owned).collect()
