@@ -48,6 +48,20 @@ pub struct AuthorizeParams {
     pub response_mode: Option<String>,
 }
 
+impl AuthorizeParams {
+    /// The same request as far as its consent form says: the fields the consent page carries
+    /// and a client could tell apart (who, where to, for what, with which state and PKCE).
+    pub fn same_request(&self, other: &AuthorizeParams) -> bool {
+        self.client_id == other.client_id
+            && self.redirect_uri == other.redirect_uri
+            && self.scope == other.scope
+            && self.state == other.state
+            && self.nonce == other.nonce
+            && self.code_challenge == other.code_challenge
+            && self.resource == other.resource
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prompt {
     None,

@@ -276,8 +276,13 @@ pub fn answer<S: OAuthStore + FlowStore>(
         let Pending::Ready(flow) = taken else {
             return Err(AuthorizeError::Page(SIGN_IN_AGAIN.into()).into());
         };
-        let mut request =
-            authorize::validate(store, stored_request(&flow.resume)?, default_audience)?;
+        // The flow must be the one this consent page was shown for: a flow of another request
+        // (started since in another tab) is never answered by this page's button.
+        let stored = stored_request(&flow.resume)?;
+        if !stored.same_request(&posted.params) {
+            return Err(AuthorizeError::Page(SIGN_IN_AGAIN.into()).into());
+        }
+        let mut request = authorize::validate(store, stored, default_audience)?;
         request.fresh_sign_in = true;
         request
     } else {

@@ -402,7 +402,60 @@ async fn a_sign_in_page_answers_only_its_own_flow(backend: Backend) {
     assert_eq!(id_token["nonce"], "second");
 }
 
+/// A consent page answers only the request it shows: when a sign-in for another request (another
+/// tab) has taken the flow cookie's place since, the older page's Allow consents to neither.
+async fn a_consent_page_answers_only_its_own_request(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let shown = register(&app, client_spec("Shown")).await;
+    let other = register(&app, client_spec("Other")).await;
+    let b = signed_in_browser(&app).await;
+    let res = b
+        .get(auth_url(&app, &shown.id, &[("max_age", "0")]))
+        .send()
+        .await
+        .unwrap();
+    let to = sign_in_at(&app, &b, &location(res.headers())).await;
+    let res = b.get(app.url(&to)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the consent page for Shown");
+    let shown_form = consent_fields(&res.text().await.unwrap(), "allow");
+    // Another tab: a request of another client, signed in for as well.
+    let res = b
+        .get(auth_url(&app, &other.id, &[("max_age", "0")]))
+        .send()
+        .await
+        .unwrap();
+    let to = sign_in_at(&app, &b, &location(res.headers())).await;
+    assert_eq!(b.get(app.url(&to)).send().await.unwrap().status(), 200);
+    // Allow on the first page.
+    let res = b
+        .post(app.url("/oauth/consent"))
+        .form(&shown_form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        400,
+        "neither request is answered by the stale page"
+    );
+    let account = b
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !account.contains("Other") && !account.contains("Shown"),
+        "no consent was remembered: {account}"
+    );
+}
+
 both!(
+    a_consent_page_answers_only_its_own_request,
     a_sign_in_page_answers_only_its_own_flow,
     an_oversized_authorization_request_is_not_kept,
     a_consent_form_cannot_stand_in_for_the_sign_in_it_needs,
