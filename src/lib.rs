@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod apikeys;
 pub mod audit;
+pub mod authn;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -14,6 +15,7 @@ pub mod crypto;
 pub mod failure;
 pub mod flows;
 pub mod ids;
+pub mod mfa;
 pub mod netaddr;
 pub mod oauth;
 pub mod oidc;

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use crate::web::error::WebError;
 use crate::web::paths::*;
 use crate::web::see_other;
-use crate::{accounts, apikeys, oauth, oidc, ops, v1};
+use crate::{accounts, apikeys, mfa, oauth, oidc, ops, v1};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { see_other(ACCOUNT) }))
@@ -17,7 +17,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(accounts::http::login_page))
                 .route(web::post().to(accounts::http::login_submit)),
         )
+        .service(web::resource(LOGIN_FACTOR).route(web::get().to(mfa::http::factor_page)))
         .service(web::resource(LOGOUT).route(web::post().to(accounts::http::logout)))
+        .service(web::resource(SETTINGS_SECURITY).route(web::get().to(mfa::http::security_page)))
         .service(web::resource(ACCOUNT).route(web::get().to(accounts::http::account_page)))
         .service(
             web::resource(SETTINGS_API_KEYS)

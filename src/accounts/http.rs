@@ -10,14 +10,16 @@ use serde::Deserialize;
 use super::signin::SignInError;
 use super::types::{Membership, User};
 use crate::audit::RequestMeta;
-use crate::flows::service::{self as flows, FlowPolicy, PasswordStep};
+use crate::flows::service::{self as flows, FLOW_TTL, FlowPolicy, Outcome, PasswordStep};
 use crate::flows::types::Resume;
 use crate::oauth::types::ConsentRecord;
 use crate::sessions::service as sessions;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, session_secret, state};
-use crate::web::paths::{ACCOUNT, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGOUT};
+use crate::web::paths::{
+    ACCOUNT, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR, LOGOUT, SETTINGS_SECURITY,
+};
 use crate::web::see_other;
 use crate::web::{cookies, csrf, html};
 
@@ -52,11 +54,11 @@ struct LoginPage<'a> {
 /// Names the pending sign-in a sign-in page was shown for: the first 16 hex digits of the hash
 /// of its cookie value (nothing of the cookie itself). The form carries it back, so a page shown
 /// for one authorization request cannot complete another one started since in the same browser.
-fn flow_tag(req: &HttpRequest) -> Option<String> {
+pub fn flow_tag(req: &HttpRequest) -> Option<String> {
     flow_secret(req).map(|f| f.hash().as_str().chars().take(16).collect())
 }
 
-const OTHER_SIGN_IN: &str = "Another sign-in was started in this browser after this page was \
+pub const OTHER_SIGN_IN: &str = "Another sign-in was started in this browser after this page was \
     shown. Start again from the application.";
 
 #[derive(Deserialize)]
@@ -158,6 +160,7 @@ pub async fn login_submit(
             .flatten(),
         fallback: Resume::Page(return_to.clone()),
         previous: session_secret(&req),
+        client_addr: meta.ip.map(crate::netaddr::subscriber),
     };
     let st = state(&req).clone();
     let result = web::block(move || {
@@ -173,22 +176,8 @@ pub async fn login_submit(
         )
     })
     .await?;
-    let st = state(&req);
     match result {
-        Ok(done) => {
-            let to = match &done.resume {
-                Resume::Authorize(_) => AUTHORIZE_RESUME,
-                Resume::Page(page) => page.as_str(),
-            };
-            Ok(HttpResponse::SeeOther()
-                .insert_header((actix_web::http::header::LOCATION, to))
-                .cookie(cookies::build(
-                    &st.settings.server,
-                    cookies::SESSION,
-                    done.session.expose().to_owned(),
-                ))
-                .finish())
-        }
+        Ok(outcome) => outcome_response(&req, outcome),
         Err(e @ SignInError::Invalid) => login_response(
             &req,
             StatusCode::UNAUTHORIZED,
@@ -214,6 +203,46 @@ pub async fn login_submit(
             Some(1),
         ),
         Err(SignInError::Store(e)) => Err(e.into()),
+    }
+}
+
+/// Where a method done in the sign-in flow sends the browser: on to what the flow resumes, to
+/// enrol a second factor, or to the second-factor page; with the session cookie once signed
+/// in, and the flow's cookie when the flow was begun by this request.
+pub fn outcome_response(req: &HttpRequest, outcome: Outcome) -> Result<HttpResponse, WebError> {
+    let st = state(req);
+    let (to, session, flow) = match &outcome {
+        Outcome::SignedIn(done) => (resume_path(&done.resume), Some(&done.session), None),
+        Outcome::Enrol { completed, flow } => {
+            (SETTINGS_SECURITY, Some(&completed.session), flow.as_ref())
+        }
+        Outcome::SecondFactor { flow } => (LOGIN_FACTOR, None, flow.as_ref()),
+    };
+    let mut res = HttpResponse::SeeOther();
+    res.insert_header((actix_web::http::header::LOCATION, to));
+    if let Some(session) = session {
+        res.cookie(cookies::build(
+            &st.settings.server,
+            cookies::SESSION,
+            session.expose().to_owned(),
+        ));
+    }
+    if let Some(flow) = flow {
+        res.cookie(cookies::short_lived(
+            &st.settings.server,
+            cookies::FLOW,
+            flow.expose().to_owned(),
+            FLOW_TTL,
+        ));
+    }
+    Ok(res.finish())
+}
+
+/// The path that resumes what a completed flow holds.
+pub fn resume_path(resume: &Resume) -> &str {
+    match resume {
+        Resume::Authorize(_) => AUTHORIZE_RESUME,
+        Resume::Page(page) => page.as_str(),
     }
 }
 

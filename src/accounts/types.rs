@@ -118,6 +118,8 @@ pub struct Organisation {
     pub api_key_max_lifetime: Option<i64>,
     /// Whether `?api_key=` is accepted for this organisation's keys.
     pub api_key_legacy_query: bool,
+    /// Whether members must sign in with a second factor (they are taken to enrol one).
+    pub require_mfa: bool,
 }
 
 impl Organisation {
@@ -128,6 +130,7 @@ impl Organisation {
             created_at,
             api_key_max_lifetime: None,
             api_key_legacy_query: true,
+            require_mfa: false,
         }
     }
 }

@@ -5,17 +5,20 @@
 use secrecy::SecretString;
 
 use super::store::FlowStore;
-use super::types::{Flow, Method, MethodDone, Requirement, Resume};
+use super::types::{Flow, MethodDone, Requirement, Resume};
 use crate::accounts::password::PasswordHasher;
 use crate::accounts::signin::{self, SignInError};
 use crate::accounts::store::{ThrottleStore, UserStore};
 use crate::accounts::throttle::Throttle;
 use crate::accounts::types::User;
 use crate::audit::{AuditStore, RequestMeta};
+use crate::authn::{self, Method};
 use crate::clock::{Clock, UnixTime};
 use crate::credentials::PlainFlowId;
 use crate::crypto;
 use crate::ids::UserId;
+use crate::mfa::store::FactorStore;
+use crate::mfa::types::Factors;
 use crate::sessions::service::{self as sessions, SessionPolicy, SessionSecret};
 use crate::sessions::store::SessionStore;
 use crate::store::StoreResult;
@@ -46,29 +49,76 @@ impl Default for FlowPolicy {
 pub enum Step {
     /// Expired or out of attempts: start again from what sent the user here.
     Restart,
-    /// Ask for the password (which also says who the user is).
-    Password,
+    /// Ask who the user is: a password, or a passkey that verifies the user.
+    Identify,
+    /// Ask for a second factor: a TOTP or recovery code, or a passkey.
+    SecondFactor,
+    /// An organisation of the user requires a second factor and the user has none: sign in
+    /// with what was done, and go to enrol one; the flow waits for it.
+    Enrol,
+    /// The request asks for an `acr` the user cannot meet (no second factor to ask for): the
+    /// authorization endpoint answers `unmet_authentication_requirements`.
+    Unmet,
     /// Everything asked is done: resume.
     Done,
 }
 
-/// Decides the next step from what the flow holds. Pure: the policy and the time are given.
+/// Decides the next step from what the flow holds and, once the flow knows its user, what the
+/// user has (`factors`). Pure: the policy and the time are given.
+///
 /// Methods done in the flow are fresh for the request the flow holds, so `prompt=login` and
-/// `max_age` (even 0) are met by them; what the flow asks for is only ever what it still lacks.
-pub fn next_step(flow: &Flow, policy: &FlowPolicy, now: UnixTime) -> Step {
+/// `max_age` (even 0) are met by them; methods carried over from the session (a step-up flow,
+/// [`begin_step_up`]) count only where the request accepts an earlier sign-in. A user with a
+/// second factor is always asked for it after a password; one whose organisation requires a
+/// second factor enrols one; an `acr` asked for must be met.
+pub fn next_step(flow: &Flow, policy: &FlowPolicy, factors: &Factors, now: UnixTime) -> Step {
     if now >= flow.expires_at || flow.attempts >= policy.max_attempts {
         return Step::Restart;
     }
-    let identified = flow.user_id.is_some();
-    let fresh_password = flow
+    let req = &flow.requirement;
+    let fresh = |at: UnixTime| {
+        at >= flow.created_at
+            || (!req.force_login && req.max_age.is_none_or(|max| max > 0 && now - at <= max))
+    };
+    let done: Vec<Method> = flow
         .methods
         .iter()
-        .any(|m| m.method == Method::Password.as_str() && m.at >= flow.created_at);
-    if identified && fresh_password {
-        Step::Done
-    } else {
-        Step::Password
+        .filter(|m| fresh(m.at))
+        .map(|m| m.method)
+        .collect();
+    if flow.user_id.is_none() || !done.iter().any(|m| m.identifies()) {
+        return Step::Identify;
     }
+    let amr = authn::amr_of(&done);
+    let mfa = authn::meets(&amr, authn::ACR_MFA);
+    if !mfa && factors.any() {
+        return Step::SecondFactor;
+    }
+    if !mfa && factors.org_requires_mfa {
+        return Step::Enrol;
+    }
+    match &req.acr {
+        Some(acr) if !authn::meets(&amr, acr) => Step::Unmet,
+        _ => Step::Done,
+    }
+}
+
+/// The factors of the flow's user (none before the flow knows its user).
+pub fn factors_of<S: FactorStore>(store: &S, flow: &Flow) -> StoreResult<Factors> {
+    match &flow.user_id {
+        Some(user) => store.factors(user),
+        None => Ok(Factors::default()),
+    }
+}
+
+/// [`next_step`] with the user's factors read from the store.
+pub fn step_of<S: FactorStore>(
+    store: &S,
+    flow: &Flow,
+    policy: &FlowPolicy,
+    now: UnixTime,
+) -> StoreResult<Step> {
+    Ok(next_step(flow, policy, &factors_of(store, flow)?, now))
 }
 
 fn new_flow(
@@ -102,12 +152,77 @@ pub fn begin<S: FlowStore>(
     resume: Resume,
     client_addr: Option<String>,
 ) -> StoreResult<PlainFlowId> {
+    begin_flow(store, clock, requirement, resume, client_addr, None)
+}
+
+/// Starts a pending sign-in that steps a signed-in user's session up: the flow knows its user
+/// and carries the session's methods, done at its `auth_time`, so that only what the request
+/// adds is asked (a second factor for an `acr`; everything again for `prompt=login` or a
+/// `max_age` the session is older than). `session_methods` are the session's, as
+/// [`methods_of_amr`] reads them.
+pub fn begin_step_up<S: FlowStore>(
+    store: &S,
+    clock: &dyn Clock,
+    requirement: Requirement,
+    resume: Resume,
+    client_addr: Option<String>,
+    user: &UserId,
+    session_methods: Vec<MethodDone>,
+) -> StoreResult<PlainFlowId> {
+    begin_flow(
+        store,
+        clock,
+        requirement,
+        resume,
+        client_addr,
+        Some((user.clone(), session_methods)),
+    )
+}
+
+fn begin_flow<S: FlowStore>(
+    store: &S,
+    clock: &dyn Clock,
+    requirement: Requirement,
+    resume: Resume,
+    client_addr: Option<String>,
+    known: Option<(UserId, Vec<MethodDone>)>,
+) -> StoreResult<PlainFlowId> {
     if let Some(addr) = &client_addr {
         store.trim_flows(addr, MAX_FLOWS_PER_ADDRESS - 1)?;
     }
-    let (secret, flow) = new_flow(requirement, resume, client_addr, clock.now());
+    let (secret, mut flow) = new_flow(requirement, resume, client_addr, clock.now());
+    if let Some((user, methods)) = known {
+        flow.user_id = Some(user);
+        flow.methods = methods;
+    }
     store.insert_flow(&flow)?;
     Ok(secret)
+}
+
+/// The methods a session's `amr` stands for, done at its `auth_time` (for [`begin_step_up`]).
+/// A passkey's `user` verification is kept; `mfa` and unknown values add nothing.
+pub fn methods_of_amr(amr: &[String], auth_time: UnixTime) -> Vec<MethodDone> {
+    let has = |v: &str| amr.iter().any(|a| a == v);
+    let mut methods = Vec::new();
+    if has("pwd") {
+        methods.push(Method::Password);
+    }
+    if has("otp") {
+        methods.push(Method::Totp);
+    }
+    if has("hwk") || has("swk") {
+        methods.push(Method::Passkey {
+            verified: has("user"),
+            hardware: has("hwk"),
+        });
+    }
+    methods
+        .into_iter()
+        .map(|method| MethodDone {
+            method,
+            at: auth_time,
+        })
+        .collect()
 }
 
 /// A password submitted from the sign-in page.
@@ -117,10 +232,12 @@ pub struct PasswordStep {
     pub password: SecretString,
     /// The flow the browser's cookie names, if the page continues one.
     pub flow: Option<PlainFlowId>,
-    /// Without a live flow: the page to go back to (a flow begun and completed here).
+    /// Without a live flow: the page to go back to (a flow begun here).
     pub fallback: Resume,
     /// The session cookie the browser already had, if any.
     pub previous: Option<SessionSecret>,
+    /// Where the request came from, for a flow begun here ([`MAX_FLOWS_PER_ADDRESS`]).
+    pub client_addr: Option<String>,
 }
 
 /// A completed sign-in: the session's (new) cookie value and what to resume.
@@ -132,10 +249,29 @@ pub struct Completed {
     pub stepped_up: bool,
 }
 
+/// Where a method done leaves the sign-in.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Signed in: set the session cookie and resume (an authorization request resumes at the
+    /// authorization endpoint, which takes the flow, and which answers an unmet `acr`).
+    SignedIn(Completed),
+    /// Signed in with what was done, but a second factor must be enrolled first: set the
+    /// session cookie and go to enrol; the flow waits (its cookie, `flow`, when begun here).
+    Enrol {
+        completed: Completed,
+        flow: Option<PlainFlowId>,
+    },
+    /// A second factor is needed: go to the factor page (with the flow's cookie, `flow`, when
+    /// the flow was begun here).
+    SecondFactor { flow: Option<PlainFlowId> },
+}
+
 /// Checks the password ([`signin::sign_in`]: throttle, audit) within the flow; a failure
-/// counts towards the flow's attempts. When the flow is done, completes it: see [`complete`].
+/// counts towards the flow's attempts. Then see [`record`].
 #[allow(clippy::too_many_arguments)]
-pub fn submit_password<S: UserStore + AuditStore + ThrottleStore + SessionStore + FlowStore>(
+pub fn submit_password<
+    S: UserStore + AuditStore + ThrottleStore + SessionStore + FlowStore + FactorStore,
+>(
     store: &S,
     hasher: &PasswordHasher,
     clock: &dyn Clock,
@@ -144,17 +280,27 @@ pub fn submit_password<S: UserStore + AuditStore + ThrottleStore + SessionStore 
     policy: &FlowPolicy,
     input: PasswordStep,
     meta: &RequestMeta,
-) -> Result<Completed, SignInError> {
+) -> Result<Outcome, SignInError> {
     let now = clock.now();
     let stored = match &input.flow {
-        Some(secret) => store
-            .find_flow(&secret.hash())?
-            .filter(|f| next_step(f, policy, now) != Step::Restart),
+        Some(secret) => match store.find_flow(&secret.hash())? {
+            Some(f) if step_of(store, &f, policy, now)? != Step::Restart => Some(f),
+            _ => None,
+        },
         None => None,
     };
-    let persisted = stored.is_some();
-    let mut flow =
-        stored.unwrap_or_else(|| new_flow(Requirement::default(), input.fallback, None, now).1);
+    let (fresh_secret, mut flow) = match stored {
+        Some(flow) => (None, flow),
+        None => {
+            let (secret, flow) = new_flow(
+                Requirement::default(),
+                input.fallback,
+                input.client_addr,
+                now,
+            );
+            (Some(secret), flow)
+        }
+    };
     let user = match signin::sign_in(
         store,
         hasher,
@@ -166,40 +312,123 @@ pub fn submit_password<S: UserStore + AuditStore + ThrottleStore + SessionStore 
     ) {
         Ok(user) => user,
         Err(e) => {
-            if persisted && matches!(e, SignInError::Invalid) {
+            if fresh_secret.is_none() && matches!(e, SignInError::Invalid) {
                 flow.attempts += 1;
                 store.update_flow(&flow)?;
             }
             return Err(e);
         }
     };
+    Ok(record(
+        store,
+        clock,
+        session_policy,
+        policy,
+        Progress {
+            flow,
+            fresh: fresh_secret,
+        },
+        &user,
+        Method::Password,
+        input.previous,
+        meta,
+    )?)
+}
+
+/// A flow being advanced: stored, or begun by this request (`fresh`: its cookie value, the flow
+/// not stored yet).
+pub struct Progress {
+    pub flow: Flow,
+    pub fresh: Option<PlainFlowId>,
+}
+
+/// The flow the cookie names, when it waits for a second factor of its user: what a factor
+/// page checks a code or an assertion against. `None` when there is no such flow (gone,
+/// expired, out of attempts, or at another step).
+pub fn awaiting_factor<S: FlowStore + FactorStore + UserStore>(
+    store: &S,
+    clock: &dyn Clock,
+    policy: &FlowPolicy,
+    secret: &PlainFlowId,
+) -> StoreResult<Option<(Flow, User, Factors)>> {
+    let Some(flow) = store.find_flow(&secret.hash())? else {
+        return Ok(None);
+    };
+    let factors = factors_of(store, &flow)?;
+    if next_step(&flow, policy, &factors, clock.now()) != Step::SecondFactor {
+        return Ok(None);
+    }
+    let Some(user_id) = &flow.user_id else {
+        return Ok(None);
+    };
+    match store.find_user(user_id)? {
+        Some(user) if !user.disabled => Ok(Some((flow, user, factors))),
+        _ => Ok(None),
+    }
+}
+
+/// Counts a failed factor (a wrong code or assertion) in the flow.
+pub fn count_failure<S: FlowStore>(store: &S, flow: &mut Flow) -> StoreResult<()> {
+    flow.attempts += 1;
+    store.update_flow(flow)
+}
+
+/// Records `method`, just done by `user`, in the flow, and goes on from there: the user is
+/// signed in (or their session stepped up, [`complete`]) when nothing is left to ask, or once
+/// identified when a second factor must be enrolled; otherwise the flow is stored for the next
+/// factor. A flow resuming a page is taken when done; one resuming an authorization request is
+/// left for the authorization endpoint to take.
+#[allow(clippy::too_many_arguments)]
+pub fn record<S: SessionStore + AuditStore + FlowStore + FactorStore>(
+    store: &S,
+    clock: &dyn Clock,
+    session_policy: SessionPolicy,
+    policy: &FlowPolicy,
+    progress: Progress,
+    user: &User,
+    method: Method,
+    previous: Option<SessionSecret>,
+    meta: &RequestMeta,
+) -> StoreResult<Outcome> {
+    let now = clock.now();
+    let Progress { mut flow, fresh } = progress;
     if flow.user_id.as_ref().is_some_and(|id| *id != user.id) {
         // Another user took over the flow: what was done was someone else's.
         flow.methods.clear();
     }
     flow.user_id = Some(user.id.clone());
-    flow.methods.push(MethodDone {
-        method: Method::Password.as_str().to_owned(),
-        at: now,
-    });
-    if persisted {
-        match &flow.resume {
-            // The authorization endpoint takes the flow when it resumes.
-            Resume::Authorize(_) => store.update_flow(&flow)?,
-            Resume::Page(_) => {
-                store.take_flow(&flow.id_hash)?;
+    flow.methods.push(MethodDone { method, at: now });
+    let save = |flow: &Flow| match fresh {
+        Some(_) => store.insert_flow(flow),
+        None => store.update_flow(flow),
+    };
+    match step_of(store, &flow, policy, now)? {
+        Step::SecondFactor | Step::Identify => {
+            save(&flow)?;
+            Ok(Outcome::SecondFactor { flow: fresh })
+        }
+        Step::Enrol => {
+            save(&flow)?;
+            let completed = complete(store, clock, session_policy, &flow, user, previous, meta)?;
+            Ok(Outcome::Enrol {
+                completed,
+                flow: fresh,
+            })
+        }
+        Step::Done | Step::Unmet | Step::Restart => {
+            match &flow.resume {
+                // The authorization endpoint takes the flow when it resumes.
+                Resume::Authorize(_) => save(&flow)?,
+                Resume::Page(_) => {
+                    if fresh.is_none() {
+                        store.take_flow(&flow.id_hash)?;
+                    }
+                }
             }
+            let completed = complete(store, clock, session_policy, &flow, user, previous, meta)?;
+            Ok(Outcome::SignedIn(completed))
         }
     }
-    Ok(complete(
-        store,
-        clock,
-        session_policy,
-        &flow,
-        &user,
-        input.previous,
-        meta,
-    )?)
 }
 
 /// Gives the browser a session for the flow's user: the same user's live session is stepped
@@ -259,14 +488,17 @@ pub enum Pending {
     /// Done by this user: taken (single use). The flow comes whole, so a caller that must hold
     /// it longer (the consent page of a `prompt=login` request) can [`put_back`] it.
     Ready(Box<Flow>),
-    /// Still waiting for the user to sign in.
+    /// Still waiting for the user to sign in (or to enrol a second factor).
     NotYet,
+    /// Done by this user, but the `acr` asked for cannot be met: taken; the request is answered
+    /// `unmet_authentication_requirements`.
+    Unmet(Box<Flow>),
     /// No such flow, expired, or done by another user than the session's.
     Gone,
 }
 
 /// Takes a completed flow for the signed-in `user`. A flow not done yet stays.
-pub fn take_done<S: FlowStore>(
+pub fn take_done<S: FlowStore + FactorStore>(
     store: &S,
     clock: &dyn Clock,
     policy: &FlowPolicy,
@@ -277,19 +509,22 @@ pub fn take_done<S: FlowStore>(
     let Some(flow) = store.find_flow(&secret.hash())? else {
         return Ok(Pending::Gone);
     };
-    match next_step(&flow, policy, now) {
-        Step::Password => Ok(Pending::NotYet),
+    let step = step_of(store, &flow, policy, now)?;
+    match step {
+        Step::Identify | Step::SecondFactor | Step::Enrol => Ok(Pending::NotYet),
         Step::Restart => {
             store.take_flow(&flow.id_hash)?;
             Ok(Pending::Gone)
         }
         // Another user's flow is left alone (its own user may still resume it); the user is
         // checked again on the row taken, which a concurrent sign-in may have changed.
-        Step::Done if flow.user_id.as_ref() != Some(user) => Ok(Pending::Gone),
-        Step::Done => match store.take_flow(&flow.id_hash)? {
-            Some(taken) if taken.user_id.as_ref() == Some(user) => {
-                Ok(Pending::Ready(Box::new(taken)))
-            }
+        Step::Done | Step::Unmet if flow.user_id.as_ref() != Some(user) => Ok(Pending::Gone),
+        Step::Done | Step::Unmet => match store.take_flow(&flow.id_hash)? {
+            Some(taken) if taken.user_id.as_ref() == Some(user) => Ok(if step == Step::Done {
+                Pending::Ready(Box::new(taken))
+            } else {
+                Pending::Unmet(Box::new(taken))
+            }),
             _ => Ok(Pending::Gone),
         },
     }

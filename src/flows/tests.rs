@@ -12,10 +12,12 @@ use crate::accounts::store::UserStore;
 use crate::accounts::throttle::Throttle;
 use crate::accounts::types::{Email, NewUser, Username};
 use crate::audit::{AuditKind, AuditStore, RequestMeta};
+use crate::authn::{ACR_MFA, Method};
 use crate::clock::ManualClock;
 use crate::config::{LoginSettings, SessionSettings};
 use crate::credentials::PlainFlowId;
 use crate::ids::{ClientId, GrantId, UserId};
+use crate::mfa::types::Factors;
 use crate::oauth::store::GrantStore;
 use crate::oauth::types::Grant;
 use crate::scopes::Scopes;
@@ -24,15 +26,20 @@ use crate::sessions::store::SessionStore;
 use crate::testing::memory::MemoryStore;
 
 const NOW: i64 = 1_700_000_000;
+const NONE: Factors = Factors {
+    totp: false,
+    passkeys: false,
+    org_requires_mfa: false,
+};
 
-fn flow(methods: &[(&str, i64)], user: bool) -> Flow {
+fn flow(methods: &[(Method, i64)], user: bool) -> Flow {
     Flow {
         id_hash: PlainFlowId::new("f".repeat(43)).hash(),
         user_id: user.then(|| UserId::new("usr_alice")),
         methods: methods
             .iter()
             .map(|(m, at)| MethodDone {
-                method: (*m).into(),
+                method: *m,
                 at: *at,
             })
             .collect(),
@@ -49,34 +56,161 @@ fn flow(methods: &[(&str, i64)], user: bool) -> Flow {
 #[test]
 fn next_step_asks_for_the_password_until_one_is_done_in_the_flow() {
     let policy = FlowPolicy::default();
-    assert_eq!(next_step(&flow(&[], false), &policy, NOW), Step::Password);
     assert_eq!(
-        next_step(&flow(&[("pwd", NOW + 5)], true), &policy, NOW + 6),
+        next_step(&flow(&[], false), &policy, &NONE, NOW),
+        Step::Identify
+    );
+    assert_eq!(
+        next_step(
+            &flow(&[(Method::Password, NOW + 5)], true),
+            &policy,
+            &NONE,
+            NOW + 6
+        ),
         Step::Done
     );
-    // A method from before the flow began is not this request's sign-in.
-    assert_eq!(
-        next_step(&flow(&[("pwd", NOW - 1)], true), &policy, NOW + 6),
-        Step::Password
-    );
+    // A method from before the flow began (carried from the session into a step-up flow)
+    // counts only where the request accepts an earlier sign-in.
+    let mut carried = flow(&[(Method::Password, NOW - 100)], true);
+    assert_eq!(next_step(&carried, &policy, &NONE, NOW + 6), Step::Done);
+    carried.requirement.force_login = true;
+    assert_eq!(next_step(&carried, &policy, &NONE, NOW + 6), Step::Identify);
+    carried.requirement = Requirement {
+        max_age: Some(50),
+        ..Requirement::default()
+    };
+    assert_eq!(next_step(&carried, &policy, &NONE, NOW + 6), Step::Identify);
+    carried.requirement.max_age = Some(200);
+    assert_eq!(next_step(&carried, &policy, &NONE, NOW + 6), Step::Done);
     // Done in the flow is fresh for its request, however strict: max_age=0, prompt=login.
-    let mut strict = flow(&[("pwd", NOW + 5)], true);
+    let mut strict = flow(&[(Method::Password, NOW + 5)], true);
     strict.requirement = Requirement {
         max_age: Some(0),
         force_login: true,
         acr: None,
     };
-    assert_eq!(next_step(&strict, &policy, NOW + 60), Step::Done);
+    assert_eq!(next_step(&strict, &policy, &NONE, NOW + 60), Step::Done);
+}
+
+#[test]
+fn next_step_asks_for_the_second_factor_a_user_has() {
+    let policy = FlowPolicy::default();
+    let totp = Factors { totp: true, ..NONE };
+    let pwd = flow(&[(Method::Password, NOW + 1)], true);
+    assert_eq!(next_step(&pwd, &policy, &totp, NOW + 2), Step::SecondFactor);
+    let both = flow(
+        &[(Method::Password, NOW + 1), (Method::Totp, NOW + 2)],
+        true,
+    );
+    assert_eq!(next_step(&both, &policy, &totp, NOW + 3), Step::Done);
+    let recovered = flow(
+        &[(Method::Password, NOW + 1), (Method::RecoveryCode, NOW + 2)],
+        true,
+    );
+    assert_eq!(next_step(&recovered, &policy, &totp, NOW + 3), Step::Done);
+    // A code alone does not say who the user is.
+    let code_only = flow(&[(Method::Totp, NOW + 1)], true);
+    assert_eq!(
+        next_step(&code_only, &policy, &totp, NOW + 2),
+        Step::Identify
+    );
+    // A passkey verifying the user is a whole sign-in, second factor or not.
+    let passkey = Method::Passkey {
+        verified: true,
+        hardware: false,
+    };
+    let passwordless = flow(&[(passkey, NOW + 1)], true);
+    assert_eq!(
+        next_step(&passwordless, &policy, &totp, NOW + 2),
+        Step::Done
+    );
+    let unverified = Method::Passkey {
+        verified: false,
+        hardware: false,
+    };
+    assert_eq!(
+        next_step(
+            &flow(&[(unverified, NOW + 1)], true),
+            &policy,
+            &totp,
+            NOW + 2
+        ),
+        Step::Identify
+    );
+}
+
+#[test]
+fn next_step_enrols_where_an_organisation_requires_mfa_and_meets_acr_or_says_unmet() {
+    let policy = FlowPolicy::default();
+    let required = Factors {
+        org_requires_mfa: true,
+        ..NONE
+    };
+    let pwd = flow(&[(Method::Password, NOW + 1)], true);
+    assert_eq!(next_step(&pwd, &policy, &required, NOW + 2), Step::Enrol);
+    let enrolled = flow(
+        &[(Method::Password, NOW + 1), (Method::Totp, NOW + 5)],
+        true,
+    );
+    assert_eq!(
+        next_step(&enrolled, &policy, &required, NOW + 6),
+        Step::Done
+    );
+
+    let mut asks_mfa = flow(&[(Method::Password, NOW + 1)], true);
+    asks_mfa.requirement.acr = Some(ACR_MFA.into());
+    assert_eq!(next_step(&asks_mfa, &policy, &NONE, NOW + 2), Step::Unmet);
+    assert_eq!(
+        next_step(&asks_mfa, &policy, &required, NOW + 2),
+        Step::Enrol
+    );
+    let passkeys = Factors {
+        passkeys: true,
+        ..NONE
+    };
+    assert_eq!(
+        next_step(&asks_mfa, &policy, &passkeys, NOW + 2),
+        Step::SecondFactor
+    );
+    // A step-up flow carrying a session's password asks only for the second factor.
+    let mut step_up = flow(&[(Method::Password, NOW - 300)], true);
+    step_up.requirement.acr = Some(ACR_MFA.into());
+    let totp = Factors { totp: true, ..NONE };
+    assert_eq!(
+        next_step(&step_up, &policy, &totp, NOW + 1),
+        Step::SecondFactor
+    );
+    step_up.methods.push(MethodDone {
+        method: Method::Totp,
+        at: NOW + 2,
+    });
+    assert_eq!(next_step(&step_up, &policy, &totp, NOW + 3), Step::Done);
+}
+
+#[test]
+fn session_amr_reads_back_into_methods() {
+    let amr: Vec<String> = ["pwd", "otp", "mfa"].map(String::from).into();
+    let methods: Vec<Method> = methods_of_amr(&amr, NOW).iter().map(|m| m.method).collect();
+    assert_eq!(methods, [Method::Password, Method::Totp]);
+    let amr: Vec<String> = ["hwk", "user", "mfa"].map(String::from).into();
+    let methods: Vec<Method> = methods_of_amr(&amr, NOW).iter().map(|m| m.method).collect();
+    assert_eq!(
+        methods,
+        [Method::Passkey {
+            verified: true,
+            hardware: true
+        }]
+    );
 }
 
 #[test]
 fn next_step_restarts_an_expired_or_exhausted_flow() {
     let policy = FlowPolicy::default();
-    let f = flow(&[("pwd", NOW)], true);
-    assert_eq!(next_step(&f, &policy, NOW + FLOW_TTL), Step::Restart);
+    let f = flow(&[(Method::Password, NOW)], true);
+    assert_eq!(next_step(&f, &policy, &NONE, NOW + FLOW_TTL), Step::Restart);
     let mut tried = flow(&[], false);
     tried.attempts = policy.max_attempts;
-    assert_eq!(next_step(&tried, &policy, NOW), Step::Restart);
+    assert_eq!(next_step(&tried, &policy, &NONE, NOW), Step::Restart);
 }
 
 struct World {
@@ -129,6 +263,7 @@ fn submit(
         flow,
         fallback: Resume::Page("/account".into()),
         previous,
+        client_addr: None,
     };
     submit_password(
         &w.store,
@@ -140,6 +275,10 @@ fn submit(
         input,
         &RequestMeta::default(),
     )
+    .map(|outcome| match outcome {
+        Outcome::SignedIn(done) => done,
+        other => panic!("a password alone signs these users in: {other:?}"),
+    })
 }
 
 fn last_event(w: &World) -> String {
@@ -388,6 +527,83 @@ fn one_address_keeps_a_bounded_number_of_pending_flows() {
 fn ready_resume(pending: Pending) -> Option<Resume> {
     match pending {
         Pending::Ready(flow) => Some(flow.resume),
-        Pending::NotYet | Pending::Gone => None,
+        Pending::NotYet | Pending::Gone | Pending::Unmet(_) => None,
     }
+}
+
+#[test]
+fn a_user_with_a_second_factor_is_signed_in_only_after_it_and_keeps_the_session_sid() {
+    let w = world();
+    let alice = UserId::new("usr_alice");
+    let first = submit(&w, "alice", "alice-password-1", None, None).unwrap();
+    let sid = w
+        .store
+        .find_session(&first.session.hash())
+        .unwrap()
+        .unwrap()
+        .session
+        .sid;
+    w.store.set_factors(&alice, Factors { totp: true, ..NONE });
+    let input = PasswordStep {
+        login: "alice".into(),
+        password: SecretString::from("alice-password-1"),
+        flow: None,
+        fallback: Resume::Page("/settings/security".into()),
+        previous: Some(first.session.clone()),
+        client_addr: None,
+    };
+    let outcome = submit_password(
+        &w.store,
+        &w.hasher,
+        &w.clock,
+        &w.throttle,
+        w.policy,
+        &FlowPolicy::default(),
+        input,
+        &RequestMeta::default(),
+    )
+    .unwrap();
+    // No session change yet: a flow (begun here, so with a new cookie) waits for the code.
+    let Outcome::SecondFactor { flow: Some(secret) } = outcome else {
+        panic!("a second factor is asked for: {outcome:?}");
+    };
+    let (flow, user, factors) =
+        awaiting_factor(&w.store, &w.clock, &FlowPolicy::default(), &secret)
+            .unwrap()
+            .expect("the flow waits for alice's code");
+    assert_eq!(user.id, alice);
+    assert!(factors.totp);
+    w.clock.advance(3);
+    let outcome = record(
+        &w.store,
+        &w.clock,
+        w.policy,
+        &FlowPolicy::default(),
+        Progress { flow, fresh: None },
+        &user,
+        Method::Totp,
+        Some(first.session.clone()),
+        &RequestMeta::default(),
+    )
+    .unwrap();
+    let Outcome::SignedIn(done) = outcome else {
+        panic!("the code completes the sign-in: {outcome:?}");
+    };
+    assert!(done.stepped_up);
+    assert_eq!(done.resume, Resume::Page("/settings/security".into()));
+    let session = w
+        .store
+        .find_session(&done.session.hash())
+        .unwrap()
+        .unwrap()
+        .session;
+    assert_eq!(session.sid, sid);
+    assert_eq!(session.amr, ["pwd", "otp", "mfa"]);
+    assert_eq!(session.auth_time, NOW + 3);
+    // The page flow is taken: it cannot be completed twice.
+    assert!(
+        awaiting_factor(&w.store, &w.clock, &FlowPolicy::default(), &secret)
+            .unwrap()
+            .is_none()
+    );
 }

@@ -1,34 +1,20 @@
 use serde::{Deserialize, Serialize};
 
+use crate::authn::{self, Method};
 use crate::clock::UnixTime;
 use crate::credentials::HashedFlowId;
 use crate::ids::UserId;
 
-/// A way of authenticating, by its RFC 8176 `amr` value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    /// A password (`pwd`).
-    Password,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Password => "pwd",
-        }
-    }
-}
-
 /// A method done in this flow, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MethodDone {
-    pub method: String,
+    pub method: Method,
     pub at: UnixTime,
 }
 
 /// What the sign-in must achieve, as the request that started it asked (OIDC Core
-/// §3.1.2.1): a fresh sign-in (`prompt=login`), one not older than `max_age`, later an `acr`.
-/// Whatever is done in the flow is fresh for the request it holds.
+/// §3.1.2.1): a fresh sign-in (`prompt=login`), one not older than `max_age`, an `acr`
+/// ([`authn::ACR_VALUES`]). Whatever is done in the flow is fresh for the request it holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Requirement {
     pub max_age: Option<i64>,
@@ -84,7 +70,7 @@ pub struct Flow {
     pub expires_at: UnixTime,
     /// Failed attempts in this flow (the login throttle counts per account and address too).
     pub attempts: i32,
-    /// Sealed ceremony state of a factor in progress (TOTP, WebAuthn): unused yet.
+    /// Sealed ceremony state of a factor in progress (a WebAuthn challenge).
     pub ceremony: Option<String>,
     /// Where the flow was begun (an IPv4 address or IPv6 /64): each keeps a bounded number.
     pub client_addr: Option<String>,
@@ -92,18 +78,13 @@ pub struct Flow {
 
 impl Flow {
     pub fn has(&self, method: Method) -> bool {
-        self.methods.iter().any(|m| m.method == method.as_str())
+        self.methods.iter().any(|m| m.method == method)
     }
 
-    /// The `amr` values of the methods done, in order, without repeats.
+    /// The `amr` of the methods done ([`authn::amr_of`]).
     pub fn amr(&self) -> Vec<String> {
-        let mut amr: Vec<String> = Vec::new();
-        for m in &self.methods {
-            if !amr.contains(&m.method) {
-                amr.push(m.method.clone());
-            }
-        }
-        amr
+        let methods: Vec<Method> = self.methods.iter().map(|m| m.method).collect();
+        authn::amr_of(&methods)
     }
 
     /// When the last method was done: the session's new `auth_time`.

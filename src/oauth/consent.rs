@@ -13,6 +13,7 @@ use crate::flows::service::{self as flows, FlowPolicy, Pending};
 use crate::flows::store::FlowStore;
 use crate::flows::types::{Requirement, Resume};
 use crate::ids::{ClientId, UserId};
+use crate::mfa::store::FactorStore;
 use crate::sessions::types::CurrentSession;
 use crate::store::StoreError;
 
@@ -76,7 +77,7 @@ pub enum Resumed {
 /// Takes the completed sign-in flow `flow` of the signed-in user and goes on with the
 /// authorization request it holds (stored whole, never read from a URL), with `prompt=login`
 /// and `max_age` met by that sign-in.
-pub fn resume<S: OAuthStore + FlowStore>(
+pub fn resume<S: OAuthStore + FlowStore + FactorStore>(
     store: &S,
     clock: &dyn Clock,
     issuer: &str,
@@ -88,6 +89,14 @@ pub fn resume<S: OAuthStore + FlowStore>(
     let flow = match flows::take_done(store, clock, &FlowPolicy::default(), flow, &current.user.id)?
     {
         Pending::Ready(flow) => flow,
+        Pending::Unmet(flow) => {
+            let request =
+                authorize::validate(store, stored_request(&flow.resume)?, default_audience)?;
+            return Err(request.fail(
+                ErrorCode::UnmetAuthenticationRequirements,
+                "the authentication context class asked for cannot be met for this user",
+            ));
+        }
         Pending::Gone => return Ok(Resumed::Gone),
         Pending::NotYet => return Ok(Resumed::NotYet),
     };
@@ -249,7 +258,7 @@ impl From<AuthorizeError> for ConsentError {
 /// meets, is answered only with the completed sign-in flow that was made for it (taken once),
 /// and then it is the flow's stored request that is answered, not the posted one: a browser
 /// that is merely signed in cannot post its way past a fresh sign-in.
-pub fn answer<S: OAuthStore + FlowStore>(
+pub fn answer<S: OAuthStore + FlowStore + FactorStore>(
     store: &S,
     clock: &dyn Clock,
     issuer: &str,

@@ -29,6 +29,7 @@ pub(super) fn create_org(conn: &mut DbConn, org: &Organisation, name_key: &str) 
         created_at: org.created_at,
         api_key_max_lifetime: org.api_key_max_lifetime,
         api_key_legacy_query: org.api_key_legacy_query,
+        require_mfa: org.require_mfa,
     };
     diesel::insert_into(organisations::table)
         .values(&row)

@@ -17,6 +17,7 @@ mod error;
 mod flows;
 mod health;
 mod meta;
+mod mfa;
 mod oauth;
 mod rows;
 mod schema;

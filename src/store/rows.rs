@@ -18,6 +18,7 @@ pub struct OrgRow {
     pub created_at: i64,
     pub api_key_max_lifetime: Option<i64>,
     pub api_key_legacy_query: bool,
+    pub require_mfa: bool,
 }
 
 impl From<OrgRow> for Organisation {
@@ -28,6 +29,7 @@ impl From<OrgRow> for Organisation {
             created_at: r.created_at,
             api_key_max_lifetime: r.api_key_max_lifetime,
             api_key_legacy_query: r.api_key_legacy_query,
+            require_mfa: r.require_mfa,
         }
     }
 }

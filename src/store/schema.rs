@@ -9,6 +9,7 @@ diesel::table! {
         created_at -> BigInt,
         api_key_max_lifetime -> Nullable<BigInt>,
         api_key_legacy_query -> Bool,
+        require_mfa -> Bool,
     }
 }
 
@@ -274,6 +275,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_credentials (user_id) {
+        user_id -> Text,
+        secret -> Text,
+        confirmed -> Bool,
+        last_step -> Nullable<BigInt>,
+        created_at -> BigInt,
+        confirmed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (code_hash) {
+        code_hash -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    passkeys (id) {
+        id -> Text,
+        user_id -> Text,
+        credential_id -> Text,
+        name -> Text,
+        credential -> Text,
+        sign_count -> BigInt,
+        created_at -> BigInt,
+        last_used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(oauth_consents -> oauth_clients (client_id));
 diesel::joinable!(api_key_secrets -> api_keys (key_id));
@@ -284,6 +318,9 @@ diesel::joinable!(oauth_refresh_tokens -> oauth_grants (grant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
+    totp_credentials,
+    recovery_codes,
+    passkeys,
     users,
     memberships,
     groups,

@@ -3,6 +3,10 @@
 
 pub const LOGIN: &str = "/login";
 pub const LOGOUT: &str = "/logout";
+/// The sign-in flow's second-factor page (a TOTP or recovery code, or a passkey).
+pub const LOGIN_FACTOR: &str = "/login/factor";
+/// Settings > Security: second factors (TOTP, recovery codes, passkeys).
+pub const SETTINGS_SECURITY: &str = "/settings/security";
 pub const ACCOUNT: &str = "/account";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";

@@ -6,6 +6,7 @@
 mod accounts;
 mod apikeys;
 mod flows;
+mod mfa;
 mod oauth;
 mod sessions;
 
@@ -63,6 +64,8 @@ struct Tables {
     access_tokens: HashMap<HashedAccessToken, AccessTokenRecord>,
     refresh_tokens: HashMap<HashedRefreshToken, RefreshTokenRecord>,
     flows: HashMap<crate::credentials::HashedFlowId, crate::flows::types::Flow>,
+    /// The factors each user has (the organisations' requirement comes from `orgs`).
+    factors: HashMap<UserId, crate::mfa::types::Factors>,
 }
 
 /// A row of `login_throttle`.

@@ -1,0 +1,106 @@
+//! The pages of the factors: the sign-in flow's second-factor page, and Settings > Security.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::types::Factors;
+use crate::accounts::http::{OTHER_SIGN_IN, flow_tag};
+use crate::flows::service::{self as flows, FlowPolicy};
+use crate::web::error::WebError;
+use crate::web::extractors::{SignedIn, flow_secret, state};
+use crate::web::{csrf, html};
+
+/// What the flow waits for when a factor page is shown for a flow that no longer waits.
+pub const FACTOR_GONE: &str =
+    "This sign-in is over or has expired. Start again from the application or the sign-in page.";
+
+#[derive(Template)]
+#[template(path = "accounts/factor.html")]
+pub struct FactorPage<'a> {
+    pub csrf: &'a str,
+    /// The tag of the flow this page was shown for ([`flow_tag`]): each form carries it back.
+    pub flow: &'a str,
+    pub factors: Factors,
+    pub error: Option<&'a str>,
+}
+
+/// Renders the second-factor page for the flow the browser's cookie names, with `status` and
+/// an `error` from a failed attempt.
+pub fn factor_response(
+    req: &HttpRequest,
+    factors: Factors,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Result<HttpResponse, WebError> {
+    let st = state(req);
+    let tag = flow_tag(req).ok_or_else(|| WebError::BadRequest(FACTOR_GONE.into()))?;
+    let mut token = csrf::issue(st, req, None);
+    let builder = token.builder(status);
+    html(
+        builder,
+        &FactorPage {
+            csrf: &token.token,
+            flow: &tag,
+            factors,
+            error,
+        },
+    )
+}
+
+/// `GET /login/factor`: asks for a second factor of the flow's user.
+pub async fn factor_page(req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let secret = flow_secret(&req).ok_or_else(|| WebError::BadRequest(FACTOR_GONE.into()))?;
+    let st = state(&req).clone();
+    let pending = web::block(move || {
+        flows::awaiting_factor(
+            &st.store,
+            st.clock.as_ref(),
+            &FlowPolicy::default(),
+            &secret,
+        )
+    })
+    .await??;
+    let Some((_, _, factors)) = pending else {
+        return Err(WebError::BadRequest(FACTOR_GONE.into()));
+    };
+    factor_response(&req, factors, StatusCode::OK, None)
+}
+
+/// Checks that a factor form was posted from the page shown for the browser's current flow.
+pub fn check_flow_tag(req: &HttpRequest, posted: &str) -> Result<(), WebError> {
+    match flow_tag(req) {
+        Some(tag) if crate::crypto::ct_eq(tag.as_bytes(), posted.as_bytes()) => Ok(()),
+        _ => Err(WebError::BadRequest(OTHER_SIGN_IN.into())),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings/security.html")]
+struct SecurityPage<'a> {
+    csrf: &'a str,
+    username: &'a str,
+    factors: Factors,
+}
+
+/// `GET /settings/security`: the user's second factors.
+pub async fn security_page(
+    req: HttpRequest,
+    signed_in: SignedIn,
+) -> Result<HttpResponse, WebError> {
+    let st = state(&req).clone();
+    let user_id = signed_in.user().id.clone();
+    let factors =
+        web::block(move || super::store::FactorStore::factors(&st.store, &user_id)).await??;
+    let st = state(&req);
+    let mut token = csrf::issue(st, &req, Some(signed_in.sid()));
+    let builder = token.builder(StatusCode::OK);
+    html(
+        builder,
+        &SecurityPage {
+            csrf: &token.token,
+            username: &signed_in.user().username,
+            factors,
+        },
+    )
+}

@@ -1,0 +1,7 @@
+//! Factors beyond a password (issue #10): TOTP codes with recovery codes, and WebAuthn
+//! passkeys, as second factors after a password or (a passkey verifying the user) on their own.
+//! What the sign-in flow needs to know of them is [`types::Factors`].
+
+pub mod http;
+pub mod store;
+pub mod types;
