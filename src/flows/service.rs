@@ -199,6 +199,28 @@ fn begin_flow<S: FlowStore>(
     Ok(secret)
 }
 
+/// What a step-up of `user`'s session (its methods, [`methods_of_amr`]) for `requirement` asks
+/// first: the [`next_step`] of the flow [`begin_step_up`] would store, decided without storing
+/// it, so that a request which may not interact (`prompt=none`) or cannot be met is answered at
+/// once.
+pub fn step_up_step(
+    requirement: &Requirement,
+    user: &UserId,
+    session_methods: Vec<MethodDone>,
+    factors: &Factors,
+    now: UnixTime,
+) -> Step {
+    let (_, mut flow) = new_flow(
+        requirement.clone(),
+        Resume::Page(String::new()),
+        None,
+        now,
+    );
+    flow.user_id = Some(user.clone());
+    flow.methods = session_methods;
+    next_step(&flow, &FlowPolicy::default(), factors, now)
+}
+
 /// The methods a session's `amr` stands for, done at its `auth_time` (for [`begin_step_up`]).
 /// A passkey's `user` verification is kept; `mfa` and unknown values add nothing.
 pub fn methods_of_amr(amr: &[String], auth_time: UnixTime) -> Vec<MethodDone> {

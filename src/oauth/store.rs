@@ -1,6 +1,7 @@
 //! The storage the OAuth grants need: clients, consents, grants with their codes and tokens, and
 //! device codes. Implemented over diesel in `crate::store`.
 
+use crate::mfa::store::FactorStore;
 use crate::accounts::store::UserStore;
 use crate::clock::UnixTime;
 use crate::credentials::{
@@ -122,12 +123,20 @@ pub trait DeviceCodeStore {
     fn prune_device_codes(&self, now: UnixTime) -> StoreResult<usize>;
 }
 
-/// Everything the OAuth services need from storage (sessions: grants bound to one end with it).
+/// Everything the OAuth services need from storage (sessions: grants bound to one end with it;
+/// factors: a grant must meet its user's organisation MFA requirement).
 pub trait OAuthStore:
-    ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore
+    ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore + FactorStore
 {
 }
-impl<T: ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore>
-    OAuthStore for T
+impl<
+    T: ClientStore
+        + ConsentStore
+        + GrantStore
+        + UserStore
+        + DeviceCodeStore
+        + SessionStore
+        + FactorStore,
+> OAuthStore for T
 {
 }
