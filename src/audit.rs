@@ -17,6 +17,8 @@ pub enum AuditKind {
     UserEnabled,
     UserDeleted,
     MemberRemoved,
+    /// An organisation's requirement of a second factor was set (detail: `true`/`false`).
+    OrgRequireMfaSet,
 }
 
 impl AuditKind {
@@ -31,6 +33,7 @@ impl AuditKind {
             AuditKind::UserEnabled => "user.enabled",
             AuditKind::UserDeleted => "user.deleted",
             AuditKind::MemberRemoved => "membership.removed",
+            AuditKind::OrgRequireMfaSet => "org.require_mfa.set",
         }
     }
 }

@@ -22,6 +22,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(SETTINGS_SECURITY).route(web::get().to(mfa::http::security_page)))
         .service(web::resource(ACCOUNT).route(web::get().to(accounts::http::account_page)))
         .service(
+            web::resource(SETTINGS_ORGANISATION)
+                .route(web::get().to(accounts::org_http::organisation_page))
+                .route(web::post().to(accounts::org_http::set_require_mfa)),
+        )
+        .service(
             web::resource(SETTINGS_API_KEYS)
                 .route(web::get().to(apikeys::pages::api_keys_page))
                 .route(web::post().to(apikeys::pages::create_key)),

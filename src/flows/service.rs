@@ -21,6 +21,7 @@ use crate::mfa::store::FactorStore;
 use crate::mfa::types::Factors;
 use crate::sessions::service::{self as sessions, SessionPolicy, SessionSecret};
 use crate::sessions::store::SessionStore;
+use crate::sessions::types::CurrentSession;
 use crate::store::StoreResult;
 
 /// How long a pending sign-in lives (and its cookie).
@@ -219,6 +220,33 @@ pub fn step_up_step(
     flow.user_id = Some(user.clone());
     flow.methods = session_methods;
     next_step(&flow, &FlowPolicy::default(), factors, now)
+}
+
+/// Begins a step-up of the signed-in session `current` for `requirement` ([`begin_step_up`]
+/// with the session's methods) and says what it asks first: for pages that must not act for a
+/// session short of the organisation MFA requirement (the device approval).
+pub fn step_up_session<S: FlowStore + FactorStore>(
+    store: &S,
+    clock: &dyn Clock,
+    requirement: Requirement,
+    resume: Resume,
+    client_addr: Option<String>,
+    current: &CurrentSession,
+) -> StoreResult<(PlainFlowId, Step)> {
+    let methods = || methods_of_amr(&current.session.amr, current.session.auth_time);
+    let user = &current.user.id;
+    let factors = store.factors(user)?;
+    let step = step_up_step(&requirement, user, methods(), &factors, clock.now());
+    let flow = begin_step_up(
+        store,
+        clock,
+        requirement,
+        resume,
+        client_addr,
+        user,
+        methods(),
+    )?;
+    Ok((flow, step))
 }
 
 /// The methods a session's `amr` stands for, done at its `auth_time` (for [`begin_step_up`]).

@@ -471,6 +471,7 @@ fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, String)> {
         ("max_age", &p.max_age),
         ("resource", &p.resource),
         ("response_mode", &p.response_mode),
+        ("acr_values", &p.acr_values),
     ];
     fields
         .into_iter()

@@ -13,6 +13,8 @@ pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
 pub const STYLESHEET: &str = "/static/mintgate.css";
 pub const SETTINGS_API_KEYS: &str = "/settings/api-keys";
+/// Settings > Organisation: an administrator's organisation policy (the MFA requirement).
+pub const SETTINGS_ORGANISATION: &str = "/settings/organisation";
 pub const SETTINGS_APPLICATIONS: &str = "/settings/applications";
 pub const COPY_SCRIPT: &str = "/static/copy.js";
 pub const CONSENTS_REVOKE: &str = "/account/consents/revoke";
