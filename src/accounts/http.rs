@@ -21,8 +21,8 @@ use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, session_secret
 use crate::web::paths::{
     ACCOUNT, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR, LOGOUT, SETTINGS_SECURITY,
 };
-use crate::web::{login_redirect_with, see_other};
 use crate::web::{cookies, csrf, html};
+use crate::web::{login_redirect_with, see_other};
 
 /// Same-origin paths only: `/x` but not `//evil.example`, `/\evil.example` or `https://...`.
 /// Anything else falls back to the account page (open-redirect protection).

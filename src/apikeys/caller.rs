@@ -290,7 +290,10 @@ mod tests {
         assert_eq!(caller.principal.expires_at, Some(NOW + 86_400));
         assert_eq!(caller.principal.scopes.to_string(), "read:org write:org");
         let authentication = caller.authentication.expect("a user token says how");
-        assert_eq!((authentication.amr, authentication.auth_time), (vec!["pwd".to_owned()], NOW));
+        assert_eq!(
+            (authentication.amr, authentication.auth_time),
+            (vec!["pwd".to_owned()], NOW)
+        );
         assert_eq!(
             caller.principal.user_id.as_deref(),
             Some(w.alice.id.as_str())

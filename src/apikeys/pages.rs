@@ -11,9 +11,9 @@ use super::service::{self, ApiKeyError, NewKey, Principal, ROTATE_AFTER};
 use super::types::{ApiKey, Application, KeyOwner};
 use crate::accounts::store::UserStore;
 use crate::apikeys::store::ApiKeyStore;
-use crate::mfa::store::FactorStore;
 use crate::clock::rfc3339;
 use crate::ids::{ApplicationId, KeyId};
+use crate::mfa::store::FactorStore;
 use crate::scopes::{API_SCOPES, role_scopes};
 use crate::sessions::types::CurrentSession;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
@@ -127,7 +127,11 @@ fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpRespo
 /// A session short of the organisation MFA requirement is refused every page here: it must
 /// not mint or manage credentials that would outlive the requirement.
 fn principal(st: &AppState, current: &CurrentSession) -> Result<(Principal, bool), WebError> {
-    if !st.store.factors(&current.user.id)?.allow(&current.session.amr) {
+    if !st
+        .store
+        .factors(&current.user.id)?
+        .allow(&current.session.amr)
+    {
         return Err(WebError::SecondFactorRequired);
     }
     let membership = st

@@ -286,14 +286,9 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             let legacy = api_key_legacy_query.unwrap_or(org.api_key_legacy_query);
             store.set_org_key_policy(&org.id, max, legacy)?;
             let org = match require_mfa {
-                Some(require) if require != org.require_mfa => service::set_require_mfa(
-                    &store,
-                    &clock,
-                    &org,
-                    require,
-                    None,
-                    &meta,
-                )?,
+                Some(require) if require != org.require_mfa => {
+                    service::set_require_mfa(&store, &clock, &org, require, None, &meta)?
+                }
                 _ => org,
             };
             print(

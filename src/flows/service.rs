@@ -201,12 +201,7 @@ pub fn step_up_step(
     factors: &Factors,
     now: UnixTime,
 ) -> Step {
-    let (_, mut flow) = new_flow(
-        requirement.clone(),
-        Resume::Page(String::new()),
-        None,
-        now,
-    );
+    let (_, mut flow) = new_flow(requirement.clone(), Resume::Page(String::new()), None, now);
     flow.user_id = Some(user.clone());
     flow.methods = session_methods;
     next_step(&flow, &FlowPolicy::default(), factors, now)

@@ -178,9 +178,8 @@ fn decide<S: OAuthStore + FlowStore>(
     let now = clock.now();
     match authorize::next_step(&request, current, &factors, remembered.as_ref(), now)? {
         Step::StepUp => {
-            let current = current.ok_or_else(|| {
-                AuthorizeError::Page("A step-up needs a session.".into())
-            })?;
+            let current =
+                current.ok_or_else(|| AuthorizeError::Page("A step-up needs a session.".into()))?;
             step_up(store, clock, asked.client_addr, request, current, &factors)
         }
         Step::SignIn { reauth } => {
@@ -269,10 +268,7 @@ fn step_up<S: OAuthStore + FlowStore>(
             ));
         }
         _ if silent => {
-            return Err(request.fail(
-                ErrorCode::LoginRequired,
-                "a stronger sign-in is required",
-            ));
+            return Err(request.fail(ErrorCode::LoginRequired, "a stronger sign-in is required"));
         }
         _ => {}
     }

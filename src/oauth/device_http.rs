@@ -108,7 +108,9 @@ pub struct BackWithCode;
 impl SignedOut for BackWithCode {
     fn answer(req: &HttpRequest) -> SignedOutAnswer {
         let query = web::Query::<DeviceQuery>::from_query(req.query_string()).ok();
-        let code = query.and_then(|q| q.into_inner().user_code).unwrap_or_default();
+        let code = query
+            .and_then(|q| q.into_inner().user_code)
+            .unwrap_or_default();
         SignedOutAnswer::SignIn(Some(device_path(&code)))
     }
 }

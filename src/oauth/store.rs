@@ -1,13 +1,13 @@
 //! The storage the OAuth grants need: clients, consents, grants with their codes and tokens, and
 //! device codes. Implemented over diesel in `crate::store`.
 
-use crate::mfa::store::FactorStore;
 use crate::accounts::store::UserStore;
 use crate::clock::UnixTime;
 use crate::credentials::{
     HashedAccessToken, HashedAuthCode, HashedClientSecret, HashedDeviceCode, HashedRefreshToken,
 };
 use crate::ids::{ClientId, GrantId, UserId};
+use crate::mfa::store::FactorStore;
 use crate::oauth::types::DeviceCode;
 use crate::oauth::types::{
     AccessTokenRecord, AuthCode, Client, ConsentRecord, Grant, RefreshTokenRecord,

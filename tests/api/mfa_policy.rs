@@ -147,9 +147,19 @@ async fn follow(app: &TestApp, browser: &reqwest::Client, mut to: String) -> Str
 /// the answer sends the browser.
 async fn sign_in_at(app: &TestApp, b: &reqwest::Client, login: &str, user: (&str, &str)) -> String {
     assert!(login.starts_with("/login"), "a sign-in page: {login}");
-    let page = b.get(app.url(login)).send().await.unwrap().text().await.unwrap();
+    let page = b
+        .get(app.url(login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let mut form = vec![
-        ("csrf".to_owned(), form_value(&page, "csrf").expect("the sign-in form")),
+        (
+            "csrf".to_owned(),
+            form_value(&page, "csrf").expect("the sign-in form"),
+        ),
         ("login".to_owned(), user.0.to_owned()),
         ("password".to_owned(), user.1.to_owned()),
     ];
@@ -177,7 +187,9 @@ async fn answer_totp(app: &TestApp, b: &reqwest::Client, seed: &[u8]) -> Option<
         let hidden = scraper::Selector::parse("input[type=hidden]").unwrap();
         let form = doc.select(&forms).find(|f| {
             f.select(&code).next().is_some()
-                && f.value().attr("action").is_some_and(|a| !a.contains("recovery"))
+                && f.value()
+                    .attr("action")
+                    .is_some_and(|a| !a.contains("recovery"))
         })?;
         let fields: Vec<(String, String)> = form
             .select(&hidden)
@@ -223,7 +235,10 @@ async fn verify(app: &TestApp, token: &str) -> (u16, Value) {
         .send()
         .await
         .unwrap();
-    (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
 }
 
 /// An unmet-requirement answer at the client's redirect URI, with `state` and `iss`.
@@ -260,7 +275,11 @@ async fn tokens_report_amr_acr_and_auth_time(backend: Backend) {
     let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let signed_in_at = app.clock.now();
     app.clock.advance(5);
-    let to = first_stop(&b, &url_for(&app, &client, &[("acr_values", "urn:other:gold")])).await;
+    let to = first_stop(
+        &b,
+        &url_for(&app, &client, &[("acr_values", "urn:other:gold")]),
+    )
+    .await;
     let tokens = tokens_at(&app, &client, &to).await;
     let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(claims["acr"], PWD);
@@ -270,7 +289,11 @@ async fn tokens_report_amr_acr_and_auth_time(backend: Backend) {
     let seen = introspect(&app, &rs, access).await;
     assert_eq!(
         (&seen["acr"], &seen["amr"], &seen["auth_time"]),
-        (&Value::from(PWD), &serde_json::json!(["pwd"]), &Value::from(signed_in_at))
+        (
+            &Value::from(PWD),
+            &serde_json::json!(["pwd"]),
+            &Value::from(signed_in_at)
+        )
     );
     let refresh_seen = introspect(&app, &rs, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(refresh_seen["acr"], PWD);
@@ -307,9 +330,7 @@ async fn an_acr_that_cannot_be_met_is_answered_unmet(backend: Backend) {
 /// after the password, and no code is issued by any path: the authorization endpoint (also under
 /// `prompt=none`), the consent form, device approval, refresh or `/v1` with a grant made before
 /// the requirement, and the API key pages. Turning the requirement off lets the old grant work.
-async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
-    backend: Backend,
-) {
+async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
@@ -324,7 +345,11 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
     require_mfa(&app, true).await;
 
     let (status, body) = refresh(&app, &client, old["refresh_token"].as_str().unwrap()).await;
-    assert_eq!((status, &body["error"]), (400, &Value::from("invalid_grant")), "{body}");
+    assert_eq!(
+        (status, &body["error"]),
+        (400, &Value::from("invalid_grant")),
+        "{body}"
+    );
     let (status, _) = verify(&app, old["access_token"].as_str().unwrap()).await;
     assert_eq!(status, 401, "/v1 refuses the old grant's token");
 
@@ -334,7 +359,11 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
     let login = first_stop(&b, &url).await;
     let to = sign_in_at(&app, &b, &login, carol).await;
     assert_eq!(to, "/settings/security", "taken to enrol a second factor");
-    let res = b.get(app.url("/oauth/authorize/resume")).send().await.unwrap();
+    let res = b
+        .get(app.url("/oauth/authorize/resume"))
+        .send()
+        .await
+        .unwrap();
     assert!(!location(res.headers()).contains("code="));
     // The signed-in session asks again: to enrolment, never a code.
     assert_eq!(first_stop(&b, &url).await, "/settings/security");
@@ -343,11 +372,23 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
     // The consent form cannot be posted past it either.
     let consent_url = auth_url(&app, &consented.id, &[]);
     assert_eq!(first_stop(&b, &consent_url).await, "/settings/security");
-    let account = b.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+    let account = b
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let mut form: Vec<(String, String)> = query_of(&consent_url).into_iter().collect();
     form.push(("csrf".into(), form_value(&account, "csrf").unwrap()));
     form.push(("decision".into(), "allow".into()));
-    let res = b.post(app.url("/oauth/consent")).form(&form).send().await.unwrap();
+    let res = b
+        .post(app.url("/oauth/consent"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400, "no consent past the requirement");
     // Device approval: the session is sent to enrol, nothing is recorded.
     let device: Value = new_client()
@@ -360,7 +401,14 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
         .await
         .unwrap();
     let user_code = device["user_code"].as_str().unwrap();
-    let page = b.get(app.url("/device")).send().await.unwrap().text().await.unwrap();
+    let page = b
+        .get(app.url("/device"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = form_value(&page, "csrf").unwrap();
     for decision in [None, Some("allow")] {
         let mut form = vec![("csrf", csrf.as_str()), ("user_code", user_code)];
@@ -388,7 +436,11 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
     assert_eq!(res.status(), 403);
     let res = b
         .post(app.url("/settings/api-keys"))
-        .form(&[("csrf", csrf.as_str()), ("name", "k"), ("scope", "read:org")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("name", "k"),
+            ("scope", "read:org"),
+        ])
         .send()
         .await
         .unwrap();
@@ -396,7 +448,10 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
 
     require_mfa(&app, false).await;
     let (status, body) = refresh(&app, &client, old["refresh_token"].as_str().unwrap()).await;
-    assert_eq!(status, 200, "the requirement lifted, the old grant works: {body}");
+    assert_eq!(
+        status, 200,
+        "the requirement lifted, the old grant works: {body}"
+    );
 }
 
 /// Settings > Organisation: administrators of the organisation only, with a CSRF form, audited;
@@ -407,26 +462,53 @@ async fn the_organisation_page_sets_the_requirement(backend: Backend) {
     };
     app.create_user("carol", "carol-password-1").await;
     let carol = signed_in(&app, "carol", "carol-password-1").await;
-    let res = carol.get(app.url("/settings/organisation")).send().await.unwrap();
+    let res = carol
+        .get(app.url("/settings/organisation"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403, "a member administers nothing");
     let org_id = tokio::task::spawn_blocking({
         let state = app.state.clone();
-        move || state.store.find_org("default").unwrap().unwrap().id.to_string()
+        move || {
+            state
+                .store
+                .find_org("default")
+                .unwrap()
+                .unwrap()
+                .id
+                .to_string()
+        }
     })
     .await
     .unwrap();
-    let account = carol.get(app.url("/account")).send().await.unwrap().text().await.unwrap();
+    let account = carol
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let carol_csrf = form_value(&account, "csrf").unwrap();
     let res = carol
         .post(app.url("/settings/organisation"))
-        .form(&[("csrf", carol_csrf.as_str()), ("org", &org_id), ("require_mfa", "true")])
+        .form(&[
+            ("csrf", carol_csrf.as_str()),
+            ("org", &org_id),
+            ("require_mfa", "true"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 403, "a member cannot set it");
 
     let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
-    let page = admin.get(app.url("/settings/organisation")).send().await.unwrap();
+    let page = admin
+        .get(app.url("/settings/organisation"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
     assert!(page.contains("optional"), "{page}");
@@ -440,7 +522,11 @@ async fn the_organisation_page_sets_the_requirement(backend: Backend) {
     assert_eq!(res.status(), 403, "no CSRF token, no change");
     let res = admin
         .post(app.url("/settings/organisation"))
-        .form(&[("csrf", csrf.as_str()), ("org", &org_id), ("require_mfa", "maybe")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("org", &org_id),
+            ("require_mfa", "maybe"),
+        ])
         .send()
         .await
         .unwrap();
@@ -448,13 +534,22 @@ async fn the_organisation_page_sets_the_requirement(backend: Backend) {
     let required = |app: &TestApp| {
         let state = app.state.clone();
         tokio::task::spawn_blocking(move || {
-            state.store.find_org("default").unwrap().unwrap().require_mfa
+            state
+                .store
+                .find_org("default")
+                .unwrap()
+                .unwrap()
+                .require_mfa
         })
     };
     assert!(!required(&app).await.unwrap());
     let res = admin
         .post(app.url("/settings/organisation"))
-        .form(&[("csrf", csrf.as_str()), ("org", &org_id), ("require_mfa", "true")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("org", &org_id),
+            ("require_mfa", "true"),
+        ])
         .send()
         .await
         .unwrap();
@@ -473,7 +568,11 @@ async fn the_organisation_page_sets_the_requirement(backend: Backend) {
     // The admin's own password-only session is now short of it: it cannot turn it off.
     let res = admin
         .post(app.url("/settings/organisation"))
-        .form(&[("csrf", csrf.as_str()), ("org", &org_id), ("require_mfa", "false")])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("org", &org_id),
+            ("require_mfa", "false"),
+        ])
         .send()
         .await
         .unwrap();
@@ -513,7 +612,12 @@ async fn acr_values_step_the_session_up_in_place(backend: Backend) {
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     assert_eq!(claims["sid"], first_claims["sid"], "the same session");
     assert_eq!(claims["auth_time"], app.clock.now(), "the time of the code");
-    let (status, body) = refresh(&app, &first, first_tokens["refresh_token"].as_str().unwrap()).await;
+    let (status, body) = refresh(
+        &app,
+        &first,
+        first_tokens["refresh_token"].as_str().unwrap(),
+    )
+    .await;
     assert_eq!(status, 200, "the other client's tokens live on: {body}");
     // The stepped-up session now meets the request without asking.
     let to = first_stop(&b, &url_for(&app, &second, &[("acr_values", MFA)])).await;
@@ -533,7 +637,11 @@ async fn prompt_login_with_totp_asks_for_password_and_code(backend: Backend) {
     assert!(login.starts_with("/login?"), "the password first: {login}");
     let to = sign_in_at(&app, &b, &login, (ADMIN_USERNAME, ADMIN_PASSWORD)).await;
     assert_eq!(to, "/login/factor", "then the code");
-    let res = b.get(app.url("/oauth/authorize/resume")).send().await.unwrap();
+    let res = b
+        .get(app.url("/oauth/authorize/resume"))
+        .send()
+        .await
+        .unwrap();
     assert!(
         !location(res.headers()).contains("code="),
         "no code before the second factor"

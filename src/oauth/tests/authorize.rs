@@ -204,13 +204,30 @@ fn consent_is_asked_for_scopes_not_yet_consented() {
     let w = world();
     let s = signed_in(&w);
     let req = request(&w, params("openid profile email"));
-    assert_eq!(next_step(&req, Some(&s), &NO_FACTORS, None, NOW).unwrap(), Step::Consent);
     assert_eq!(
-        next_step(&req, Some(&s), &NO_FACTORS, Some(&scopes("openid profile")), NOW).unwrap(),
+        next_step(&req, Some(&s), &NO_FACTORS, None, NOW).unwrap(),
         Step::Consent
     );
     assert_eq!(
-        next_step(&req, Some(&s), &NO_FACTORS, Some(&scopes("openid profile email")), NOW).unwrap(),
+        next_step(
+            &req,
+            Some(&s),
+            &NO_FACTORS,
+            Some(&scopes("openid profile")),
+            NOW
+        )
+        .unwrap(),
+        Step::Consent
+    );
+    assert_eq!(
+        next_step(
+            &req,
+            Some(&s),
+            &NO_FACTORS,
+            Some(&scopes("openid profile email")),
+            NOW
+        )
+        .unwrap(),
         Step::Issue
     );
 }
