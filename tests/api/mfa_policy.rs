@@ -304,6 +304,76 @@ async fn tokens_report_amr_acr_and_auth_time(backend: Backend) {
     assert!(body["auth_time"].is_string(), "{body}");
 }
 
+/// Device-flow tokens carry the sign-in of the session that approved them: its `amr`, `acr`
+/// and `auth_time`, in the ID token and at introspection.
+async fn device_tokens_inherit_the_approving_sign_in(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let rs = register(&app, client_spec("Resource server")).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let signed_in_at = app.clock.now();
+    app.clock.advance(30);
+    let device: Value = new_client()
+        .post(app.url("/oauth/device_authorization"))
+        .form(&[("client_id", "mintgate-cli"), ("scope", "openid read:org")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_code = device["user_code"].as_str().unwrap();
+    let page = b
+        .get(app.url("/device"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    for decision in [None, Some("allow")] {
+        let mut form = vec![("csrf", csrf.as_str()), ("user_code", user_code)];
+        form.extend(decision.map(|d| ("decision", d)));
+        let res = b.post(app.url("/device")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let cli = TestClient {
+        id: "mintgate-cli".into(),
+        secret: None,
+    };
+    let (status, tokens) = post_form(
+        &app,
+        "/oauth/token",
+        &cli,
+        &[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device["device_code"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        (&claims["acr"], &claims["amr"], &claims["auth_time"]),
+        (
+            &Value::from(PWD),
+            &serde_json::json!(["pwd"]),
+            &Value::from(signed_in_at)
+        )
+    );
+    let seen = introspect(&app, &rs, tokens["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (&seen["acr"], &seen["amr"], &seen["auth_time"]),
+        (
+            &Value::from(PWD),
+            &serde_json::json!(["pwd"]),
+            &Value::from(signed_in_at)
+        )
+    );
+}
+
 /// `acr_values=urn:mintgate:acr:mfa` for a user with no second factor (and no organisation
 /// requirement) cannot be met: `unmet_authentication_requirements` at the redirect URI, for a
 /// signed-in browser at once, and for a signed-out one after the sign-in.
@@ -660,6 +730,7 @@ async fn prompt_login_with_totp_asks_for_password_and_code(backend: Backend) {
 both!(
     discovery_lists_the_acr_values,
     tokens_report_amr_acr_and_auth_time,
+    device_tokens_inherit_the_approving_sign_in,
     an_acr_that_cannot_be_met_is_answered_unmet,
     the_organisation_requirement_sends_members_to_enrol_and_issues_nothing,
     the_organisation_page_sets_the_requirement,
