@@ -341,7 +341,9 @@ impl From<AuthorizeError> for ConsentError {
 /// A request with `prompt=login`/`select_account`, or whose `max_age` the session no longer
 /// meets, is answered only with the completed sign-in flow that was made for it (taken once),
 /// and then it is the flow's stored request that is answered, not the posted one: a browser
-/// that is merely signed in cannot post its way past a fresh sign-in.
+/// that is merely signed in cannot post its way past a fresh sign-in. Nor past the request's
+/// `acr` or the organisation MFA requirement ([`authorize::meets_authentication`]): an Allow
+/// from a session short of it is refused with a page (a Deny still answers the client).
 pub fn answer<S: OAuthStore + FlowStore + FactorStore>(
     store: &S,
     clock: &dyn Clock,
@@ -382,16 +384,16 @@ pub fn answer<S: OAuthStore + FlowStore + FactorStore>(
         posted
     };
     authorize::narrow_to_user(store, &mut request, &current.user.id)?;
+    if !answer.allow {
+        return Err(request
+            .fail(ErrorCode::AccessDenied, "the user denied the request")
+            .into());
+    }
     // The endpoint's rule again: a session short of the request's acr or of the organisation
     // requirement never consents past it (the endpoint would have stepped it up first).
     let factors = store.factors(&current.user.id)?;
     if !authorize::meets_authentication(&request, &current.session.amr, &factors) {
         return Err(AuthorizeError::Page(STRONGER_SIGN_IN.into()).into());
-    }
-    if !answer.allow {
-        return Err(request
-            .fail(ErrorCode::AccessDenied, "the user denied the request")
-            .into());
     }
     let user_id = &current.user.id;
     let previous = store

@@ -524,6 +524,50 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
     );
 }
 
+/// `mintgate org set NAME --require-mfa true|false`: set, shown, audited; a value that is not a
+/// boolean is refused and changes nothing.
+async fn the_cli_sets_the_requirement(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let db2 = db.clone();
+    tokio::task::spawn_blocking(move || {
+        let (code, _, err) = crate::cli::run(
+            &db2,
+            &["org", "set", "default", "--require-mfa", "maybe"],
+            "",
+        );
+        assert_eq!(code, 2, "{err}");
+        let (code, out, err) = crate::cli::run(
+            &db2,
+            &["org", "set", "default", "--require-mfa", "true", "--json"],
+            "",
+        );
+        assert_eq!(code, 0, "{err}");
+        let shown: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(shown["require_mfa"], true);
+        let (code, out, _) = crate::cli::run(&db2, &["org", "set", "default"], "");
+        assert_eq!(code, 0);
+        assert!(out.contains("second factor required"), "{out}");
+    })
+    .await
+    .unwrap();
+    let app = spawn_on(&db, mintgate::clock::ManualClock::starting_now(), |_| {}).await;
+    let state = app.state.clone();
+    let (org, event) = tokio::task::spawn_blocking(move || {
+        (
+            state.store.find_org("default").unwrap().unwrap(),
+            state.store.recent_events(1).unwrap().remove(0),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(org.require_mfa);
+    assert_eq!(event.kind, "org.require_mfa.set");
+    assert_eq!(event.detail.as_deref(), Some("true"));
+    assert_eq!(event.user_agent.as_deref(), Some("mintgate-cli"));
+}
+
 /// Settings > Organisation: administrators of the organisation only, with a CSRF form, audited;
 /// a session short of the requirement cannot turn it off.
 async fn the_organisation_page_sets_the_requirement(backend: Backend) {
@@ -734,6 +778,7 @@ both!(
     an_acr_that_cannot_be_met_is_answered_unmet,
     the_organisation_requirement_sends_members_to_enrol_and_issues_nothing,
     the_organisation_page_sets_the_requirement,
+    the_cli_sets_the_requirement,
     acr_values_step_the_session_up_in_place,
     prompt_login_with_totp_asks_for_password_and_code,
 );
