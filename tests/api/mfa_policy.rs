@@ -617,7 +617,23 @@ async fn the_organisation_page_sets_the_requirement(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), 403, "a member cannot set it");
 
+    assert!(
+        !account.contains("/settings/organisation"),
+        "no link for a member"
+    );
     let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let account = admin
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        account.contains("href=\"/settings/organisation\""),
+        "linked for an admin"
+    );
     let page = admin
         .get(app.url("/settings/organisation"))
         .send()
