@@ -7,4 +7,7 @@ use crate::store::StoreResult;
 pub trait FactorStore {
     /// The user's factors and their organisations' requirement.
     fn factors(&self, user_id: &UserId) -> StoreResult<Factors>;
+    /// Only whether an organisation of the user requires a second factor (one query): what
+    /// every use of a grant checks ([`crate::oauth::grants::ensure_live`]).
+    fn org_requires_mfa(&self, user_id: &UserId) -> StoreResult<bool>;
 }

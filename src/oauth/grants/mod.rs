@@ -104,7 +104,8 @@ impl From<GrantEnded> for OAuthError {
 /// reads: the caller decides what to do with an ended grant (the token endpoint revokes it,
 /// see [`ensure_live_or_end`]; `/v1`, on a read-only path, just refuses the token).
 ///
-/// A user's grant must also meet the organisation MFA requirement ([`crate::mfa::types::Factors::allow`]), read
+/// A user's grant must also meet the organisation MFA requirement (the rule of
+/// [`crate::mfa::types::Factors::allow`], with the one query it needs here), read
 /// now: a grant made at a password-only sign-in before the organisation turned the
 /// requirement on issues nothing more (no refresh, no `/v1` call), rather than outliving the
 /// policy by the refresh family's lifetime. It is refused, not revoked: turning the
@@ -120,7 +121,7 @@ pub fn ensure_live<S: SessionStore + FactorStore>(
     }
     if let Some(user) = &grant.user_id
         && !authn::meets(&grant.amr, authn::ACR_MFA)
-        && !store.factors(user)?.allow(&grant.amr)
+        && store.org_requires_mfa(user)?
     {
         return Err(GrantEnded::MfaRequired);
     }

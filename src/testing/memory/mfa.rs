@@ -15,9 +15,15 @@ impl FactorStore for MemoryStore {
     fn factors(&self, user_id: &UserId) -> StoreResult<Factors> {
         let t = self.t();
         let mut factors = t.factors.get(user_id).copied().unwrap_or_default();
-        factors.org_requires_mfa = t.memberships.iter().any(|(org, user, _)| {
-            user == user_id && t.orgs.get(org).is_some_and(|(o, _)| o.require_mfa)
-        });
+        drop(t);
+        factors.org_requires_mfa = self.org_requires_mfa(user_id)?;
         Ok(factors)
+    }
+
+    fn org_requires_mfa(&self, user_id: &UserId) -> StoreResult<bool> {
+        let t = self.t();
+        Ok(t.memberships.iter().any(|(org, user, _)| {
+            user == user_id && t.orgs.get(org).is_some_and(|(o, _)| o.require_mfa)
+        }))
     }
 }
