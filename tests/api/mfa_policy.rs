@@ -754,6 +754,85 @@ async fn acr_values_step_the_session_up_in_place(backend: Backend) {
     assert!(query_of(&to).contains_key("code"), "{to}");
 }
 
+/// A signed-in member whose organisation requires MFA is sent from the authorization endpoint
+/// to enrol (the step-up flow waiting), and once a TOTP enrolment is confirmed the request goes
+/// on to a code for a two-factor sign-in. Runs end to end where the TOTP enrolment pages exist.
+async fn a_member_enrols_from_the_authorization_endpoint_then_gets_the_code(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = session_client(&app, "RP").await;
+    app.create_user("carol", "carol-password-1").await;
+    let b = signed_in(&app, "carol", "carol-password-1").await;
+    require_mfa(&app, true).await;
+    assert_eq!(
+        first_stop(&b, &url_for(&app, &client, &[])).await,
+        "/settings/security"
+    );
+    let page = b.get(app.url("/settings/security")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    if !page.contains("action=\"/settings/security/totp\"") {
+        eprintln!("the TOTP enrolment form is not on this build: tested up to enrolment");
+        return;
+    }
+    let csrf = form_value(&page, "csrf").unwrap();
+    let res = b
+        .post(app.url("/settings/security/totp"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let page = b
+        .get(app.url("/settings/security"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let secret = {
+        let doc = scraper::Html::parse_document(&page);
+        let sel = scraper::Selector::parse("#totp-secret").unwrap();
+        let text: String = doc
+            .select(&sel)
+            .next()
+            .expect("the key in text")
+            .text()
+            .collect();
+        text.trim().to_owned()
+    };
+    let seed = totp_rs::Secret::try_from_base32(&secret)
+        .unwrap()
+        .as_bytes()
+        .to_vec();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let code = totp_code(&app, &seed);
+    let res = b
+        .post(app.url("/settings/security/totp/confirm"))
+        .form(&[("csrf", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    let next = {
+        let doc = scraper::Html::parse_document(&page);
+        let sel = scraper::Selector::parse("#continue").unwrap();
+        doc.select(&sel)
+            .next()
+            .and_then(|e| e.value().attr("href"))
+            .expect("a link on to the request")
+            .to_owned()
+    };
+    let to = follow(&app, &b, next).await;
+    let tokens = tokens_at(&app, &client, &to).await;
+    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(claims["acr"], MFA);
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+}
+
 /// `prompt=login` for a user with TOTP asks for the password and then the code.
 async fn prompt_login_with_totp_asks_for_password_and_code(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -797,4 +876,5 @@ both!(
     the_cli_sets_the_requirement,
     acr_values_step_the_session_up_in_place,
     prompt_login_with_totp_asks_for_password_and_code,
+    a_member_enrols_from_the_authorization_endpoint_then_gets_the_code,
 );
