@@ -3,5 +3,9 @@
 //! What the sign-in flow needs to know of them is [`types::Factors`].
 
 pub mod http;
+pub mod recovery;
 pub mod store;
+pub mod totp;
+pub mod totp_http;
+pub mod totp_service;
 pub mod types;
