@@ -9,3 +9,6 @@ pub mod totp;
 pub mod totp_http;
 pub mod totp_service;
 pub mod types;
+
+#[cfg(test)]
+mod totp_tests;

@@ -7,7 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::http::{TotpNotice, check_flow_tag, factor_response, security_response, totp_web_error};
+use super::http::{
+    FACTOR_GONE, TotpNotice, check_flow_tag, factor_response, security_response, totp_web_error,
+};
 use super::totp_service::{self as service, Code, CodeError, TotpError};
 use crate::accounts::http::outcome_response;
 use crate::audit::RequestMeta;
@@ -245,8 +247,7 @@ async fn submit_code(
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
     check_flow_tag(&req, &form.flow)?;
-    let secret =
-        flow_secret(&req).ok_or_else(|| WebError::BadRequest(CodeError::Gone.to_string()))?;
+    let secret = flow_secret(&req).ok_or_else(|| WebError::BadRequest(FACTOR_GONE.into()))?;
     let st = state(&req).clone();
     let previous = session_secret(&req);
     let result: Result<Outcome, CodeError> = web::block(move || {
@@ -272,7 +273,7 @@ async fn submit_code(
     .await?;
     match result {
         Ok(outcome) => outcome_response(&req, outcome),
-        Err(e @ CodeError::Gone) => Err(WebError::BadRequest(e.to_string())),
+        Err(CodeError::Gone) => Err(WebError::BadRequest(FACTOR_GONE.into())),
         Err(e @ CodeError::Wrong { factors }) => factor_response(
             &req,
             factors,

@@ -270,7 +270,7 @@ pub enum Code<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum CodeError {
     /// No flow waits for a code of this browser's (expired, out of attempts, another step).
-    #[error("{}", super::http::FACTOR_GONE)]
+    #[error("no sign-in waits for a code in this browser")]
     Gone,
     #[error("That code is not right. Try the current code, or a recovery code.")]
     Wrong { factors: Factors },
