@@ -1,6 +1,7 @@
 //! The pages of the factors: the sign-in flow's second-factor page, and Settings > Security.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -123,7 +124,10 @@ pub async fn security_response<A: SignedOut>(
     .map_err(totp_web_error)?;
     let st = state(req);
     let mut token = csrf::issue(st, req, Some(signed_in.sid()));
-    let builder = token.builder(status);
+    let mut builder = token.builder(status);
+    // The page shows a pending TOTP key and new recovery codes: no cache may keep it
+    // (RFC 9111 §5.2.2.5).
+    builder.insert_header((CACHE_CONTROL, "no-store"));
     html(
         builder,
         &SecurityPage {

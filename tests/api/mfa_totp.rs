@@ -187,7 +187,9 @@ async fn enrolment_over_http(backend: Backend) {
     assert!(page.contains("id=\"totp-secret\""), "still pending");
     let (status, _) = confirm(&app, &b, "12ab").await;
     assert_eq!(status, 400);
-    // The current code does, and the recovery codes are shown once.
+    // The current code does, and the recovery codes are shown once, on a page no cache keeps.
+    let res = b.get(app.url("/settings/security")).send().await.unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-store");
     let (status, page) = confirm(&app, &b, &seed.code_at(now)).await;
     assert_eq!(status, 200, "{page}");
     let codes = all_text_at(&page, "#recovery-codes li code");
@@ -762,7 +764,34 @@ async fn organisation_required_enrolment_end_to_end(backend: Backend) {
     }
 }
 
+/// A user's seed and recovery codes end with the user.
+async fn a_deleted_user_s_factors_go_with_them(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let b = user_browser(&app, USER).await;
+    enrol(&app, &b).await;
+    let user = b_user_id(&app, USER).await;
+    let state = app.state.clone();
+    let now = app.clock.now();
+    let (totp, codes) = tokio::task::spawn_blocking(move || {
+        use mintgate::mfa::store::{RecoveryStore, TotpStore};
+        assert!(
+            mintgate::accounts::store::UserStore::delete_user(&state.store, &user, now).unwrap()
+        );
+        (
+            state.store.find_totp(&user).unwrap(),
+            state.store.unused_recovery_codes(&user).unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(totp.is_none());
+    assert_eq!(codes, 0);
+}
+
 both!(
+    a_deleted_user_s_factors_go_with_them,
     enrolment_over_http,
     password_and_totp_sign_in_to_an_id_token,
     a_code_is_accepted_once_on_every_instance,
