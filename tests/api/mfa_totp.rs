@@ -357,28 +357,22 @@ async fn a_code_is_accepted_once_on_every_instance(backend: Backend) {
     assert_eq!(res.status(), 303);
 }
 
-/// Racing sign-ins with one code: exactly one wins.
-async fn racing_codes_one_wins(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
-        return;
-    };
-    let setup = user_browser(&app, USER).await;
-    let (seed, _) = enrol(&app, &setup).await;
-    let code = seed.code_at(app.clock.now());
+/// Eight browsers past the password post `code` to `path` at once; their statuses.
+async fn race(app: &TestApp, path: &str, code: &str) -> Vec<u16> {
     let mut forms = Vec::new();
     for _ in 0..8 {
-        let (b, to) = password_step(&app, USER).await;
+        let (b, to) = password_step(app, USER).await;
         assert_eq!(to, "/login/factor");
-        let (_, page) = get(&app, &b, "/login/factor").await;
+        let (_, page) = get(app, &b, "/login/factor").await;
         let csrf = form_value(&page, "csrf").unwrap();
         let flow = form_value(&page, "flow").unwrap();
         forms.push((b, csrf, flow));
     }
-    let url = app.url("/login/factor/totp");
+    let url = app.url(path);
     let tasks: Vec<_> = forms
         .into_iter()
         .map(|(b, csrf, flow)| {
-            let (url, code) = (url.clone(), code.clone());
+            let (url, code) = (url.clone(), code.to_owned());
             tokio::spawn(async move {
                 b.post(url)
                     .form(&[("csrf", csrf), ("flow", flow), ("code", code)])
@@ -394,16 +388,35 @@ async fn racing_codes_one_wins(backend: Backend) {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 303).count(),
-        1,
-        "{statuses:?}"
-    );
-    // The losers are refused as replays, and, past the login limit, throttled.
-    assert!(
-        statuses.iter().all(|s| [303, 401, 429].contains(s)),
-        "{statuses:?}"
-    );
+    statuses
+}
+
+/// Racing sign-ins with one TOTP code, or one recovery code: exactly one wins.
+async fn racing_codes_one_wins(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let setup = user_browser(&app, USER).await;
+    let (seed, codes) = enrol(&app, &setup).await;
+    let totp = seed.code_at(app.clock.now());
+    for (path, code) in [
+        ("/login/factor/totp", totp.as_str()),
+        ("/login/factor/recovery", codes[0].as_str()),
+    ] {
+        let statuses = race(&app, path, code).await;
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 303).count(),
+            1,
+            "{path}: {statuses:?}"
+        );
+        // The losers are refused as replays, and, past the login limit, throttled.
+        assert!(
+            statuses.iter().all(|s| [303, 401, 429].contains(s)),
+            "{path}: {statuses:?}"
+        );
+        // Past any lock and the failure window of the losers' failures.
+        app.clock.advance(16 * 60);
+    }
 }
 
 async fn one_step_of_skew_is_accepted_two_are_not(backend: Backend) {
