@@ -777,6 +777,57 @@ async fn organisation_required_enrolment_end_to_end(backend: Backend) {
     }
 }
 
+/// Codes that cannot be codes (a NUL, other scripts, a megabyte of digits, nothing) are a clear
+/// 400 (413 past the form limit), never a 500, and use nothing up: the right code still works.
+async fn odd_codes_are_a_clear_4xx(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let setup = user_browser(&app, USER).await;
+    let pending = begin_enrolment(&app, &setup).await;
+    let long = "1".repeat(2_000_000);
+    let odd = [
+        "\0",
+        "12\u{0}456",
+        "١٢٣٤٥٦",
+        "12345\u{fe0f}",
+        "",
+        long.as_str(),
+    ];
+    for code in odd {
+        let (status, page) = confirm(&app, &setup, code).await;
+        assert!(
+            [400, 413].contains(&status),
+            "confirm {code:.20?}: {status} {page:.200}"
+        );
+    }
+    let (status, _) = confirm(&app, &setup, &pending.code_at(app.clock.now())).await;
+    assert_eq!(status, 200, "the enrolment was left as it was");
+    app.clock.advance(30);
+    let (b, _) = password_step(&app, USER).await;
+    for path in ["/login/factor/totp", "/login/factor/recovery"] {
+        for code in odd {
+            let status = post_code(&app, &b, path, code).await.status().as_u16();
+            assert!([400, 413].contains(&status), "{path} {code:.20?}: {status}");
+        }
+        let res = post(&app, &b, path, &[("csrf", "x"), ("flow", "\0")]).await;
+        assert!(res.status().is_client_error());
+    }
+    assert!(
+        !audit_kinds(&app)
+            .await
+            .contains(&"mfa.totp.refused".to_owned())
+    );
+    let res = post_code(
+        &app,
+        &b,
+        "/login/factor/totp",
+        &pending.code_at(app.clock.now()),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+}
+
 /// A user's seed and recovery codes end with the user.
 async fn a_deleted_user_s_factors_go_with_them(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -804,6 +855,7 @@ async fn a_deleted_user_s_factors_go_with_them(backend: Backend) {
 }
 
 both!(
+    odd_codes_are_a_clear_4xx,
     a_deleted_user_s_factors_go_with_them,
     enrolment_over_http,
     password_and_totp_sign_in_to_an_id_token,
