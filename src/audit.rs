@@ -19,6 +19,18 @@ pub enum AuditKind {
     MemberRemoved,
     /// An organisation's requirement of a second factor was set (detail: `true`/`false`).
     OrgRequireMfaSet,
+    /// A TOTP enrolment was confirmed with a code (recovery codes were given).
+    TotpEnrolled,
+    /// TOTP was turned off (its recovery codes went with it).
+    TotpRemoved,
+    /// A TOTP code was accepted at sign-in.
+    TotpAccepted,
+    /// A TOTP or recovery code was refused at sign-in (wrong, replayed or malformed).
+    TotpRefused,
+    /// A recovery code was used at sign-in.
+    RecoveryCodeUsed,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesRegenerated,
 }
 
 impl AuditKind {
@@ -34,6 +46,12 @@ impl AuditKind {
             AuditKind::UserDeleted => "user.deleted",
             AuditKind::MemberRemoved => "membership.removed",
             AuditKind::OrgRequireMfaSet => "org.require_mfa.set",
+            AuditKind::TotpEnrolled => "mfa.totp.enrolled",
+            AuditKind::TotpRemoved => "mfa.totp.removed",
+            AuditKind::TotpAccepted => "mfa.totp.accepted",
+            AuditKind::TotpRefused => "mfa.totp.refused",
+            AuditKind::RecoveryCodeUsed => "mfa.recovery_code.used",
+            AuditKind::RecoveryCodesRegenerated => "mfa.recovery_codes.regenerated",
         }
     }
 }

@@ -403,6 +403,25 @@ pub fn awaiting_factor<S: FlowStore + FactorStore + UserStore>(
     }
 }
 
+/// The flow the cookie names, when it waits for `user` to enrol a second factor (an
+/// organisation requires one, [`Step::Enrol`]): what an enrolment confirmed on the security
+/// page completes, recording the new factor as done. `None` otherwise.
+pub fn awaiting_enrolment<S: FlowStore + FactorStore>(
+    store: &S,
+    clock: &dyn Clock,
+    policy: &FlowPolicy,
+    secret: &PlainFlowId,
+    user: &UserId,
+) -> StoreResult<Option<Flow>> {
+    let Some(flow) = store.find_flow(&secret.hash())? else {
+        return Ok(None);
+    };
+    if flow.user_id.as_ref() != Some(user) {
+        return Ok(None);
+    }
+    Ok((step_of(store, &flow, policy, clock.now())? == Step::Enrol).then_some(flow))
+}
+
 /// Counts a failed factor (a wrong code or assertion) in the flow.
 pub fn count_failure<S: FlowStore>(store: &S, flow: &mut Flow) -> StoreResult<()> {
     flow.attempts += 1;

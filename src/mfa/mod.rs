@@ -3,5 +3,12 @@
 //! What the sign-in flow needs to know of them is [`types::Factors`].
 
 pub mod http;
+pub mod recovery;
 pub mod store;
+pub mod totp;
+pub mod totp_http;
+pub mod totp_service;
 pub mod types;
+
+#[cfg(test)]
+mod totp_tests;

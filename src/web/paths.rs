@@ -7,6 +7,15 @@ pub const LOGOUT: &str = "/logout";
 pub const LOGIN_FACTOR: &str = "/login/factor";
 /// Settings > Security: second factors (TOTP, recovery codes, passkeys).
 pub const SETTINGS_SECURITY: &str = "/settings/security";
+/// Starts a TOTP enrolment (a new seed, shown until a code confirms it).
+pub const SETTINGS_TOTP: &str = "/settings/security/totp";
+pub const SETTINGS_TOTP_CONFIRM: &str = "/settings/security/totp/confirm";
+pub const SETTINGS_TOTP_DISABLE: &str = "/settings/security/totp/disable";
+/// Replaces the recovery codes.
+pub const SETTINGS_RECOVERY_CODES: &str = "/settings/security/recovery-codes";
+/// A TOTP code, and a recovery code, as the sign-in flow's second factor.
+pub const LOGIN_FACTOR_TOTP: &str = "/login/factor/totp";
+pub const LOGIN_FACTOR_RECOVERY: &str = "/login/factor/recovery";
 pub const ACCOUNT: &str = "/account";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";

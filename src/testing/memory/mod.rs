@@ -9,6 +9,7 @@ mod flows;
 mod mfa;
 mod oauth;
 mod sessions;
+mod totp;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -66,6 +67,10 @@ struct Tables {
     flows: HashMap<crate::credentials::HashedFlowId, crate::flows::types::Flow>,
     /// The factors each user has (the organisations' requirement comes from `orgs`).
     factors: HashMap<UserId, crate::mfa::types::Factors>,
+    /// TOTP enrolments by user.
+    totp: HashMap<UserId, crate::mfa::store::TotpCredential>,
+    /// Rows of `recovery_codes`.
+    recovery_codes: Vec<totp::RecoveryRow>,
 }
 
 /// A row of `login_throttle`.
