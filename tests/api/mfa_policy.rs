@@ -801,6 +801,44 @@ async fn acr_values_step_the_session_up_in_place(backend: Backend) {
     assert!(query_of(&to).contains_key("code"), "{to}");
 }
 
+/// A step-up flow carries the session's password; once that session is signed out, the flow
+/// left in the browser must not sign anyone in with the second factor alone (someone at the
+/// same browser holding only a code, or a recovery code, would become the user with `mfa`).
+async fn a_step_up_ends_with_its_session(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = session_client(&app, "RP").await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let seed = give_totp(&app, ADMIN_USERNAME).await;
+    app.clock.advance(60);
+    let to = first_stop(&b, &url_for(&app, &client, &[("acr_values", MFA)])).await;
+    assert_eq!(to, "/login/factor", "the step-up asks for the code");
+    let page = b
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let res = b
+        .post(app.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "signed out");
+    // The code alone, in the signed-out browser that still holds the step-up's flow cookie.
+    let back = answer_totp(&app, &b, &seed).await;
+    let to = follow(&app, &b, back).await;
+    assert!(!to.starts_with(REDIRECT), "no code for the client: {to}");
+    let res = b.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(res.status(), 303, "not signed in");
+    assert!(location(res.headers()).starts_with("/login"));
+}
+
 /// A signed-in member whose organisation requires MFA is sent from the authorization endpoint
 /// to enrol (the step-up flow waiting), and once a TOTP enrolment is confirmed the request goes
 /// on to a code for a two-factor sign-in.
@@ -911,6 +949,7 @@ both!(
     tokens_report_amr_acr_and_auth_time,
     device_tokens_inherit_the_approving_sign_in,
     a_device_approved_before_the_requirement_gets_no_token,
+    a_step_up_ends_with_its_session,
     an_acr_that_cannot_be_met_is_answered_unmet,
     the_organisation_requirement_sends_members_to_enrol_and_issues_nothing,
     the_organisation_page_sets_the_requirement,
