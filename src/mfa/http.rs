@@ -81,6 +81,21 @@ struct SecurityPage<'a> {
     csrf: &'a str,
     username: &'a str,
     factors: Factors,
+    /// The passkeys section: whether passkeys can be registered here, and those registered.
+    passkeys: PasskeyList,
+}
+
+/// A registered passkey as the security page lists it.
+struct PasskeyItem {
+    id: String,
+    name: String,
+    created: String,
+    last_used: String,
+}
+
+struct PasskeyList {
+    available: bool,
+    items: Vec<PasskeyItem>,
 }
 
 /// `GET /settings/security`: the user's second factors.
@@ -90,9 +105,28 @@ pub async fn security_page(
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
     let user_id = signed_in.user().id.clone();
-    let factors =
-        web::block(move || super::store::FactorStore::factors(&st.store, &user_id)).await??;
+    let (factors, passkeys) = web::block(move || {
+        Ok::<_, crate::store::StoreError>((
+            super::store::FactorStore::factors(&st.store, &user_id)?,
+            super::store::PasskeyStore::passkeys_of(&st.store, &user_id)?,
+        ))
+    })
+    .await??;
     let st = state(&req);
+    let passkeys = PasskeyList {
+        available: st.relying_party.is_some(),
+        items: passkeys
+            .into_iter()
+            .map(|p| PasskeyItem {
+                id: p.id,
+                name: p.name,
+                created: crate::clock::rfc3339(p.created_at),
+                last_used: p
+                    .last_used_at
+                    .map_or_else(|| "never".to_owned(), crate::clock::rfc3339),
+            })
+            .collect(),
+    };
     let mut token = csrf::issue(st, &req, Some(signed_in.sid()));
     let builder = token.builder(StatusCode::OK);
     html(
@@ -101,6 +135,7 @@ pub async fn security_page(
             csrf: &token.token,
             username: &signed_in.user().username,
             factors,
+            passkeys,
         },
     )
 }

@@ -3,5 +3,7 @@
 //! What the sign-in flow needs to know of them is [`types::Factors`].
 
 pub mod http;
+pub mod passkey_http;
+pub mod passkeys;
 pub mod store;
 pub mod types;

@@ -13,6 +13,7 @@ mod health;
 mod instances;
 mod key_management;
 mod login;
+mod mfa_passkeys;
 mod nul_bytes;
 mod oauth_race;
 mod oauth_rules;

@@ -8,6 +8,7 @@ mod apikeys;
 mod flows;
 mod mfa;
 mod oauth;
+mod passkeys;
 mod sessions;
 
 use std::collections::HashMap;
@@ -66,6 +67,8 @@ struct Tables {
     flows: HashMap<crate::credentials::HashedFlowId, crate::flows::types::Flow>,
     /// The factors each user has (the organisations' requirement comes from `orgs`).
     factors: HashMap<UserId, crate::mfa::types::Factors>,
+    /// Registered passkeys, in insertion order.
+    passkeys: Vec<crate::mfa::types::StoredPasskey>,
 }
 
 /// A row of `login_throttle`.
