@@ -95,13 +95,18 @@
   }
 
   // Sign in (usernameless) or second factor: <form data-passkey-get data-begin=... data-finish=...>.
-  var pending = null;
+  // A new request (the button) aborts the pending one (autofill); the begins are chained so the
+  // server sees them in order and the challenge kept is the newest one's.
+  var pending = null, begins = Promise.resolve();
   function getAssertion(form, mediation) {
     if (pending) pending.abort();
     var abort = new AbortController();
     pending = abort;
     var fields = formFields(form);
-    return post(form.getAttribute("data-begin"), fields).then(function (options) {
+    var begun = begins.then(function () { return post(form.getAttribute("data-begin"), fields); });
+    begins = begun.catch(function () {});
+    return begun.then(function (options) {
+      if (abort.signal.aborted) throw new DOMException("superseded", "AbortError");
       var request = requestOptions(options);
       request.signal = abort.signal;
       if (mediation) request.mediation = mediation;

@@ -233,6 +233,15 @@ pub fn begin_registration<S: PasskeyStore>(
     if let Some(public_key) = options.get_mut("publicKey").and_then(Value::as_object_mut) {
         // Any authenticator, not only security keys; discoverable where it can be.
         public_key.remove("hints");
+        // No credProtect: browsers refuse a policy above "optional" for a credential that is
+        // only preferably resident (Chromium: "protection policy is inconsistent").
+        if let Some(ext) = public_key
+            .get_mut("extensions")
+            .and_then(Value::as_object_mut)
+        {
+            ext.remove("credentialProtectionPolicy");
+            ext.remove("enforceCredentialProtectionPolicy");
+        }
         let selection = public_key
             .entry("authenticatorSelection")
             .or_insert_with(|| Value::Object(Default::default()));

@@ -243,3 +243,6 @@ async fn api_keys_page_in_a_real_browser() {
     let _ = browser.wait().await;
     pump.abort();
 }
+
+#[path = "browser_passkeys.rs"]
+mod passkeys;
