@@ -344,6 +344,51 @@ async fn passwordless_sign_in(backend: Backend) {
         "signed in"
     );
 
+    // Within an authorization request: the ID token says a software key verified the user.
+    let client = register_client(&app).await;
+    let b = new_client();
+    let res = b
+        .get(auth_url(&app, &client.id, &[("nonce", "n0nce")]))
+        .send()
+        .await
+        .unwrap();
+    let page = b
+        .get(app.url(&location(res.headers())))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let flow = form_value(&page, "flow").unwrap();
+    let res = b
+        .post(app.url("/login/passkey/begin"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("return_to", "/oauth/authorize/resume"),
+            ("flow", flow.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        set_cookies(res.headers()).is_empty(),
+        "the authorization request's flow holds the ceremony"
+    );
+    let (_, body) = json_of(res).await;
+    let answer = discoverable_answer(&app, &mut auth, body, &credential_id, handle.as_bytes());
+    let res = b
+        .post(app.url("/login/passkey/finish"))
+        .form(&[("csrf", csrf.as_str()), ("credential", answer.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(res).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = id_token_after(&app, &b, &client, body["location"].as_str().unwrap()).await;
+    assert_eq!(amr(&claims), ["swk", "user", "mfa"]);
+
     // A user handle naming someone else than the credential's user is refused.
     let b = new_client();
     let csrf = app.login_csrf_with(&b).await;
@@ -392,7 +437,7 @@ fn discoverable_answer(
         serde_json::json!([{ "type": "public-key", "id": credential_id }]);
     let options: RequestChallengeResponse = serde_json::from_value(options).unwrap();
     let mut answer: PublicKeyCredential = auth.do_authentication(origin(app), options).unwrap();
-    answer.response.user_handle = Some(handle.to_vec().into());
+    answer.response.user_handle = Some(handle.to_vec());
     serde_json::to_string(&answer).unwrap()
 }
 
@@ -670,7 +715,60 @@ async fn no_passkeys_without_a_domain(backend: Backend) {
     assert_eq!(res.status(), 404);
 }
 
+/// One answer posted many times at once, to two instances sharing the database: one sign-in,
+/// and the counter moved once (the challenge is cleared by a conditional update).
+async fn an_answer_is_used_once_across_instances(backend: Backend) {
+    let Some(db) = TestDb::new(backend) else {
+        return;
+    };
+    let app = spawn_on(&db, ManualClock::starting_now(), |s| {
+        s.server.issuer.set_host(Some("localhost")).unwrap();
+    })
+    .await;
+    let issuer = app.settings.server.issuer.clone();
+    let other = spawn_on(&db, app.clock.clone(), move |s| s.server.issuer = issuer).await;
+    let client = register_client(&app).await;
+    app.sign_in_admin().await;
+    let mut auth = SoftPasskey::new(true);
+    let credential_id = register(&app, &app.client, &mut auth, "Laptop").await;
+    let b = password_step(&app, &client.id).await;
+    let form = factor_form(&app, &b).await;
+    let answer = serde_json::to_string(
+        &auth
+            .do_authentication(origin(&app), factor_begin(&app, &b, &form).await)
+            .unwrap(),
+    )
+    .unwrap();
+    let posts = (0..8).map(|i| {
+        let target = if i % 2 == 0 { &app } else { &other };
+        let form = [
+            ("csrf", form.0.clone()),
+            ("flow", form.1.clone()),
+            ("credential", answer.clone()),
+        ];
+        b.post(target.url("/login/factor/passkey/finish"))
+            .form(&form)
+            .send()
+    });
+    let statuses: Vec<u16> = futures::future::join_all(posts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || (400..500).contains(s)),
+        "{statuses:?}"
+    );
+    assert_eq!(stored_count(&app, &credential_id).await, 1);
+}
+
 both!(
+    an_answer_is_used_once_across_instances,
     second_factor_after_password,
     passwordless_sign_in,
     counter_rollback_refused,
