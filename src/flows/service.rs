@@ -75,17 +75,7 @@ pub fn next_step(flow: &Flow, policy: &FlowPolicy, factors: &Factors, now: UnixT
     if now >= flow.expires_at || flow.attempts >= policy.max_attempts {
         return Step::Restart;
     }
-    let req = &flow.requirement;
-    let fresh = |at: UnixTime| {
-        at >= flow.created_at
-            || (!req.force_login && req.max_age.is_none_or(|max| max > 0 && now - at <= max))
-    };
-    let done: Vec<Method> = flow
-        .methods
-        .iter()
-        .filter(|m| fresh(m.at))
-        .map(|m| m.method)
-        .collect();
+    let done: Vec<Method> = flow.counted(now).iter().map(|m| m.method).collect();
     if flow.user_id.is_none() || !done.iter().any(|m| m.identifies()) {
         return Step::Identify;
     }
@@ -97,7 +87,7 @@ pub fn next_step(flow: &Flow, policy: &FlowPolicy, factors: &Factors, now: UnixT
     if !mfa && factors.org_requires_mfa {
         return Step::Enrol;
     }
-    match &req.acr {
+    match &flow.requirement.acr {
         Some(acr) if !authn::meets(&amr, acr) => Step::Unmet,
         _ => Step::Done,
     }
@@ -221,6 +211,7 @@ pub fn methods_of_amr(amr: &[String], auth_time: UnixTime) -> Vec<MethodDone> {
         .map(|method| MethodDone {
             method,
             at: auth_time,
+            carried: true,
         })
         .collect()
 }
@@ -397,9 +388,19 @@ pub fn record<S: SessionStore + AuditStore + FlowStore + FactorStore>(
         flow.methods.clear();
     }
     flow.user_id = Some(user.id.clone());
-    flow.methods.push(MethodDone { method, at: now });
+    flow.methods.push(MethodDone {
+        method,
+        at: now,
+        carried: false,
+    });
     let save = |flow: &Flow| match fresh {
-        Some(_) => store.insert_flow(flow),
+        Some(_) => {
+            // Begun here: bounded per address like every flow ([`MAX_FLOWS_PER_ADDRESS`]).
+            if let Some(addr) = &flow.client_addr {
+                store.trim_flows(addr, MAX_FLOWS_PER_ADDRESS - 1)?;
+            }
+            store.insert_flow(flow)
+        }
         None => store.update_flow(flow),
     };
     match step_of(store, &flow, policy, now)? {
@@ -445,8 +446,8 @@ pub fn complete<S: SessionStore + AuditStore>(
     meta: &RequestMeta,
 ) -> StoreResult<Completed> {
     let now = clock.now();
-    let amr = flow.amr();
-    let auth_time = flow.last_done_at().unwrap_or(now);
+    let amr = flow.amr(now);
+    let auth_time = flow.last_done_at(now).unwrap_or(now);
     if let Some(previous) = previous {
         let current = store.find_session(&previous.hash())?;
         match current {

@@ -41,6 +41,7 @@ fn flow(methods: &[(Method, i64)], user: bool) -> Flow {
             .map(|(m, at)| MethodDone {
                 method: *m,
                 at: *at,
+                carried: *at < NOW,
             })
             .collect(),
         requirement: Requirement::default(),
@@ -69,8 +70,8 @@ fn next_step_asks_for_the_password_until_one_is_done_in_the_flow() {
         ),
         Step::Done
     );
-    // A method from before the flow began (carried from the session into a step-up flow)
-    // counts only where the request accepts an earlier sign-in.
+    // A method carried from the session into a step-up flow counts only where the request
+    // accepts an earlier sign-in; one done in the flow always does.
     let mut carried = flow(&[(Method::Password, NOW - 100)], true);
     assert_eq!(next_step(&carried, &policy, &NONE, NOW + 6), Step::Done);
     carried.requirement.force_login = true;
@@ -82,6 +83,17 @@ fn next_step_asks_for_the_password_until_one_is_done_in_the_flow() {
     assert_eq!(next_step(&carried, &policy, &NONE, NOW + 6), Step::Identify);
     carried.requirement.max_age = Some(200);
     assert_eq!(next_step(&carried, &policy, &NONE, NOW + 6), Step::Done);
+    // Carried from a session signed in the very second the flow began: still not fresh for
+    // prompt=login, and not in the amr the completed flow gives the session.
+    let mut same_second = flow(&[], true);
+    same_second.requirement.force_login = true;
+    same_second.methods.push(MethodDone {
+        method: Method::Password,
+        at: NOW,
+        carried: true,
+    });
+    assert_eq!(next_step(&same_second, &policy, &NONE, NOW), Step::Identify);
+    assert!(same_second.amr(NOW).is_empty());
     // Done in the flow is fresh for its request, however strict: max_age=0, prompt=login.
     let mut strict = flow(&[(Method::Password, NOW + 5)], true);
     strict.requirement = Requirement {
@@ -183,6 +195,7 @@ fn next_step_enrols_where_an_organisation_requires_mfa_and_meets_acr_or_says_unm
     step_up.methods.push(MethodDone {
         method: Method::Totp,
         at: NOW + 2,
+        carried: false,
     });
     assert_eq!(next_step(&step_up, &policy, &totp, NOW + 3), Step::Done);
 }

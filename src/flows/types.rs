@@ -10,6 +10,10 @@ use crate::ids::UserId;
 pub struct MethodDone {
     pub method: Method,
     pub at: UnixTime,
+    /// Carried over from the session a step-up flow began for, not done in the flow: it counts
+    /// only where the request accepts an earlier sign-in ([`Flow::counted`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub carried: bool,
 }
 
 /// What the sign-in must achieve, as the request that started it asked (OIDC Core
@@ -81,14 +85,29 @@ impl Flow {
         self.methods.iter().any(|m| m.method == method)
     }
 
-    /// The `amr` of the methods done ([`authn::amr_of`]).
-    pub fn amr(&self) -> Vec<String> {
-        let methods: Vec<Method> = self.methods.iter().map(|m| m.method).collect();
+    /// The methods that count for the request the flow holds at `now`: every method done in the
+    /// flow (fresh for its request, so `prompt=login` and `max_age`, even 0, are met by them),
+    /// and a method carried from the session only without `prompt=login` and within `max_age`.
+    pub fn counted(&self, now: UnixTime) -> Vec<&MethodDone> {
+        let req = &self.requirement;
+        self.methods
+            .iter()
+            .filter(|m| {
+                !m.carried
+                    || (!req.force_login
+                        && req.max_age.is_none_or(|max| max > 0 && now - m.at <= max))
+            })
+            .collect()
+    }
+
+    /// The `amr` of the methods that count at `now` ([`authn::amr_of`]).
+    pub fn amr(&self, now: UnixTime) -> Vec<String> {
+        let methods: Vec<Method> = self.counted(now).iter().map(|m| m.method).collect();
         authn::amr_of(&methods)
     }
 
-    /// When the last method was done: the session's new `auth_time`.
-    pub fn last_done_at(&self) -> Option<UnixTime> {
-        self.methods.iter().map(|m| m.at).max()
+    /// When the last method that counts at `now` was done: the session's new `auth_time`.
+    pub fn last_done_at(&self, now: UnixTime) -> Option<UnixTime> {
+        self.counted(now).iter().map(|m| m.at).max()
     }
 }
