@@ -20,6 +20,22 @@ use crate::web::{cookies, see_other};
 
 /// The cookie carrying a registration's state, sealed under the session's `sid`.
 const REGISTRATION: &str = "mg_passkey_reg";
+/// The cookie naming a flow a passkey sign-in began for a plain page (not an authorization
+/// request): apart from `mg_flow`, so that merely opening the sign-in page (whose autofill
+/// begins a ceremony) never replaces another tab's pending authorization request.
+const PAGE_FLOW: &str = "mg_passkey_flow";
+
+/// The flow a passkey sign-in continues: the authorization request's (`mg_flow`) when the page
+/// resumes one, otherwise the one begun for the page.
+fn sign_in_flow(req: &HttpRequest, return_to: &str) -> Option<crate::credentials::PlainFlowId> {
+    if return_to == AUTHORIZE_RESUME {
+        return flow_secret(req);
+    }
+    let server = &state(req).settings.server;
+    req.cookie(&cookies::name(server, PAGE_FLOW))
+        .map(|c| crate::credentials::PlainFlowId::new(c.value()))
+        .filter(|s| s.expose().len() == 43)
+}
 
 /// A passkey failure as the script reads it: a 4xx with `{"error": message}`; a storage
 /// failure is the usual page error (503/500).
@@ -237,9 +253,7 @@ pub async fn sign_in_begin(
     if return_to == AUTHORIZE_RESUME && form.flow != flow_tag(&req) {
         return Err(WebError::BadRequest(OTHER_SIGN_IN.into()));
     }
-    let flow = (return_to == AUTHORIZE_RESUME)
-        .then(|| flow_secret(&req))
-        .flatten();
+    let flow = sign_in_flow(&req, &return_to);
     let st = state(&req).clone();
     let begun = web::block(move || {
         let rp = st.relying_party.as_ref().ok_or(PasskeyError::Unavailable)?;
@@ -261,7 +275,7 @@ pub async fn sign_in_begin(
             if let Some(fresh) = begun.fresh {
                 res.cookie(cookies::short_lived(
                     &state(&req).settings.server,
-                    cookies::FLOW,
+                    PAGE_FLOW,
                     fresh.expose().to_owned(),
                     FLOW_TTL,
                 ));
@@ -276,6 +290,7 @@ pub async fn sign_in_begin(
 pub struct AssertionForm {
     #[serde(default)]
     csrf: String,
+    return_to: Option<String>,
     /// The authenticator's answer as JSON.
     #[serde(default)]
     credential: String,
@@ -296,7 +311,10 @@ pub async fn sign_in_finish(
     form: CsrfForm<AssertionForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
-    finish(req, form.into_inner().credential, meta, false).await
+    let form = form.into_inner();
+    let return_to = safe_return_to(form.return_to.as_deref());
+    let flow = sign_in_flow(&req, &return_to);
+    finish(req, flow, form.credential, meta, false).await
 }
 
 #[derive(Deserialize)]
@@ -353,16 +371,18 @@ pub async fn factor_finish(
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
     super::http::check_flow_tag(&req, &form.flow)?;
-    finish(req, form.into_inner().credential, meta, true).await
+    let flow = flow_secret(&req);
+    finish(req, flow, form.into_inner().credential, meta, true).await
 }
 
 async fn finish(
     req: HttpRequest,
+    flow: Option<crate::credentials::PlainFlowId>,
     credential: String,
     meta: RequestMeta,
     second_factor: bool,
 ) -> Result<HttpResponse, WebError> {
-    let Some(flow) = flow_secret(&req) else {
+    let Some(flow) = flow else {
         return failure(PasskeyError::NoCeremony);
     };
     let previous = session_secret(&req);

@@ -314,8 +314,8 @@ async fn passwordless_sign_in(backend: Backend) {
     assert!(
         set_cookies(res.headers())
             .iter()
-            .any(|c| c.starts_with("mg_flow=")),
-        "a flow is begun to hold the ceremony"
+            .any(|c| c.starts_with("mg_passkey_flow=")),
+        "a flow is begun to hold the ceremony, under its own cookie"
     );
     let (status, body) = json_of(res).await;
     assert_eq!(status, 200, "{body}");
@@ -362,6 +362,15 @@ async fn passwordless_sign_in(backend: Backend) {
         .unwrap();
     let csrf = form_value(&page, "csrf").unwrap();
     let flow = form_value(&page, "flow").unwrap();
+    // The plain sign-in page opened in another tab begins a ceremony of its own (autofill),
+    // which leaves this tab's authorization request alone.
+    let res = b
+        .post(app.url("/login/passkey/begin"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
     let res = b
         .post(app.url("/login/passkey/begin"))
         .form(&[
@@ -380,7 +389,11 @@ async fn passwordless_sign_in(backend: Backend) {
     let answer = discoverable_answer(&app, &mut auth, body, &credential_id, handle.as_bytes());
     let res = b
         .post(app.url("/login/passkey/finish"))
-        .form(&[("csrf", csrf.as_str()), ("credential", answer.as_str())])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("return_to", "/oauth/authorize/resume"),
+            ("credential", answer.as_str()),
+        ])
         .send()
         .await
         .unwrap();
