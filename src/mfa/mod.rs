@@ -7,3 +7,6 @@ pub mod passkey_http;
 pub mod passkeys;
 pub mod store;
 pub mod types;
+
+#[cfg(test)]
+mod passkey_tests;
