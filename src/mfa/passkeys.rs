@@ -597,6 +597,10 @@ fn verify<S: FlowStore + UserStore + PasskeyStore + AuditStore>(
     let stored = store
         .passkey_by_credential(&credential_id)?
         .ok_or(PasskeyError::Unknown)?;
+    let user = match store.find_user(&stored.user_id)? {
+        Some(user) if !user.disabled => user,
+        _ => return Err(PasskeyError::Refused),
+    };
     let mut key = security_key(&stored)?;
     let result = match ceremony {
         Ceremony::Discoverable { at, state } => {
@@ -639,10 +643,6 @@ fn verify<S: FlowStore + UserStore + PasskeyStore + AuditStore>(
         // Another sign-in with this passkey moved the counter past this one meanwhile.
         return Err(PasskeyError::CounterRollback);
     }
-    let user = match store.find_user(&stored.user_id)? {
-        Some(user) if !user.disabled => user,
-        _ => return Err(PasskeyError::Refused),
-    };
     Ok((
         user,
         Method::Passkey {

@@ -613,6 +613,14 @@ async fn bad_input_is_refused(backend: Backend) {
         200
     );
     assert!(security_page(&app, &app.client).await.contains("never"));
+    // An answer after the flow expired.
+    let options = factor_begin(&app, &b, &form).await;
+    let answer = auth.do_authentication(origin(&app), options).unwrap();
+    app.clock.advance(601);
+    let (status, body) =
+        factor_finish(&app, &b, &form, &serde_json::to_string(&answer).unwrap()).await;
+    assert_eq!(status, 400, "expired: {body}");
+    assert!(security_page(&app, &app.client).await.contains("never"));
     // A factor form posted without the page's flow tag is refused.
     let res = b
         .post(app.url("/login/factor/passkey/begin"))
