@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod passkey_http;
+pub mod passkey_signin;
 pub mod passkeys;
 pub mod store;
 pub mod types;

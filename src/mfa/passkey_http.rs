@@ -7,7 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::passkeys::{self, Finish, PasskeyError, Registration};
+use super::passkey_signin::{self as signin, Finish};
+use super::passkeys::{self, PasskeyError, Registration};
 use crate::accounts::http::{OTHER_SIGN_IN, flow_tag, outcome_json, safe_return_to};
 use crate::audit::RequestMeta;
 use crate::flows::service::{FLOW_TTL, FlowPolicy};
@@ -257,7 +258,7 @@ pub async fn sign_in_begin(
     let st = state(&req).clone();
     let begun = web::block(move || {
         let rp = st.relying_party.as_ref().ok_or(PasskeyError::Unavailable)?;
-        passkeys::begin_sign_in(
+        signin::begin_sign_in(
             &st.store,
             rp,
             &st.secrets,
@@ -305,7 +306,7 @@ impl CsrfProtected for AssertionForm {
 }
 
 /// `POST /login/passkey/finish`: signs in with the assertion (see
-/// [`passkeys::finish_sign_in`]); answers where to go.
+/// [`signin::finish_sign_in`]); answers where to go.
 pub async fn sign_in_finish(
     req: HttpRequest,
     form: CsrfForm<AssertionForm>,
@@ -348,7 +349,7 @@ pub async fn factor_begin(
     let st = state(&req).clone();
     let begun = web::block(move || {
         let rp = st.relying_party.as_ref().ok_or(PasskeyError::Unavailable)?;
-        passkeys::begin_second_factor(
+        signin::begin_second_factor(
             &st.store,
             rp,
             &st.secrets,
@@ -400,9 +401,9 @@ async fn finish(
             previous,
         };
         if second_factor {
-            passkeys::finish_second_factor(&st.store, input, &meta)
+            signin::finish_second_factor(&st.store, input, &meta)
         } else {
-            passkeys::finish_sign_in(&st.store, input, &meta)
+            signin::finish_sign_in(&st.store, input, &meta)
         }
     })
     .await?;

@@ -5,6 +5,7 @@
 use webauthn_authenticator_rs::prelude::{CreationChallengeResponse, Url, WebauthnAuthenticator};
 use webauthn_authenticator_rs::softtoken::SoftToken;
 
+use super::passkey_signin::*;
 use super::passkeys::*;
 use super::store::PasskeyStore;
 use crate::accounts::types::User;
