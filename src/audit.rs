@@ -24,6 +24,20 @@ pub enum AuditKind {
     PasskeySignInFailed,
     /// A passkey's signature counter did not advance (WebAuthn L2 §7.2): possibly a clone.
     PasskeyCounterAnomaly,
+    /// An organisation's requirement of a second factor was set (detail: `true`/`false`).
+    OrgRequireMfaSet,
+    /// A TOTP enrolment was confirmed with a code (recovery codes were given).
+    TotpEnrolled,
+    /// TOTP was turned off (its recovery codes went with it).
+    TotpRemoved,
+    /// A TOTP code was accepted at sign-in.
+    TotpAccepted,
+    /// A TOTP or recovery code was refused at sign-in (wrong, replayed or malformed).
+    TotpRefused,
+    /// A recovery code was used at sign-in.
+    RecoveryCodeUsed,
+    /// A new set of recovery codes replaced the old one.
+    RecoveryCodesRegenerated,
 }
 
 impl AuditKind {
@@ -44,6 +58,13 @@ impl AuditKind {
             AuditKind::PasskeySignInSucceeded => "passkey.succeeded",
             AuditKind::PasskeySignInFailed => "passkey.failed",
             AuditKind::PasskeyCounterAnomaly => "passkey.counter_anomaly",
+            AuditKind::OrgRequireMfaSet => "org.require_mfa.set",
+            AuditKind::TotpEnrolled => "mfa.totp.enrolled",
+            AuditKind::TotpRemoved => "mfa.totp.removed",
+            AuditKind::TotpAccepted => "mfa.totp.accepted",
+            AuditKind::TotpRefused => "mfa.totp.refused",
+            AuditKind::RecoveryCodeUsed => "mfa.recovery_code.used",
+            AuditKind::RecoveryCodesRegenerated => "mfa.recovery_codes.regenerated",
         }
     }
 }

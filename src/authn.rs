@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::clock::UnixTime;
+
 /// `acr` of a sign-in with one factor (a password).
 pub const ACR_PWD: &str = "urn:mintgate:acr:pwd";
 /// `acr` of a sign-in with two factors, or with a passkey verifying the user.
@@ -86,6 +88,23 @@ pub fn amr_of(methods: &[Method]) -> Vec<String> {
         amr.push("mfa".to_owned());
     }
     amr
+}
+
+/// How a user authenticated for a grant (a session's sign-in, carried into the grants made in
+/// it): what ID tokens, introspection and `/v1/auth/verify` report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authentication {
+    /// RFC 8176 values.
+    pub amr: Vec<String>,
+    /// When the last factor was done (OIDC `auth_time`).
+    pub auth_time: UnixTime,
+}
+
+impl Authentication {
+    /// The `acr` this sign-in meets ([`acr_of`]).
+    pub fn acr(&self) -> &'static str {
+        acr_of(&self.amr)
+    }
 }
 
 /// The `acr` a session with this `amr` meets.

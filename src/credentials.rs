@@ -51,6 +51,8 @@ pub mod kind {
         ClientSecret = "client secret";
         /// A pending sign-in's id, in its short-lived cookie.
         FlowId = "sign-in flow id";
+        /// One of the recovery codes given at TOTP enrolment.
+        RecoveryCode = "recovery code";
     }
 }
 
@@ -195,6 +197,8 @@ pub type PlainClientSecret = Plain<kind::ClientSecret>;
 pub type HashedClientSecret = Hashed<kind::ClientSecret>;
 pub type PlainFlowId = Plain<kind::FlowId>;
 pub type HashedFlowId = Hashed<kind::FlowId>;
+pub type PlainRecoveryCode = Plain<kind::RecoveryCode>;
+pub type HashedRecoveryCode = Hashed<kind::RecoveryCode>;
 
 #[cfg(test)]
 mod tests {

@@ -50,8 +50,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(PASSKEYS_SCRIPT).route(web::get().to(passkeys_script)))
         .service(web::resource(LOGOUT).route(web::post().to(accounts::http::logout)))
+        .service(
+            web::resource(LOGIN_FACTOR_TOTP).route(web::post().to(mfa::totp_http::submit_totp)),
+        )
+        .service(
+            web::resource(LOGIN_FACTOR_RECOVERY)
+                .route(web::post().to(mfa::totp_http::submit_recovery_code)),
+        )
         .service(web::resource(SETTINGS_SECURITY).route(web::get().to(mfa::http::security_page)))
+        .service(web::resource(SETTINGS_TOTP).route(web::post().to(mfa::totp_http::begin)))
+        .service(
+            web::resource(SETTINGS_TOTP_CONFIRM).route(web::post().to(mfa::totp_http::confirm)),
+        )
+        .service(
+            web::resource(SETTINGS_TOTP_DISABLE).route(web::post().to(mfa::totp_http::disable)),
+        )
+        .service(
+            web::resource(SETTINGS_RECOVERY_CODES)
+                .route(web::post().to(mfa::totp_http::regenerate_codes)),
+        )
         .service(web::resource(ACCOUNT).route(web::get().to(accounts::http::account_page)))
+        .service(
+            web::resource(SETTINGS_ORGANISATION)
+                .route(web::get().to(accounts::org_http::organisation_page))
+                .route(web::post().to(accounts::org_http::set_require_mfa)),
+        )
         .service(
             web::resource(SETTINGS_API_KEYS)
                 .route(web::get().to(apikeys::pages::api_keys_page))
@@ -197,7 +220,7 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
     headers
         .add((
             header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
         ))
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "no-referrer"))

@@ -10,7 +10,8 @@ use serde::Deserialize;
 use super::signin::SignInError;
 use super::types::{Membership, User};
 use crate::audit::RequestMeta;
-use crate::flows::service::{self as flows, FLOW_TTL, FlowPolicy, Outcome, PasswordStep};
+use crate::credentials::PlainFlowId;
+use crate::flows::service::{self as flows, FLOW_TTL, FlowPolicy, Outcome, PasswordStep, Step};
 use crate::flows::types::Resume;
 use crate::oauth::types::ConsentRecord;
 use crate::sessions::service as sessions;
@@ -20,8 +21,8 @@ use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, session_secret
 use crate::web::paths::{
     ACCOUNT, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR, LOGOUT, SETTINGS_SECURITY,
 };
-use crate::web::see_other;
 use crate::web::{cookies, csrf, html};
+use crate::web::{login_redirect_with, see_other};
 
 /// Same-origin paths only: `/x` but not `//evil.example`, `/\evil.example` or `https://...`.
 /// Anything else falls back to the account page (open-redirect protection).
@@ -256,6 +257,35 @@ fn outcome_builder(
         ));
     }
     (to.to_owned(), res)
+}
+
+/// Where a step-up flow (`flow`, begun for a signed-in session) sends the browser first, as
+/// its `step` says: the second-factor page, enrolment in Settings > Security, or the sign-in
+/// page (`return_to`: where it comes back to, forced since the user is signed in). The flow's
+/// cookie goes along.
+pub fn step_up_response(
+    req: &HttpRequest,
+    flow: &PlainFlowId,
+    step: Step,
+    return_to: &str,
+    login_hint: Option<&str>,
+) -> Result<HttpResponse, WebError> {
+    let st = state(req);
+    let mut res = match step {
+        Step::SecondFactor => see_other(LOGIN_FACTOR),
+        Step::Enrol => see_other(SETTINGS_SECURITY),
+        Step::Identify | Step::Restart | Step::Unmet | Step::Done => {
+            login_redirect_with(return_to, true, login_hint)
+        }
+    };
+    res.add_cookie(&cookies::short_lived(
+        &st.settings.server,
+        cookies::FLOW,
+        flow.expose().to_owned(),
+        FLOW_TTL,
+    ))
+    .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(res)
 }
 
 /// The path that resumes what a completed flow holds.

@@ -1,6 +1,7 @@
 //! Users, organisations and memberships; password sign-in.
 
 pub mod http;
+pub mod org_http;
 pub mod password;
 pub mod service;
 pub mod signin;

@@ -10,6 +10,7 @@ use crate::audit::AuditStore;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::Clock;
 use crate::ids::{OrgId, UserId};
+use crate::mfa::store::FactorStore;
 use crate::store::{StoreError, Unique};
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +28,12 @@ pub enum AccountError {
     UnknownUser(String),
     #[error("that user is not a member of that organisation")]
     NotMember,
+    /// Only an owner or administrator of the organisation may change its settings.
+    #[error("only an administrator of the organisation may change its settings")]
+    NotAdmin,
+    /// The session did not use the second factor an organisation of the user requires.
+    #[error("your organisation requires a second factor: sign in with one first")]
+    SecondFactorRequired,
     #[error(transparent)]
     Busy(#[from] Busy),
     #[error(transparent)]
@@ -171,6 +178,69 @@ pub fn delete_user<S: UserStore + AuditStore>(
             .subject(&user.username),
     )?;
     Ok(user)
+}
+
+/// Sets whether the organisation requires a second factor of its members, and audits it with
+/// who did it (`actor`: an administrator on the settings page; `None` from the CLI). Members
+/// without one are taken to enrol one at their next sign-in, and no token is issued to a
+/// session short of it (see [`crate::mfa::types::Factors::allow`]).
+pub fn set_require_mfa<S: OrgStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    org: &Organisation,
+    require: bool,
+    actor: Option<&UserId>,
+    meta: &RequestMeta,
+) -> Result<Organisation, AccountError> {
+    store.set_org_require_mfa(&org.id, require)?;
+    let mut event = AuditEvent::new(clock.now(), AuditKind::OrgRequireMfaSet, meta)
+        .subject(&org.name)
+        .detail(require.to_string());
+    if let Some(actor) = actor {
+        event = event.user(actor);
+    }
+    store.record_event(&event)?;
+    Ok(Organisation {
+        require_mfa: require,
+        ..org.clone()
+    })
+}
+
+/// The organisations `actor` administers (owner or admin), for the organisation settings page;
+/// refused to a session (`amr`) short of the organisation MFA requirement, which must not be
+/// able to turn it off.
+pub fn administered_orgs<S: UserStore + FactorStore>(
+    store: &S,
+    actor: &UserId,
+    amr: &[String],
+) -> Result<Vec<Organisation>, AccountError> {
+    if !store.factors(actor)?.allow(amr) {
+        return Err(AccountError::SecondFactorRequired);
+    }
+    Ok(store
+        .memberships(actor)?
+        .into_iter()
+        .filter(|m| m.role.is_admin())
+        .map(|m| m.org)
+        .collect())
+}
+
+/// The organisation settings page's change of [`set_require_mfa`]: only by an administrator of
+/// that organisation ([`administered_orgs`]).
+pub fn admin_set_require_mfa<S: UserStore + OrgStore + AuditStore + FactorStore>(
+    store: &S,
+    clock: &dyn Clock,
+    actor: &UserId,
+    amr: &[String],
+    org_id: &OrgId,
+    require: bool,
+    meta: &RequestMeta,
+) -> Result<Organisation, AccountError> {
+    let org = administered_orgs(store, actor, amr)?
+        .into_iter()
+        .find(|o| o.id == *org_id)
+        .ok_or(AccountError::NotAdmin)?;
+    set_require_mfa(store, clock, &org, require, Some(actor), meta)
 }
 
 /// Removes a user from an organisation; their API keys there are revoked in the same

@@ -18,6 +18,8 @@ pub trait OrgStore {
         max_lifetime: Option<i64>,
         legacy_query: bool,
     ) -> StoreResult<()>;
+    /// Whether the organisation requires a second factor of its members.
+    fn set_org_require_mfa(&self, id: &OrgId, require: bool) -> StoreResult<()>;
 }
 
 pub trait UserStore {

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use super::service::{self, ApiKeyError, KeyFormat, Principal, UsageLog};
 use super::store::ApiKeyStore;
 use super::types::ApiKey;
+use crate::authn::Authentication;
 use crate::clock::UnixTime;
 use crate::config::{OAuthSettings, ServerSettings};
 use crate::credentials::PlainApiKey;
@@ -47,6 +48,8 @@ pub struct Caller {
     /// When the presented credential itself stops working. For an access token that is its own
     /// expiry, while `principal.expires_at` is its grant's (what keys it creates may reach).
     pub expires_at: Option<UnixTime>,
+    /// For an OAuth access token: how its user authenticated for its grant.
+    pub authentication: Option<Authentication>,
 }
 
 /// What resolving a caller reads, borrowed from the application state.
@@ -95,6 +98,7 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
             principal,
             key: Some(key),
             legacy,
+            authentication: None,
         });
     }
     if legacy {
@@ -125,7 +129,7 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
     // its session (idle or absolute expiry, sign-out), not with its own expiry. A token
     // acts for its grant: keys it creates may live as long as the grant (the refresh
     // family), not just the hour of this access token.
-    let lifetime = match &t.grant_id {
+    let (lifetime, authentication) = match &t.grant_id {
         Some(gid) => {
             let grant = ctx.store.find_grant(gid)?.ok_or(ApiKeyError::Invalid)?;
             match grants::ensure_live(ctx.store, ctx.session_policy, &grant, now) {
@@ -133,9 +137,13 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
                 Err(GrantEnded::Store(e)) => return Err(e.into()),
                 Err(_) => return Err(ApiKeyError::Invalid),
             }
-            grant.expires_at
+            let authentication = Authentication {
+                amr: grant.amr,
+                auth_time: grant.auth_time,
+            };
+            (grant.expires_at, Some(authentication))
         }
-        None => t.expires_at,
+        None => (t.expires_at, None),
     };
     let principal = service::principal_for_user(ctx.store, user_id, &t.scope, lifetime)?;
     Ok(Caller {
@@ -143,6 +151,7 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
         key: None,
         legacy,
         expires_at: Some(t.expires_at),
+        authentication,
     })
 }
 
@@ -280,6 +289,11 @@ mod tests {
         assert_eq!(caller.expires_at, Some(NOW + 3600));
         assert_eq!(caller.principal.expires_at, Some(NOW + 86_400));
         assert_eq!(caller.principal.scopes.to_string(), "read:org write:org");
+        let authentication = caller.authentication.expect("a user token says how");
+        assert_eq!(
+            (authentication.amr, authentication.auth_time),
+            (vec!["pwd".to_owned()], NOW)
+        );
         assert_eq!(
             caller.principal.user_id.as_deref(),
             Some(w.alice.id.as_str())

@@ -13,6 +13,7 @@ use crate::accounts::store::UserStore;
 use crate::apikeys::store::ApiKeyStore;
 use crate::clock::rfc3339;
 use crate::ids::{ApplicationId, KeyId};
+use crate::mfa::store::FactorStore;
 use crate::scopes::{API_SCOPES, role_scopes};
 use crate::sessions::types::CurrentSession;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
@@ -123,7 +124,16 @@ fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpRespo
 }
 
 /// A signed-in user acts on the pages with their role's scopes in their organisation.
+/// A session short of the organisation MFA requirement is refused every page here: it must
+/// not mint or manage credentials that would outlive the requirement.
 fn principal(st: &AppState, current: &CurrentSession) -> Result<(Principal, bool), WebError> {
+    if !st
+        .store
+        .factors(&current.user.id)?
+        .allow(&current.session.amr)
+    {
+        return Err(WebError::SecondFactorRequired);
+    }
     let membership = st
         .store
         .memberships(&current.user.id)?

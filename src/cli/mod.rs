@@ -163,7 +163,7 @@ pub enum OrgCommand {
     Create { name: String },
     /// List organisations.
     List,
-    /// Set an organisation's API key policy.
+    /// Set an organisation's API key policy and whether it requires a second factor.
     Set {
         name: String,
         /// Longest key lifetime here (`90d`, `12h`…), or `none` for the global limit only.
@@ -172,6 +172,10 @@ pub enum OrgCommand {
         /// Accept the legacy `?api_key=` query parameter for this organisation's keys.
         #[arg(long)]
         api_key_legacy_query: Option<bool>,
+        /// Require a second factor of members: those without one enrol at their next sign-in,
+        /// and no token is issued to a session without one.
+        #[arg(long)]
+        require_mfa: Option<bool>,
     },
     /// Remove a user from an organisation; their API keys there are revoked at once.
     RemoveMember {
@@ -256,6 +260,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             name,
             api_key_max_lifetime,
             api_key_legacy_query,
+            require_mfa,
         }) => {
             use crate::accounts::store::OrgStore;
             let store = open_store(settings)?;
@@ -280,11 +285,18 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             };
             let legacy = api_key_legacy_query.unwrap_or(org.api_key_legacy_query);
             store.set_org_key_policy(&org.id, max, legacy)?;
+            let org = match require_mfa {
+                Some(require) if require != org.require_mfa => {
+                    service::set_require_mfa(&store, &clock, &org, require, None, &meta)?
+                }
+                _ => org,
+            };
             print(
                 json_mode,
-                json!({"name": org.name, "api_key_max_lifetime": max, "api_key_legacy_query": legacy}),
+                json!({"name": org.name, "api_key_max_lifetime": max, "api_key_legacy_query": legacy,
+                       "require_mfa": org.require_mfa}),
                 format!(
-                    "{}: API keys live at most {}; ?api_key= {}",
+                    "{}: API keys live at most {}; ?api_key= {}; second factor {}",
                     org.name,
                     max.map(|s| format!("{} days", s / 86_400))
                         .unwrap_or_else(|| "as long as the global limit allows".into()),
@@ -292,6 +304,11 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
                         "accepted (deprecated)"
                     } else {
                         "refused"
+                    },
+                    if org.require_mfa {
+                        "required"
+                    } else {
+                        "optional"
                     }
                 ),
             );

@@ -21,6 +21,7 @@ use crate::mfa::store::FactorStore;
 use crate::mfa::types::Factors;
 use crate::sessions::service::{self as sessions, SessionPolicy, SessionSecret};
 use crate::sessions::store::SessionStore;
+use crate::sessions::types::CurrentSession;
 use crate::store::StoreResult;
 
 /// How long a pending sign-in lives (and its cookie).
@@ -187,6 +188,50 @@ fn begin_flow<S: FlowStore>(
     }
     store.insert_flow(&flow)?;
     Ok(secret)
+}
+
+/// What a step-up of `user`'s session (its methods, [`methods_of_amr`]) for `requirement` asks
+/// first: the [`next_step`] of the flow [`begin_step_up`] would store, decided without storing
+/// it, so that a request which may not interact (`prompt=none`) or cannot be met is answered at
+/// once.
+pub fn step_up_step(
+    requirement: &Requirement,
+    user: &UserId,
+    session_methods: Vec<MethodDone>,
+    factors: &Factors,
+    now: UnixTime,
+) -> Step {
+    let (_, mut flow) = new_flow(requirement.clone(), Resume::Page(String::new()), None, now);
+    flow.user_id = Some(user.clone());
+    flow.methods = session_methods;
+    next_step(&flow, &FlowPolicy::default(), factors, now)
+}
+
+/// Begins a step-up of the signed-in session `current` for `requirement` ([`begin_step_up`]
+/// with the session's methods) and says what it asks first: for pages that must not act for a
+/// session short of the organisation MFA requirement (the device approval).
+pub fn step_up_session<S: FlowStore + FactorStore>(
+    store: &S,
+    clock: &dyn Clock,
+    requirement: Requirement,
+    resume: Resume,
+    client_addr: Option<String>,
+    current: &CurrentSession,
+) -> StoreResult<(PlainFlowId, Step)> {
+    let methods = || methods_of_amr(&current.session.amr, current.session.auth_time);
+    let user = &current.user.id;
+    let factors = store.factors(user)?;
+    let step = step_up_step(&requirement, user, methods(), &factors, clock.now());
+    let flow = begin_step_up(
+        store,
+        clock,
+        requirement,
+        resume,
+        client_addr,
+        user,
+        methods(),
+    )?;
+    Ok((flow, step))
 }
 
 /// The methods a session's `amr` stands for, done at its `auth_time` (for [`begin_step_up`]).
@@ -356,6 +401,25 @@ pub fn awaiting_factor<S: FlowStore + FactorStore + UserStore>(
         Some(user) if !user.disabled => Ok(Some((flow, user, factors))),
         _ => Ok(None),
     }
+}
+
+/// The flow the cookie names, when it waits for `user` to enrol a second factor (an
+/// organisation requires one, [`Step::Enrol`]): what an enrolment confirmed on the security
+/// page completes, recording the new factor as done. `None` otherwise.
+pub fn awaiting_enrolment<S: FlowStore + FactorStore>(
+    store: &S,
+    clock: &dyn Clock,
+    policy: &FlowPolicy,
+    secret: &PlainFlowId,
+    user: &UserId,
+) -> StoreResult<Option<Flow>> {
+    let Some(flow) = store.find_flow(&secret.hash())? else {
+        return Ok(None);
+    };
+    if flow.user_id.as_ref() != Some(user) {
+        return Ok(None);
+    }
+    Ok((step_of(store, &flow, policy, clock.now())? == Step::Enrol).then_some(flow))
 }
 
 /// Counts a failed factor (a wrong code or assertion) in the flow.

@@ -620,3 +620,30 @@ fn a_user_with_a_second_factor_is_signed_in_only_after_it_and_keeps_the_session_
             .is_none()
     );
 }
+
+#[test]
+fn a_step_up_asks_only_what_the_session_lacks() {
+    let alice = UserId::new("usr_alice");
+    let session = methods_of_amr(&["pwd".to_owned()], NOW - 300);
+    let mfa = Requirement {
+        acr: Some(ACR_MFA.into()),
+        ..Requirement::default()
+    };
+    let totp = Factors { totp: true, ..NONE };
+    assert_eq!(
+        step_up_step(&mfa, &alice, session.clone(), &totp, NOW),
+        Step::SecondFactor
+    );
+    assert_eq!(
+        step_up_step(&mfa, &alice, session.clone(), &NONE, NOW),
+        Step::Unmet
+    );
+    let required = Factors {
+        org_requires_mfa: true,
+        ..NONE
+    };
+    assert_eq!(
+        step_up_step(&Requirement::default(), &alice, session, &required, NOW),
+        Step::Enrol
+    );
+}

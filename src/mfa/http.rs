@@ -1,14 +1,16 @@
 //! The pages of the factors: the sign-in flow's second-factor page, and Settings > Security.
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::CACHE_CONTROL;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
+use super::totp_service::{self, TotpError, TotpState};
 use super::types::Factors;
 use crate::accounts::http::{OTHER_SIGN_IN, flow_tag};
 use crate::flows::service::{self as flows, FlowPolicy};
 use crate::web::error::WebError;
-use crate::web::extractors::{SignedIn, flow_secret, state};
+use crate::web::extractors::{SignedIn, SignedOut, flow_secret, state};
 use crate::web::{csrf, html};
 
 /// What the flow waits for when a factor page is shown for a flow that no longer waits.
@@ -81,6 +83,8 @@ struct SecurityPage<'a> {
     csrf: &'a str,
     username: &'a str,
     factors: Factors,
+    totp: &'a TotpState,
+    notice: &'a TotpNotice,
     /// The passkeys section: whether passkeys can be registered here, and those registered.
     passkeys: PasskeyList,
 }
@@ -98,21 +102,43 @@ struct PasskeyList {
     items: Vec<PasskeyItem>,
 }
 
+/// What a TOTP action adds to the security page it answers with.
+#[derive(Debug, Default)]
+pub struct TotpNotice {
+    /// Recovery codes just made: shown this once.
+    pub codes: Vec<String>,
+    pub error: Option<String>,
+    /// A sign-in flow waited for this enrolment: where it goes on.
+    pub continue_to: Option<String>,
+}
+
 /// `GET /settings/security`: the user's second factors.
 pub async fn security_page(
     req: HttpRequest,
     signed_in: SignedIn,
 ) -> Result<HttpResponse, WebError> {
-    let st = state(&req).clone();
-    let user_id = signed_in.user().id.clone();
-    let (factors, passkeys) = web::block(move || {
-        Ok::<_, crate::store::StoreError>((
-            super::store::FactorStore::factors(&st.store, &user_id)?,
-            super::store::PasskeyStore::passkeys_of(&st.store, &user_id)?,
-        ))
+    security_response(&req, &signed_in, StatusCode::OK, &TotpNotice::default()).await
+}
+
+/// Renders Settings > Security with `status` and what a TOTP action adds.
+pub async fn security_response<A: SignedOut>(
+    req: &HttpRequest,
+    signed_in: &SignedIn<A>,
+    status: StatusCode,
+    notice: &TotpNotice,
+) -> Result<HttpResponse, WebError> {
+    let st = state(req).clone();
+    let user = signed_in.user().clone();
+    let (factors, totp, passkeys) = web::block(move || {
+        let factors = super::store::FactorStore::factors(&st.store, &user.id)?;
+        let issuer = st.settings.server.issuer.host_str().unwrap_or("mintgate");
+        let totp = totp_service::state_of(&st.store, &st.secrets, &user, issuer)?;
+        let passkeys = super::store::PasskeyStore::passkeys_of(&st.store, &user.id)?;
+        Ok::<_, TotpError>((factors, totp, passkeys))
     })
-    .await??;
-    let st = state(&req);
+    .await?
+    .map_err(totp_web_error)?;
+    let st = state(req);
     let passkeys = PasskeyList {
         available: st.relying_party.is_some(),
         items: passkeys
@@ -127,15 +153,29 @@ pub async fn security_page(
             })
             .collect(),
     };
-    let mut token = csrf::issue(st, &req, Some(signed_in.sid()));
-    let builder = token.builder(StatusCode::OK);
+    let mut token = csrf::issue(st, req, Some(signed_in.sid()));
+    let mut builder = token.builder(status);
+    // The page shows a pending TOTP key and new recovery codes: no cache may keep it
+    // (RFC 9111 §5.2.2.5).
+    builder.insert_header((CACHE_CONTROL, "no-store"));
     html(
         builder,
         &SecurityPage {
             csrf: &token.token,
             username: &signed_in.user().username,
             factors,
+            totp: &totp,
+            notice,
             passkeys,
         },
     )
+}
+
+/// The error page of a TOTP failure no form answers (a store error, a seed that does not open).
+pub fn totp_web_error(e: TotpError) -> WebError {
+    match e {
+        TotpError::Store(e) => e.into(),
+        TotpError::Sealed(e) => WebError::Internal(e.to_string()),
+        e => WebError::BadRequest(e.to_string()),
+    }
 }

@@ -6,8 +6,14 @@ pub mod http;
 pub mod passkey_http;
 pub mod passkey_signin;
 pub mod passkeys;
+pub mod recovery;
 pub mod store;
+pub mod totp;
+pub mod totp_http;
+pub mod totp_service;
 pub mod types;
 
 #[cfg(test)]
 mod passkey_tests;
+#[cfg(test)]
+mod totp_tests;

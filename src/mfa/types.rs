@@ -1,3 +1,5 @@
+use crate::authn;
+
 /// What a user has beyond a password, and what their organisations require: all the sign-in
 /// flow needs to decide whether to ask for a second factor.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -14,6 +16,15 @@ impl Factors {
     /// Has a second factor to ask for.
     pub fn any(&self) -> bool {
         self.totp || self.passkeys
+    }
+
+    /// Whether a sign-in with this `amr` may act for the user: anything, unless an organisation
+    /// of the user requires a second factor and the sign-in did not use one. The one rule every
+    /// path that issues tokens or credentials applies (the authorization endpoint and its
+    /// consent answer, device approval, refresh and `/v1` through the grant's liveness, the
+    /// API key pages).
+    pub fn allow(&self, amr: &[String]) -> bool {
+        !self.org_requires_mfa || authn::meets(amr, authn::ACR_MFA)
     }
 }
 

@@ -9,11 +9,12 @@ use super::error::ErrorCode;
 use super::store::OAuthStore;
 use crate::clock::Clock;
 use crate::credentials::PlainFlowId;
-use crate::flows::service::{self as flows, FlowPolicy, Pending};
+use crate::flows::service::{self as flows, FlowPolicy, Pending, Step as FlowStep};
 use crate::flows::store::FlowStore;
 use crate::flows::types::{Requirement, Resume};
 use crate::ids::{ClientId, UserId};
 use crate::mfa::store::FactorStore;
+use crate::mfa::types::Factors;
 use crate::sessions::types::CurrentSession;
 use crate::store::StoreError;
 
@@ -25,6 +26,14 @@ pub enum Next {
     SignIn {
         flow: PlainFlowId,
         reauth: bool,
+        login_hint: Option<String>,
+    },
+    /// A step-up of the signed-in session within the flow `flow` (the cookie value), which
+    /// holds the request and the session's methods: `step` says what it asks first (a second
+    /// factor, enrolment of one, or a sign-in); the authorization endpoint resumes it from there.
+    StepUp {
+        flow: PlainFlowId,
+        step: flows::Step,
         login_hint: Option<String>,
     },
     /// The consent page, for this request (narrowed to what the user may grant).
@@ -92,10 +101,7 @@ pub fn resume<S: OAuthStore + FlowStore + FactorStore>(
         Pending::Unmet(flow) => {
             let request =
                 authorize::validate(store, stored_request(&flow.resume)?, default_audience)?;
-            return Err(request.fail(
-                ErrorCode::UnmetAuthenticationRequirements,
-                "the authentication context class asked for cannot be met for this user",
-            ));
+            return Err(request.fail(ErrorCode::UnmetAuthenticationRequirements, UNMET));
         }
         Pending::Gone => return Ok(Resumed::Gone),
         Pending::NotYet => return Ok(Resumed::NotYet),
@@ -140,6 +146,9 @@ fn asks_for_sign_in(request: &AuthorizeRequest) -> bool {
 /// The largest authorization request (as stored JSON) a sign-in flow keeps.
 pub const MAX_STORED_REQUEST: usize = 16 * 1024;
 
+const STRONGER_SIGN_IN: &str = "This application needs a stronger sign-in than this session's. \
+    Start again from the application.";
+
 const SIGN_IN_AGAIN: &str =
     "This sign-in is over or has expired. Start again from the application.";
 
@@ -153,19 +162,26 @@ fn decide<S: OAuthStore + FlowStore>(
 ) -> Result<Next, AuthorizeError> {
     let mut request = authorize::validate(store, asked.params, default_audience)?;
     request.fresh_sign_in = asked.fresh_sign_in;
-    let remembered = match current {
+    let (remembered, factors) = match current {
         // Signed in: only what this user may grant is asked for, remembered or issued.
         Some(c) => {
             authorize::narrow_to_user(store, &mut request, &c.user.id)?;
             // A consent that cannot be read is asked for again.
-            store
+            let remembered = store
                 .find_consent(&c.user.id, &request.client.id)
                 .ok()
-                .flatten()
+                .flatten();
+            (remembered, store.factors(&c.user.id)?)
         }
-        None => None,
+        None => (None, Factors::default()),
     };
-    match authorize::next_step(&request, current, remembered.as_ref(), clock.now())? {
+    let now = clock.now();
+    match authorize::next_step(&request, current, &factors, remembered.as_ref(), now)? {
+        Step::StepUp => {
+            let current =
+                current.ok_or_else(|| AuthorizeError::Page("A step-up needs a session.".into()))?;
+            step_up(store, clock, asked.client_addr, request, current, &factors)
+        }
         Step::SignIn { reauth } => {
             // The request waits in a sign-in flow, whole and unchanged: the flow records that
             // the user signed in for it, which is what meets its prompt=login or max_age (the
@@ -176,20 +192,9 @@ fn decide<S: OAuthStore + FlowStore>(
                     .prompts
                     .iter()
                     .any(|p| matches!(p, Prompt::Login | Prompt::SelectAccount)),
-                acr: None,
+                acr: request.acr.map(str::to_owned),
             };
-            let json = serde_json::to_string(&request.params).map_err(|_| {
-                AuthorizeError::Page("The authorization request cannot be kept.".into())
-            })?;
-            // Anyone may make the server keep a request: its size is bounded (a `state` of
-            // 2,048 characters and every other parameter at its limit fit many times over).
-            if json.len() > MAX_STORED_REQUEST {
-                return Err(request.fail(
-                    ErrorCode::InvalidRequest,
-                    "the authorization request is too large",
-                ));
-            }
-            let resume = Resume::Authorize(json);
+            let resume = kept_request(&request)?;
             let flow = flows::begin(store, clock, requirement, resume, asked.client_addr)?;
             Ok(Next::SignIn {
                 flow,
@@ -206,6 +211,85 @@ fn decide<S: OAuthStore + FlowStore>(
         }
     }
 }
+
+/// The request, stored whole in a sign-in flow for the authorization endpoint to resume.
+fn kept_request(request: &AuthorizeRequest) -> Result<Resume, AuthorizeError> {
+    let json = serde_json::to_string(&request.params)
+        .map_err(|_| AuthorizeError::Page("The authorization request cannot be kept.".into()))?;
+    // Anyone may make the server keep a request: its size is bounded (a `state` of 2,048
+    // characters and every other parameter at its limit fit many times over).
+    if json.len() > MAX_STORED_REQUEST {
+        return Err(request.fail(
+            ErrorCode::InvalidRequest,
+            "the authorization request is too large",
+        ));
+    }
+    Ok(Resume::Authorize(json))
+}
+
+/// A signed-in session falls short of the request's `acr` or of the organisation requirement:
+/// a step-up flow carries the session's methods, so only what is missing is asked (OIDC Core
+/// §3.1.2.1; completing it steps the session up in place, keeping `sid` and other clients'
+/// grants). An `acr` the user cannot meet (no second factor, none required) is answered at
+/// once with `unmet_authentication_requirements` (OpenID Connect Unmet Authentication
+/// Requirements 1.0). Under `prompt=none` nothing may be shown (OIDC Core §3.1.2.6): a second
+/// factor to ask is `login_required` (authentication needs a page), enrolment is
+/// `interaction_required`.
+fn step_up<S: OAuthStore + FlowStore>(
+    store: &S,
+    clock: &dyn Clock,
+    client_addr: Option<String>,
+    request: AuthorizeRequest,
+    current: &CurrentSession,
+    factors: &Factors,
+) -> Result<Next, AuthorizeError> {
+    let requirement = Requirement {
+        max_age: request.max_age,
+        force_login: false,
+        acr: request.acr.map(str::to_owned),
+    };
+    let methods = || flows::methods_of_amr(&current.session.amr, current.session.auth_time);
+    let user = &current.user.id;
+    let step = flows::step_up_step(&requirement, user, methods(), factors, clock.now());
+    let silent = request.prompts.contains(&Prompt::None);
+    match step {
+        FlowStep::Unmet => {
+            return Err(request.fail(ErrorCode::UnmetAuthenticationRequirements, UNMET));
+        }
+        FlowStep::Enrol if silent => {
+            return Err(request.fail(
+                ErrorCode::InteractionRequired,
+                "the user must enrol a second factor",
+            ));
+        }
+        FlowStep::Done => {
+            return Err(AuthorizeError::Page(
+                "This sign-in cannot be stepped up. Start again from the application.".into(),
+            ));
+        }
+        _ if silent => {
+            return Err(request.fail(ErrorCode::LoginRequired, "a stronger sign-in is required"));
+        }
+        _ => {}
+    }
+    let resume = kept_request(&request)?;
+    let flow = flows::begin_step_up(
+        store,
+        clock,
+        requirement,
+        resume,
+        client_addr,
+        user,
+        methods(),
+    )?;
+    Ok(Next::StepUp {
+        flow,
+        step,
+        login_hint: request.login_hint,
+    })
+}
+
+const UNMET: &str = "the authentication context class asked for cannot be met for this user";
 
 /// The code, and the redirect that carries it to the client (RFC 6749 §4.1.2).
 fn issue<S: OAuthStore>(
@@ -257,7 +341,9 @@ impl From<AuthorizeError> for ConsentError {
 /// A request with `prompt=login`/`select_account`, or whose `max_age` the session no longer
 /// meets, is answered only with the completed sign-in flow that was made for it (taken once),
 /// and then it is the flow's stored request that is answered, not the posted one: a browser
-/// that is merely signed in cannot post its way past a fresh sign-in.
+/// that is merely signed in cannot post its way past a fresh sign-in. Nor past the request's
+/// `acr` or the organisation MFA requirement ([`authorize::meets_authentication`]): an Allow
+/// from a session short of it is refused with a page (a Deny still answers the client).
 pub fn answer<S: OAuthStore + FlowStore + FactorStore>(
     store: &S,
     clock: &dyn Clock,
@@ -302,6 +388,12 @@ pub fn answer<S: OAuthStore + FlowStore + FactorStore>(
         return Err(request
             .fail(ErrorCode::AccessDenied, "the user denied the request")
             .into());
+    }
+    // The endpoint's rule again: a session short of the request's acr or of the organisation
+    // requirement never consents past it (the endpoint would have stepped it up first).
+    let factors = store.factors(&current.user.id)?;
+    if !authorize::meets_authentication(&request, &current.session.amr, &factors) {
+        return Err(AuthorizeError::Page(STRONGER_SIGN_IN.into()).into());
     }
     let user_id = &current.user.id;
     let previous = store

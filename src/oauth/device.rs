@@ -177,6 +177,9 @@ pub enum UserCodeOutcome {
     Confirm { client_name: String, scope: Scopes },
     /// The answer was recorded.
     Decided { approved: bool },
+    /// An organisation of the user requires a second factor this session did not use: nothing
+    /// is looked up or recorded until the session is stepped up.
+    SecondFactorRequired,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -192,7 +195,9 @@ pub enum UserCodeError {
 /// their answer with the scopes they may grant ([`grantable`]: no API scope beyond their role,
 /// as in the authorization-code flow) and their session's `auth_time` and `amr`. Guessing codes
 /// is throttled like passwords, per session and per address: reserved before the lookup, a
-/// wrong code counts as a failure.
+/// wrong code counts as a failure. A session short of the organisation MFA requirement
+/// ([`crate::mfa::types::Factors::allow`]) gets nothing but
+/// [`UserCodeOutcome::SecondFactorRequired`].
 pub fn answer_user_code<S: OAuthStore + ThrottleStore>(
     store: &S,
     throttle: &Throttle,
@@ -202,6 +207,11 @@ pub fn answer_user_code<S: OAuthStore + ThrottleStore>(
     typed: &str,
     step: UserCodeStep,
 ) -> Result<UserCodeOutcome, UserCodeError> {
+    // The approval hands the session's sign-in (amr, auth_time) to the device's tokens: it
+    // must meet the organisation requirement like the authorization endpoint's.
+    if !store.factors(&current.user.id)?.allow(&current.session.amr) {
+        return Ok(UserCodeOutcome::SecondFactorRequired);
+    }
     let code = normalise_user_code(typed);
     let throttle_key = format!("device:{}", current.session.sid);
     let attempt = match throttle.reserve(store, now, &throttle_key, ip)? {

@@ -11,7 +11,10 @@ use super::device::{self, UserCodeError, UserCodeOutcome, UserCodeStep, normalis
 use super::error::{ErrorCode, OAuthError};
 use super::http::{parse_body, presented_client};
 use super::types::describe_scope;
+use crate::accounts::http::step_up_response;
 use crate::audit::RequestMeta;
+use crate::flows::service as flows;
+use crate::flows::types::{Requirement, Resume};
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, SignedOut, SignedOutAnswer, request_meta, state};
@@ -105,15 +108,22 @@ pub struct BackWithCode;
 impl SignedOut for BackWithCode {
     fn answer(req: &HttpRequest) -> SignedOutAnswer {
         let query = web::Query::<DeviceQuery>::from_query(req.query_string()).ok();
-        let return_to = match query.and_then(|q| q.into_inner().user_code) {
-            Some(c) => format!(
-                "{DEVICE}?user_code={}",
-                url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
-            ),
-            None => DEVICE.to_owned(),
-        };
-        SignedOutAnswer::SignIn(Some(return_to))
+        let code = query
+            .and_then(|q| q.into_inner().user_code)
+            .unwrap_or_default();
+        SignedOutAnswer::SignIn(Some(device_path(&code)))
     }
+}
+
+/// The device page, with `code` filled in when there is one.
+fn device_path(code: &str) -> String {
+    if code.is_empty() {
+        return DEVICE.to_owned();
+    }
+    format!(
+        "{DEVICE}?user_code={}",
+        url::form_urlencoded::byte_serialize(code.as_bytes()).collect::<String>()
+    )
 }
 
 pub async fn device_page(
@@ -169,7 +179,8 @@ pub async fn device_submit(
     let st = state(&req).clone();
     let sid = signed_in.sid().to_owned();
     let current = signed_in.into_session();
-    let (st2, typed2) = (st.clone(), typed.clone());
+    let (st2, typed2, signed_in) = (st.clone(), typed.clone(), current.clone());
+    let client_addr = meta.ip.map(crate::netaddr::subscriber);
     let outcome = web::block(move || {
         device::answer_user_code(
             &st2.store,
@@ -190,6 +201,24 @@ pub async fn device_submit(
     let page = match outcome {
         UserCodeOutcome::Locked { retry_after } => {
             return Err(WebError::TooManyRequests { retry_after });
+        }
+        UserCodeOutcome::SecondFactorRequired => {
+            // Step the session up (only what is missing is asked), then back to this page
+            // with the code typed.
+            let back = device_path(&typed);
+            let resume = Resume::Page(back.clone());
+            let (flow, step) = web::block(move || {
+                flows::step_up_session(
+                    &st.store,
+                    st.clock.as_ref(),
+                    Requirement::default(),
+                    resume,
+                    client_addr,
+                    &signed_in,
+                )
+            })
+            .await??;
+            return step_up_response(&req, &flow, step, &back, None);
         }
         UserCodeOutcome::Unknown => DevicePage {
             csrf: &token.token,

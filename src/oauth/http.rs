@@ -15,6 +15,7 @@ use super::introspect;
 use super::resources;
 use super::tokens::Ctx;
 use super::types::{Client, describe_scope};
+use crate::accounts::http::step_up_response;
 use crate::credentials::PlainClientSecret;
 use crate::failure::Failure;
 use crate::flows::service::FLOW_TTL;
@@ -376,6 +377,11 @@ fn answer_next(
             .map_err(|e| WebError::Internal(e.to_string()))?;
             Ok(res)
         }
+        Next::StepUp {
+            flow,
+            step,
+            login_hint,
+        } => step_up_response(req, &flow, step, AUTHORIZE_RESUME, login_hint.as_deref()),
         Next::Consent(request) => {
             let current = current.ok_or(WebError::Internal("consent without a session".into()))?;
             consent_page(req, st, &request, current)
@@ -465,6 +471,7 @@ fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, String)> {
         ("max_age", &p.max_age),
         ("resource", &p.resource),
         ("response_mode", &p.response_mode),
+        ("acr_values", &p.acr_values),
     ];
     fields
         .into_iter()

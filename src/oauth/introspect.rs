@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::store::OAuthStore;
 use super::tokens::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 use super::types::SCOPE_GROUPS;
+use crate::authn;
 use crate::clock::UnixTime;
 use crate::credentials::{HashedAccessToken, PlainAccessToken, PlainRefreshToken};
 use crate::ids::{ClientId, GrantId, UserId};
@@ -157,6 +158,16 @@ pub struct Introspection {
     pub iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
+    /// How the user authenticated for the token's grant (RFC 8176), as in its ID token; user
+    /// tokens only (RFC 7662 §2.2 allows further members).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// The authentication context class that sign-in meets ([`authn::acr_of`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<&'static str>,
+    /// When the user last authenticated for the grant (OIDC `auth_time`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
 }
 
 pub fn introspect<S: OAuthStore>(
@@ -176,6 +187,11 @@ pub fn introspect<S: OAuthStore>(
     if t.user_id.is_some() && user.as_ref().is_none_or(|u| u.disabled) {
         return Ok(Introspection::default());
     }
+    // A user's token acts for a grant made at a sign-in: what that sign-in was.
+    let grant = match (&t.user_id, &t.grant_id) {
+        (Some(_), Some(gid)) => store.find_grant(gid)?,
+        _ => None,
+    };
     let groups = match &user {
         Some(u) if t.scope.contains(SCOPE_GROUPS) => Some(store.user_groups(&u.id)?),
         _ => None,
@@ -198,6 +214,9 @@ pub fn introspect<S: OAuthStore>(
         aud: t.audience,
         iss: Some(issuer.to_owned()),
         groups,
+        acr: grant.as_ref().map(|g| authn::acr_of(&g.amr)),
+        auth_time: grant.as_ref().map(|g| g.auth_time),
+        amr: grant.map(|g| g.amr),
     })
 }
 

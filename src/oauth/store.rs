@@ -7,6 +7,7 @@ use crate::credentials::{
     HashedAccessToken, HashedAuthCode, HashedClientSecret, HashedDeviceCode, HashedRefreshToken,
 };
 use crate::ids::{ClientId, GrantId, UserId};
+use crate::mfa::store::FactorStore;
 use crate::oauth::types::DeviceCode;
 use crate::oauth::types::{
     AccessTokenRecord, AuthCode, Client, ConsentRecord, Grant, RefreshTokenRecord,
@@ -122,12 +123,20 @@ pub trait DeviceCodeStore {
     fn prune_device_codes(&self, now: UnixTime) -> StoreResult<usize>;
 }
 
-/// Everything the OAuth services need from storage (sessions: grants bound to one end with it).
+/// Everything the OAuth services need from storage (sessions: grants bound to one end with it;
+/// factors: a grant must meet its user's organisation MFA requirement).
 pub trait OAuthStore:
-    ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore
+    ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore + FactorStore
 {
 }
-impl<T: ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore>
-    OAuthStore for T
+impl<
+    T: ClientStore
+        + ConsentStore
+        + GrantStore
+        + UserStore
+        + DeviceCodeStore
+        + SessionStore
+        + FactorStore,
+> OAuthStore for T
 {
 }

@@ -9,6 +9,7 @@ use super::resources;
 use super::store::OAuthStore;
 use super::types::*;
 use crate::accounts::types::User;
+use crate::authn;
 use crate::clock::{Clock, UnixTime};
 use crate::config::{OAuthSettings, ServerSettings};
 use crate::credentials::{PlainAccessToken, PlainRefreshToken};
@@ -26,8 +27,6 @@ pub const CODE_TTL: i64 = 60;
 pub const ID_TOKEN_TTL: i64 = 3600;
 /// JWT access tokens are signed with ES256: fast to sign and to verify.
 pub const ACCESS_TOKEN_ALG: SigningAlg = SigningAlg::Es256;
-/// `acr` for a password sign-in (single factor).
-pub const ACR_SINGLE_FACTOR: &str = "urn:mintgate:acr:1fa";
 
 /// The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3): the one place the
 /// tokens are shown, so its `Debug` leaves them out.
@@ -202,7 +201,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
             at_hash: client.id_token_alg.half_hash(access_token.expose()),
             sid: grant.sid.as_ref().map(Sid::as_str),
             amr: &grant.amr,
-            acr: ACR_SINGLE_FACTOR,
+            acr: authn::acr_of(&grant.amr),
             user: claims::user_claims(self.store, user, scope, Release::IdToken)?,
         };
         self.keys

@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::authn;
 use crate::config::ServerSettings;
 use crate::oauth::types::GrantType;
 use crate::signing::SigningAlg;
@@ -42,6 +43,7 @@ pub fn document(server: &ServerSettings) -> String {
             "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "acr",
             "name", "preferred_username", "updated_at", "email", "email_verified", "groups"
         ],
+        "acr_values_supported": authn::ACR_VALUES,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

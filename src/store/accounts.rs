@@ -110,6 +110,13 @@ impl OrgStore for Store {
         Ok(())
     }
 
+    fn set_org_require_mfa(&self, id: &OrgId, require: bool) -> StoreResult<()> {
+        diesel::update(organisations::table.find(id.as_str()))
+            .set(organisations::require_mfa.eq(require))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
     fn list_orgs(&self) -> StoreResult<Vec<Organisation>> {
         Ok(organisations::table
             .order(organisations::name_key)

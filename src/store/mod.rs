@@ -24,6 +24,7 @@ mod rows;
 mod schema;
 mod sessions;
 mod throttle;
+mod totp;
 mod writer;
 
 use std::cell::{Cell, RefCell};

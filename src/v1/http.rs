@@ -151,6 +151,15 @@ pub struct VerifyResponse {
     scopes: Vec<String>,
     expires_at: Option<String>,
     organization: String,
+    /// For an OAuth access token, how its user authenticated (RFC 8176 values); null for an
+    /// API key.
+    amr: Option<Vec<String>>,
+    /// For an OAuth access token, the authentication context class its sign-in meets
+    /// (`urn:mintgate:acr:pwd` or `urn:mintgate:acr:mfa`); null for an API key.
+    acr: Option<String>,
+    /// For an OAuth access token, when its user last authenticated (RFC 3339); null for an
+    /// API key.
+    auth_time: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -297,6 +306,9 @@ pub async fn verify(caller: Caller) -> Result<HttpResponse, V1Error> {
         scopes: p.scopes.iter().map(str::to_owned).collect(),
         expires_at: caller.expires_at.map(rfc3339),
         organization: p.org_name.clone(),
+        acr: caller.authentication.as_ref().map(|a| a.acr().to_owned()),
+        auth_time: caller.authentication.as_ref().map(|a| rfc3339(a.auth_time)),
+        amr: caller.authentication.map(|a| a.amr),
     };
     Ok(HttpResponse::Ok().json(body))
 }

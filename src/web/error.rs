@@ -54,6 +54,12 @@ pub enum WebError {
     NotFound,
     #[error("You do not have permission to see this page.")]
     Forbidden,
+    /// An organisation of the user requires a second factor this session did not use: nothing
+    /// that hands out credentials acts for it.
+    #[error(
+        "Your organisation requires a second factor. Set one up in Settings > Security, or sign out and sign in again with it, then come back."
+    )]
+    SecondFactorRequired,
     #[error("The request is too large.")]
     PayloadTooLarge,
     #[error(
@@ -115,7 +121,9 @@ impl WebError {
         match self {
             WebError::BadRequest(_) => Failure::BadRequest,
             WebError::NotFound => Failure::NotFound,
-            WebError::Forbidden | WebError::Csrf => Failure::Forbidden,
+            WebError::Forbidden | WebError::Csrf | WebError::SecondFactorRequired => {
+                Failure::Forbidden
+            }
             WebError::PayloadTooLarge => Failure::PayloadTooLarge,
             WebError::TooManyRequests { .. } => Failure::TooManyRequests,
             WebError::Unavailable => Failure::Unavailable,

@@ -18,12 +18,23 @@ pub const SETTINGS_PASSKEYS_FINISH: &str = "/settings/security/passkeys/finish";
 pub const SETTINGS_PASSKEY_RENAME: &str = "/settings/security/passkeys/{id}/rename";
 pub const SETTINGS_PASSKEY_DELETE: &str = "/settings/security/passkeys/{id}/delete";
 pub const PASSKEYS_SCRIPT: &str = "/static/passkeys.js";
+/// Starts a TOTP enrolment (a new seed, shown until a code confirms it).
+pub const SETTINGS_TOTP: &str = "/settings/security/totp";
+pub const SETTINGS_TOTP_CONFIRM: &str = "/settings/security/totp/confirm";
+pub const SETTINGS_TOTP_DISABLE: &str = "/settings/security/totp/disable";
+/// Replaces the recovery codes.
+pub const SETTINGS_RECOVERY_CODES: &str = "/settings/security/recovery-codes";
+/// A TOTP code, and a recovery code, as the sign-in flow's second factor.
+pub const LOGIN_FACTOR_TOTP: &str = "/login/factor/totp";
+pub const LOGIN_FACTOR_RECOVERY: &str = "/login/factor/recovery";
 pub const ACCOUNT: &str = "/account";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const METRICS: &str = "/metrics";
 pub const STYLESHEET: &str = "/static/mintgate.css";
 pub const SETTINGS_API_KEYS: &str = "/settings/api-keys";
+/// Settings > Organisation: an administrator's organisation policy (the MFA requirement).
+pub const SETTINGS_ORGANISATION: &str = "/settings/organisation";
 pub const SETTINGS_APPLICATIONS: &str = "/settings/applications";
 pub const COPY_SCRIPT: &str = "/static/copy.js";
 pub const CONSENTS_REVOKE: &str = "/account/consents/revoke";

@@ -244,5 +244,68 @@ async fn api_keys_page_in_a_real_browser() {
     pump.abort();
 }
 
+/// Settings > Security in the browser: TOTP enrolment with the code computed from the key the
+/// page shows (the QR code an image the page's CSP lets load), then a sign-in with a code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn totp_enrolment_and_sign_in_in_a_real_browser() {
+    let Some(app) = spawn_app(Backend::Sqlite).await else {
+        return;
+    };
+    let Some((mut browser, _profile, pump)) = launch().await else {
+        return;
+    };
+    let password = "a long enough passphrase";
+    app.create_user("ada", password).await;
+    let page = browser
+        .new_page(app.url("/settings/security"))
+        .await
+        .unwrap();
+    wait_for_url(&page, |u| u.contains("/login")).await;
+    type_into(&page, "#login", "ada").await;
+    type_into(&page, "#password", password).await;
+    click(&page, "form[action='/login'] button[type=submit]").await;
+    wait_for_url(&page, |u| u.ends_with("/settings/security")).await;
+    click(&page, "#totp-enrol").await;
+    let secret = text_of(&page, "#totp-secret")
+        .await
+        .expect("the key is shown in text");
+    let loaded: bool = page
+        .evaluate("document.querySelector('#totp-qr').complete && document.querySelector('#totp-qr').naturalWidth > 0")
+        .await
+        .unwrap()
+        .into_value()
+        .unwrap();
+    assert!(loaded, "the QR code image loads under the page's CSP");
+    let seed = mintgate::mfa::totp::Seed::from_bytes(
+        totp_rs::Secret::try_from_base32(secret.trim())
+            .unwrap()
+            .as_bytes()
+            .to_vec(),
+    );
+    use mintgate::clock::Clock;
+    type_into(&page, "#totp-code", &seed.code_at(app.clock.now())).await;
+    click(&page, "#totp-confirm").await;
+    let codes = text_of(&page, "#recovery-codes")
+        .await
+        .expect("the recovery codes are shown");
+    assert_eq!(codes.matches('-').count(), 30, "ten codes: {codes}");
+    assert!(text_of(&page, "#totp-on").await.is_some());
+    // Sign out, and in again: password, then a code of the next step.
+    app.clock.advance(30);
+    click(&page, "form[action='/logout'] button").await;
+    wait_for_url(&page, |u| u.contains("/login")).await;
+    type_into(&page, "#login", "ada").await;
+    type_into(&page, "#password", password).await;
+    click(&page, "form[action='/login'] button[type=submit]").await;
+    wait_for_url(&page, |u| u.ends_with("/login/factor")).await;
+    type_into(&page, "#totp-code", &seed.code_at(app.clock.now())).await;
+    click(&page, "#totp-submit").await;
+    let url = wait_for_url(&page, |u| u.ends_with("/account")).await;
+    assert!(url.ends_with("/account"), "{url}");
+    assert_eq!(text_of(&page, "#username").await.as_deref(), Some("ada"));
+    browser.close().await.unwrap();
+    let _ = browser.wait().await;
+    pump.abort();
+}
 #[path = "browser_passkeys.rs"]
 mod passkeys;

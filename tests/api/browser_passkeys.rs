@@ -110,7 +110,7 @@ async fn passkey_registered_then_usernameless_sign_in() {
         serde_json::json!(["swk", "user", "mfa"]),
         "{claims}"
     );
-    assert!(claims.get("acr").is_some(), "{claims}");
+    assert_eq!(claims["acr"], "urn:mintgate:acr:mfa", "{claims}");
     browser.close().await.unwrap();
     let _ = browser.wait().await;
     pump.abort();

@@ -14,6 +14,8 @@ mod instances;
 mod key_management;
 mod login;
 mod mfa_passkeys;
+mod mfa_policy;
+mod mfa_totp;
 mod nul_bytes;
 mod oauth_race;
 mod oauth_rules;

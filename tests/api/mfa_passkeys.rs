@@ -274,6 +274,7 @@ async fn second_factor_after_password(backend: Backend) {
     assert_eq!(body["location"], "/oauth/authorize/resume");
     let claims = id_token_after(&app, &b, &client, body["location"].as_str().unwrap()).await;
     assert_eq!(amr(&claims), ["pwd", "swk", "mfa"]);
+    assert_eq!(claims["acr"], "urn:mintgate:acr:mfa");
     assert_eq!(stored_count(&app, &credential_id).await, 1);
     let page = security_page(&app, &app.client).await;
     assert!(!page.contains("never"), "last used is shown");
@@ -401,6 +402,10 @@ async fn passwordless_sign_in(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     let claims = id_token_after(&app, &b, &client, body["location"].as_str().unwrap()).await;
     assert_eq!(amr(&claims), ["swk", "user", "mfa"]);
+    assert_eq!(
+        claims["acr"], "urn:mintgate:acr:mfa",
+        "a passkey verifying the user"
+    );
 
     // A user handle naming someone else than the credential's user is refused.
     let b = new_client();

@@ -5,7 +5,7 @@ fn assert_security_headers(res: &reqwest::Response) {
     let h = res.headers();
     assert_eq!(
         h["content-security-policy"],
-        "default-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
     );
     assert_eq!(h["x-frame-options"], "DENY");
     assert_eq!(h["referrer-policy"], "no-referrer");

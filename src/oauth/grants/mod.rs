@@ -10,10 +10,12 @@ use serde::Deserialize;
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::{Ctx, TokenResponse};
 use super::types::{Client, Grant, GrantType};
+use crate::authn;
 use crate::clock::UnixTime;
 use crate::credentials::{
     Kind, Plain, PlainAuthCode, PlainClientSecret, PlainDeviceCode, PlainRefreshToken,
 };
+use crate::mfa::store::FactorStore;
 use crate::oauth::store::OAuthStore;
 use crate::sessions::service::SessionPolicy;
 use crate::sessions::store::SessionStore;
@@ -77,6 +79,10 @@ pub enum GrantEnded {
     SessionEnded,
     #[error("the user is no longer active")]
     UserInactive,
+    /// An organisation of the user requires a second factor, and the sign-in the grant was made
+    /// at did not use one (the grant predates the requirement): a new sign-in is needed.
+    #[error("the user's organisation requires a second factor this sign-in did not use")]
+    MfaRequired,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -97,7 +103,14 @@ impl From<GrantEnded> for OAuthError {
 /// exists, is neither idle nor past its absolute lifetime, and its user is not disabled. Only
 /// reads: the caller decides what to do with an ended grant (the token endpoint revokes it,
 /// see [`ensure_live_or_end`]; `/v1`, on a read-only path, just refuses the token).
-pub fn ensure_live<S: SessionStore>(
+///
+/// A user's grant must also meet the organisation MFA requirement (the rule of
+/// [`crate::mfa::types::Factors::allow`], with the one query it needs here), read
+/// now: a grant made at a password-only sign-in before the organisation turned the
+/// requirement on issues nothing more (no refresh, no `/v1` call), rather than outliving the
+/// policy by the refresh family's lifetime. It is refused, not revoked: turning the
+/// requirement off again lets it work.
+pub fn ensure_live<S: SessionStore + FactorStore>(
     store: &S,
     policy: SessionPolicy,
     grant: &Grant,
@@ -105,6 +118,12 @@ pub fn ensure_live<S: SessionStore>(
 ) -> Result<(), GrantEnded> {
     if grant.revoked_at.is_some() || grant.expires_at <= now {
         return Err(GrantEnded::RevokedOrExpired);
+    }
+    if let Some(user) = &grant.user_id
+        && !authn::meets(&grant.amr, authn::ACR_MFA)
+        && store.org_requires_mfa(user)?
+    {
+        return Err(GrantEnded::MfaRequired);
     }
     let Some(sid) = &grant.sid else {
         return Ok(());

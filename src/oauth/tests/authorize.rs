@@ -3,6 +3,7 @@
 
 use super::{NOW, REDIRECT, World, client, session, world};
 use crate::credentials::HashedAuthCode;
+use crate::mfa::types::Factors;
 use crate::oauth::authorize::{
     AuthorizeError, AuthorizeParams, AuthorizeRequest, Step, issue_code, next_step, validate,
 };
@@ -13,6 +14,11 @@ use crate::scopes::Scopes;
 use crate::sessions::types::CurrentSession;
 
 const AUDIENCE: &str = "https://id.example";
+const NO_FACTORS: Factors = Factors {
+    totp: false,
+    passkeys: false,
+    org_requires_mfa: false,
+};
 
 fn params(scope: &str) -> AuthorizeParams {
     AuthorizeParams {
@@ -113,12 +119,12 @@ fn without_a_session_the_user_signs_in_unless_prompt_none() {
     let w = world();
     let req = request(&w, params("openid"));
     assert_eq!(
-        next_step(&req, None, None, NOW).unwrap(),
+        next_step(&req, None, &NO_FACTORS, None, NOW).unwrap(),
         Step::SignIn { reauth: false }
     );
     let silent = request(&w, with_prompt("none"));
     assert_eq!(
-        redirected(next_step(&silent, None, None, NOW)),
+        redirected(next_step(&silent, None, &NO_FACTORS, None, NOW)),
         ErrorCode::LoginRequired
     );
 }
@@ -130,12 +136,12 @@ fn prompt_login_signs_in_again() {
     let consented = scopes("openid profile");
     let req = request(&w, with_prompt("login"));
     assert_eq!(
-        next_step(&req, Some(&s), Some(&consented), NOW).unwrap(),
+        next_step(&req, Some(&s), &NO_FACTORS, Some(&consented), NOW).unwrap(),
         Step::SignIn { reauth: true }
     );
     let plain = request(&w, params("openid profile"));
     assert_eq!(
-        next_step(&plain, Some(&s), Some(&consented), NOW).unwrap(),
+        next_step(&plain, Some(&s), &NO_FACTORS, Some(&consented), NOW).unwrap(),
         Step::Issue
     );
 }
@@ -154,18 +160,18 @@ fn a_sign_in_done_for_the_request_meets_prompt_login_and_max_age() {
     // The same request straight from the browser: sign in again, however recent the session.
     let s = session(&w.alice, "sid-1", NOW - 1);
     assert_eq!(
-        next_step(&req, Some(&s), Some(&consented), NOW).unwrap(),
+        next_step(&req, Some(&s), &NO_FACTORS, Some(&consented), NOW).unwrap(),
         Step::SignIn { reauth: true }
     );
     // Resumed from its sign-in flow: the sign-in done for it counts, the clock ticking or not.
     req.fresh_sign_in = true;
     assert_eq!(
-        next_step(&req, Some(&s), Some(&consented), NOW).unwrap(),
+        next_step(&req, Some(&s), &NO_FACTORS, Some(&consented), NOW).unwrap(),
         Step::Issue
     );
     // Still no code without a session.
     assert_eq!(
-        next_step(&req, None, None, NOW).unwrap(),
+        next_step(&req, None, &NO_FACTORS, None, NOW).unwrap(),
         Step::SignIn { reauth: false }
     );
 }
@@ -183,12 +189,12 @@ fn a_sign_in_older_than_max_age_is_repeated() {
     );
     let old = session(&w.alice, "sid-old", NOW - 301);
     assert_eq!(
-        next_step(&req, Some(&old), Some(&consented), NOW).unwrap(),
+        next_step(&req, Some(&old), &NO_FACTORS, Some(&consented), NOW).unwrap(),
         Step::SignIn { reauth: true }
     );
     let recent = session(&w.alice, "sid-new", NOW - 300);
     assert_eq!(
-        next_step(&req, Some(&recent), Some(&consented), NOW).unwrap(),
+        next_step(&req, Some(&recent), &NO_FACTORS, Some(&consented), NOW).unwrap(),
         Step::Issue
     );
 }
@@ -198,13 +204,30 @@ fn consent_is_asked_for_scopes_not_yet_consented() {
     let w = world();
     let s = signed_in(&w);
     let req = request(&w, params("openid profile email"));
-    assert_eq!(next_step(&req, Some(&s), None, NOW).unwrap(), Step::Consent);
     assert_eq!(
-        next_step(&req, Some(&s), Some(&scopes("openid profile")), NOW).unwrap(),
+        next_step(&req, Some(&s), &NO_FACTORS, None, NOW).unwrap(),
         Step::Consent
     );
     assert_eq!(
-        next_step(&req, Some(&s), Some(&scopes("openid profile email")), NOW).unwrap(),
+        next_step(
+            &req,
+            Some(&s),
+            &NO_FACTORS,
+            Some(&scopes("openid profile")),
+            NOW
+        )
+        .unwrap(),
+        Step::Consent
+    );
+    assert_eq!(
+        next_step(
+            &req,
+            Some(&s),
+            &NO_FACTORS,
+            Some(&scopes("openid profile email")),
+            NOW
+        )
+        .unwrap(),
         Step::Issue
     );
 }
@@ -216,12 +239,12 @@ fn prompt_consent_asks_again_and_prompt_none_never_asks() {
     let all = scopes("openid profile");
     let again = request(&w, with_prompt("consent"));
     assert_eq!(
-        next_step(&again, Some(&s), Some(&all), NOW).unwrap(),
+        next_step(&again, Some(&s), &NO_FACTORS, Some(&all), NOW).unwrap(),
         Step::Consent
     );
     let silent = request(&w, with_prompt("none"));
     assert_eq!(
-        redirected(next_step(&silent, Some(&s), None, NOW)),
+        redirected(next_step(&silent, Some(&s), &NO_FACTORS, None, NOW)),
         ErrorCode::ConsentRequired
     );
 }
@@ -242,7 +265,7 @@ fn a_client_that_skips_consent_is_not_asked_for_it() {
         },
     );
     assert_eq!(
-        next_step(&req, Some(&signed_in(&w)), None, NOW).unwrap(),
+        next_step(&req, Some(&signed_in(&w)), &NO_FACTORS, None, NOW).unwrap(),
         Step::Issue
     );
 }
@@ -287,4 +310,50 @@ fn a_code_never_carries_an_api_scope_beyond_the_users_role() {
     let stored = w.store.find_code(&code.hash()).unwrap().unwrap();
     // Alice is a member: `write:org` is dropped, not refused.
     assert_eq!(stored.scope, scopes("openid read:org"));
+}
+
+#[test]
+fn a_session_short_of_the_acr_or_the_organisation_requirement_is_stepped_up() {
+    let w = world();
+    let s = signed_in(&w);
+    let all = scopes("openid profile");
+    let asks_mfa = request(
+        &w,
+        AuthorizeParams {
+            acr_values: Some("urn:mintgate:acr:mfa".into()),
+            ..params("openid profile")
+        },
+    );
+    assert_eq!(asks_mfa.acr, Some(crate::authn::ACR_MFA));
+    assert_eq!(
+        next_step(&asks_mfa, Some(&s), &NO_FACTORS, Some(&all), NOW).unwrap(),
+        Step::StepUp
+    );
+    let unknown = request(
+        &w,
+        AuthorizeParams {
+            acr_values: Some("urn:other:gold".into()),
+            ..params("openid profile")
+        },
+    );
+    assert_eq!(unknown.acr, None, "an unknown acr is ignored");
+    assert_eq!(
+        next_step(&unknown, Some(&s), &NO_FACTORS, Some(&all), NOW).unwrap(),
+        Step::Issue
+    );
+    let required = Factors {
+        org_requires_mfa: true,
+        ..NO_FACTORS
+    };
+    let plain = request(&w, params("openid profile"));
+    assert_eq!(
+        next_step(&plain, Some(&s), &required, Some(&all), NOW).unwrap(),
+        Step::StepUp
+    );
+    let mut mfa = signed_in(&w);
+    mfa.session.amr = vec!["pwd".into(), "otp".into(), "mfa".into()];
+    assert_eq!(
+        next_step(&asks_mfa, Some(&mfa), &required, Some(&all), NOW).unwrap(),
+        Step::Issue
+    );
 }

@@ -120,3 +120,25 @@ fn an_offline_grant_outlives_sign_out_a_bound_one_does_not() {
         Err(GrantEnded::RevokedOrExpired)
     ));
 }
+
+/// A grant made at a password-only sign-in is not live while an organisation of its user
+/// requires a second factor (it predates the requirement); one made with two factors is, and
+/// lifting the requirement makes the first live again (refused, not revoked).
+#[test]
+fn a_grant_short_of_the_organisation_requirement_is_not_live() {
+    use crate::accounts::store::OrgStore;
+    let w = world();
+    let pwd = grant(&w, "gr_pwd", None);
+    let two = Grant {
+        id: "gr_two".into(),
+        amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+        ..pwd.clone()
+    };
+    w.store.create_grant(&two).unwrap();
+    let org = w.store.find_org("acme").unwrap().unwrap();
+    w.store.set_org_require_mfa(&org.id, true).unwrap();
+    assert!(matches!(live(&w, &pwd, NOW), Err(GrantEnded::MfaRequired)));
+    assert!(live(&w, &two, NOW).is_ok());
+    w.store.set_org_require_mfa(&org.id, false).unwrap();
+    assert!(live(&w, &pwd, NOW).is_ok());
+}

@@ -40,6 +40,13 @@ impl OrgStore for MemoryStore {
         }
         Ok(())
     }
+
+    fn set_org_require_mfa(&self, id: &OrgId, require: bool) -> StoreResult<()> {
+        if let Some((org, _)) = self.t().orgs.get_mut(id) {
+            org.require_mfa = require;
+        }
+        Ok(())
+    }
 }
 
 impl UserStore for MemoryStore {

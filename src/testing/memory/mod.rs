@@ -10,6 +10,7 @@ mod mfa;
 mod oauth;
 mod passkeys;
 mod sessions;
+mod totp;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -69,6 +70,10 @@ struct Tables {
     factors: HashMap<UserId, crate::mfa::types::Factors>,
     /// Registered passkeys, in insertion order.
     passkeys: Vec<crate::mfa::types::StoredPasskey>,
+    /// TOTP enrolments by user.
+    totp: HashMap<UserId, crate::mfa::store::TotpCredential>,
+    /// Rows of `recovery_codes`.
+    recovery_codes: Vec<totp::RecoveryRow>,
 }
 
 /// A row of `login_throttle`.
