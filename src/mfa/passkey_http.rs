@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::passkey_signin::{self as signin, Finish};
-use super::passkeys::{self, PasskeyError, Registration};
+use super::passkeys::{self, PasskeyError, Registered, Registration};
 use crate::accounts::http::{OTHER_SIGN_IN, flow_tag, outcome_json, safe_return_to};
 use crate::audit::RequestMeta;
 use crate::flows::service::{FLOW_TTL, FlowPolicy};
@@ -131,6 +131,7 @@ pub async fn register_finish(
     let form = form.into_inner();
     let user = signed_in.user().clone();
     let sid = signed_in.sid().clone();
+    let waiting = flow_secret(&req).zip(session_secret(&req));
     let st2 = st.clone();
     let done = web::block(move || {
         let rp = st2
@@ -148,13 +149,25 @@ pub async fn register_finish(
                 sealed: &sealed,
                 response: &form.credential,
                 name: &form.name,
+                waiting,
+                session_policy: st2.session_policy,
             },
             &meta,
         )
     })
     .await?;
     match done {
-        Ok(_) => Ok(HttpResponse::Ok()
+        Ok(Registered {
+            outcome: Some(outcome),
+            ..
+        }) => {
+            // A sign-in waited for this enrolment: on to where it goes, with its cookies.
+            let mut res = outcome_json(&req, outcome)?;
+            res.add_cookie(&cookies::removal(server, REGISTRATION))
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            Ok(res)
+        }
+        Ok(Registered { outcome: None, .. }) => Ok(HttpResponse::Ok()
             .cookie(cookies::removal(server, REGISTRATION))
             .json(json!({ "location": SETTINGS_SECURITY }))),
         // A name the user can fix keeps the ceremony; anything else ends it.

@@ -64,6 +64,8 @@ fn finish(w: &World, sid: &Sid, sealed: &str, answer: &str) -> Result<(), Passke
         sealed,
         response: answer,
         name: "Key",
+        waiting: None,
+        session_policy: SessionPolicy::from(&SessionSettings::default()),
     };
     finish_registration(
         &w.store,

@@ -36,9 +36,16 @@ use super::store::PasskeyStore;
 use super::types::StoredPasskey;
 use crate::accounts::types::User;
 use crate::audit::{AuditEvent, AuditKind, AuditStore, RequestMeta};
+use crate::authn::Method;
 use crate::clock::{Clock, UnixTime};
+use crate::credentials::PlainFlowId;
+use crate::flows::service::{self as flows, FlowPolicy, Outcome, Progress};
+use crate::flows::store::FlowStore;
 use crate::ids::{Sid, UserId};
+use crate::mfa::store::FactorStore;
 use crate::secrets::SecretBox;
+use crate::sessions::service::{SessionPolicy, SessionSecret};
+use crate::sessions::store::SessionStore;
 use crate::store::{StoreError, Unique};
 
 /// How long a ceremony's challenge may be answered (seconds).
@@ -232,12 +239,24 @@ pub struct Registration<'a> {
     /// `navigator.credentials.create()`'s answer as JSON.
     pub response: &'a str,
     pub name: &'a str,
+    /// The browser's flow and session cookies: a sign-in flow of this user waiting for a second
+    /// factor to be enrolled (an organisation requires one) goes on with this passkey.
+    pub waiting: Option<(PlainFlowId, SessionSecret)>,
+    pub session_policy: SessionPolicy,
+}
+
+/// A registered passkey, and where a sign-in flow that waited for it goes now.
+#[derive(Debug)]
+pub struct Registered {
+    pub passkey: StoredPasskey,
+    pub outcome: Option<Outcome>,
 }
 
 /// Checks the authenticator's answer against the state sealed for this session and stores the
-/// new passkey.
+/// new passkey. A flow waiting for this user's enrolment records the passkey (the answer was
+/// made with it, over a fresh challenge) and signs in or steps the session up.
 #[allow(clippy::too_many_arguments)]
-pub fn finish_registration<S: PasskeyStore + AuditStore>(
+pub fn finish_registration<S>(
     store: &S,
     rp: &RelyingParty,
     secrets: &SecretBox,
@@ -246,7 +265,10 @@ pub fn finish_registration<S: PasskeyStore + AuditStore>(
     sid: &Sid,
     input: Registration<'_>,
     meta: &RequestMeta,
-) -> Result<StoredPasskey, PasskeyError> {
+) -> Result<Registered, PasskeyError>
+where
+    S: PasskeyStore + AuditStore + FlowStore + FactorStore + SessionStore,
+{
     let now = clock.now();
     let name = clean_name(input.name)?;
     let plain = secrets
@@ -267,6 +289,12 @@ pub fn finish_registration<S: PasskeyStore + AuditStore>(
         return Err(PasskeyError::TooMany);
     }
     let credential = json(&key)?;
+    // Looked for before the insert: once the passkey is stored, the flow no longer waits.
+    let policy = FlowPolicy::default();
+    let waiting = match &input.waiting {
+        Some((flow, _)) => flows::awaiting_enrolment(store, clock, &policy, flow, &user.id)?,
+        None => None,
+    };
     let passkey = StoredPasskey {
         id: crate::crypto::new_id("pk"),
         user_id: user.id.clone(),
@@ -286,7 +314,30 @@ pub fn finish_registration<S: PasskeyStore + AuditStore>(
             .user(&user.id)
             .detail(passkey.id.clone()),
     )?;
-    Ok(passkey)
+    let outcome = match (waiting, input.waiting) {
+        (Some(flow), Some((_, previous))) => {
+            let verified = credential
+                .pointer("/cred/user_verified")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            Some(flows::record(
+                store,
+                clock,
+                input.session_policy,
+                &policy,
+                Progress { flow, fresh: None },
+                user,
+                Method::Passkey {
+                    verified,
+                    hardware: false,
+                },
+                Some(previous),
+                meta,
+            )?)
+        }
+        _ => None,
+    };
+    Ok(Registered { passkey, outcome })
 }
 
 /// Renames one of the user's passkeys.

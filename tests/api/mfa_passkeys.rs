@@ -793,7 +793,82 @@ async fn an_answer_is_used_once_across_instances(backend: Backend) {
     assert_eq!(stored_count(&app, &credential_id).await, 1);
 }
 
+/// A member of an organisation that requires a second factor, signing in with a password for a
+/// client, is sent to enrol; registering a passkey there completes the waiting sign-in (the
+/// registration answer was made with the passkey over a fresh challenge) and the request
+/// resumes with two factors.
+async fn org_required_enrolment_with_a_passkey(backend: Backend) {
+    let Some(app) = spawn_localhost(backend).await else {
+        return;
+    };
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        use mintgate::accounts::store::OrgStore;
+        let org = state.store.find_org("default").unwrap().unwrap();
+        mintgate::accounts::service::set_require_mfa(
+            &state.store,
+            state.clock.as_ref(),
+            &org,
+            true,
+            None,
+            &Default::default(),
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let client = register_client(&app).await;
+    let b = new_client();
+    let res = b
+        .get(auth_url(&app, &client.id, &[("nonce", "n0nce")]))
+        .send()
+        .await
+        .unwrap();
+    let page = b
+        .get(app.url(&location(res.headers())))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let res = b
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", form_value(&page, "csrf").unwrap().as_str()),
+            ("login", ADMIN_USERNAME),
+            ("password", ADMIN_PASSWORD),
+            ("return_to", "/oauth/authorize/resume"),
+            ("flow", form_value(&page, "flow").unwrap().as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(res.headers()),
+        "/settings/security",
+        "taken to enrol"
+    );
+    let (csrf, options) = begin_registration(&app, &b).await;
+    let mut auth = SoftPasskey::new(true);
+    let answer = auth.do_registration(origin(&app), options).unwrap();
+    let (status, body) = finish_registration(
+        &app,
+        &b,
+        &csrf,
+        "Laptop",
+        &serde_json::to_string(&answer).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["location"], "/oauth/authorize/resume");
+    let claims = id_token_after(&app, &b, &client, "/oauth/authorize/resume").await;
+    assert_eq!(amr(&claims), ["pwd", "swk", "mfa"]);
+    assert_eq!(claims["acr"], "urn:mintgate:acr:mfa");
+}
+
 both!(
+    org_required_enrolment_with_a_passkey,
     an_answer_is_used_once_across_instances,
     second_factor_after_password,
     passwordless_sign_in,
