@@ -17,6 +17,13 @@ pub enum AuditKind {
     UserEnabled,
     UserDeleted,
     MemberRemoved,
+    PasskeyRegistered,
+    PasskeyRenamed,
+    PasskeyRemoved,
+    PasskeySignInSucceeded,
+    PasskeySignInFailed,
+    /// A passkey's signature counter did not advance (WebAuthn L2 §7.2): possibly a clone.
+    PasskeyCounterAnomaly,
     /// An organisation's requirement of a second factor was set (detail: `true`/`false`).
     OrgRequireMfaSet,
     /// A TOTP enrolment was confirmed with a code (recovery codes were given).
@@ -45,6 +52,12 @@ impl AuditKind {
             AuditKind::UserEnabled => "user.enabled",
             AuditKind::UserDeleted => "user.deleted",
             AuditKind::MemberRemoved => "membership.removed",
+            AuditKind::PasskeyRegistered => "passkey.registered",
+            AuditKind::PasskeyRenamed => "passkey.renamed",
+            AuditKind::PasskeyRemoved => "passkey.removed",
+            AuditKind::PasskeySignInSucceeded => "passkey.succeeded",
+            AuditKind::PasskeySignInFailed => "passkey.failed",
+            AuditKind::PasskeyCounterAnomaly => "passkey.counter_anomaly",
             AuditKind::OrgRequireMfaSet => "org.require_mfa.set",
             AuditKind::TotpEnrolled => "mfa.totp.enrolled",
             AuditKind::TotpRemoved => "mfa.totp.removed",

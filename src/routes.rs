@@ -18,6 +18,37 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(accounts::http::login_submit)),
         )
         .service(web::resource(LOGIN_FACTOR).route(web::get().to(mfa::http::factor_page)))
+        .service(
+            web::resource(LOGIN_PASSKEY_BEGIN)
+                .route(web::post().to(mfa::passkey_http::sign_in_begin)),
+        )
+        .service(
+            web::resource(LOGIN_PASSKEY_FINISH)
+                .route(web::post().to(mfa::passkey_http::sign_in_finish)),
+        )
+        .service(
+            web::resource(LOGIN_FACTOR_PASSKEY_BEGIN)
+                .route(web::post().to(mfa::passkey_http::factor_begin)),
+        )
+        .service(
+            web::resource(LOGIN_FACTOR_PASSKEY_FINISH)
+                .route(web::post().to(mfa::passkey_http::factor_finish)),
+        )
+        .service(
+            web::resource(SETTINGS_PASSKEYS_BEGIN)
+                .route(web::post().to(mfa::passkey_http::register_begin)),
+        )
+        .service(
+            web::resource(SETTINGS_PASSKEYS_FINISH)
+                .route(web::post().to(mfa::passkey_http::register_finish)),
+        )
+        .service(
+            web::resource(SETTINGS_PASSKEY_RENAME).route(web::post().to(mfa::passkey_http::rename)),
+        )
+        .service(
+            web::resource(SETTINGS_PASSKEY_DELETE).route(web::post().to(mfa::passkey_http::delete)),
+        )
+        .service(web::resource(PASSKEYS_SCRIPT).route(web::get().to(passkeys_script)))
         .service(web::resource(LOGOUT).route(web::post().to(accounts::http::logout)))
         .service(
             web::resource(LOGIN_FACTOR_TOTP).route(web::post().to(mfa::totp_http::submit_totp)),
@@ -163,6 +194,13 @@ async fn copy_script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../static/copy.js"))
+}
+
+async fn passkeys_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../static/passkeys.js"))
 }
 
 /// HTTP Strict Transport Security (RFC 6797): with an https issuer, browsers never again talk

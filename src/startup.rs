@@ -112,6 +112,7 @@ impl Application {
             key_usage: UsageLog::default(),
             discovery: crate::oidc::discovery::document(&settings.server).into(),
             openapi: crate::v1::openapi::document().into(),
+            relying_party: crate::mfa::passkeys::RelyingParty::from_issuer(&settings.server.issuer),
             settings: Arc::new(settings),
             store,
             clock,

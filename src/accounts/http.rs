@@ -50,6 +50,8 @@ struct LoginPage<'a> {
     flow: Option<&'a str>,
     login: &'a str,
     error: Option<&'a str>,
+    /// Offer passkeys (the issuer is a domain name, see `crate::mfa::passkeys`).
+    passkeys: bool,
 }
 
 /// Names the pending sign-in a sign-in page was shown for: the first 16 hex digits of the hash
@@ -115,6 +117,7 @@ fn login_response(
             flow: flow.as_deref(),
             login,
             error,
+            passkeys: st.relying_party.is_some(),
         },
     )
 }
@@ -211,16 +214,33 @@ pub async fn login_submit(
 /// enrol a second factor, or to the second-factor page; with the session cookie once signed
 /// in, and the flow's cookie when the flow was begun by this request.
 pub fn outcome_response(req: &HttpRequest, outcome: Outcome) -> Result<HttpResponse, WebError> {
+    let (to, mut res) = outcome_builder(req, &outcome, StatusCode::SEE_OTHER);
+    res.insert_header((actix_web::http::header::LOCATION, to));
+    Ok(res.finish())
+}
+
+/// [`outcome_response`] for a script (a passkey ceremony, whose answer `fetch` reads): 200 with
+/// `{"location": ...}` for the script to go to, and the same cookies.
+pub fn outcome_json(req: &HttpRequest, outcome: Outcome) -> Result<HttpResponse, WebError> {
+    let (to, mut res) = outcome_builder(req, &outcome, StatusCode::OK);
+    Ok(res.json(serde_json::json!({ "location": to })))
+}
+
+/// The one place that sets an outcome's cookies; returns where it goes.
+fn outcome_builder(
+    req: &HttpRequest,
+    outcome: &Outcome,
+    status: StatusCode,
+) -> (String, actix_web::HttpResponseBuilder) {
     let st = state(req);
-    let (to, session, flow) = match &outcome {
+    let (to, session, flow) = match outcome {
         Outcome::SignedIn(done) => (resume_path(&done.resume), Some(&done.session), None),
         Outcome::Enrol { completed, flow } => {
             (SETTINGS_SECURITY, Some(&completed.session), flow.as_ref())
         }
         Outcome::SecondFactor { flow } => (LOGIN_FACTOR, None, flow.as_ref()),
     };
-    let mut res = HttpResponse::SeeOther();
-    res.insert_header((actix_web::http::header::LOCATION, to));
+    let mut res = HttpResponse::build(status);
     if let Some(session) = session {
         res.cookie(cookies::build(
             &st.settings.server,
@@ -236,7 +256,7 @@ pub fn outcome_response(req: &HttpRequest, outcome: Outcome) -> Result<HttpRespo
             FLOW_TTL,
         ));
     }
-    Ok(res.finish())
+    (to.to_owned(), res)
 }
 
 /// Where a step-up flow (`flow`, begun for a signed-in session) sends the browser first, as

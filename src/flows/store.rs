@@ -11,6 +11,9 @@ pub trait FlowStore {
     fn find_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>>;
     /// Writes the flow's user, methods, attempts and ceremony state; a no-op when it is gone.
     fn update_flow(&self, flow: &Flow) -> StoreResult<()>;
+    /// Clears the flow's ceremony state if it still is `ceremony`: of two concurrent checks of
+    /// one challenge (on any instances), one gets `true`. What makes a challenge single use.
+    fn clear_ceremony(&self, id_hash: &HashedFlowId, ceremony: &str) -> StoreResult<bool>;
     /// Deletes the flow and returns it, if it existed: of two concurrent takes, one wins.
     fn take_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>>;
     /// Deletes the flows begun from `client_addr` but the newest `keep`; returns how many went.

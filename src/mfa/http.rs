@@ -85,6 +85,21 @@ struct SecurityPage<'a> {
     factors: Factors,
     totp: &'a TotpState,
     notice: &'a TotpNotice,
+    /// The passkeys section: whether passkeys can be registered here, and those registered.
+    passkeys: PasskeyList,
+}
+
+/// A registered passkey as the security page lists it.
+struct PasskeyItem {
+    id: String,
+    name: String,
+    created: String,
+    last_used: String,
+}
+
+struct PasskeyList {
+    available: bool,
+    items: Vec<PasskeyItem>,
 }
 
 /// What a TOTP action adds to the security page it answers with.
@@ -114,15 +129,30 @@ pub async fn security_response<A: SignedOut>(
 ) -> Result<HttpResponse, WebError> {
     let st = state(req).clone();
     let user = signed_in.user().clone();
-    let (factors, totp) = web::block(move || {
+    let (factors, totp, passkeys) = web::block(move || {
         let factors = super::store::FactorStore::factors(&st.store, &user.id)?;
         let issuer = st.settings.server.issuer.host_str().unwrap_or("mintgate");
         let totp = totp_service::state_of(&st.store, &st.secrets, &user, issuer)?;
-        Ok::<_, TotpError>((factors, totp))
+        let passkeys = super::store::PasskeyStore::passkeys_of(&st.store, &user.id)?;
+        Ok::<_, TotpError>((factors, totp, passkeys))
     })
     .await?
     .map_err(totp_web_error)?;
     let st = state(req);
+    let passkeys = PasskeyList {
+        available: st.relying_party.is_some(),
+        items: passkeys
+            .into_iter()
+            .map(|p| PasskeyItem {
+                id: p.id,
+                name: p.name,
+                created: crate::clock::rfc3339(p.created_at),
+                last_used: p
+                    .last_used_at
+                    .map_or_else(|| "never".to_owned(), crate::clock::rfc3339),
+            })
+            .collect(),
+    };
     let mut token = csrf::issue(st, req, Some(signed_in.sid()));
     let mut builder = token.builder(status);
     // The page shows a pending TOTP key and new recovery codes: no cache may keep it
@@ -136,6 +166,7 @@ pub async fn security_response<A: SignedOut>(
             factors,
             totp: &totp,
             notice,
+            passkeys,
         },
     )
 }

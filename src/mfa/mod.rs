@@ -3,6 +3,9 @@
 //! What the sign-in flow needs to know of them is [`types::Factors`].
 
 pub mod http;
+pub mod passkey_http;
+pub mod passkey_signin;
+pub mod passkeys;
 pub mod recovery;
 pub mod store;
 pub mod totp;
@@ -10,5 +13,7 @@ pub mod totp_http;
 pub mod totp_service;
 pub mod types;
 
+#[cfg(test)]
+mod passkey_tests;
 #[cfg(test)]
 mod totp_tests;

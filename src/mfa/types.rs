@@ -27,3 +27,22 @@ impl Factors {
         !self.org_requires_mfa || authn::meets(amr, authn::ACR_MFA)
     }
 }
+
+/// A registered passkey (WebAuthn credential) of a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPasskey {
+    /// Our id (`pk_…`), used in the settings pages' paths.
+    pub id: String,
+    pub user_id: crate::ids::UserId,
+    /// The credential id, base64url without padding (unique across users).
+    pub credential_id: String,
+    /// The name the user gave it.
+    pub name: String,
+    /// The credential (public key, algorithm, flags, counter) as webauthn-rs serialises it.
+    pub credential: String,
+    /// The highest signature counter accepted (WebAuthn L2 §6.1.1); 0 for authenticators
+    /// without one (synced passkeys).
+    pub sign_count: i64,
+    pub created_at: crate::clock::UnixTime,
+    pub last_used_at: Option<crate::clock::UnixTime>,
+}

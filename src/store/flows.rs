@@ -104,6 +104,17 @@ impl FlowStore for Store {
         Ok(())
     }
 
+    fn clear_ceremony(&self, id_hash: &HashedFlowId, ceremony: &str) -> StoreResult<bool> {
+        let cleared = diesel::update(
+            signin_flows::table
+                .find(id_hash.as_str())
+                .filter(signin_flows::ceremony.eq(ceremony)),
+        )
+        .set(signin_flows::ceremony.eq(None::<String>))
+        .execute(&mut *self.conn()?)?;
+        Ok(cleared == 1)
+    }
+
     fn take_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>> {
         // Read, then delete: only the delete that removed the row returns it, so of two
         // concurrent takes one wins.

@@ -19,6 +19,7 @@ mod health;
 mod meta;
 mod mfa;
 mod oauth;
+mod passkeys;
 mod rows;
 mod schema;
 mod sessions;

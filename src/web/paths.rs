@@ -7,6 +7,17 @@ pub const LOGOUT: &str = "/logout";
 pub const LOGIN_FACTOR: &str = "/login/factor";
 /// Settings > Security: second factors (TOTP, recovery codes, passkeys).
 pub const SETTINGS_SECURITY: &str = "/settings/security";
+/// Passkeys (WebAuthn): each ceremony is a `begin` that answers the browser's options and a
+/// `finish` that takes the authenticator's answer; `{id}` is a passkey's id.
+pub const LOGIN_PASSKEY_BEGIN: &str = "/login/passkey/begin";
+pub const LOGIN_PASSKEY_FINISH: &str = "/login/passkey/finish";
+pub const LOGIN_FACTOR_PASSKEY_BEGIN: &str = "/login/factor/passkey/begin";
+pub const LOGIN_FACTOR_PASSKEY_FINISH: &str = "/login/factor/passkey/finish";
+pub const SETTINGS_PASSKEYS_BEGIN: &str = "/settings/security/passkeys/begin";
+pub const SETTINGS_PASSKEYS_FINISH: &str = "/settings/security/passkeys/finish";
+pub const SETTINGS_PASSKEY_RENAME: &str = "/settings/security/passkeys/{id}/rename";
+pub const SETTINGS_PASSKEY_DELETE: &str = "/settings/security/passkeys/{id}/delete";
+pub const PASSKEYS_SCRIPT: &str = "/static/passkeys.js";
 /// Starts a TOTP enrolment (a new seed, shown until a code confirms it).
 pub const SETTINGS_TOTP: &str = "/settings/security/totp";
 pub const SETTINGS_TOTP_CONFIRM: &str = "/settings/security/totp/confirm";

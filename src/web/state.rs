@@ -31,4 +31,7 @@ pub struct AppState {
     pub discovery: Arc<str>,
     /// The `/v1` OpenAPI document, serialised once.
     pub openapi: Arc<str>,
+    /// The WebAuthn relying party (the issuer); `None` when the issuer's host is not a domain
+    /// name, and then there are no passkeys.
+    pub relying_party: Option<crate::mfa::passkeys::RelyingParty>,
 }

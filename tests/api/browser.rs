@@ -307,3 +307,5 @@ async fn totp_enrolment_and_sign_in_in_a_real_browser() {
     let _ = browser.wait().await;
     pump.abort();
 }
+#[path = "browser_passkeys.rs"]
+mod passkeys;

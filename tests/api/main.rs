@@ -13,6 +13,7 @@ mod health;
 mod instances;
 mod key_management;
 mod login;
+mod mfa_passkeys;
 mod mfa_policy;
 mod mfa_totp;
 mod nul_bytes;

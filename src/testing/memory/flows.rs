@@ -25,6 +25,16 @@ impl FlowStore for MemoryStore {
         Ok(())
     }
 
+    fn clear_ceremony(&self, id_hash: &HashedFlowId, ceremony: &str) -> StoreResult<bool> {
+        match self.t().flows.get_mut(id_hash) {
+            Some(f) if f.ceremony.as_deref() == Some(ceremony) => {
+                f.ceremony = None;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
     fn take_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>> {
         Ok(self.t().flows.remove(id_hash))
     }

@@ -17,6 +17,7 @@ impl FactorStore for MemoryStore {
         let t = self.t();
         let mut factors = t.factors.get(user_id).copied().unwrap_or_default();
         factors.totp |= t.totp.get(user_id).is_some_and(|c| c.confirmed);
+        factors.passkeys |= t.passkeys.iter().any(|p| &p.user_id == user_id);
         drop(t);
         factors.org_requires_mfa = self.org_requires_mfa(user_id)?;
         Ok(factors)

@@ -8,6 +8,7 @@ mod apikeys;
 mod flows;
 mod mfa;
 mod oauth;
+mod passkeys;
 mod sessions;
 mod totp;
 
@@ -67,6 +68,8 @@ struct Tables {
     flows: HashMap<crate::credentials::HashedFlowId, crate::flows::types::Flow>,
     /// The factors each user has (the organisations' requirement comes from `orgs`).
     factors: HashMap<UserId, crate::mfa::types::Factors>,
+    /// Registered passkeys, in insertion order.
+    passkeys: Vec<crate::mfa::types::StoredPasskey>,
     /// TOTP enrolments by user.
     totp: HashMap<UserId, crate::mfa::store::TotpCredential>,
     /// Rows of `recovery_codes`.
