@@ -12,7 +12,6 @@ use crate::authn::Authentication;
 use crate::clock::UnixTime;
 use crate::config::{OAuthSettings, ServerSettings};
 use crate::credentials::PlainApiKey;
-use crate::oauth::grants::{self, GrantEnded};
 use crate::oauth::introspect::{self, TokenKind};
 use crate::oauth::resources;
 use crate::oauth::store::OAuthStore;
@@ -106,10 +105,20 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
         return Err(ApiKeyError::Invalid);
     }
     let keys = ctx.keys.current();
-    let found = introspect::inspect(ctx.store, &keys, ctx.server.issuer_str(), &token, now)?;
-    let Some(t) = found.filter(|t| t.kind == TokenKind::Access) else {
+    // Live by the one rule every reader applies (its user enabled, its grant live: a
+    // session-bound token ends with its session, not with its own expiry).
+    let found = introspect::inspect_live(
+        ctx.store,
+        &keys,
+        ctx.server.issuer_str(),
+        &token,
+        ctx.session_policy,
+        now,
+    )?;
+    let Some(live) = found.filter(|t| t.token.kind == TokenKind::Access) else {
         return Err(ApiKeyError::Invalid);
     };
+    let t = live.token;
     // Only tokens minted for mintgate itself: one issued for a client's own resource server
     // (RFC 8707) is that server's to accept, and must not be replayable here (RFC 9068 §4:
     // the audience must identify this resource server).
@@ -121,22 +130,10 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
         return Err(ApiKeyError::Invalid);
     }
     let user_id = t.user_id.as_ref().ok_or(ApiKeyError::Invalid)?;
-    let user = ctx.store.find_user(user_id)?.filter(|u| !u.disabled);
-    if user.is_none() {
-        return Err(ApiKeyError::Invalid);
-    }
-    // The grant must be live by the rule refresh applies: a session-bound token ends with
-    // its session (idle or absolute expiry, sign-out), not with its own expiry. A token
-    // acts for its grant: keys it creates may live as long as the grant (the refresh
+    // A token acts for its grant: keys it creates may live as long as the grant (the refresh
     // family), not just the hour of this access token.
-    let (lifetime, authentication) = match &t.grant_id {
-        Some(gid) => {
-            let grant = ctx.store.find_grant(gid)?.ok_or(ApiKeyError::Invalid)?;
-            match grants::ensure_live(ctx.store, ctx.session_policy, &grant, now) {
-                Ok(()) => {}
-                Err(GrantEnded::Store(e)) => return Err(e.into()),
-                Err(_) => return Err(ApiKeyError::Invalid),
-            }
+    let (lifetime, authentication) = match live.grant {
+        Some(grant) => {
             let authentication = Authentication {
                 amr: grant.amr,
                 auth_time: grant.auth_time,

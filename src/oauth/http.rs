@@ -192,6 +192,7 @@ pub async fn introspect(req: HttpRequest, body: web::Bytes) -> Result<HttpRespon
             &keys,
             st.settings.server.issuer_str(),
             &token,
+            st.session_policy,
             now,
         )?;
         Ok(serde_json::to_value(result).unwrap_or_default())

@@ -4,14 +4,17 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::grants::{self, GrantEnded};
 use super::store::OAuthStore;
 use super::tokens::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
-use super::types::SCOPE_GROUPS;
+use super::types::{Grant, SCOPE_GROUPS};
+use crate::accounts::types::User;
 use crate::authn;
 use crate::clock::UnixTime;
 use crate::credentials::{HashedAccessToken, PlainAccessToken, PlainRefreshToken};
 use crate::ids::{ClientId, GrantId, UserId};
 use crate::scopes::Scopes;
+use crate::sessions::service::SessionPolicy;
 use crate::signing::KeySet;
 use crate::store::StoreResult;
 
@@ -170,27 +173,76 @@ pub struct Introspection {
     pub auth_time: Option<UnixTime>,
 }
 
+/// A token as every reader takes it: [`inspect`]ed, and for a user's token, the user not
+/// disabled and the grant live by the one rule of [`grants::ensure_live`] (its browser
+/// session, the organisation MFA requirement), so a token never outlives what ended its grant.
+#[derive(Debug, Clone)]
+pub struct LiveToken {
+    pub token: ActiveToken,
+    pub user: Option<User>,
+    /// The grant a user's token acts for (what sign-in it was made at).
+    pub grant: Option<Grant>,
+}
+
+/// The token if it is live (see [`LiveToken`]); `None` otherwise. Only reads: introspection,
+/// userinfo and `/v1` read tokens through it.
+pub fn inspect_live<S: OAuthStore>(
+    store: &S,
+    keys: &KeySet,
+    issuer: &str,
+    token: &str,
+    policy: SessionPolicy,
+    now: UnixTime,
+) -> StoreResult<Option<LiveToken>> {
+    let Some(t) = inspect(store, keys, issuer, token, now)? else {
+        return Ok(None);
+    };
+    let Some(user_id) = &t.user_id else {
+        return Ok(Some(LiveToken {
+            token: t,
+            user: None,
+            grant: None,
+        }));
+    };
+    let Some(user) = store.find_user(user_id)?.filter(|u| !u.disabled) else {
+        return Ok(None);
+    };
+    let grant = match &t.grant_id {
+        Some(gid) => match store.find_grant(gid)? {
+            Some(grant) => Some(grant),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    if let Some(g) = &grant {
+        match grants::ensure_live(store, policy, g, now) {
+            Ok(()) => {}
+            Err(GrantEnded::Store(e)) => return Err(e),
+            Err(_) => return Ok(None),
+        }
+    }
+    Ok(Some(LiveToken {
+        token: t,
+        user: Some(user),
+        grant,
+    }))
+}
+
 pub fn introspect<S: OAuthStore>(
     store: &S,
     keys: &KeySet,
     issuer: &str,
     token: &str,
+    policy: SessionPolicy,
     now: UnixTime,
 ) -> StoreResult<Introspection> {
-    let Some(t) = inspect(store, keys, issuer, token, now)? else {
+    let Some(LiveToken {
+        token: t,
+        user,
+        grant,
+    }) = inspect_live(store, keys, issuer, token, policy, now)?
+    else {
         return Ok(Introspection::default());
-    };
-    let user = match &t.user_id {
-        Some(id) => store.find_user(id)?,
-        None => None,
-    };
-    if t.user_id.is_some() && user.as_ref().is_none_or(|u| u.disabled) {
-        return Ok(Introspection::default());
-    }
-    // A user's token acts for a grant made at a sign-in: what that sign-in was.
-    let grant = match (&t.user_id, &t.grant_id) {
-        (Some(_), Some(gid)) => store.find_grant(gid)?,
-        _ => None,
     };
     let groups = match &user {
         Some(u) if t.scope.contains(SCOPE_GROUPS) => Some(store.user_groups(&u.id)?),

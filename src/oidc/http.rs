@@ -238,6 +238,7 @@ pub async fn userinfo(req: HttpRequest, body: web::Bytes) -> Result<HttpResponse
             &keys,
             st.settings.server.issuer_str(),
             &token,
+            st.session_policy,
             st.clock.now(),
         )
     })

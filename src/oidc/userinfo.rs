@@ -6,6 +6,7 @@ use crate::clock::UnixTime;
 use crate::oauth::introspect::{self, TokenKind};
 use crate::oauth::store::OAuthStore;
 use crate::oauth::types::SCOPE_OPENID;
+use crate::sessions::service::SessionPolicy;
 use crate::signing::KeySet;
 use crate::store::StoreError;
 
@@ -28,16 +29,14 @@ pub fn userinfo<S: OAuthStore>(
     keys: &KeySet,
     issuer: &str,
     token: &str,
+    policy: SessionPolicy,
     now: UnixTime,
 ) -> Result<UserClaims, UserinfoError> {
-    let token = introspect::inspect(store, keys, issuer, token, now)?
-        .filter(|t| t.kind == TokenKind::Access)
+    let live = introspect::inspect_live(store, keys, issuer, token, policy, now)?
+        .filter(|t| t.token.kind == TokenKind::Access)
         .ok_or(UserinfoError::InvalidToken)?;
-    let user = match &token.user_id {
-        Some(id) => store.find_user(id)?.filter(|u| !u.disabled),
-        None => None,
-    }
-    .ok_or(UserinfoError::InvalidToken)?;
+    let token = live.token;
+    let user = live.user.ok_or(UserinfoError::InvalidToken)?;
     if !token.scope.contains(SCOPE_OPENID) {
         return Err(UserinfoError::InsufficientScope);
     }
@@ -61,6 +60,10 @@ mod tests {
     use crate::testing::memory::MemoryStore;
 
     const NOW: UnixTime = 1_700_000_000;
+    const POLICY: SessionPolicy = SessionPolicy {
+        idle: 3600,
+        absolute: 36_000,
+    };
 
     /// A store with alice and an opaque access token of hers for `scope`.
     fn world(scope: &str) -> (MemoryStore, KeySet, String) {
@@ -87,7 +90,7 @@ mod tests {
     #[test]
     fn claims_per_scope_for_a_live_token() {
         let (store, keys, token) = world("openid email");
-        let claims = userinfo(&store, &keys, "https://id.example", &token, NOW).unwrap();
+        let claims = userinfo(&store, &keys, "https://id.example", &token, POLICY, NOW).unwrap();
         assert_eq!(claims.email.as_deref(), Some("alice@example.com"));
         assert_eq!(claims.email_verified, Some(false));
         assert!(claims.name.is_none(), "no profile scope");
@@ -98,7 +101,7 @@ mod tests {
     #[test]
     fn refusals() {
         let (store, keys, token) = world("openid");
-        let at = |now| userinfo(&store, &keys, "https://id.example", &token, now);
+        let at = |now| userinfo(&store, &keys, "https://id.example", &token, POLICY, now);
         assert!(matches!(at(NOW + 60), Err(UserinfoError::InvalidToken)));
         store
             .set_user_disabled(&"usr_alice".into(), true, NOW)
@@ -106,11 +109,18 @@ mod tests {
         assert!(matches!(at(NOW), Err(UserinfoError::InvalidToken)));
         let (store, keys, token) = world("profile");
         assert!(matches!(
-            userinfo(&store, &keys, "https://id.example", &token, NOW),
+            userinfo(&store, &keys, "https://id.example", &token, POLICY, NOW),
             Err(UserinfoError::InsufficientScope)
         ));
         assert!(matches!(
-            userinfo(&store, &keys, "https://id.example", "mg_token_nope", NOW),
+            userinfo(
+                &store,
+                &keys,
+                "https://id.example",
+                "mg_token_nope",
+                POLICY,
+                NOW
+            ),
             Err(UserinfoError::InvalidToken)
         ));
     }

@@ -472,6 +472,19 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
     );
     let (status, _) = verify(&app, old["access_token"].as_str().unwrap()).await;
     assert_eq!(status, 401, "/v1 refuses the old grant's token");
+    // Every reader of a token applies the same rule: introspection and userinfo too.
+    let rs = register(&app, client_spec("Resource server")).await;
+    for token in [&old["access_token"], &old["refresh_token"]] {
+        let seen = introspect(&app, &rs, token.as_str().unwrap()).await;
+        assert_eq!(seen["active"], false, "{seen}");
+    }
+    let res = reqwest::Client::new()
+        .get(app.url("/oauth/userinfo"))
+        .bearer_auth(old["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "userinfo refuses the old grant's token");
 
     // Signing in for an authorization request: to enrolment, no code.
     let b = new_client();
@@ -567,6 +580,8 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
     assert_eq!(res.status(), 403);
 
     require_mfa(&app, false).await;
+    let seen = introspect(&app, &rs, old["access_token"].as_str().unwrap()).await;
+    assert_eq!(seen["active"], true, "{seen}");
     let (status, body) = refresh(&app, &client, old["refresh_token"].as_str().unwrap()).await;
     assert_eq!(
         status, 200,
