@@ -17,7 +17,7 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, flow_secret, session_secret, state};
 use crate::web::paths::{AUTHORIZE_RESUME, SETTINGS_SECURITY};
-use crate::web::{cookies, see_other};
+use crate::web::{cookies, login_redirect_with, login_url_with, see_other};
 
 /// The cookie carrying a registration's state, sealed under the session's `sid`.
 const REGISTRATION: &str = "mg_passkey_reg";
@@ -39,10 +39,18 @@ fn sign_in_flow(req: &HttpRequest, return_to: &str) -> Option<crate::credentials
 }
 
 /// A passkey failure as the script reads it: a 4xx with `{"error": message}`; a storage
-/// failure is the usual page error (503/500).
+/// failure is the usual page error (503/500). A session that must sign in again first
+/// ([`PasskeyError::NeedsReauth`]) is told where: `{"error", "location"}`, the sign-in page
+/// that comes back to the security page (as turning TOTP off does).
 fn failure(e: PasskeyError) -> Result<HttpResponse, WebError> {
     let status = match e {
         PasskeyError::Store(e) => return Err(e.into()),
+        PasskeyError::NeedsReauth => {
+            return Ok(HttpResponse::Unauthorized().json(json!({
+                "error": e.to_string(),
+                "location": login_url_with(SETTINGS_SECURITY, true, None),
+            })));
+        }
         PasskeyError::Unavailable | PasskeyError::NotFound => StatusCode::NOT_FOUND,
         PasskeyError::NoCeremony
         | PasskeyError::Malformed
@@ -78,9 +86,20 @@ pub async fn register_begin(
     let st = state(&req).clone();
     let user = signed_in.user().clone();
     let sid = signed_in.sid().clone();
+    let auth_time = signed_in.auth_time();
+    let waiting = flow_secret(&req);
     let begun = web::block(move || {
         let rp = st.relying_party.as_ref().ok_or(PasskeyError::Unavailable)?;
-        passkeys::begin_registration(&st.store, rp, &st.secrets, st.clock.as_ref(), &user, &sid)
+        passkeys::begin_registration(
+            &st.store,
+            rp,
+            &st.secrets,
+            st.clock.as_ref(),
+            &user,
+            &sid,
+            auth_time,
+            waiting.as_ref(),
+        )
     })
     .await?;
     match begun {
@@ -131,6 +150,7 @@ pub async fn register_finish(
     let form = form.into_inner();
     let user = signed_in.user().clone();
     let sid = signed_in.sid().clone();
+    let auth_time = signed_in.auth_time();
     let waiting = flow_secret(&req).zip(session_secret(&req));
     let st2 = st.clone();
     let done = web::block(move || {
@@ -151,6 +171,7 @@ pub async fn register_finish(
                 name: &form.name,
                 waiting,
                 session_policy: st2.session_policy,
+                auth_time,
             },
             &meta,
         )
@@ -195,13 +216,17 @@ impl CsrfProtected for RenameForm {
     }
 }
 
-/// A settings form's failure as a page.
-fn page_failure(e: PasskeyError) -> WebError {
-    match e {
+/// A settings form's failure as a page; a session that must sign in again first goes to the
+/// sign-in page, which comes back to the security page.
+fn page_failure(e: PasskeyError) -> Result<HttpResponse, WebError> {
+    Err(match e {
+        PasskeyError::NeedsReauth => {
+            return Ok(login_redirect_with(SETTINGS_SECURITY, true, None));
+        }
         PasskeyError::NotFound => WebError::NotFound,
         PasskeyError::Store(e) => e.into(),
         e => WebError::BadRequest(e.to_string()),
-    }
+    })
 }
 
 /// `POST /settings/security/passkeys/{id}/rename`.
@@ -215,10 +240,14 @@ pub async fn rename(
     let st = state(&req).clone();
     let user = signed_in.user().id.clone();
     let name = form.into_inner().name;
-    web::block(move || passkeys::rename(&st.store, st.clock.as_ref(), &user, &id, &name, &meta))
-        .await?
-        .map_err(page_failure)?;
-    Ok(see_other(SETTINGS_SECURITY))
+    match web::block(move || {
+        passkeys::rename(&st.store, st.clock.as_ref(), &user, &id, &name, &meta)
+    })
+    .await?
+    {
+        Ok(()) => Ok(see_other(SETTINGS_SECURITY)),
+        Err(e) => page_failure(e),
+    }
 }
 
 /// `POST /settings/security/passkeys/{id}/delete`.
@@ -231,10 +260,15 @@ pub async fn delete(
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
     let user = signed_in.user().id.clone();
-    web::block(move || passkeys::remove(&st.store, st.clock.as_ref(), &user, &id, &meta))
-        .await?
-        .map_err(page_failure)?;
-    Ok(see_other(SETTINGS_SECURITY))
+    let auth_time = signed_in.auth_time();
+    match web::block(move || {
+        passkeys::remove(&st.store, st.clock.as_ref(), &user, &id, auth_time, &meta)
+    })
+    .await?
+    {
+        Ok(()) => Ok(see_other(SETTINGS_SECURITY)),
+        Err(e) => page_failure(e),
+    }
 }
 
 #[derive(Deserialize)]
