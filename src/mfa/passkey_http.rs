@@ -82,6 +82,7 @@ pub async fn register_begin(
     req: HttpRequest,
     signed_in: SignedIn,
     _form: CsrfForm<SessionForm>,
+    meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
     let user = signed_in.user().clone();
@@ -99,6 +100,7 @@ pub async fn register_begin(
             &sid,
             auth_time,
             waiting.as_ref(),
+            meta.ip.map(crate::netaddr::subscriber),
         )
     })
     .await?;

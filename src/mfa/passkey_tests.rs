@@ -61,6 +61,7 @@ fn registration_answer(w: &World, token: &mut SoftToken) -> (String, String) {
         &w.sid,
         w.clock.now(),
         None,
+        None,
     )
     .unwrap();
     let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
@@ -169,9 +170,9 @@ fn registration_state_opens_only_in_its_session_and_in_time() {
     assert!(
         matches!(
             finish(&w, &w.sid, &sealed, &answer),
-            Err(PasskeyError::Duplicate)
+            Err(PasskeyError::NoCeremony)
         ),
-        "a replay offers the same credential again"
+        "a replay finds the registration used"
     );
     assert_eq!(w.store.passkeys_of(&w.user.id).unwrap().len(), 1);
 }
@@ -263,7 +264,7 @@ fn registering_or_removing_needs_a_recent_sign_in() {
     let stale = w.clock.now() - REAUTH_WINDOW - 1;
     assert!(matches!(
         begin_registration(
-            &w.store, &w.rp, &w.secrets, &w.clock, &w.user, &w.sid, stale, None
+            &w.store, &w.rp, &w.secrets, &w.clock, &w.user, &w.sid, stale, None, None
         ),
         Err(PasskeyError::NeedsReauth)
     ));
@@ -295,4 +296,35 @@ fn registering_or_removing_needs_a_recent_sign_in() {
     let fresh = w.clock.now() - REAUTH_WINDOW;
     remove(&w.store, &w.clock, &w.user.id, &id, fresh, &meta).unwrap();
     assert!(w.store.passkeys_of(&w.user.id).unwrap().is_empty());
+}
+
+#[test]
+fn a_registration_is_used_once_even_by_another_authenticator() {
+    let w = world();
+    let (options, sealed) = begin_registration(
+        &w.store,
+        &w.rp,
+        &w.secrets,
+        &w.clock,
+        &w.user,
+        &w.sid,
+        w.clock.now(),
+        None,
+        None,
+    )
+    .unwrap();
+    let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let answers: Vec<String> = (0..2)
+        .map(|_| {
+            let (mut token, _) = SoftToken::new(true).unwrap();
+            let answer = token.do_registration(origin(), options.clone()).unwrap();
+            serde_json::to_string(&answer).unwrap()
+        })
+        .collect();
+    finish(&w, &w.sid, &sealed, &answers[0]).unwrap();
+    assert!(matches!(
+        finish(&w, &w.sid, &sealed, &answers[1]),
+        Err(PasskeyError::NoCeremony)
+    ));
+    assert_eq!(w.store.passkeys_of(&w.user.id).unwrap().len(), 1);
 }

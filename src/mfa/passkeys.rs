@@ -16,9 +16,10 @@
 //! - Authentication state lives sealed in the sign-in flow's `ceremony` (several instances
 //!   share it) and is used once: cleared by a conditional update before it is checked.
 //!   Registration state is sealed under the session's `sid` and travels in a short-lived
-//!   cookie (see `passkey_http`): it cannot be opened in another session, expires with
-//!   [`CEREMONY_TTL`], and a replay can only re-register the same credential, which the unique
-//!   credential id refuses.
+//!   cookie (see `passkey_http`): it cannot be opened in another session and expires with
+//!   [`CEREMONY_TTL`]. It is used once: it names a flow row begun for it whose marker a
+//!   conditional update clears before the answer is checked, so a replayed cookie (with the
+//!   same credential or another authenticator's answer to the same challenge) finds none.
 //! - Registering or removing a passkey needs a sign-in within
 //!   [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW), as turning TOTP off does, unless the
 //!   browser's sign-in flow waits for this user to enrol a second factor (an organisation
@@ -45,7 +46,7 @@ use crate::clock::{Clock, UnixTime};
 use crate::credentials::PlainFlowId;
 use crate::flows::service::{self as flows, FlowPolicy, Outcome, Progress};
 use crate::flows::store::FlowStore;
-use crate::flows::types::Flow;
+use crate::flows::types::{Flow, Requirement, Resume};
 use crate::ids::{Sid, UserId};
 use crate::mfa::reauth::recent_sign_in;
 use crate::mfa::store::FactorStore;
@@ -151,7 +152,13 @@ fn registration_row(sid: &Sid) -> String {
 struct SealedRegistration {
     at: UnixTime,
     state: SecurityKeyRegistration,
+    /// The flow that makes this registration single use ([`REGISTRATION_MARK`]).
+    once: String,
 }
+
+/// The ceremony marker of the flow a registration begins: cleared (by a conditional update)
+/// by the one finish that may use the registration state.
+const REGISTRATION_MARK: &str = "passkey-registration";
 
 pub(super) fn security_key(p: &StoredPasskey) -> Result<SecurityKey, PasskeyError> {
     serde_json::from_str(&p.credential)
@@ -217,6 +224,7 @@ pub fn begin_registration<S: PasskeyStore + FlowStore + FactorStore>(
     sid: &Sid,
     auth_time: UnixTime,
     waiting: Option<&PlainFlowId>,
+    client_addr: Option<String>,
 ) -> Result<(Value, String), PasskeyError> {
     may_change(store, clock, &user.id, auth_time, waiting)?;
     let existing = store.passkeys_of(&user.id)?;
@@ -259,9 +267,23 @@ pub fn begin_registration<S: PasskeyStore + FlowStore + FactorStore>(
             selection.insert("requireResidentKey".into(), false.into());
         }
     }
+    // Single use: a flow row of its own (bounded per address like every flow), marked.
+    let once = flows::begin(
+        store,
+        clock,
+        Requirement::default(),
+        Resume::Page(String::new()),
+        client_addr,
+    )?;
+    let mut flow = store
+        .find_flow(&once.hash())?
+        .ok_or(PasskeyError::NoCeremony)?;
+    flow.ceremony = Some(REGISTRATION_MARK.to_owned());
+    store.update_flow(&flow)?;
     let sealed = SealedRegistration {
         at: clock.now(),
         state,
+        once: once.expose().to_owned(),
     };
     let plain = serde_json::to_vec(&sealed).map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok((options, secrets.seal(&registration_row(sid), &plain)))
@@ -324,6 +346,12 @@ where
     if !(sealed.at <= now && now - sealed.at <= CEREMONY_TTL) {
         return Err(PasskeyError::NoCeremony);
     }
+    // Whoever clears the mark checks the answer; a replay finds none.
+    let once = PlainFlowId::new(sealed.once);
+    if !store.clear_ceremony(&once.hash(), REGISTRATION_MARK)? {
+        return Err(PasskeyError::NoCeremony);
+    }
+    store.take_flow(&once.hash())?;
     let response: RegisterPublicKeyCredential =
         serde_json::from_str(input.response).map_err(|_| PasskeyError::Malformed)?;
     let key = rp

@@ -1,10 +1,14 @@
 //! Passkey defects found by attacking the running server, each pinned by a test.
 
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::prelude::CreationChallengeResponse;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
 use crate::both;
 use crate::helpers::*;
-use crate::mfa_passkeys::{admin_id, discoverable_answer, json_of, register, spawn_localhost};
+use crate::mfa_passkeys::{
+    admin_id, discoverable_answer, json_of, origin, register, security_page, spawn_localhost,
+};
 
 /// A passkey sign-in from `/login?return_to=X` goes to X, even when an earlier sign-in page in
 /// the same browser (whose autofill began a ceremony for `/account`) left its flow behind.
@@ -53,4 +57,89 @@ async fn a_passkey_sign_in_goes_where_its_page_says(backend: Backend) {
     assert_eq!(body["location"], "/settings/security");
 }
 
-both!(a_passkey_sign_in_goes_where_its_page_says,);
+/// A registration is used once: its sealed cookie, sent again (by hand: the page's answer
+/// removed it) with another authenticator's answer to the same challenge, registers nothing,
+/// and neither do concurrent finishes beyond one.
+async fn a_registration_cookie_is_used_once(backend: Backend) {
+    let Some(mut app) = spawn_localhost(backend).await else {
+        return;
+    };
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    app.client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    app.sign_in_admin().await;
+    let csrf = form_value(&security_page(&app, &app.client).await, "csrf").unwrap();
+    let res = app
+        .client
+        .post(app.url("/settings/security/passkeys/begin"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookies(res.headers())
+        .into_iter()
+        .find(|c| c.starts_with("mg_passkey_reg="))
+        .unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let (_, options) = json_of(res).await;
+    let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let answers: Vec<String> = (0..6)
+        .map(|_| {
+            let answer = SoftPasskey::new(true)
+                .do_registration(origin(&app), options.clone())
+                .unwrap();
+            serde_json::to_string(&answer).unwrap()
+        })
+        .collect();
+    let url: reqwest::Url = app.url("/").parse().unwrap();
+    let mut statuses = Vec::new();
+    // One after another, then the rest at once.
+    for answer in &answers[..2] {
+        jar.add_cookie_str(&cookie, &url);
+        let res = app
+            .client
+            .post(app.url("/settings/security/passkeys/finish"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("name", "Key"),
+                ("credential", answer.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    jar.add_cookie_str(&cookie, &url);
+    let posts = answers[2..].iter().map(|answer| {
+        app.client
+            .post(app.url("/settings/security/passkeys/finish"))
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("name", "Key"),
+                ("credential", answer.as_str()),
+            ])
+            .send()
+    });
+    for res in futures::future::join_all(posts).await {
+        statuses.push(res.unwrap().status().as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 400),
+        "{statuses:?}"
+    );
+    let page = security_page(&app, &app.client).await;
+    assert_eq!(page.matches("data-passkey-id").count(), 1, "one passkey");
+}
+
+both!(
+    a_passkey_sign_in_goes_where_its_page_says,
+    a_registration_cookie_is_used_once,
+);
