@@ -2,7 +2,10 @@
 //! carrying the page's CSRF token; JSON answers: the browser's options, `{"location": ...}` to
 //! go on, or `{"error": ...}` with a 4xx), and the settings forms to rename and remove.
 
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
@@ -62,6 +65,39 @@ fn failure(e: PasskeyError) -> Result<HttpResponse, WebError> {
         PasskeyError::Duplicate => StatusCode::CONFLICT,
     };
     Ok(HttpResponse::build(status).json(json!({ "error": e.to_string() })))
+}
+
+/// Middleware for the JSON endpoints: an error the extractors or the page toolkit answered as
+/// a page (a body too large, a form that cannot be read, a CSRF failure, another sign-in) is
+/// answered as `{"error": message}` with the same status and headers, as the script reads it.
+pub fn json_errors<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let message = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<WebError>())
+        .map_or_else(
+            || status.canonical_reason().unwrap_or("Error").to_owned(),
+            ToString::to_string,
+        );
+    let (req, page) = res.into_parts();
+    let mut answer = HttpResponse::build(status);
+    for (name, value) in page.headers() {
+        if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+            answer.append_header((name.clone(), value.clone()));
+        }
+    }
+    let answer = answer.json(json!({ "error": message }));
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, answer).map_into_right_body(),
+    ))
 }
 
 /// A form that carries only its CSRF token (bound to the session).

@@ -139,7 +139,81 @@ async fn a_registration_cookie_is_used_once(backend: Backend) {
     assert_eq!(page.matches("data-passkey-id").count(), 1, "one passkey");
 }
 
+/// The passkey endpoints answer JSON even when the request never reaches the handler: a body
+/// too large, a cross-site `text/plain` post, a forged CSRF token or a foreign origin, another
+/// sign-in begun meanwhile. 4xx, `{"error": message}`, never a page the script cannot read.
+async fn passkey_endpoints_fail_as_json(backend: Backend) {
+    let Some(app) = spawn_localhost(backend).await else {
+        return;
+    };
+    app.sign_in_admin().await;
+    let b = new_client();
+    let csrf = app.login_csrf_with(&b).await;
+    let big = "A".repeat(3_000_000);
+    let own = app.settings.server.issuer.origin().ascii_serialization();
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        (
+            "too large",
+            b.post(app.url("/login/passkey/finish"))
+                .form(&[("csrf", csrf.as_str()), ("credential", big.as_str())]),
+            413,
+        ),
+        (
+            "text/plain",
+            b.post(app.url("/login/passkey/begin"))
+                .header("content-type", "text/plain")
+                .body(format!("csrf={csrf}")),
+            400,
+        ),
+        (
+            "foreign origin",
+            b.post(app.url("/login/passkey/begin"))
+                .header("origin", "http://localhost.evil")
+                .form(&[("csrf", csrf.as_str())]),
+            403,
+        ),
+        (
+            "another sign-in",
+            b.post(app.url("/login/passkey/begin")).form(&[
+                ("csrf", csrf.as_str()),
+                ("return_to", "/oauth/authorize/resume"),
+                ("flow", "0000000000000000"),
+            ]),
+            400,
+        ),
+        (
+            "forged token",
+            app.client
+                .post(app.url("/settings/security/passkeys/begin"))
+                .header("origin", own.as_str())
+                .form(&[("csrf", "forged")]),
+            403,
+        ),
+        (
+            "factor without a flow",
+            b.post(app.url("/login/factor/passkey/finish"))
+                .form(&[("csrf", csrf.as_str()), ("credential", "{}")]),
+            400,
+        ),
+    ];
+    for (what, request, status) in cases {
+        let res = request.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), status, "{what}");
+        let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            content_type.starts_with("application/json"),
+            "{what}: {content_type}"
+        );
+        let (_, body) = json_of(res).await;
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {body}"
+        );
+    }
+}
+
 both!(
+    passkey_endpoints_fail_as_json,
     a_passkey_sign_in_goes_where_its_page_says,
     a_registration_cookie_is_used_once,
 );
