@@ -46,6 +46,15 @@ pub fn account_key(user_id: Option<&UserId>, login_key: &str) -> String {
     }
 }
 
+/// The counter key of an account's second factor (TOTP and recovery codes, a passkey after a
+/// password): a counter of its own, because a right password clears the account's counter
+/// ([`Attempt::succeeded`]). Were wrong codes counted there, whoever holds the password could
+/// sign in again after every `max - 1` wrong codes and guess codes without ever being locked;
+/// this counter is cleared only by a right second factor.
+pub fn factor_key(user_id: &UserId) -> String {
+    format!("factor:{user_id}")
+}
+
 /// The counter key of a client address: per IPv4 address, per IPv6 /64
 /// ([`crate::netaddr::subscriber`]), so rotating through a prefix buys nothing.
 fn ip_key(ip: IpAddr) -> String {

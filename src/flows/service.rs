@@ -451,6 +451,14 @@ pub fn record<S: SessionStore + AuditStore + FlowStore + FactorStore>(
         // Another user took over the flow: what was done was someone else's.
         flow.methods.clear();
     }
+    if flow.methods.iter().any(|m| m.carried)
+        && !is_live_session_of(store, session_policy, previous.as_ref(), user, now)?
+    {
+        // Methods carried from a session (a step-up) are that session's: once it has ended
+        // (signed out, expired) or the browser holds another one, they prove nothing, and a
+        // second factor alone must not turn them back into a sign-in.
+        flow.methods.retain(|m| !m.carried);
+    }
     flow.user_id = Some(user.id.clone());
     flow.methods.push(MethodDone {
         method,
@@ -494,6 +502,22 @@ pub fn record<S: SessionStore + AuditStore + FlowStore + FactorStore>(
             Ok(Outcome::SignedIn(completed))
         }
     }
+}
+
+/// Whether the browser's session cookie `previous` names a live session of `user`.
+fn is_live_session_of<S: SessionStore>(
+    store: &S,
+    policy: SessionPolicy,
+    previous: Option<&SessionSecret>,
+    user: &User,
+    now: UnixTime,
+) -> StoreResult<bool> {
+    let Some(previous) = previous else {
+        return Ok(false);
+    };
+    Ok(store.find_session(&previous.hash())?.is_some_and(|c| {
+        c.user.id == user.id && !c.user.disabled && policy.is_live(&c.session, now)
+    }))
 }
 
 /// Gives the browser a session for the flow's user: the same user's live session is stepped

@@ -8,7 +8,7 @@ use super::store::{FactorStore, RecoveryStore, TotpCredential, TotpStore, totp_r
 use super::totp::Seed;
 use super::types::Factors;
 use crate::accounts::store::{ThrottleStore, UserStore};
-use crate::accounts::throttle::{Locked, Throttle, account_key};
+use crate::accounts::throttle::{Locked, Throttle, factor_key};
 use crate::accounts::types::User;
 use crate::audit::{AuditEvent, AuditKind, AuditStore, RequestMeta};
 use crate::authn::Method;
@@ -282,9 +282,10 @@ impl From<StoreError> for CodeError {
 }
 
 /// Checks a TOTP or recovery code for the user of the flow `secret` names, as its second
-/// factor. Each evaluated code takes an attempt of the login throttle of that user's account
-/// and the client's address (so wrong codes lock the account as wrong passwords do) and a
-/// wrong one counts in the flow. A right code is used (its step, or the recovery code, is
+/// factor. Each evaluated code takes an attempt of the login throttle of that user's second
+/// factor ([`factor_key`], which a right password does not clear) and the client's address (so
+/// wrong codes lock the factor as wrong passwords lock the account) and a wrong one counts in
+/// the flow. A right code is used (its step, or the recovery code, is
 /// refused afterwards), audited, and recorded in the flow ([`flows::record`]).
 #[allow(clippy::too_many_arguments)]
 pub fn sign_in_with_code<S>(
@@ -327,7 +328,7 @@ where
             None => return Err(CodeError::Malformed { factors }),
         },
     };
-    let attempt = match throttle.reserve(store, now, &account_key(Some(&user.id), ""), meta.ip)? {
+    let attempt = match throttle.reserve(store, now, &factor_key(&user.id), meta.ip)? {
         Ok(attempt) => attempt,
         Err(Locked { retry_after }) => {
             return Err(CodeError::Throttled {

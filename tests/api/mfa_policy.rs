@@ -376,6 +376,54 @@ async fn device_tokens_inherit_the_approving_sign_in(backend: Backend) {
     );
 }
 
+/// A device approved at a password-only sign-in before the organisation required a second
+/// factor gets no token once it does: the device-code exchange makes a grant, and a grant
+/// short of the requirement issues nothing (the rule refresh and code redemption apply).
+async fn a_device_approved_before_the_requirement_gets_no_token(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let device: Value = new_client()
+        .post(app.url("/oauth/device_authorization"))
+        .form(&[("client_id", "mintgate-cli"), ("scope", "openid read:org")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_code = device["user_code"].as_str().unwrap();
+    let page = b
+        .get(app.url("/device"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    for decision in [None, Some("allow")] {
+        let mut form = vec![("csrf", csrf.as_str()), ("user_code", user_code)];
+        form.extend(decision.map(|d| ("decision", d)));
+        let res = b.post(app.url("/device")).form(&form).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    require_mfa(&app, true).await;
+    let cli = TestClient {
+        id: "mintgate-cli".into(),
+        secret: None,
+    };
+    let exchange = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", device["device_code"].as_str().unwrap()),
+    ];
+    let (status, body) = post_form(&app, "/oauth/token", &cli, &exchange).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert!(body.get("access_token").is_none());
+}
+
 /// `acr_values=urn:mintgate:acr:mfa` for a user with no second factor (and no organisation
 /// requirement) cannot be met: `unmet_authentication_requirements` at the redirect URI, for a
 /// signed-in browser at once, and for a signed-out one after the sign-in.
@@ -753,6 +801,44 @@ async fn acr_values_step_the_session_up_in_place(backend: Backend) {
     assert!(query_of(&to).contains_key("code"), "{to}");
 }
 
+/// A step-up flow carries the session's password; once that session is signed out, the flow
+/// left in the browser must not sign anyone in with the second factor alone (someone at the
+/// same browser holding only a code, or a recovery code, would become the user with `mfa`).
+async fn a_step_up_ends_with_its_session(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let client = session_client(&app, "RP").await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let seed = give_totp(&app, ADMIN_USERNAME).await;
+    app.clock.advance(60);
+    let to = first_stop(&b, &url_for(&app, &client, &[("acr_values", MFA)])).await;
+    assert_eq!(to, "/login/factor", "the step-up asks for the code");
+    let page = b
+        .get(app.url("/account"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let res = b
+        .post(app.url("/logout"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "signed out");
+    // The code alone, in the signed-out browser that still holds the step-up's flow cookie.
+    let back = answer_totp(&app, &b, &seed).await;
+    let to = follow(&app, &b, back).await;
+    assert!(!to.starts_with(REDIRECT), "no code for the client: {to}");
+    let res = b.get(app.url("/account")).send().await.unwrap();
+    assert_eq!(res.status(), 303, "not signed in");
+    assert!(location(res.headers()).starts_with("/login"));
+}
+
 /// A signed-in member whose organisation requires MFA is sent from the authorization endpoint
 /// to enrol (the step-up flow waiting), and once a TOTP enrolment is confirmed the request goes
 /// on to a code for a two-factor sign-in.
@@ -862,6 +948,8 @@ both!(
     discovery_lists_the_acr_values,
     tokens_report_amr_acr_and_auth_time,
     device_tokens_inherit_the_approving_sign_in,
+    a_device_approved_before_the_requirement_gets_no_token,
+    a_step_up_ends_with_its_session,
     an_acr_that_cannot_be_met_is_answered_unmet,
     the_organisation_requirement_sends_members_to_enrol_and_issues_nothing,
     the_organisation_page_sets_the_requirement,

@@ -501,15 +501,62 @@ async fn wrong_codes_count_towards_the_login_throttle(backend: Backend) {
     let res = post_code(&app, &b, "/login/factor/totp", &right).await;
     assert_eq!(res.status(), 429);
     assert!(res.headers().contains_key("retry-after"));
-    // And so does the password.
-    let res = app
-        .post_login_with(&new_client(), USER, PASSWORD, None)
-        .await;
+    // A new sign-in gets no further: its password leads to the factor page, where the
+    // right code still waits.
+    let (b2, to) = password_step(&app, USER).await;
+    assert_eq!(to, "/login/factor");
+    let res = post_code(&app, &b2, "/login/factor/totp", &right).await;
     assert_eq!(res.status(), 429);
     let kinds = audit_kinds(&app).await;
     assert_eq!(kinds.iter().filter(|k| *k == "mfa.totp.refused").count(), 5);
     assert!(kinds.contains(&"sign_in.locked".to_owned()));
     // After the lock, the right code works.
+    app.clock.advance(120);
+    let (b, _) = password_step(&app, USER).await;
+    let res = post_code(
+        &app,
+        &b,
+        "/login/factor/totp",
+        &seed.code_at(app.clock.now()),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+}
+
+/// A right password must not wipe the count of wrong codes: otherwise whoever holds the
+/// password signs in again after every four wrong codes and guesses codes without end.
+async fn a_right_password_does_not_reset_the_count_of_wrong_codes(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let setup = user_browser(&app, USER).await;
+    let (seed, _) = enrol(&app, &setup).await;
+    let now = app.clock.now();
+    let wrong: Vec<String> = (0..20u32)
+        .map(|i| format!("{:06}", (i * 111_111 + 7) % 1_000_000))
+        .filter(|c| (-1..=1).all(|d| seed.code_at(now + d * 30) != *c))
+        .take(5)
+        .collect();
+    // Four wrong codes, a new sign-in with the right password, a fifth wrong code.
+    let (b, _) = password_step(&app, USER).await;
+    for code in &wrong[..4] {
+        let res = post_code(&app, &b, "/login/factor/totp", code).await;
+        assert_eq!(res.status(), 401);
+    }
+    let (b, to) = password_step(&app, USER).await;
+    assert_eq!(to, "/login/factor");
+    let res = post_code(&app, &b, "/login/factor/totp", &wrong[4]).await;
+    assert_eq!(res.status(), 401);
+    // Five wrong codes in all: the factor is locked, whatever passwords came between.
+    let (b, _) = password_step(&app, USER).await;
+    let res = post_code(&app, &b, "/login/factor/totp", &seed.code_at(now)).await;
+    assert_eq!(
+        res.status(),
+        429,
+        "the fifth wrong code locked the second factor"
+    );
+    assert!(res.headers().contains_key("retry-after"));
+    // After the lock, the right code works and clears the count.
     app.clock.advance(120);
     let (b, _) = password_step(&app, USER).await;
     let res = post_code(
@@ -864,6 +911,7 @@ both!(
     one_step_of_skew_is_accepted_two_are_not,
     a_recovery_code_works_once,
     wrong_codes_count_towards_the_login_throttle,
+    a_right_password_does_not_reset_the_count_of_wrong_codes,
     disabling_needs_a_recent_sign_in,
     forms_need_csrf_and_the_flow_tag,
     organisation_required_enrolment_end_to_end,

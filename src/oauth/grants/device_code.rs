@@ -48,6 +48,10 @@ pub fn exchange<S: OAuthStore>(
         revoked_at: None,
         resources,
     };
+    // The grant made here must meet the liveness rule every use of a grant applies, read now:
+    // an approval at a password-only sign-in issues nothing once an organisation of the user
+    // requires a second factor (turned on between the approval and this poll).
+    super::ensure_live_or_end(ctx, &grant)?;
     ctx.store.create_grant(&grant)?;
     let with_refresh = issues_refresh(client, &scope);
     ctx.for_grant(
