@@ -33,7 +33,8 @@ pub enum TotpError {
     WrongCode,
     #[error("Enter the 6-digit code your authenticator app shows.")]
     Malformed,
-    /// The session's sign-in is older than [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW): sign in again first.
+    /// The session's sign-in is older than
+    /// [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW): sign in again first.
     #[error("For this, sign in again first.")]
     NeedsReauth,
     /// A sealed seed did not open: the key file is not the one it was sealed with.
@@ -201,7 +202,8 @@ fn new_codes<S: RecoveryStore>(
     Ok(codes)
 }
 
-/// Replaces the recovery codes with a new set, given a sign-in within [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW).
+/// Replaces the recovery codes with a new set, given a sign-in within
+/// [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW).
 pub fn regenerate_codes<S: TotpStore + RecoveryStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
@@ -225,8 +227,9 @@ pub fn regenerate_codes<S: TotpStore + RecoveryStore + AuditStore>(
     Ok(codes)
 }
 
-/// Turns TOTP off (with its recovery codes), given a sign-in within [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW). A
-/// pending enrolment is simply dropped, without it.
+/// Turns TOTP off (with its recovery codes), given a sign-in within
+/// [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW). A pending enrolment is simply dropped,
+/// without it.
 pub fn disable<S: TotpStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
