@@ -20,26 +20,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(LOGIN_FACTOR).route(web::get().to(mfa::http::factor_page)))
         .service(
             web::resource(LOGIN_PASSKEY_BEGIN)
+                .wrap(passkey_json_errors())
                 .route(web::post().to(mfa::passkey_http::sign_in_begin)),
         )
         .service(
             web::resource(LOGIN_PASSKEY_FINISH)
+                .wrap(passkey_json_errors())
                 .route(web::post().to(mfa::passkey_http::sign_in_finish)),
         )
         .service(
             web::resource(LOGIN_FACTOR_PASSKEY_BEGIN)
+                .wrap(passkey_json_errors())
                 .route(web::post().to(mfa::passkey_http::factor_begin)),
         )
         .service(
             web::resource(LOGIN_FACTOR_PASSKEY_FINISH)
+                .wrap(passkey_json_errors())
                 .route(web::post().to(mfa::passkey_http::factor_finish)),
         )
         .service(
             web::resource(SETTINGS_PASSKEYS_BEGIN)
+                .wrap(passkey_json_errors())
                 .route(web::post().to(mfa::passkey_http::register_begin)),
         )
         .service(
             web::resource(SETTINGS_PASSKEYS_FINISH)
+                .wrap(passkey_json_errors())
                 .route(web::post().to(mfa::passkey_http::register_finish)),
         )
         .service(
@@ -225,6 +231,12 @@ pub fn security_headers(https: bool) -> DefaultHeaders {
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+/// The passkey endpoints answer JSON, their failures included (see
+/// [`mfa::passkey_http::json_errors`]).
+fn passkey_json_errors<B: 'static>() -> actix_web::middleware::ErrorHandlers<B> {
+    actix_web::middleware::ErrorHandlers::new().default_handler(mfa::passkey_http::json_errors)
 }
 
 pub fn form_config(limit: usize) -> web::FormConfig {

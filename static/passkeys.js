@@ -37,7 +37,12 @@
       body: new URLSearchParams(fields).toString()
     }).then(function (res) {
       return res.json().catch(function () { return {}; }).then(function (body) {
-        if (!res.ok) throw new Error(body.error || "The request was refused (" + res.status + ").");
+        if (!res.ok) {
+          var err = new Error(body.error || "The request was refused (" + res.status + ").");
+          // Somewhere to go first (sign in again): the page goes there.
+          err.location = body.location;
+          throw err;
+        }
         return body;
       });
     });
@@ -118,6 +123,7 @@
       window.location.assign(body.location);
     }).catch(function (e) {
       if (e && e.name === "AbortError") return;
+      if (e && e.location) return window.location.assign(e.location);
       showError(form, e && e.message ? e.message : "The passkey could not be used.");
     });
   }
@@ -150,6 +156,7 @@
       }).then(function (body) {
         window.location.assign(body.location);
       }).catch(function (e) {
+        if (e && e.location) return window.location.assign(e.location);
         showError(form, e && e.message ? e.message : "The passkey could not be registered.");
       });
     });

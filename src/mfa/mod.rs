@@ -6,6 +6,7 @@ pub mod http;
 pub mod passkey_http;
 pub mod passkey_signin;
 pub mod passkeys;
+pub mod reauth;
 pub mod recovery;
 pub mod store;
 pub mod totp;

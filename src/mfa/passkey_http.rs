@@ -2,7 +2,10 @@
 //! carrying the page's CSRF token; JSON answers: the browser's options, `{"location": ...}` to
 //! go on, or `{"error": ...}` with a 4xx), and the settings forms to rename and remove.
 
+use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
@@ -17,7 +20,7 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, flow_secret, session_secret, state};
 use crate::web::paths::{AUTHORIZE_RESUME, SETTINGS_SECURITY};
-use crate::web::{cookies, see_other};
+use crate::web::{cookies, login_redirect_with, login_url_with, see_other};
 
 /// The cookie carrying a registration's state, sealed under the session's `sid`.
 const REGISTRATION: &str = "mg_passkey_reg";
@@ -39,10 +42,18 @@ fn sign_in_flow(req: &HttpRequest, return_to: &str) -> Option<crate::credentials
 }
 
 /// A passkey failure as the script reads it: a 4xx with `{"error": message}`; a storage
-/// failure is the usual page error (503/500).
+/// failure is the usual page error (503/500). A session that must sign in again first
+/// ([`PasskeyError::NeedsReauth`]) is told where: `{"error", "location"}`, the sign-in page
+/// that comes back to the security page (as turning TOTP off does).
 fn failure(e: PasskeyError) -> Result<HttpResponse, WebError> {
     let status = match e {
         PasskeyError::Store(e) => return Err(e.into()),
+        PasskeyError::NeedsReauth => {
+            return Ok(HttpResponse::Unauthorized().json(json!({
+                "error": e.to_string(),
+                "location": login_url_with(SETTINGS_SECURITY, true, None),
+            })));
+        }
         PasskeyError::Unavailable | PasskeyError::NotFound => StatusCode::NOT_FOUND,
         PasskeyError::NoCeremony
         | PasskeyError::Malformed
@@ -54,6 +65,39 @@ fn failure(e: PasskeyError) -> Result<HttpResponse, WebError> {
         PasskeyError::Duplicate => StatusCode::CONFLICT,
     };
     Ok(HttpResponse::build(status).json(json!({ "error": e.to_string() })))
+}
+
+/// Middleware for the JSON endpoints: an error the extractors or the page toolkit answered as
+/// a page (a body too large, a form that cannot be read, a CSRF failure, another sign-in) is
+/// answered as `{"error": message}` with the same status and headers, as the script reads it.
+pub fn json_errors<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_json = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let message = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<WebError>())
+        .map_or_else(
+            || status.canonical_reason().unwrap_or("Error").to_owned(),
+            ToString::to_string,
+        );
+    let (req, page) = res.into_parts();
+    let mut answer = HttpResponse::build(status);
+    for (name, value) in page.headers() {
+        if name != CONTENT_TYPE && name != CONTENT_LENGTH {
+            answer.append_header((name.clone(), value.clone()));
+        }
+    }
+    let answer = answer.json(json!({ "error": message }));
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, answer).map_into_right_body(),
+    ))
 }
 
 /// A form that carries only its CSRF token (bound to the session).
@@ -74,13 +118,26 @@ pub async fn register_begin(
     req: HttpRequest,
     signed_in: SignedIn,
     _form: CsrfForm<SessionForm>,
+    meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
     let user = signed_in.user().clone();
     let sid = signed_in.sid().clone();
+    let auth_time = signed_in.auth_time();
+    let waiting = flow_secret(&req);
     let begun = web::block(move || {
         let rp = st.relying_party.as_ref().ok_or(PasskeyError::Unavailable)?;
-        passkeys::begin_registration(&st.store, rp, &st.secrets, st.clock.as_ref(), &user, &sid)
+        passkeys::begin_registration(
+            &st.store,
+            rp,
+            &st.secrets,
+            st.clock.as_ref(),
+            &user,
+            &sid,
+            auth_time,
+            waiting.as_ref(),
+            meta.ip.map(crate::netaddr::subscriber),
+        )
     })
     .await?;
     match begun {
@@ -131,6 +188,7 @@ pub async fn register_finish(
     let form = form.into_inner();
     let user = signed_in.user().clone();
     let sid = signed_in.sid().clone();
+    let auth_time = signed_in.auth_time();
     let waiting = flow_secret(&req).zip(session_secret(&req));
     let st2 = st.clone();
     let done = web::block(move || {
@@ -151,6 +209,7 @@ pub async fn register_finish(
                 name: &form.name,
                 waiting,
                 session_policy: st2.session_policy,
+                auth_time,
             },
             &meta,
         )
@@ -195,13 +254,17 @@ impl CsrfProtected for RenameForm {
     }
 }
 
-/// A settings form's failure as a page.
-fn page_failure(e: PasskeyError) -> WebError {
-    match e {
+/// A settings form's failure as a page; a session that must sign in again first goes to the
+/// sign-in page, which comes back to the security page.
+fn page_failure(e: PasskeyError) -> Result<HttpResponse, WebError> {
+    Err(match e {
+        PasskeyError::NeedsReauth => {
+            return Ok(login_redirect_with(SETTINGS_SECURITY, true, None));
+        }
         PasskeyError::NotFound => WebError::NotFound,
         PasskeyError::Store(e) => e.into(),
         e => WebError::BadRequest(e.to_string()),
-    }
+    })
 }
 
 /// `POST /settings/security/passkeys/{id}/rename`.
@@ -215,10 +278,14 @@ pub async fn rename(
     let st = state(&req).clone();
     let user = signed_in.user().id.clone();
     let name = form.into_inner().name;
-    web::block(move || passkeys::rename(&st.store, st.clock.as_ref(), &user, &id, &name, &meta))
-        .await?
-        .map_err(page_failure)?;
-    Ok(see_other(SETTINGS_SECURITY))
+    match web::block(move || {
+        passkeys::rename(&st.store, st.clock.as_ref(), &user, &id, &name, &meta)
+    })
+    .await?
+    {
+        Ok(()) => Ok(see_other(SETTINGS_SECURITY)),
+        Err(e) => page_failure(e),
+    }
 }
 
 /// `POST /settings/security/passkeys/{id}/delete`.
@@ -231,10 +298,15 @@ pub async fn delete(
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
     let user = signed_in.user().id.clone();
-    web::block(move || passkeys::remove(&st.store, st.clock.as_ref(), &user, &id, &meta))
-        .await?
-        .map_err(page_failure)?;
-    Ok(see_other(SETTINGS_SECURITY))
+    let auth_time = signed_in.auth_time();
+    match web::block(move || {
+        passkeys::remove(&st.store, st.clock.as_ref(), &user, &id, auth_time, &meta)
+    })
+    .await?
+    {
+        Ok(()) => Ok(see_other(SETTINGS_SECURITY)),
+        Err(e) => page_failure(e),
+    }
 }
 
 #[derive(Deserialize)]

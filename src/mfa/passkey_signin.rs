@@ -85,8 +85,10 @@ pub struct Begun {
     pub fresh: Option<PlainFlowId>,
 }
 
-/// Starts a usernameless sign-in in the flow `flow` names (when it is live), or in a flow begun
-/// here that resumes `fallback`.
+/// Starts a usernameless sign-in in the flow `flow` names (when it is live and resumes an
+/// authorization request or `fallback` itself), or in a flow begun here that resumes
+/// `fallback`. A page's flow left by an earlier sign-in page (autofill begins one on opening)
+/// is not reused for another page: the sign-in goes where this page says.
 #[allow(clippy::too_many_arguments)]
 pub fn begin_sign_in<S: FlowStore + FactorStore>(
     store: &S,
@@ -101,7 +103,12 @@ pub fn begin_sign_in<S: FlowStore + FactorStore>(
     let now = clock.now();
     let live = match &flow {
         Some(secret) => match store.find_flow(&secret.hash())? {
-            Some(f) if flows::step_of(store, &f, policy, now)? != Step::Restart => Some(f),
+            Some(f)
+                if (matches!(f.resume, Resume::Authorize(_)) || f.resume == fallback)
+                    && flows::step_of(store, &f, policy, now)? != Step::Restart =>
+            {
+                Some(f)
+            }
             _ => None,
         },
         None => None,

@@ -52,8 +52,18 @@ fn origin() -> Url {
 
 /// Begins a registration and has `token` answer it: the sealed state and the answer.
 fn registration_answer(w: &World, token: &mut SoftToken) -> (String, String) {
-    let (options, sealed) =
-        begin_registration(&w.store, &w.rp, &w.secrets, &w.clock, &w.user, &w.sid).unwrap();
+    let (options, sealed) = begin_registration(
+        &w.store,
+        &w.rp,
+        &w.secrets,
+        &w.clock,
+        &w.user,
+        &w.sid,
+        w.clock.now(),
+        None,
+        None,
+    )
+    .unwrap();
     let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
     let answer = token.do_registration(origin(), options).unwrap();
     (sealed, serde_json::to_string(&answer).unwrap())
@@ -66,6 +76,7 @@ fn finish(w: &World, sid: &Sid, sealed: &str, answer: &str) -> Result<(), Passke
         name: "Key",
         waiting: None,
         session_policy: SessionPolicy::from(&SessionSettings::default()),
+        auth_time: w.clock.now(),
     };
     finish_registration(
         &w.store,
@@ -159,9 +170,9 @@ fn registration_state_opens_only_in_its_session_and_in_time() {
     assert!(
         matches!(
             finish(&w, &w.sid, &sealed, &answer),
-            Err(PasskeyError::Duplicate)
+            Err(PasskeyError::NoCeremony)
         ),
-        "a replay offers the same credential again"
+        "a replay finds the registration used"
     );
     assert_eq!(w.store.passkeys_of(&w.user.id).unwrap().len(), 1);
 }
@@ -243,4 +254,77 @@ fn the_store_never_moves_a_counter_back() {
     assert!(!w.store.use_passkey(&id, "{}", 5, 3).unwrap());
     assert!(!w.store.use_passkey(&id, "{}", 0, 4).unwrap());
     assert_eq!(w.store.passkeys_of(&w.user.id).unwrap()[0].sign_count, 5);
+}
+
+#[test]
+fn registering_or_removing_needs_a_recent_sign_in() {
+    use crate::mfa::reauth::REAUTH_WINDOW;
+    let w = world();
+    let (mut token, _) = SoftToken::new(true).unwrap();
+    let stale = w.clock.now() - REAUTH_WINDOW - 1;
+    assert!(matches!(
+        begin_registration(
+            &w.store, &w.rp, &w.secrets, &w.clock, &w.user, &w.sid, stale, None, None
+        ),
+        Err(PasskeyError::NeedsReauth)
+    ));
+    let (sealed, answer) = registration_answer(&w, &mut token);
+    let input = Registration {
+        sealed: &sealed,
+        response: &answer,
+        name: "Key",
+        waiting: None,
+        session_policy: SessionPolicy::from(&SessionSettings::default()),
+        auth_time: stale,
+    };
+    let meta = RequestMeta::default();
+    assert!(matches!(
+        finish_registration(
+            &w.store, &w.rp, &w.secrets, &w.clock, &w.user, &w.sid, input, &meta
+        ),
+        Err(PasskeyError::NeedsReauth)
+    ));
+    assert!(w.store.passkeys_of(&w.user.id).unwrap().is_empty());
+
+    finish(&w, &w.sid, &sealed, &answer).unwrap();
+    let id = w.store.passkeys_of(&w.user.id).unwrap()[0].id.clone();
+    assert!(matches!(
+        remove(&w.store, &w.clock, &w.user.id, &id, stale, &meta),
+        Err(PasskeyError::NeedsReauth)
+    ));
+    assert_eq!(w.store.passkeys_of(&w.user.id).unwrap().len(), 1);
+    let fresh = w.clock.now() - REAUTH_WINDOW;
+    remove(&w.store, &w.clock, &w.user.id, &id, fresh, &meta).unwrap();
+    assert!(w.store.passkeys_of(&w.user.id).unwrap().is_empty());
+}
+
+#[test]
+fn a_registration_is_used_once_even_by_another_authenticator() {
+    let w = world();
+    let (options, sealed) = begin_registration(
+        &w.store,
+        &w.rp,
+        &w.secrets,
+        &w.clock,
+        &w.user,
+        &w.sid,
+        w.clock.now(),
+        None,
+        None,
+    )
+    .unwrap();
+    let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+    let answers: Vec<String> = (0..2)
+        .map(|_| {
+            let (mut token, _) = SoftToken::new(true).unwrap();
+            let answer = token.do_registration(origin(), options.clone()).unwrap();
+            serde_json::to_string(&answer).unwrap()
+        })
+        .collect();
+    finish(&w, &w.sid, &sealed, &answers[0]).unwrap();
+    assert!(matches!(
+        finish(&w, &w.sid, &sealed, &answers[1]),
+        Err(PasskeyError::NoCeremony)
+    ));
+    assert_eq!(w.store.passkeys_of(&w.user.id).unwrap().len(), 1);
 }

@@ -16,9 +16,14 @@
 //! - Authentication state lives sealed in the sign-in flow's `ceremony` (several instances
 //!   share it) and is used once: cleared by a conditional update before it is checked.
 //!   Registration state is sealed under the session's `sid` and travels in a short-lived
-//!   cookie (see `passkey_http`): it cannot be opened in another session, expires with
-//!   [`CEREMONY_TTL`], and a replay can only re-register the same credential, which the unique
-//!   credential id refuses.
+//!   cookie (see `passkey_http`): it cannot be opened in another session and expires with
+//!   [`CEREMONY_TTL`]. It is used once: it names a flow row begun for it whose marker a
+//!   conditional update clears before the answer is checked, so a replayed cookie (with the
+//!   same credential or another authenticator's answer to the same challenge) finds none.
+//! - Registering or removing a passkey needs a sign-in within
+//!   [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW), as turning TOTP off does, unless the
+//!   browser's sign-in flow waits for this user to enrol a second factor (an organisation
+//!   requires one; the session was just made for it): see [`may_change`].
 //! - The signature counter (§7.2 step 21): a counter not above the stored one is refused
 //!   (unless both are 0, as synced passkeys send) and audited, and the stored counter moves
 //!   only forwards, by a conditional update ([`PasskeyStore::use_passkey`]).
@@ -41,7 +46,9 @@ use crate::clock::{Clock, UnixTime};
 use crate::credentials::PlainFlowId;
 use crate::flows::service::{self as flows, FlowPolicy, Outcome, Progress};
 use crate::flows::store::FlowStore;
+use crate::flows::types::{Flow, Requirement, Resume};
 use crate::ids::{Sid, UserId};
+use crate::mfa::reauth::recent_sign_in;
 use crate::mfa::store::FactorStore;
 use crate::secrets::SecretBox;
 use crate::sessions::service::{SessionPolicy, SessionSecret};
@@ -100,6 +107,9 @@ pub enum PasskeyError {
     TooMany,
     #[error("No such passkey.")]
     NotFound,
+    /// The session's sign-in is older than [`super::reauth::REAUTH_WINDOW`]: sign in again.
+    #[error("For this, sign in again first.")]
+    NeedsReauth,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -142,7 +152,13 @@ fn registration_row(sid: &Sid) -> String {
 struct SealedRegistration {
     at: UnixTime,
     state: SecurityKeyRegistration,
+    /// The flow that makes this registration single use ([`REGISTRATION_MARK`]).
+    once: String,
 }
+
+/// The ceremony marker of the flow a registration begins: cleared (by a conditional update)
+/// by the one finish that may use the registration state.
+const REGISTRATION_MARK: &str = "passkey-registration";
 
 pub(super) fn security_key(p: &StoredPasskey) -> Result<SecurityKey, PasskeyError> {
     serde_json::from_str(&p.credential)
@@ -174,16 +190,43 @@ pub(super) fn refused(e: WebauthnError) -> PasskeyError {
     }
 }
 
-/// Starts registering a passkey for the signed-in `user`: the options for
-/// `navigator.credentials.create()` and the state, sealed under the session's `sid`.
-pub fn begin_registration<S: PasskeyStore>(
+/// Whether `user`, signed in at `auth_time`, may register or remove a passkey now: with a
+/// sign-in within [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW) (as turning TOTP off), or
+/// while the browser's sign-in flow `waiting` waits for this user to enrol a second factor (an
+/// organisation requires one, and the session was made for that). Gives that flow.
+pub fn may_change<S: FlowStore + FactorStore>(
+    store: &S,
+    clock: &dyn Clock,
+    user: &UserId,
+    auth_time: UnixTime,
+    waiting: Option<&PlainFlowId>,
+) -> Result<Option<Flow>, PasskeyError> {
+    let flow = match waiting {
+        Some(flow) => flows::awaiting_enrolment(store, clock, &FlowPolicy::default(), flow, user)?,
+        None => None,
+    };
+    if flow.is_none() && !recent_sign_in(auth_time, clock.now()) {
+        return Err(PasskeyError::NeedsReauth);
+    }
+    Ok(flow)
+}
+
+/// Starts registering a passkey for the signed-in `user` (signed in at `auth_time`; see
+/// [`may_change`] for `waiting`): the options for `navigator.credentials.create()` and the
+/// state, sealed under the session's `sid`.
+#[allow(clippy::too_many_arguments)]
+pub fn begin_registration<S: PasskeyStore + FlowStore + FactorStore>(
     store: &S,
     rp: &RelyingParty,
     secrets: &SecretBox,
     clock: &dyn Clock,
     user: &User,
     sid: &Sid,
+    auth_time: UnixTime,
+    waiting: Option<&PlainFlowId>,
+    client_addr: Option<String>,
 ) -> Result<(Value, String), PasskeyError> {
+    may_change(store, clock, &user.id, auth_time, waiting)?;
     let existing = store.passkeys_of(&user.id)?;
     if existing.len() >= MAX_PASSKEYS {
         return Err(PasskeyError::TooMany);
@@ -224,9 +267,23 @@ pub fn begin_registration<S: PasskeyStore>(
             selection.insert("requireResidentKey".into(), false.into());
         }
     }
+    // Single use: a flow row of its own (bounded per address like every flow), marked.
+    let once = flows::begin(
+        store,
+        clock,
+        Requirement::default(),
+        Resume::Page(String::new()),
+        client_addr,
+    )?;
+    let mut flow = store
+        .find_flow(&once.hash())?
+        .ok_or(PasskeyError::NoCeremony)?;
+    flow.ceremony = Some(REGISTRATION_MARK.to_owned());
+    store.update_flow(&flow)?;
     let sealed = SealedRegistration {
         at: clock.now(),
         state,
+        once: once.expose().to_owned(),
     };
     let plain = serde_json::to_vec(&sealed).map_err(|e| StoreError::Backend(e.to_string()))?;
     Ok((options, secrets.seal(&registration_row(sid), &plain)))
@@ -243,6 +300,8 @@ pub struct Registration<'a> {
     /// factor to be enrolled (an organisation requires one) goes on with this passkey.
     pub waiting: Option<(PlainFlowId, SessionSecret)>,
     pub session_policy: SessionPolicy,
+    /// When the session signed in ([`may_change`]).
+    pub auth_time: UnixTime,
 }
 
 /// A registered passkey, and where a sign-in flow that waited for it goes now.
@@ -270,6 +329,14 @@ where
     S: PasskeyStore + AuditStore + FlowStore + FactorStore + SessionStore,
 {
     let now = clock.now();
+    // Looked for before the insert: once the passkey is stored, the flow no longer waits.
+    let waiting = may_change(
+        store,
+        clock,
+        &user.id,
+        input.auth_time,
+        input.waiting.as_ref().map(|(flow, _)| flow),
+    )?;
     let name = clean_name(input.name)?;
     let plain = secrets
         .open(&registration_row(sid), input.sealed)
@@ -279,6 +346,12 @@ where
     if !(sealed.at <= now && now - sealed.at <= CEREMONY_TTL) {
         return Err(PasskeyError::NoCeremony);
     }
+    // Whoever clears the mark checks the answer; a replay finds none.
+    let once = PlainFlowId::new(sealed.once);
+    if !store.clear_ceremony(&once.hash(), REGISTRATION_MARK)? {
+        return Err(PasskeyError::NoCeremony);
+    }
+    store.take_flow(&once.hash())?;
     let response: RegisterPublicKeyCredential =
         serde_json::from_str(input.response).map_err(|_| PasskeyError::Malformed)?;
     let key = rp
@@ -289,12 +362,7 @@ where
         return Err(PasskeyError::TooMany);
     }
     let credential = json(&key)?;
-    // Looked for before the insert: once the passkey is stored, the flow no longer waits.
     let policy = FlowPolicy::default();
-    let waiting = match &input.waiting {
-        Some((flow, _)) => flows::awaiting_enrolment(store, clock, &policy, flow, &user.id)?,
-        None => None,
-    };
     let passkey = StoredPasskey {
         id: crate::crypto::new_id("pk"),
         user_id: user.id.clone(),
@@ -361,14 +429,17 @@ pub fn rename<S: PasskeyStore + AuditStore>(
     Ok(())
 }
 
-/// Removes one of the user's passkeys.
-pub fn remove<S: PasskeyStore + AuditStore>(
+/// Removes one of the user's passkeys, given a sign-in at `auth_time` recent enough
+/// ([`may_change`]).
+pub fn remove<S: PasskeyStore + AuditStore + FlowStore + FactorStore>(
     store: &S,
     clock: &dyn Clock,
     user: &UserId,
     id: &str,
+    auth_time: UnixTime,
     meta: &RequestMeta,
 ) -> Result<(), PasskeyError> {
+    may_change(store, clock, user, auth_time, None)?;
     if !store.delete_passkey(user, id)? {
         return Err(PasskeyError::NotFound);
     }

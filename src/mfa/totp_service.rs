@@ -2,6 +2,7 @@
 //! and a code (or a recovery code) at sign-in within the sign-in flow. Plain Rust over the
 //! store traits; blocking: call from `web::block`.
 
+use super::reauth::recent_sign_in;
 use super::recovery;
 use super::store::{FactorStore, RecoveryStore, TotpCredential, TotpStore, totp_row_id};
 use super::totp::Seed;
@@ -20,9 +21,6 @@ use crate::sessions::service::{SessionPolicy, SessionSecret};
 use crate::sessions::store::SessionStore;
 use crate::store::{StoreError, StoreResult};
 
-/// How recent a sign-in must be to turn TOTP off or replace the recovery codes (seconds).
-pub const REAUTH_WINDOW: i64 = 300;
-
 #[derive(Debug, thiserror::Error)]
 pub enum TotpError {
     #[error("An authenticator app is already set up. Turn it off first to set up another.")]
@@ -35,7 +33,8 @@ pub enum TotpError {
     WrongCode,
     #[error("Enter the 6-digit code your authenticator app shows.")]
     Malformed,
-    /// The session's sign-in is older than [`REAUTH_WINDOW`]: sign in again first.
+    /// The session's sign-in is older than
+    /// [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW): sign in again first.
     #[error("For this, sign in again first.")]
     NeedsReauth,
     /// A sealed seed did not open: the key file is not the one it was sealed with.
@@ -67,11 +66,6 @@ fn open_seed(secrets: &SecretBox, c: &TotpCredential) -> Result<Seed, TotpError>
     Ok(Seed::from_bytes(
         secrets.open(&totp_row_id(&c.user_id), &c.sealed_seed)?,
     ))
-}
-
-/// Whether a sign-in at `auth_time` is recent enough at `now` for a sensitive change.
-pub fn recent_sign_in(auth_time: UnixTime, now: UnixTime) -> bool {
-    now - auth_time <= REAUTH_WINDOW
 }
 
 /// The user's TOTP state. `issuer` labels the entry in the authenticator app.
@@ -208,7 +202,8 @@ fn new_codes<S: RecoveryStore>(
     Ok(codes)
 }
 
-/// Replaces the recovery codes with a new set, given a sign-in within [`REAUTH_WINDOW`].
+/// Replaces the recovery codes with a new set, given a sign-in within
+/// [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW).
 pub fn regenerate_codes<S: TotpStore + RecoveryStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
@@ -232,8 +227,9 @@ pub fn regenerate_codes<S: TotpStore + RecoveryStore + AuditStore>(
     Ok(codes)
 }
 
-/// Turns TOTP off (with its recovery codes), given a sign-in within [`REAUTH_WINDOW`]. A
-/// pending enrolment is simply dropped, without it.
+/// Turns TOTP off (with its recovery codes), given a sign-in within
+/// [`REAUTH_WINDOW`](super::reauth::REAUTH_WINDOW). A pending enrolment is simply dropped,
+/// without it.
 pub fn disable<S: TotpStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,

@@ -3,6 +3,7 @@
 
 use secrecy::SecretString;
 
+use super::reauth::REAUTH_WINDOW;
 use super::store::{RecoveryStore, TotpStore};
 use super::totp::Seed;
 use super::totp_service::*;

@@ -93,6 +93,11 @@ pub fn login_redirect_with(
     reauth: bool,
     login_hint: Option<&str>,
 ) -> HttpResponse {
+    see_other(&login_url_with(return_to, reauth, login_hint))
+}
+
+/// The address [`login_redirect_with`] sends to, for a script to go to (a JSON answer).
+pub fn login_url_with(return_to: &str, reauth: bool, login_hint: Option<&str>) -> String {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("return_to", return_to);
     if reauth {
@@ -101,5 +106,5 @@ pub fn login_redirect_with(
     if let Some(hint) = login_hint {
         query.append_pair("login_hint", hint);
     }
-    see_other(&format!("{}?{}", paths::LOGIN, query.finish()))
+    format!("{}?{}", paths::LOGIN, query.finish())
 }

@@ -14,6 +14,8 @@ mod instances;
 mod key_management;
 mod login;
 mod mfa_passkeys;
+mod mfa_passkeys_attacks;
+mod mfa_passkeys_reauth;
 mod mfa_policy;
 mod mfa_totp;
 mod nul_bytes;

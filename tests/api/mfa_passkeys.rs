@@ -29,17 +29,17 @@ pub async fn spawn_localhost(backend: Backend) -> Option<TestApp> {
     )
 }
 
-fn origin(app: &TestApp) -> Url {
+pub(crate) fn origin(app: &TestApp) -> Url {
     app.settings.server.issuer.clone()
 }
 
-async fn json_of(res: reqwest::Response) -> (u16, Value) {
+pub(crate) async fn json_of(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();
     let text = res.text().await.unwrap();
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-async fn security_page(app: &TestApp, client: &reqwest::Client) -> String {
+pub(crate) async fn security_page(app: &TestApp, client: &reqwest::Client) -> String {
     let res = client
         .get(app.url("/settings/security"))
         .send()
@@ -50,7 +50,7 @@ async fn security_page(app: &TestApp, client: &reqwest::Client) -> String {
 }
 
 /// Begins a registration as `client` (signed in): the page's CSRF token and the options.
-async fn begin_registration(
+pub(crate) async fn begin_registration(
     app: &TestApp,
     client: &reqwest::Client,
 ) -> (String, CreationChallengeResponse) {
@@ -71,7 +71,7 @@ async fn begin_registration(
     (csrf, serde_json::from_value(body).unwrap())
 }
 
-async fn finish_registration(
+pub(crate) async fn finish_registration(
     app: &TestApp,
     client: &reqwest::Client,
     csrf: &str,
@@ -88,7 +88,7 @@ async fn finish_registration(
 }
 
 /// Registers a passkey of `auth` for the signed-in `client`; returns its credential id.
-async fn register<A: AuthenticatorBackend>(
+pub(crate) async fn register<A: AuthenticatorBackend>(
     app: &TestApp,
     client: &reqwest::Client,
     auth: &mut A,
@@ -114,7 +114,7 @@ async fn register<A: AuthenticatorBackend>(
 
 /// A browser that began an authorization request for `client_id` and signed in with the
 /// admin's password: its flow now waits for the second factor.
-async fn password_step(app: &TestApp, client_id: &str) -> reqwest::Client {
+pub(crate) async fn password_step(app: &TestApp, client_id: &str) -> reqwest::Client {
     let b = new_client();
     let res = b
         .get(auth_url(app, client_id, &[("nonce", "n0nce")]))
@@ -150,7 +150,7 @@ async fn password_step(app: &TestApp, client_id: &str) -> reqwest::Client {
 }
 
 /// The factor page's CSRF token and flow tag.
-async fn factor_form(app: &TestApp, b: &reqwest::Client) -> (String, String) {
+pub(crate) async fn factor_form(app: &TestApp, b: &reqwest::Client) -> (String, String) {
     let res = b.get(app.url("/login/factor")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
@@ -161,7 +161,7 @@ async fn factor_form(app: &TestApp, b: &reqwest::Client) -> (String, String) {
     )
 }
 
-async fn factor_begin(
+pub(crate) async fn factor_begin(
     app: &TestApp,
     b: &reqwest::Client,
     (csrf, flow): &(String, String),
@@ -177,7 +177,7 @@ async fn factor_begin(
     serde_json::from_value(body).unwrap()
 }
 
-async fn factor_finish(
+pub(crate) async fn factor_finish(
     app: &TestApp,
     b: &reqwest::Client,
     (csrf, flow): &(String, String),
@@ -197,7 +197,7 @@ async fn factor_finish(
 }
 
 /// Follows a finished sign-in to the client and redeems the code: the ID token's claims.
-async fn id_token_after(
+pub(crate) async fn id_token_after(
     app: &TestApp,
     b: &reqwest::Client,
     client: &TestClient,
@@ -211,14 +211,14 @@ async fn id_token_after(
     jwt_claims(body["id_token"].as_str().unwrap())
 }
 
-fn amr(claims: &Value) -> Vec<String> {
+pub(crate) fn amr(claims: &Value) -> Vec<String> {
     claims["amr"]
         .as_array()
         .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
         .unwrap_or_default()
 }
 
-async fn audit_kinds(app: &TestApp) -> Vec<String> {
+pub(crate) async fn audit_kinds(app: &TestApp) -> Vec<String> {
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
         mintgate::audit::AuditStore::recent_events(&state.store, 200)
@@ -231,7 +231,7 @@ async fn audit_kinds(app: &TestApp) -> Vec<String> {
     .unwrap()
 }
 
-async fn stored_count(app: &TestApp, credential_id: &str) -> i64 {
+pub(crate) async fn stored_count(app: &TestApp, credential_id: &str) -> i64 {
     let state = app.state.clone();
     let id = credential_id.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -283,7 +283,7 @@ async fn second_factor_after_password(backend: Backend) {
     assert!(kinds.iter().any(|k| k == "passkey.succeeded"), "{kinds:?}");
 }
 
-async fn register_client(app: &TestApp) -> TestClient {
+pub(crate) async fn register_client(app: &TestApp) -> TestClient {
     let mut spec = client_spec("Passkey RP");
     spec.skip_consent = true;
     crate::oauth_support::register(app, spec).await
@@ -429,7 +429,7 @@ async fn passwordless_sign_in(backend: Backend) {
     assert_eq!(app.account_page_with(&b).await, None, "not signed in");
 }
 
-async fn admin_id(app: &TestApp) -> mintgate::ids::UserId {
+pub(crate) async fn admin_id(app: &TestApp) -> mintgate::ids::UserId {
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
         mintgate::accounts::store::UserStore::find_user_by_username(&state.store, ADMIN_USERNAME)
@@ -443,7 +443,7 @@ async fn admin_id(app: &TestApp) -> mintgate::ids::UserId {
 
 /// Answers usernameless `options` as a discoverable authenticator would: with the credential
 /// `credential_id` and the user handle `handle`.
-fn discoverable_answer(
+pub(crate) fn discoverable_answer(
     app: &TestApp,
     auth: &mut SoftPasskey,
     options: Value,
