@@ -325,7 +325,7 @@ pub fn submit_password<
         },
         None => None,
     };
-    let (fresh_secret, mut flow) = match stored {
+    let (fresh_secret, flow) = match stored {
         Some(flow) => (None, flow),
         None => {
             let (secret, flow) = new_flow(
@@ -349,8 +349,7 @@ pub fn submit_password<
         Ok(user) => user,
         Err(e) => {
             if fresh_secret.is_none() && matches!(e, SignInError::Invalid) {
-                flow.attempts += 1;
-                store.update_flow(&flow)?;
+                store.add_attempt(&flow.id_hash)?;
             }
             return Err(e);
         }
@@ -425,7 +424,7 @@ pub fn awaiting_enrolment<S: FlowStore + FactorStore>(
 /// Counts a failed factor (a wrong code or assertion) in the flow.
 pub fn count_failure<S: FlowStore>(store: &S, flow: &mut Flow) -> StoreResult<()> {
     flow.attempts += 1;
-    store.update_flow(flow)
+    store.add_attempt(&flow.id_hash)
 }
 
 /// Records `method`, just done by `user`, in the flow, and goes on from there: the user is

@@ -97,7 +97,6 @@ impl FlowStore for Store {
             .set((
                 signin_flows::user_id.eq(row.user_id),
                 signin_flows::methods.eq(row.methods),
-                signin_flows::attempts.eq(row.attempts),
                 signin_flows::ceremony.eq(row.ceremony),
             ))
             .execute(&mut *self.conn()?)?;
@@ -113,6 +112,13 @@ impl FlowStore for Store {
         .set(signin_flows::ceremony.eq(None::<String>))
         .execute(&mut *self.conn()?)?;
         Ok(cleared == 1)
+    }
+
+    fn add_attempt(&self, id_hash: &HashedFlowId) -> StoreResult<()> {
+        diesel::update(signin_flows::table.find(id_hash.as_str()))
+            .set(signin_flows::attempts.eq(signin_flows::attempts + 1))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
     }
 
     fn take_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>> {

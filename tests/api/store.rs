@@ -76,7 +76,59 @@ async fn writes_are_refused_inside_inline_reads(backend: Backend) {
     assert!(store.find_access_token(&inline).expect("read").is_none());
 }
 
+/// Failed attempts in a sign-in flow are counted atomically: concurrent failures all count, and
+/// a concurrent write of the flow (a method recorded) never sets the count back.
+async fn flow_attempts_count_every_concurrent_failure(backend: Backend) {
+    use mintgate::flows::service as flows;
+    use mintgate::flows::store::FlowStore;
+    use mintgate::flows::types::{Requirement, Resume};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let store = app.state.store.clone();
+    let secret = flows::begin(
+        &store,
+        &app.clock,
+        Requirement::default(),
+        Resume::Page("/account".into()),
+        None,
+    )
+    .expect("begin");
+    let hash = secret.hash();
+    let stale = store.find_flow(&hash).expect("read").expect("flow");
+    let threads = 16;
+    let start = Arc::new(Barrier::new(threads + 1));
+    let mut handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (store, start, hash) = (store.clone(), start.clone(), hash.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                store.add_attempt(&hash).expect("counted");
+            })
+        })
+        .collect();
+    handles.push({
+        let (store, start) = (store.clone(), start.clone());
+        std::thread::spawn(move || {
+            start.wait();
+            store.update_flow(&stale).expect("written");
+        })
+    });
+    for h in handles {
+        h.join().expect("thread");
+    }
+    let flow = store.find_flow(&hash).expect("read").expect("flow");
+    assert_eq!(flow.attempts, threads as i32);
+    // A write from a read taken before the failures leaves their count.
+    let mut stale = flow.clone();
+    stale.attempts = 0;
+    store.update_flow(&stale).expect("written");
+    let flow = store.find_flow(&hash).expect("read").expect("flow");
+    assert_eq!(flow.attempts, threads as i32);
+}
+
 crate::both!(
     a_failing_write_does_not_undo_the_others_in_its_batch,
-    writes_are_refused_inside_inline_reads
+    writes_are_refused_inside_inline_reads,
+    flow_attempts_count_every_concurrent_failure
 );

@@ -19,7 +19,6 @@ impl FlowStore for MemoryStore {
         if let Some(f) = self.t().flows.get_mut(&flow.id_hash) {
             f.user_id = flow.user_id.clone();
             f.methods = flow.methods.clone();
-            f.attempts = flow.attempts;
             f.ceremony = flow.ceremony.clone();
         }
         Ok(())
@@ -33,6 +32,13 @@ impl FlowStore for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+
+    fn add_attempt(&self, id_hash: &HashedFlowId) -> StoreResult<()> {
+        if let Some(f) = self.t().flows.get_mut(id_hash) {
+            f.attempts += 1;
+        }
+        Ok(())
     }
 
     fn take_flow(&self, id_hash: &HashedFlowId) -> StoreResult<Option<Flow>> {
