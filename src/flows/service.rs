@@ -69,7 +69,7 @@ pub enum Step {
 ///
 /// Methods done in the flow are fresh for the request the flow holds, so `prompt=login` and
 /// `max_age` (even 0) are met by them; methods carried over from the session (a step-up flow,
-/// [`begin_step_up`]) count only where the request accepts an earlier sign-in. A user with a
+/// [`plan_step_up`]) count only where the request accepts an earlier sign-in. A user with a
 /// second factor is always asked for it after a password; one whose organisation requires a
 /// second factor enrols one; an `acr` asked for must be met.
 pub fn next_step(flow: &Flow, policy: &FlowPolicy, factors: &Factors, now: UnixTime) -> Step {
@@ -143,73 +143,68 @@ pub fn begin<S: FlowStore>(
     resume: Resume,
     client_addr: Option<String>,
 ) -> StoreResult<PlainFlowId> {
-    begin_flow(store, clock, requirement, resume, client_addr, None)
-}
-
-/// Starts a pending sign-in that steps a signed-in user's session up: the flow knows its user
-/// and carries the session's methods, done at its `auth_time`, so that only what the request
-/// adds is asked (a second factor for an `acr`; everything again for `prompt=login` or a
-/// `max_age` the session is older than). `session_methods` are the session's, as
-/// [`methods_of_amr`] reads them.
-pub fn begin_step_up<S: FlowStore>(
-    store: &S,
-    clock: &dyn Clock,
-    requirement: Requirement,
-    resume: Resume,
-    client_addr: Option<String>,
-    user: &UserId,
-    session_methods: Vec<MethodDone>,
-) -> StoreResult<PlainFlowId> {
-    begin_flow(
-        store,
-        clock,
-        requirement,
-        resume,
-        client_addr,
-        Some((user.clone(), session_methods)),
-    )
-}
-
-fn begin_flow<S: FlowStore>(
-    store: &S,
-    clock: &dyn Clock,
-    requirement: Requirement,
-    resume: Resume,
-    client_addr: Option<String>,
-    known: Option<(UserId, Vec<MethodDone>)>,
-) -> StoreResult<PlainFlowId> {
-    if let Some(addr) = &client_addr {
-        store.trim_flows(addr, MAX_FLOWS_PER_ADDRESS - 1)?;
-    }
-    let (secret, mut flow) = new_flow(requirement, resume, client_addr, clock.now());
-    if let Some((user, methods)) = known {
-        flow.user_id = Some(user);
-        flow.methods = methods;
-    }
-    store.insert_flow(&flow)?;
+    let (secret, flow) = new_flow(requirement, resume, client_addr, clock.now());
+    store_new(store, &flow)?;
     Ok(secret)
 }
 
-/// What a step-up of `user`'s session (its methods, [`methods_of_amr`]) for `requirement` asks
-/// first: the [`next_step`] of the flow [`begin_step_up`] would store, decided without storing
-/// it, so that a request which may not interact (`prompt=none`) or cannot be met is answered at
-/// once.
-pub fn step_up_step(
-    requirement: &Requirement,
+/// Stores a flow begun by this request, bounded per address ([`MAX_FLOWS_PER_ADDRESS`]).
+fn store_new<S: FlowStore>(store: &S, flow: &Flow) -> StoreResult<()> {
+    if let Some(addr) = &flow.client_addr {
+        store.trim_flows(addr, MAX_FLOWS_PER_ADDRESS - 1)?;
+    }
+    store.insert_flow(flow)
+}
+
+/// A step-up of a signed-in user's session, decided but not stored yet: a flow that knows its
+/// user and carries the session's methods ([`methods_of_amr`], done at its `auth_time`), so that
+/// only what the request adds is asked (a second factor for an `acr`; everything again for
+/// `prompt=login` or a `max_age` the session is older than). What it asks first, `step`, is
+/// known before anything is written, so a request that may not interact (`prompt=none`) or
+/// cannot be met is answered at once.
+#[derive(Debug)]
+pub struct StepUp {
+    pub step: Step,
+    secret: PlainFlowId,
+    flow: Flow,
+}
+
+/// Plans a step-up of `user`'s session, whose methods are `session_methods`, for `requirement`.
+pub fn plan_step_up(
+    requirement: Requirement,
     user: &UserId,
     session_methods: Vec<MethodDone>,
     factors: &Factors,
     now: UnixTime,
-) -> Step {
-    let (_, mut flow) = new_flow(requirement.clone(), Resume::Page(String::new()), None, now);
+) -> StepUp {
+    let (secret, mut flow) = new_flow(requirement, Resume::Page(String::new()), None, now);
     flow.user_id = Some(user.clone());
     flow.methods = session_methods;
-    next_step(&flow, &FlowPolicy::default(), factors, now)
+    let step = next_step(&flow, &FlowPolicy::default(), factors, now);
+    StepUp { step, secret, flow }
 }
 
-/// Begins a step-up of the signed-in session `current` for `requirement` ([`begin_step_up`]
-/// with the session's methods) and says what it asks first: for pages that must not act for a
-/// session short of the organisation MFA requirement (the device approval).
+impl StepUp {
+    /// Stores the flow, to resume `resume`, begun from `client_addr`; returns its cookie value.
+    pub fn begin<S: FlowStore>(
+        self,
+        store: &S,
+        resume: Resume,
+        client_addr: Option<String>,
+    ) -> StoreResult<PlainFlowId> {
+        let StepUp {
+            secret, mut flow, ..
+        } = self;
+        flow.resume = resume;
+        flow.client_addr = client_addr;
+        store_new(store, &flow)?;
+        Ok(secret)
+    }
+}
+
+/// Begins a step-up of the signed-in session `current` for `requirement` ([`plan_step_up`] with
+/// the session's methods and the user's factors) and says what it asks first: for pages that
+/// must not act for a session short of the organisation MFA requirement (the device approval).
 pub fn step_up_session<S: FlowStore + FactorStore>(
     store: &S,
     clock: &dyn Clock,
@@ -218,23 +213,20 @@ pub fn step_up_session<S: FlowStore + FactorStore>(
     client_addr: Option<String>,
     current: &CurrentSession,
 ) -> StoreResult<(PlainFlowId, Step)> {
-    let methods = || methods_of_amr(&current.session.amr, current.session.auth_time);
-    let user = &current.user.id;
-    let factors = store.factors(user)?;
-    let step = step_up_step(&requirement, user, methods(), &factors, clock.now());
-    let flow = begin_step_up(
-        store,
-        clock,
+    let methods = methods_of_amr(&current.session.amr, current.session.auth_time);
+    let factors = store.factors(&current.user.id)?;
+    let plan = plan_step_up(
         requirement,
-        resume,
-        client_addr,
-        user,
-        methods(),
-    )?;
-    Ok((flow, step))
+        &current.user.id,
+        methods,
+        &factors,
+        clock.now(),
+    );
+    let step = plan.step;
+    Ok((plan.begin(store, resume, client_addr)?, step))
 }
 
-/// The methods a session's `amr` stands for, done at its `auth_time` (for [`begin_step_up`]).
+/// The methods a session's `amr` stands for, done at its `auth_time` (for [`plan_step_up`]).
 /// A passkey's `user` verification is kept; `mfa` and unknown values add nothing.
 pub fn methods_of_amr(amr: &[String], auth_time: UnixTime) -> Vec<MethodDone> {
     let has = |v: &str| amr.iter().any(|a| a == v);
@@ -465,13 +457,7 @@ pub fn record<S: SessionStore + AuditStore + FlowStore + FactorStore>(
         carried: false,
     });
     let save = |flow: &Flow| match fresh {
-        Some(_) => {
-            // Begun here: bounded per address like every flow ([`MAX_FLOWS_PER_ADDRESS`]).
-            if let Some(addr) = &flow.client_addr {
-                store.trim_flows(addr, MAX_FLOWS_PER_ADDRESS - 1)?;
-            }
-            store.insert_flow(flow)
-        }
+        Some(_) => store_new(store, flow),
         None => store.update_flow(flow),
     };
     match step_of(store, &flow, policy, now)? {

@@ -631,11 +631,11 @@ fn a_step_up_asks_only_what_the_session_lacks() {
     };
     let totp = Factors { totp: true, ..NONE };
     assert_eq!(
-        step_up_step(&mfa, &alice, session.clone(), &totp, NOW),
+        plan_step_up(mfa.clone(), &alice, session.clone(), &totp, NOW).step,
         Step::SecondFactor
     );
     assert_eq!(
-        step_up_step(&mfa, &alice, session.clone(), &NONE, NOW),
+        plan_step_up(mfa, &alice, session.clone(), &NONE, NOW).step,
         Step::Unmet
     );
     let required = Factors {
@@ -643,7 +643,7 @@ fn a_step_up_asks_only_what_the_session_lacks() {
         ..NONE
     };
     assert_eq!(
-        step_up_step(&Requirement::default(), &alice, session, &required, NOW),
+        plan_step_up(Requirement::default(), &alice, session, &required, NOW).step,
         Step::Enrol
     );
 }

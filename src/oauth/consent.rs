@@ -248,9 +248,9 @@ fn step_up<S: OAuthStore + FlowStore>(
         force_login: false,
         acr: request.acr.map(str::to_owned),
     };
-    let methods = || flows::methods_of_amr(&current.session.amr, current.session.auth_time);
-    let user = &current.user.id;
-    let step = flows::step_up_step(&requirement, user, methods(), factors, clock.now());
+    let methods = flows::methods_of_amr(&current.session.amr, current.session.auth_time);
+    let plan = flows::plan_step_up(requirement, &current.user.id, methods, factors, clock.now());
+    let step = plan.step;
     let silent = request.prompts.contains(&Prompt::None);
     match step {
         FlowStep::Unmet => {
@@ -273,15 +273,7 @@ fn step_up<S: OAuthStore + FlowStore>(
         _ => {}
     }
     let resume = kept_request(&request)?;
-    let flow = flows::begin_step_up(
-        store,
-        clock,
-        requirement,
-        resume,
-        client_addr,
-        user,
-        methods(),
-    )?;
+    let flow = plan.begin(store, resume, client_addr)?;
     Ok(Next::StepUp {
         flow,
         step,
