@@ -27,21 +27,11 @@ async fn browser(app: &TestApp) -> reqwest::Client {
 
 /// A session-bound code (no offline_access) for the signed-in `browser`.
 async fn session_code(app: &TestApp, browser: &reqwest::Client, client: &TestClient) -> String {
-    let url = auth_url(app, &client.id, &[]).replace("offline_access", "");
-    let to = authorize_with(app, browser, &url).await;
+    let to = authorize_with(app, browser, &session_url(app, client, &[])).await;
     query_of(&to)
         .get("code")
         .unwrap_or_else(|| panic!("no code in {to}"))
         .clone()
-}
-
-/// A first-party client that always gets a refresh token (session-bound without
-/// offline_access).
-async fn session_client(app: &TestApp) -> TestClient {
-    let mut spec = client_spec("Session RP");
-    spec.skip_consent = true;
-    spec.always_issue_refresh = true;
-    register(app, spec).await
 }
 
 async fn refresh(
@@ -350,7 +340,7 @@ async fn idle_session_ends_its_refresh_family(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let client = session_client(&app).await;
+    let client = session_client(&app, "Session RP").await;
     let b = browser(&app).await;
     let code = session_code(&app, &b, &client).await;
     let (status, tokens) = redeem(&app, &client, &code, None).await;
@@ -381,7 +371,7 @@ async fn absolute_session_expiry_ends_its_refresh_family(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let client = session_client(&app).await;
+    let client = session_client(&app, "Session RP").await;
     let b = browser(&app).await;
     let code = session_code(&app, &b, &client).await;
     let (status, tokens) = redeem(&app, &client, &code, None).await;
@@ -412,7 +402,7 @@ async fn expired_sessions_end_their_grants_when_seen_or_pruned(backend: Backend)
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let client = session_client(&app).await;
+    let client = session_client(&app, "Session RP").await;
     let seen = browser(&app).await;
     let pruned = browser(&app).await;
     let mut access = Vec::new();
@@ -459,7 +449,7 @@ async fn code_redeemed_after_sign_out_yields_nothing(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
     };
-    let client = session_client(&app).await;
+    let client = session_client(&app, "Session RP").await;
     let b = browser(&app).await;
     let code = session_code(&app, &b, &client).await;
     sign_out(&app, &b).await;
@@ -508,7 +498,7 @@ async fn sign_out_racing_code_redemptions(backend: Backend) {
     spec.skip_consent = true;
     spec.always_issue_refresh = true;
     spec.access_token_format = TokenFormat::Jwt;
-    let client = session_client(&app).await;
+    let client = session_client(&app, "Session RP").await;
     let jwt_client = register(&app, spec).await;
     let b = browser(&app).await;
     const N: usize = 24;

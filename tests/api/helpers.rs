@@ -499,6 +499,100 @@ pub fn set_cookies(headers: &HeaderMap) -> Vec<String> {
         .collect()
 }
 
+/// A new browser signed in with `login` and `password`.
+pub async fn signed_in(app: &TestApp, login: &str, password: &str) -> reqwest::Client {
+    let b = new_client();
+    let res = app.post_login_with(&b, login, password, None).await;
+    assert_eq!(res.status(), 303, "{login} signs in");
+    b
+}
+
+/// Where the authorization endpoint sends `browser` for `url`.
+pub async fn first_stop(browser: &reqwest::Client, url: &str) -> String {
+    let res = browser.get(url).send().await.unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    location(res.headers())
+}
+
+/// Follows this server's redirects from `to`; returns the first location outside it, or the
+/// last local one.
+pub async fn follow(app: &TestApp, browser: &reqwest::Client, mut to: String) -> String {
+    for _ in 0..6 {
+        if !to.starts_with('/') {
+            break;
+        }
+        let res = browser.get(app.url(&to)).send().await.unwrap();
+        if res.status() != 303 {
+            break;
+        }
+        to = location(res.headers());
+    }
+    to
+}
+
+/// Fills the sign-in form at `login` (a `/login…` location) with `user` (login, password) as
+/// the page shows it; returns where the answer sends the browser.
+pub async fn sign_in_at(
+    app: &TestApp,
+    b: &reqwest::Client,
+    login: &str,
+    user: (&str, &str),
+) -> String {
+    assert!(login.starts_with("/login"), "a sign-in page: {login}");
+    let page = b
+        .get(app.url(login))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut form = vec![
+        (
+            "csrf".to_owned(),
+            form_value(&page, "csrf").expect("the sign-in form"),
+        ),
+        ("login".to_owned(), user.0.to_owned()),
+        ("password".to_owned(), user.1.to_owned()),
+    ];
+    for field in ["return_to", "flow"] {
+        if let Some(v) = form_value(&page, field) {
+            form.push((field.to_owned(), v));
+        }
+    }
+    let res = b.post(app.url("/login")).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), 303, "signed in");
+    location(res.headers())
+}
+
+/// The kinds of the latest 200 audit events, newest first.
+pub async fn audit_kinds(app: &TestApp) -> Vec<String> {
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        mintgate::audit::AuditStore::recent_events(&state.store, 200)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    })
+    .await
+    .unwrap()
+}
+
+/// The id of the user called `username`.
+pub async fn user_id(app: &TestApp, username: &str) -> mintgate::ids::UserId {
+    let state = app.state.clone();
+    let username = username.to_owned();
+    tokio::task::spawn_blocking(move || {
+        mintgate::accounts::store::UserStore::find_user_by_username(&state.store, &username)
+            .unwrap()
+            .expect("the user exists")
+            .id
+    })
+    .await
+    .unwrap()
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)

@@ -17,6 +17,7 @@ mod mfa_passkeys;
 mod mfa_passkeys_attacks;
 mod mfa_passkeys_reauth;
 mod mfa_policy;
+mod mfa_support;
 mod mfa_totp;
 mod nul_bytes;
 mod oauth_race;

@@ -16,6 +16,7 @@ use webauthn_authenticator_rs::softtoken::SoftToken;
 
 use crate::both;
 use crate::helpers::*;
+use crate::mfa_support::require_mfa;
 use crate::oauth_support::*;
 
 /// An app whose issuer is `http://localhost:<port>` (the tests still talk to 127.0.0.1).
@@ -112,18 +113,13 @@ pub(crate) async fn register<A: AuthenticatorBackend>(
     id
 }
 
-/// A browser that began an authorization request for `client_id` and signed in with the
-/// admin's password: its flow now waits for the second factor.
-pub(crate) async fn password_step(app: &TestApp, client_id: &str) -> reqwest::Client {
+/// A browser that began an authorization request for `client_id` (with a nonce) and signed in
+/// with the admin's password; returns it and where the sign-in sent it.
+pub(crate) async fn password_for(app: &TestApp, client_id: &str) -> (reqwest::Client, String) {
     let b = new_client();
-    let res = b
-        .get(auth_url(app, client_id, &[("nonce", "n0nce")]))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
+    let login = first_stop(&b, &auth_url(app, client_id, &[("nonce", "n0nce")])).await;
     let page = b
-        .get(app.url(&location(res.headers())))
+        .get(app.url(&login))
         .send()
         .await
         .unwrap()
@@ -145,7 +141,15 @@ pub(crate) async fn password_step(app: &TestApp, client_id: &str) -> reqwest::Cl
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    assert_eq!(location(res.headers()), "/login/factor");
+    let to = location(res.headers());
+    (b, to)
+}
+
+/// A browser whose authorization request for `client_id` now waits, after the admin's
+/// password, for the second factor.
+pub(crate) async fn password_step(app: &TestApp, client_id: &str) -> reqwest::Client {
+    let (b, to) = password_for(app, client_id).await;
+    assert_eq!(to, "/login/factor");
     b
 }
 
@@ -204,31 +208,8 @@ pub(crate) async fn id_token_after(
     location: &str,
 ) -> Value {
     let to = authorize_with(app, b, &app.url(location)).await;
-    let q = query_of(&to);
-    let code = q.get("code").unwrap_or_else(|| panic!("no code in {to}"));
-    let (status, body) = redeem(app, client, code, None).await;
-    assert_eq!(status, 200, "{body}");
+    let body = redeem_code(app, client, &to).await;
     jwt_claims(body["id_token"].as_str().unwrap())
-}
-
-pub(crate) fn amr(claims: &Value) -> Vec<String> {
-    claims["amr"]
-        .as_array()
-        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
-        .unwrap_or_default()
-}
-
-pub(crate) async fn audit_kinds(app: &TestApp) -> Vec<String> {
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        mintgate::audit::AuditStore::recent_events(&state.store, 200)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect()
-    })
-    .await
-    .unwrap()
 }
 
 pub(crate) async fn stored_count(app: &TestApp, credential_id: &str) -> i64 {
@@ -301,7 +282,7 @@ async fn passwordless_sign_in(backend: Backend) {
     app.sign_in_admin().await;
     let mut auth = SoftPasskey::new(true);
     let credential_id = register(&app, &app.client, &mut auth, "Phone").await;
-    let admin = admin_id(&app).await;
+    let admin = user_id(&app, ADMIN_USERNAME).await;
     let handle = mintgate::mfa::passkeys::user_handle(&admin);
 
     let b = new_client();
@@ -427,18 +408,6 @@ async fn passwordless_sign_in(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), 401);
     assert_eq!(app.account_page_with(&b).await, None, "not signed in");
-}
-
-pub(crate) async fn admin_id(app: &TestApp) -> mintgate::ids::UserId {
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        mintgate::accounts::store::UserStore::find_user_by_username(&state.store, ADMIN_USERNAME)
-            .unwrap()
-            .unwrap()
-            .id
-    })
-    .await
-    .unwrap()
 }
 
 /// Answers usernameless `options` as a discoverable authenticator would: with the credential
@@ -801,54 +770,10 @@ async fn org_required_enrolment_with_a_passkey(backend: Backend) {
     let Some(app) = spawn_localhost(backend).await else {
         return;
     };
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        use mintgate::accounts::store::OrgStore;
-        let org = state.store.find_org("default").unwrap().unwrap();
-        mintgate::accounts::service::set_require_mfa(
-            &state.store,
-            state.clock.as_ref(),
-            &org,
-            true,
-            None,
-            &Default::default(),
-        )
-        .unwrap();
-    })
-    .await
-    .unwrap();
+    require_mfa(&app, true).await;
     let client = register_client(&app).await;
-    let b = new_client();
-    let res = b
-        .get(auth_url(&app, &client.id, &[("nonce", "n0nce")]))
-        .send()
-        .await
-        .unwrap();
-    let page = b
-        .get(app.url(&location(res.headers())))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = b
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", form_value(&page, "csrf").unwrap().as_str()),
-            ("login", ADMIN_USERNAME),
-            ("password", ADMIN_PASSWORD),
-            ("return_to", "/oauth/authorize/resume"),
-            ("flow", form_value(&page, "flow").unwrap().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        location(res.headers()),
-        "/settings/security",
-        "taken to enrol"
-    );
+    let (b, to) = password_for(&app, &client.id).await;
+    assert_eq!(to, "/settings/security", "taken to enrol");
     let (csrf, options) = begin_registration(&app, &b).await;
     let mut auth = SoftPasskey::new(true);
     let answer = auth.do_registration(origin(&app), options).unwrap();

@@ -7,7 +7,7 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use crate::both;
 use crate::helpers::*;
 use crate::mfa_passkeys::{
-    admin_id, discoverable_answer, json_of, origin, register, security_page, spawn_localhost,
+    discoverable_answer, json_of, origin, register, security_page, spawn_localhost,
 };
 
 /// A passkey sign-in from `/login?return_to=X` goes to X, even when an earlier sign-in page in
@@ -19,7 +19,7 @@ async fn a_passkey_sign_in_goes_where_its_page_says(backend: Backend) {
     app.sign_in_admin().await;
     let mut auth = SoftPasskey::new(true);
     let credential_id = register(&app, &app.client, &mut auth, "Laptop").await;
-    let handle = mintgate::mfa::passkeys::user_handle(&admin_id(&app).await);
+    let handle = mintgate::mfa::passkeys::user_handle(&user_id(&app, ADMIN_USERNAME).await);
 
     let b = new_client();
     let csrf = app.login_csrf_with(&b).await;

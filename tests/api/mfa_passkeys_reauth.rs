@@ -9,10 +9,11 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use crate::both;
 use crate::helpers::*;
 use crate::mfa_passkeys::{
-    admin_id, amr, begin_registration, discoverable_answer, finish_registration, id_token_after,
-    json_of, origin, register, register_client, security_page, spawn_localhost,
+    begin_registration, discoverable_answer, finish_registration, id_token_after, json_of, origin,
+    password_for, register, register_client, security_page, spawn_localhost,
 };
-use crate::oauth_support::auth_url;
+use crate::mfa_support::require_mfa;
+use crate::oauth_support::amr;
 
 const SIGN_IN_AGAIN: &str = "/login?return_to=%2Fsettings%2Fsecurity&reauth=1";
 
@@ -98,7 +99,7 @@ async fn passkey_changes_need_a_recent_sign_in(backend: Backend) {
         .unwrap();
     let (status, options) = json_of(res).await;
     assert_eq!(status, 200, "{options}");
-    let handle = mintgate::mfa::passkeys::user_handle(&admin_id(&app).await);
+    let handle = mintgate::mfa::passkeys::user_handle(&user_id(&app, ADMIN_USERNAME).await);
     let answer = discoverable_answer(&app, &mut auth, options, &credential_id, handle.as_bytes());
     let res = app
         .client
@@ -137,50 +138,10 @@ async fn enrolment_the_organisation_requires_needs_no_reauth(backend: Backend) {
     let Some(app) = spawn_localhost(backend).await else {
         return;
     };
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        use mintgate::accounts::store::OrgStore;
-        let org = state.store.find_org("default").unwrap().unwrap();
-        mintgate::accounts::service::set_require_mfa(
-            &state.store,
-            state.clock.as_ref(),
-            &org,
-            true,
-            None,
-            &Default::default(),
-        )
-        .unwrap();
-    })
-    .await
-    .unwrap();
+    require_mfa(&app, true).await;
     let client = register_client(&app).await;
-    let b = new_client();
-    let res = b
-        .get(auth_url(&app, &client.id, &[("nonce", "n0nce")]))
-        .send()
-        .await
-        .unwrap();
-    let page = b
-        .get(app.url(&location(res.headers())))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let res = b
-        .post(app.url("/login"))
-        .form(&[
-            ("csrf", form_value(&page, "csrf").unwrap().as_str()),
-            ("login", ADMIN_USERNAME),
-            ("password", ADMIN_PASSWORD),
-            ("return_to", "/oauth/authorize/resume"),
-            ("flow", form_value(&page, "flow").unwrap().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(location(res.headers()), "/settings/security");
+    let (b, to) = password_for(&app, &client.id).await;
+    assert_eq!(to, "/settings/security");
     app.clock.advance(301);
     let (csrf, options) = begin_registration(&app, &b).await;
     let answer = SoftPasskey::new(true)

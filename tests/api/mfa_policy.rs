@@ -4,13 +4,14 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
-use mintgate::accounts::store::{OrgStore, UserStore};
+use mintgate::accounts::store::OrgStore;
 use mintgate::audit::AuditStore;
 use mintgate::clock::Clock;
 use serde_json::Value;
 
 use crate::both;
 use crate::helpers::*;
+use crate::mfa_support::*;
 use crate::oauth_support::*;
 
 const MFA: &str = "urn:mintgate:acr:mfa";
@@ -33,22 +34,6 @@ async fn exec(app: &TestApp, sql: String) {
     .unwrap();
 }
 
-async fn user_id(app: &TestApp, username: &str) -> String {
-    let state = app.state.clone();
-    let username = username.to_owned();
-    tokio::task::spawn_blocking(move || {
-        state
-            .store
-            .find_user_by_username(&username)
-            .unwrap()
-            .expect("the user exists")
-            .id
-            .to_string()
-    })
-    .await
-    .unwrap()
-}
-
 /// Gives `username` a confirmed TOTP enrolment directly in the store (the seed sealed as the
 /// TOTP pages seal it); returns the seed.
 async fn give_totp(app: &TestApp, username: &str) -> Vec<u8> {
@@ -65,112 +50,6 @@ async fn give_totp(app: &TestApp, username: &str) -> Vec<u8> {
     )
     .await;
     seed
-}
-
-/// The code an authenticator app shows for `seed` at the app's time (RFC 6238, SHA-1, 6
-/// digits, 30 s).
-fn totp_code(app: &TestApp, seed: &[u8]) -> String {
-    use totp_rs::{Algorithm, Builder};
-    Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_digits(6)
-        .with_skew(1)
-        .with_step_duration(30)
-        .with_secret(seed.to_vec())
-        .build_noncompliant()
-        .generate(u64::try_from(app.clock.now()).unwrap())
-        .to_string()
-}
-
-/// Sets the default organisation's MFA requirement as the CLI does.
-async fn require_mfa(app: &TestApp, require: bool) {
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        let org = state.store.find_org("default").unwrap().unwrap();
-        mintgate::accounts::service::set_require_mfa(
-            &state.store,
-            state.clock.as_ref(),
-            &org,
-            require,
-            None,
-            &Default::default(),
-        )
-        .unwrap();
-    })
-    .await
-    .unwrap();
-}
-
-async fn signed_in(app: &TestApp, login: &str, password: &str) -> reqwest::Client {
-    let b = new_client();
-    let res = app.post_login_with(&b, login, password, None).await;
-    assert_eq!(res.status(), 303);
-    b
-}
-
-/// A client whose tokens are bound to the session and which always gets a refresh token.
-async fn session_client(app: &TestApp, name: &str) -> TestClient {
-    let mut spec = client_spec(name);
-    spec.skip_consent = true;
-    spec.always_issue_refresh = true;
-    register(app, spec).await
-}
-
-fn url_for(app: &TestApp, client: &TestClient, extra: &[(&str, &str)]) -> String {
-    auth_url(app, &client.id, extra).replace("offline_access", "")
-}
-
-/// Where the authorization endpoint sends `browser` for `url`.
-async fn first_stop(browser: &reqwest::Client, url: &str) -> String {
-    let res = browser.get(url).send().await.unwrap();
-    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    location(res.headers())
-}
-
-/// Follows this server's redirects from `to`; returns the first location outside it, or the
-/// last local one.
-async fn follow(app: &TestApp, browser: &reqwest::Client, mut to: String) -> String {
-    for _ in 0..6 {
-        if !to.starts_with('/') {
-            break;
-        }
-        let res = browser.get(app.url(&to)).send().await.unwrap();
-        if res.status() != 303 {
-            break;
-        }
-        to = location(res.headers());
-    }
-    to
-}
-
-/// Fills the sign-in form at `login` (a `/login…` location) as the page shows it; returns where
-/// the answer sends the browser.
-async fn sign_in_at(app: &TestApp, b: &reqwest::Client, login: &str, user: (&str, &str)) -> String {
-    assert!(login.starts_with("/login"), "a sign-in page: {login}");
-    let page = b
-        .get(app.url(login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut form = vec![
-        (
-            "csrf".to_owned(),
-            form_value(&page, "csrf").expect("the sign-in form"),
-        ),
-        ("login".to_owned(), user.0.to_owned()),
-        ("password".to_owned(), user.1.to_owned()),
-    ];
-    for field in ["return_to", "flow"] {
-        if let Some(v) = form_value(&page, field) {
-            form.push((field.to_owned(), v));
-        }
-    }
-    let res = b.post(app.url("/login")).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), 303, "signed in");
-    location(res.headers())
 }
 
 /// Answers the second-factor page with the current TOTP code of `seed`, through the form the
@@ -209,15 +88,6 @@ async fn answer_totp(app: &TestApp, b: &reqwest::Client, seed: &[u8]) -> String 
     let res = b.post(app.url(&action)).form(&form).send().await.unwrap();
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
     location(res.headers())
-}
-
-async fn tokens_at(app: &TestApp, client: &TestClient, to: &str) -> Value {
-    assert!(to.starts_with(REDIRECT), "back at the client: {to}");
-    let q = query_of(to);
-    let code = q.get("code").unwrap_or_else(|| panic!("a code: {to}"));
-    let (status, tokens) = redeem(app, client, code, None).await;
-    assert_eq!(status, 200, "{tokens}");
-    tokens
 }
 
 async fn refresh(app: &TestApp, client: &TestClient, token: &str) -> (u16, Value) {
@@ -279,10 +149,10 @@ async fn tokens_report_amr_acr_and_auth_time(backend: Backend) {
     app.clock.advance(5);
     let to = first_stop(
         &b,
-        &url_for(&app, &client, &[("acr_values", "urn:other:gold")]),
+        &session_url(&app, &client, &[("acr_values", "urn:other:gold")]),
     )
     .await;
-    let tokens = tokens_at(&app, &client, &to).await;
+    let tokens = redeem_code(&app, &client, &to).await;
     let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(claims["acr"], PWD);
     assert_eq!(claims["amr"], serde_json::json!(["pwd"]));
@@ -433,10 +303,10 @@ async fn an_acr_that_cannot_be_met_is_answered_unmet(backend: Backend) {
     };
     let client = session_client(&app, "RP").await;
     let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
-    let url = url_for(&app, &client, &[("acr_values", MFA)]);
+    let url = session_url(&app, &client, &[("acr_values", MFA)]);
     let to = first_stop(&b, &url).await;
     assert_error(&app, &to, "unmet_authentication_requirements");
-    let silent = url_for(&app, &client, &[("acr_values", MFA), ("prompt", "none")]);
+    let silent = session_url(&app, &client, &[("acr_values", MFA), ("prompt", "none")]);
     let to = first_stop(&b, &silent).await;
     assert_error(&app, &to, "unmet_authentication_requirements");
     let fresh = new_client();
@@ -460,8 +330,8 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
     let carol = ("carol", "carol-password-1");
     // A grant made before the requirement.
     let before = signed_in(&app, carol.0, carol.1).await;
-    let to = first_stop(&before, &url_for(&app, &client, &[])).await;
-    let old = tokens_at(&app, &client, &to).await;
+    let to = first_stop(&before, &session_url(&app, &client, &[])).await;
+    let old = redeem_code(&app, &client, &to).await;
     require_mfa(&app, true).await;
 
     let (status, body) = refresh(&app, &client, old["refresh_token"].as_str().unwrap()).await;
@@ -488,7 +358,7 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
 
     // Signing in for an authorization request: to enrolment, no code.
     let b = new_client();
-    let url = url_for(&app, &client, &[]);
+    let url = session_url(&app, &client, &[]);
     let login = first_stop(&b, &url).await;
     let to = sign_in_at(&app, &b, &login, carol).await;
     assert_eq!(to, "/settings/security", "taken to enrol a second factor");
@@ -500,7 +370,7 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
     assert!(!location(res.headers()).contains("code="));
     // The signed-in session asks again: to enrolment, never a code.
     assert_eq!(first_stop(&b, &url).await, "/settings/security");
-    let to = first_stop(&b, &url_for(&app, &client, &[("prompt", "none")])).await;
+    let to = first_stop(&b, &session_url(&app, &client, &[("prompt", "none")])).await;
     assert_error(&app, &to, "interaction_required");
     // The consent form cannot be posted past it either.
     let consent_url = auth_url(&app, &consented.id, &[]);
@@ -786,19 +656,19 @@ async fn acr_values_step_the_session_up_in_place(backend: Backend) {
     let first = session_client(&app, "First RP").await;
     let second = session_client(&app, "Second RP").await;
     let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
-    let to = first_stop(&b, &url_for(&app, &first, &[])).await;
-    let first_tokens = tokens_at(&app, &first, &to).await;
+    let to = first_stop(&b, &session_url(&app, &first, &[])).await;
+    let first_tokens = redeem_code(&app, &first, &to).await;
     let first_claims = jwt_claims(first_tokens["id_token"].as_str().unwrap());
     let seed = give_totp(&app, ADMIN_USERNAME).await;
     app.clock.advance(60);
 
-    let silent = url_for(&app, &second, &[("acr_values", MFA), ("prompt", "none")]);
+    let silent = session_url(&app, &second, &[("acr_values", MFA), ("prompt", "none")]);
     assert_error(&app, &first_stop(&b, &silent).await, "login_required");
-    let to = first_stop(&b, &url_for(&app, &second, &[("acr_values", MFA)])).await;
+    let to = first_stop(&b, &session_url(&app, &second, &[("acr_values", MFA)])).await;
     assert_eq!(to, "/login/factor", "only the second factor is asked");
     let back = answer_totp(&app, &b, &seed).await;
     let to = follow(&app, &b, back).await;
-    let second_tokens = tokens_at(&app, &second, &to).await;
+    let second_tokens = redeem_code(&app, &second, &to).await;
     let claims = jwt_claims(second_tokens["id_token"].as_str().unwrap());
     assert_eq!(claims["acr"], MFA);
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
@@ -812,7 +682,7 @@ async fn acr_values_step_the_session_up_in_place(backend: Backend) {
     .await;
     assert_eq!(status, 200, "the other client's tokens live on: {body}");
     // The stepped-up session now meets the request without asking.
-    let to = first_stop(&b, &url_for(&app, &second, &[("acr_values", MFA)])).await;
+    let to = first_stop(&b, &session_url(&app, &second, &[("acr_values", MFA)])).await;
     assert!(query_of(&to).contains_key("code"), "{to}");
 }
 
@@ -827,7 +697,7 @@ async fn a_step_up_ends_with_its_session(backend: Backend) {
     let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let seed = give_totp(&app, ADMIN_USERNAME).await;
     app.clock.advance(60);
-    let to = first_stop(&b, &url_for(&app, &client, &[("acr_values", MFA)])).await;
+    let to = first_stop(&b, &session_url(&app, &client, &[("acr_values", MFA)])).await;
     assert_eq!(to, "/login/factor", "the step-up asks for the code");
     let page = b
         .get(app.url("/account"))
@@ -866,64 +736,17 @@ async fn a_member_enrols_from_the_authorization_endpoint_then_gets_the_code(back
     let b = signed_in(&app, "carol", "carol-password-1").await;
     require_mfa(&app, true).await;
     assert_eq!(
-        first_stop(&b, &url_for(&app, &client, &[])).await,
+        first_stop(&b, &session_url(&app, &client, &[])).await,
         "/settings/security"
     );
-    let page = b.get(app.url("/settings/security")).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    let page = page.text().await.unwrap();
-    let csrf = form_value(&page, "csrf").unwrap();
-    let res = b
-        .post(app.url("/settings/security/totp"))
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 303);
-    let page = b
-        .get(app.url("/settings/security"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let secret = {
-        let doc = scraper::Html::parse_document(&page);
-        let sel = scraper::Selector::parse("#totp-secret").unwrap();
-        let text: String = doc
-            .select(&sel)
-            .next()
-            .expect("the key in text")
-            .text()
-            .collect();
-        text.trim().to_owned()
-    };
-    let seed = totp_rs::Secret::try_from_base32(&secret)
-        .unwrap()
-        .as_bytes()
-        .to_vec();
-    let csrf = form_value(&page, "csrf").unwrap();
-    let code = totp_code(&app, &seed);
-    let res = b
-        .post(app.url("/settings/security/totp/confirm"))
-        .form(&[("csrf", csrf.as_str()), ("code", code.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let page = res.text().await.unwrap();
-    let next = {
-        let doc = scraper::Html::parse_document(&page);
-        let sel = scraper::Selector::parse("#continue").unwrap();
-        doc.select(&sel)
-            .next()
-            .and_then(|e| e.value().attr("href"))
-            .expect("a link on to the request")
-            .to_owned()
-    };
+    let (_, page) = start_totp(&app, &b).await;
+    let seed = totp_key(&page);
+    let code = totp_code(&app, seed.as_bytes());
+    let (status, page) = confirm_totp(&app, &b, &code).await;
+    assert_eq!(status, 200);
+    let next = continue_link(&page);
     let to = follow(&app, &b, next).await;
-    let tokens = tokens_at(&app, &client, &to).await;
+    let tokens = redeem_code(&app, &client, &to).await;
     let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(claims["acr"], MFA);
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
@@ -938,7 +761,7 @@ async fn prompt_login_with_totp_asks_for_password_and_code(backend: Backend) {
     let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let seed = give_totp(&app, ADMIN_USERNAME).await;
     app.clock.advance(60);
-    let login = first_stop(&b, &url_for(&app, &client, &[("prompt", "login")])).await;
+    let login = first_stop(&b, &session_url(&app, &client, &[("prompt", "login")])).await;
     assert!(login.starts_with("/login?"), "the password first: {login}");
     let to = sign_in_at(&app, &b, &login, (ADMIN_USERNAME, ADMIN_PASSWORD)).await;
     assert_eq!(to, "/login/factor", "then the code");
@@ -953,7 +776,7 @@ async fn prompt_login_with_totp_asks_for_password_and_code(backend: Backend) {
     );
     let back = answer_totp(&app, &b, &seed).await;
     let to = follow(&app, &b, back).await;
-    let tokens = tokens_at(&app, &client, &to).await;
+    let tokens = redeem_code(&app, &client, &to).await;
     let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
     assert_eq!(claims["acr"], MFA);

@@ -7,6 +7,7 @@ use mintgate::mfa::totp::Seed;
 
 use crate::both;
 use crate::helpers::*;
+use crate::mfa_support::*;
 use crate::oauth_support::*;
 
 const USER: &str = "ada";
@@ -29,15 +30,6 @@ async fn post(
     b.post(app.url(path)).form(form).send().await.unwrap()
 }
 
-/// The text of the first element matching `selector`.
-fn text_at(html: &str, selector: &str) -> Option<String> {
-    let doc = scraper::Html::parse_document(html);
-    let sel = scraper::Selector::parse(selector).unwrap();
-    doc.select(&sel)
-        .next()
-        .map(|e| e.text().collect::<String>().trim().to_owned())
-}
-
 fn all_text_at(html: &str, selector: &str) -> Vec<String> {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse(selector).unwrap();
@@ -46,33 +38,16 @@ fn all_text_at(html: &str, selector: &str) -> Vec<String> {
         .collect()
 }
 
-fn seed_of(base32: &str) -> Seed {
-    Seed::from_bytes(
-        totp_rs::Secret::try_from_base32(base32)
-            .unwrap()
-            .as_bytes()
-            .to_vec(),
-    )
-}
-
 /// A browser signed in as a new user `name` (password only).
 async fn user_browser(app: &TestApp, name: &str) -> reqwest::Client {
     app.create_user(name, PASSWORD).await;
-    let b = new_client();
-    let res = app.post_login_with(&b, name, PASSWORD, None).await;
-    assert_eq!(res.status(), 303);
-    b
+    signed_in(app, name, PASSWORD).await
 }
 
 /// Starts an enrolment from the security page; returns the seed the page shows.
 async fn begin_enrolment(app: &TestApp, b: &reqwest::Client) -> Seed {
-    let (status, page) = get(app, b, "/settings/security").await;
-    assert_eq!(status, 200, "{page}");
-    let csrf = form_value(&page, "csrf").unwrap();
-    let res = post(app, b, "/settings/security/totp", &[("csrf", &csrf)]).await;
-    assert_eq!(res.status(), 303);
-    assert_eq!(location(res.headers()), "/settings/security");
-    let (_, page) = get(app, b, "/settings/security").await;
+    let (to, page) = start_totp(app, b).await;
+    assert_eq!(to, "/settings/security");
     let img = {
         let doc = scraper::Html::parse_document(&page);
         let sel = scraper::Selector::parse("#totp-qr").unwrap();
@@ -85,30 +60,14 @@ async fn begin_enrolment(app: &TestApp, b: &reqwest::Client) -> Seed {
         img.is_some_and(|src| src.starts_with("data:image/png;base64,iVBOR")),
         "the QR code is a PNG in the page"
     );
-    seed_of(&text_at(&page, "#totp-secret").expect("the key in text"))
-}
-
-/// Confirms the pending enrolment with `code`.
-async fn confirm(app: &TestApp, b: &reqwest::Client, code: &str) -> (u16, String) {
-    let (_, page) = get(app, b, "/settings/security").await;
-    let csrf = form_value(&page, "csrf").unwrap();
-    text(
-        post(
-            app,
-            b,
-            "/settings/security/totp/confirm",
-            &[("csrf", &csrf), ("code", code)],
-        )
-        .await,
-    )
-    .await
+    totp_key(&page)
 }
 
 /// Enrols a signed-in user; returns the seed and the recovery codes. The clock then moves to
 /// the next step, so the confirmation's code is not the one a test signs in with.
 async fn enrol(app: &TestApp, b: &reqwest::Client) -> (Seed, Vec<String>) {
     let seed = begin_enrolment(app, b).await;
-    let (status, page) = confirm(app, b, &seed.code_at(app.clock.now())).await;
+    let (status, page) = confirm_totp(app, b, &seed.code_at(app.clock.now())).await;
     assert_eq!(status, 200, "{page}");
     let codes = all_text_at(&page, "#recovery-codes li code");
     assert_eq!(codes.len(), 10, "ten recovery codes shown once");
@@ -145,19 +104,6 @@ async fn post_code(
     .await
 }
 
-async fn audit_kinds(app: &TestApp) -> Vec<String> {
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        mintgate::audit::AuditStore::recent_events(&state.store, 200)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.kind)
-            .collect()
-    })
-    .await
-    .unwrap()
-}
-
 async fn enrolment_over_http(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -181,16 +127,16 @@ async fn enrolment_over_http(backend: Backend) {
     } else {
         "000000"
     };
-    let (status, page) = confirm(&app, &b, wrong).await;
+    let (status, page) = confirm_totp(&app, &b, wrong).await;
     assert_eq!(status, 401);
     assert!(page.contains("not the current one"), "{page}");
     assert!(page.contains("id=\"totp-secret\""), "still pending");
-    let (status, _) = confirm(&app, &b, "12ab").await;
+    let (status, _) = confirm_totp(&app, &b, "12ab").await;
     assert_eq!(status, 400);
     // The current code does, and the recovery codes are shown once, on a page no cache keeps.
     let res = b.get(app.url("/settings/security")).send().await.unwrap();
     assert_eq!(res.headers()["cache-control"], "no-store");
-    let (status, page) = confirm(&app, &b, &seed.code_at(now)).await;
+    let (status, page) = confirm_totp(&app, &b, &seed.code_at(now)).await;
     assert_eq!(status, 200, "{page}");
     let codes = all_text_at(&page, "#recovery-codes li code");
     assert_eq!(codes.len(), 10);
@@ -205,7 +151,7 @@ async fn enrolment_over_http(backend: Backend) {
     );
     // Stored sealed, bound to the user.
     let state = app.state.clone();
-    let user = b_user_id(&app, USER).await;
+    let user = user_id(&app, USER).await;
     let stored = tokio::task::spawn_blocking(move || {
         mintgate::mfa::store::TotpStore::find_totp(&state.store, &user)
             .unwrap()
@@ -220,71 +166,16 @@ async fn enrolment_over_http(backend: Backend) {
     assert_eq!(to, "/login/factor");
 }
 
-async fn b_user_id(app: &TestApp, name: &str) -> mintgate::ids::UserId {
-    let state = app.state.clone();
-    let name = name.to_owned();
-    tokio::task::spawn_blocking(move || {
-        mintgate::accounts::store::UserStore::find_user_by_username(&state.store, &name)
-            .unwrap()
-            .unwrap()
-            .id
-    })
-    .await
-    .unwrap()
-}
-
-/// Follows local redirects; returns the first location off this server.
-async fn follow(app: &TestApp, b: &reqwest::Client, mut to: String) -> String {
-    for _ in 0..5 {
-        if !to.starts_with('/') {
-            break;
-        }
-        let res = b.get(app.url(&to)).send().await.unwrap();
-        if res.status() != 303 {
-            break;
-        }
-        to = location(res.headers());
-    }
-    to
-}
-
-/// Fills the sign-in page at `login` (as the authorization endpoint sent there) with the
-/// password of `name`; returns where the form sent the browser.
-async fn password_at(app: &TestApp, b: &reqwest::Client, login: &str, name: &str) -> String {
-    let (_, page) = get(app, b, login).await;
-    let mut form = vec![
-        ("csrf".to_owned(), form_value(&page, "csrf").unwrap()),
-        ("login".to_owned(), name.to_owned()),
-        ("password".to_owned(), PASSWORD.to_owned()),
-    ];
-    for field in ["return_to", "flow"] {
-        if let Some(v) = form_value(&page, field) {
-            form.push((field.to_owned(), v));
-        }
-    }
-    let res = b.post(app.url("/login")).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), 303);
-    location(res.headers())
-}
-
 async fn skip_consent_client(app: &TestApp) -> TestClient {
     let mut spec = client_spec("TOTP RP");
     spec.skip_consent = true;
     register(app, spec).await
 }
 
+/// The `amr` of the ID token redeemed from the code in `to`.
 async fn id_token_amr(app: &TestApp, client: &TestClient, to: &str) -> Vec<String> {
-    assert!(to.starts_with(REDIRECT), "back at the client: {to}");
-    let code = query_of(to)["code"].clone();
-    let (status, tokens) = redeem(app, client, &code, None).await;
-    assert_eq!(status, 200, "{tokens}");
-    let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
-    claims["amr"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
+    let tokens = redeem_code(app, client, to).await;
+    amr(&jwt_claims(tokens["id_token"].as_str().unwrap()))
 }
 
 async fn password_and_totp_sign_in_to_an_id_token(backend: Backend) {
@@ -296,7 +187,7 @@ async fn password_and_totp_sign_in_to_an_id_token(backend: Backend) {
     let client = skip_consent_client(&app).await;
     let b = new_client();
     let res = b.get(auth_url(&app, &client.id, &[])).send().await.unwrap();
-    let to = password_at(&app, &b, &location(res.headers()), USER).await;
+    let to = sign_in_at(&app, &b, &location(res.headers()), (USER, PASSWORD)).await;
     assert_eq!(to, "/login/factor", "the code comes after the password");
     let (_, page) = get(&app, &b, "/login/factor").await;
     assert!(page.contains("id=\"totp-code\""), "{page}");
@@ -449,7 +340,7 @@ async fn a_recovery_code_works_once(backend: Backend) {
     let client = skip_consent_client(&app).await;
     let b = new_client();
     let res = b.get(auth_url(&app, &client.id, &[])).send().await.unwrap();
-    let to = password_at(&app, &b, &location(res.headers()), USER).await;
+    let to = sign_in_at(&app, &b, &location(res.headers()), (USER, PASSWORD)).await;
     assert_eq!(to, "/login/factor");
     // As typed: upper case, spaces for dashes.
     let typed = codes[3].to_uppercase().replace('-', " ");
@@ -597,11 +488,11 @@ async fn disabling_needs_a_recent_sign_in(backend: Backend) {
         "the codes unchanged"
     );
     // Signing in again (password and code) comes back to the page, stepped up in place.
-    let to = password_at(
+    let to = sign_in_at(
         &app,
         &b,
         "/login?return_to=%2Fsettings%2Fsecurity&reauth=1",
-        USER,
+        (USER, PASSWORD),
     )
     .await;
     assert_eq!(to, "/login/factor");
@@ -656,7 +547,7 @@ async fn disabling_needs_a_recent_sign_in(backend: Backend) {
     assert_eq!(to, "/account", "no code asked any more");
     // Its recovery codes went with it.
     let state = app.state.clone();
-    let user = b_user_id(&app, USER).await;
+    let user = user_id(&app, USER).await;
     let left = tokio::task::spawn_blocking(move || {
         mintgate::mfa::store::RecoveryStore::unused_recovery_codes(&state.store, &user).unwrap()
     })
@@ -788,7 +679,7 @@ async fn organisation_required_enrolment_end_to_end(backend: Backend) {
     let client = skip_consent_client(&app).await;
     let b = new_client();
     let res = b.get(auth_url(&app, &client.id, &[])).send().await.unwrap();
-    let to = password_at(&app, &b, &location(res.headers()), USER).await;
+    let to = sign_in_at(&app, &b, &location(res.headers()), (USER, PASSWORD)).await;
     assert_eq!(to, "/settings/security", "taken to enrol");
     let res = b
         .get(app.url("/oauth/authorize/resume"))
@@ -805,17 +696,10 @@ async fn organisation_required_enrolment_end_to_end(backend: Backend) {
         "the page says why"
     );
     let seed = begin_enrolment(&app, &b).await;
-    let (status, page) = confirm(&app, &b, &seed.code_at(app.clock.now())).await;
+    let (status, page) = confirm_totp(&app, &b, &seed.code_at(app.clock.now())).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(all_text_at(&page, "#recovery-codes li code").len(), 10);
-    let doc = scraper::Html::parse_document(&page);
-    let sel = scraper::Selector::parse("#continue").unwrap();
-    let next = doc
-        .select(&sel)
-        .next()
-        .and_then(|e| e.value().attr("href"))
-        .expect("a link on to the sign-in's request")
-        .to_owned();
+    let next = continue_link(&page);
     assert_eq!(next, "/oauth/authorize/resume");
     let to = follow(&app, &b, next).await;
     let amr = id_token_amr(&app, &client, &to).await;
@@ -842,13 +726,13 @@ async fn odd_codes_are_a_clear_4xx(backend: Backend) {
         long.as_str(),
     ];
     for code in odd {
-        let (status, page) = confirm(&app, &setup, code).await;
+        let (status, page) = confirm_totp(&app, &setup, code).await;
         assert!(
             [400, 413].contains(&status),
             "confirm {code:.20?}: {status} {page:.200}"
         );
     }
-    let (status, _) = confirm(&app, &setup, &pending.code_at(app.clock.now())).await;
+    let (status, _) = confirm_totp(&app, &setup, &pending.code_at(app.clock.now())).await;
     assert_eq!(status, 200, "the enrolment was left as it was");
     app.clock.advance(30);
     let (b, _) = password_step(&app, USER).await;
@@ -882,7 +766,7 @@ async fn a_deleted_user_s_factors_go_with_them(backend: Backend) {
     };
     let b = user_browser(&app, USER).await;
     enrol(&app, &b).await;
-    let user = b_user_id(&app, USER).await;
+    let user = user_id(&app, USER).await;
     let state = app.state.clone();
     let now = app.clock.now();
     let (totp, codes) = tokio::task::spawn_blocking(move || {

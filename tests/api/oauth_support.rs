@@ -203,3 +203,35 @@ pub async fn introspect(app: &TestApp, rs: &TestClient, token: &str) -> serde_js
     assert_eq!(status, 200, "{body}");
     body
 }
+
+/// A first-party client whose tokens are bound to the session (no offline_access) and which
+/// always gets a refresh token.
+pub async fn session_client(app: &TestApp, name: &str) -> TestClient {
+    let mut spec = client_spec(name);
+    spec.skip_consent = true;
+    spec.always_issue_refresh = true;
+    register(app, spec).await
+}
+
+/// An authorization URL for `client` without offline_access, so its tokens are session-bound.
+pub fn session_url(app: &TestApp, client: &TestClient, extra: &[(&str, &str)]) -> String {
+    auth_url(app, &client.id, extra).replace("offline_access", "")
+}
+
+/// Redeems the code in `to` (a redirect back at the client): the token response.
+pub async fn redeem_code(app: &TestApp, client: &TestClient, to: &str) -> serde_json::Value {
+    assert!(to.starts_with(REDIRECT), "back at the client: {to}");
+    let q = query_of(to);
+    let code = q.get("code").unwrap_or_else(|| panic!("a code: {to}"));
+    let (status, tokens) = redeem(app, client, code, None).await;
+    assert_eq!(status, 200, "{tokens}");
+    tokens
+}
+
+/// The `amr` claim of ID token `claims` (empty when absent).
+pub fn amr(claims: &serde_json::Value) -> Vec<String> {
+    claims["amr"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default()
+}

@@ -7,74 +7,8 @@ use crate::both;
 use crate::helpers::*;
 use crate::oauth_support::*;
 
-async fn signed_in_browser(app: &TestApp) -> reqwest::Client {
-    let b = new_client();
-    let res = app
-        .post_login_with(&b, ADMIN_USERNAME, ADMIN_PASSWORD, None)
-        .await;
-    assert_eq!(res.status(), 303);
-    b
-}
-
-/// A first-party client whose tokens are bound to the session (no offline_access) and which
-/// always gets a refresh token.
-async fn session_client(app: &TestApp, name: &str) -> TestClient {
-    let mut spec = client_spec(name);
-    spec.skip_consent = true;
-    spec.always_issue_refresh = true;
-    register(app, spec).await
-}
-
-fn session_url(app: &TestApp, client: &TestClient, extra: &[(&str, &str)]) -> String {
-    auth_url(app, &client.id, extra).replace("offline_access", "")
-}
-
-/// Fills the sign-in form at `login` (a `/login…` location) as the page shows it, then follows
-/// the redirects on this server; returns the first location outside it (or the last local one).
-async fn sign_in_at(app: &TestApp, b: &reqwest::Client, login: &str) -> String {
-    assert!(login.starts_with("/login"), "a sign-in page: {login}");
-    let page = b
-        .get(app.url(login))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = form_value(&page, "csrf").expect("the sign-in form");
-    let mut form = vec![
-        ("csrf".to_owned(), csrf),
-        ("login".to_owned(), ADMIN_USERNAME.to_owned()),
-        ("password".to_owned(), ADMIN_PASSWORD.to_owned()),
-    ];
-    for field in ["return_to", "flow"] {
-        if let Some(v) = form_value(&page, field) {
-            form.push((field.to_owned(), v));
-        }
-    }
-    let res = b.post(app.url("/login")).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), 303, "signed in");
-    let mut to = location(res.headers());
-    for _ in 0..5 {
-        if !to.starts_with('/') {
-            break;
-        }
-        let res = b.get(app.url(&to)).send().await.unwrap();
-        if res.status() != 303 {
-            break;
-        }
-        to = location(res.headers());
-    }
-    to
-}
-
-async fn redeem_code(app: &TestApp, client: &TestClient, to: &str) -> serde_json::Value {
-    assert!(to.starts_with(REDIRECT), "back at the client: {to}");
-    let code = query_of(to)["code"].clone();
-    let (status, tokens) = redeem(app, client, &code, None).await;
-    assert_eq!(status, 200, "{tokens}");
-    tokens
-}
+/// The first-run owner's login and password.
+const ADMIN: (&str, &str) = (ADMIN_USERNAME, ADMIN_PASSWORD);
 
 /// Defect (1): the URL the sign-in page was to come back to skipped `prompt=login` when opened
 /// directly, so a client asking for a fresh sign-in got a code without one.
@@ -83,7 +17,7 @@ async fn prompt_login_cannot_be_skipped_by_opening_the_return_url(backend: Backe
         return;
     };
     let client = session_client(&app, "RP").await;
-    let b = signed_in_browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let res = b
         .get(session_url(&app, &client, &[("prompt", "login")]))
         .send()
@@ -113,7 +47,8 @@ async fn prompt_login_cannot_be_skipped_by_opening_the_return_url(backend: Backe
         .unwrap();
     assert!(location(res.headers()).starts_with("/login"));
     // Signing in as asked completes the request.
-    let tokens = redeem_code(&app, &client, &sign_in_at(&app, &b, &to).await).await;
+    let back = follow(&app, &b, sign_in_at(&app, &b, &to, ADMIN).await).await;
+    let tokens = redeem_code(&app, &client, &back).await;
     assert!(tokens["id_token"].is_string());
 }
 
@@ -130,7 +65,7 @@ async fn a_long_authorization_request_survives_sign_in(backend: Backend) {
     let res = b.get(&url).send().await.unwrap();
     assert_eq!(res.status(), 303);
     let to = location(res.headers());
-    let back = sign_in_at(&app, &b, &to).await;
+    let back = follow(&app, &b, sign_in_at(&app, &b, &to, ADMIN).await).await;
     assert!(back.starts_with(REDIRECT), "back at the client: {back}");
     assert_eq!(query_of(&back)["state"], state, "the whole state came back");
     redeem_code(&app, &client, &back).await;
@@ -144,7 +79,7 @@ async fn reauthentication_for_one_client_keeps_the_others(backend: Backend) {
     };
     let first = session_client(&app, "First RP").await;
     let second = session_client(&app, "Second RP").await;
-    let b = signed_in_browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let res = b.get(session_url(&app, &first, &[])).send().await.unwrap();
     let first_tokens = redeem_code(&app, &first, &location(res.headers())).await;
     let first_claims = jwt_claims(first_tokens["id_token"].as_str().unwrap());
@@ -156,7 +91,7 @@ async fn reauthentication_for_one_client_keeps_the_others(backend: Backend) {
         .unwrap();
     let to = location(res.headers());
     assert!(to.starts_with("/login"), "asked to sign in again: {to}");
-    let back = sign_in_at(&app, &b, &to).await;
+    let back = follow(&app, &b, sign_in_at(&app, &b, &to, ADMIN).await).await;
     let second_tokens = redeem_code(&app, &second, &back).await;
     let second_claims = jwt_claims(second_tokens["id_token"].as_str().unwrap());
     assert_eq!(
@@ -233,7 +168,7 @@ async fn a_sign_in_flow_is_short_lived_and_stored_hashed(backend: Backend) {
             .await
             .unwrap();
     assert!(pruned >= 1, "the expired flow is pruned");
-    let back = sign_in_at(&app, &b, &to).await;
+    let back = follow(&app, &b, sign_in_at(&app, &b, &to, ADMIN).await).await;
     assert!(!back.starts_with(REDIRECT), "{back}");
     let res = b
         .get(app.url("/oauth/authorize/resume"))
@@ -253,7 +188,7 @@ async fn a_consent_form_cannot_stand_in_for_the_sign_in_it_needs(backend: Backen
         return;
     };
     let client = register(&app, client_spec("Third party")).await;
-    let b = signed_in_browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let res = b.get(auth_url(&app, &client.id, &[])).send().await.unwrap();
     assert_eq!(res.status(), 200, "the consent page");
     let page = res.text().await.unwrap();
@@ -286,7 +221,12 @@ async fn a_consent_form_cannot_stand_in_for_the_sign_in_it_needs(backend: Backen
         .send()
         .await
         .unwrap();
-    let to = sign_in_at(&app, &b, &location(res.headers())).await;
+    let to = follow(
+        &app,
+        &b,
+        sign_in_at(&app, &b, &location(res.headers()), ADMIN).await,
+    )
+    .await;
     let res = b.get(app.url(&to)).send().await.unwrap();
     assert_eq!(res.status(), 200, "the consent page after signing in");
     let form = consent_fields(&res.text().await.unwrap(), "allow");
@@ -396,7 +336,7 @@ async fn a_sign_in_page_answers_only_its_own_flow(backend: Backend) {
             .unwrap()
             .contains("Another sign-in was started")
     );
-    let to = sign_in_at(&app, &b, &second_login).await;
+    let to = follow(&app, &b, sign_in_at(&app, &b, &second_login, ADMIN).await).await;
     let tokens = redeem_code(&app, &client, &to).await;
     let id_token = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(id_token["nonce"], "second");
@@ -410,13 +350,18 @@ async fn a_consent_page_answers_only_its_own_request(backend: Backend) {
     };
     let shown = register(&app, client_spec("Shown")).await;
     let other = register(&app, client_spec("Other")).await;
-    let b = signed_in_browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let res = b
         .get(auth_url(&app, &shown.id, &[("max_age", "0")]))
         .send()
         .await
         .unwrap();
-    let to = sign_in_at(&app, &b, &location(res.headers())).await;
+    let to = follow(
+        &app,
+        &b,
+        sign_in_at(&app, &b, &location(res.headers()), ADMIN).await,
+    )
+    .await;
     let res = b.get(app.url(&to)).send().await.unwrap();
     assert_eq!(res.status(), 200, "the consent page for Shown");
     let shown_form = consent_fields(&res.text().await.unwrap(), "allow");
@@ -426,7 +371,12 @@ async fn a_consent_page_answers_only_its_own_request(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let to = sign_in_at(&app, &b, &location(res.headers())).await;
+    let to = follow(
+        &app,
+        &b,
+        sign_in_at(&app, &b, &location(res.headers()), ADMIN).await,
+    )
+    .await;
     assert_eq!(b.get(app.url(&to)).send().await.unwrap().status(), 200);
     // Allow on the first page.
     let res = b

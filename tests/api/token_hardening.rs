@@ -40,13 +40,6 @@ fn url_with_scope(app: &TestApp, client_id: &str, scope: &str, extra: &[(&str, &
     url.to_string()
 }
 
-async fn signed_in(app: &TestApp, login: &str, password: &str) -> reqwest::Client {
-    let b = new_client();
-    let res = app.post_login_with(&b, login, password, None).await;
-    assert_eq!(res.status(), 303, "{login} signs in");
-    b
-}
-
 /// Runs the code flow as `browser` and redeems the code: the token response.
 async fn tokens_for(
     app: &TestApp,
