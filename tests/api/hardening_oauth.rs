@@ -15,16 +15,6 @@ use crate::oauth_support::*;
 const API: &str = "https://api.example/v1";
 const OTHER_API: &str = "https://other-api.example";
 
-/// A signed-in browser (as admin).
-async fn browser(app: &TestApp) -> reqwest::Client {
-    let b = new_client();
-    let res = app
-        .post_login_with(&b, ADMIN_USERNAME, ADMIN_PASSWORD, None)
-        .await;
-    assert_eq!(res.status(), 303);
-    b
-}
-
 /// A session-bound code (no offline_access) for the signed-in `browser`.
 async fn session_code(app: &TestApp, browser: &reqwest::Client, client: &TestClient) -> String {
     let to = authorize_with(app, browser, &session_url(app, client, &[])).await;
@@ -68,7 +58,7 @@ async fn resource_must_be_registered_at_the_authorization_endpoint(backend: Back
     spec.resources = vec![API.into()];
     let client = register(&app, spec).await;
     let other = register(&app, client_spec("Other RP")).await;
-    let b = browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     for bad in [
         other.id.as_str(),
         OTHER_API,
@@ -188,7 +178,7 @@ async fn refresh_may_only_narrow_the_granted_resources(backend: Backend) {
     spec.skip_consent = true;
     spec.resources = vec![API.into(), OTHER_API.into()];
     let client = register(&app, spec).await;
-    let b = browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let to = authorize_with(&app, &b, &auth_url(&app, &client.id, &[("resource", API)])).await;
     let (status, tokens) = redeem(&app, &client, &query_of(&to)["code"], None).await;
     assert_eq!(status, 200, "{tokens}");
@@ -341,7 +331,7 @@ async fn idle_session_ends_its_refresh_family(backend: Backend) {
         return;
     };
     let client = session_client(&app, "Session RP").await;
-    let b = browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let code = session_code(&app, &b, &client).await;
     let (status, tokens) = redeem(&app, &client, &code, None).await;
     assert_eq!(status, 200, "{tokens}");
@@ -372,7 +362,7 @@ async fn absolute_session_expiry_ends_its_refresh_family(backend: Backend) {
         return;
     };
     let client = session_client(&app, "Session RP").await;
-    let b = browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let code = session_code(&app, &b, &client).await;
     let (status, tokens) = redeem(&app, &client, &code, None).await;
     assert_eq!(status, 200, "{tokens}");
@@ -403,8 +393,8 @@ async fn expired_sessions_end_their_grants_when_seen_or_pruned(backend: Backend)
         return;
     };
     let client = session_client(&app, "Session RP").await;
-    let seen = browser(&app).await;
-    let pruned = browser(&app).await;
+    let seen = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let pruned = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let mut access = Vec::new();
     for b in [&seen, &pruned] {
         let code = session_code(&app, b, &client).await;
@@ -450,7 +440,7 @@ async fn code_redeemed_after_sign_out_yields_nothing(backend: Backend) {
         return;
     };
     let client = session_client(&app, "Session RP").await;
-    let b = browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let code = session_code(&app, &b, &client).await;
     sign_out(&app, &b).await;
     let (status, body) = redeem(&app, &client, &code, None).await;
@@ -500,7 +490,7 @@ async fn sign_out_racing_code_redemptions(backend: Backend) {
     spec.access_token_format = TokenFormat::Jwt;
     let client = session_client(&app, "Session RP").await;
     let jwt_client = register(&app, spec).await;
-    let b = browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     const N: usize = 24;
     const AFTER: usize = 4;
     let mut codes = Vec::new();
@@ -591,7 +581,7 @@ async fn max_age_zero_proceeds_after_a_fresh_sign_in(backend: Backend) {
     let mut spec = client_spec("RP");
     spec.skip_consent = true;
     let client = register(&app, spec).await;
-    let b = browser(&app).await;
+    let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     app.clock.advance(30);
     let res = b
         .get(auth_url(&app, &client.id, &[("max_age", "0")]))

@@ -113,9 +113,12 @@ pub(crate) async fn register<A: AuthenticatorBackend>(
     id
 }
 
-/// A browser that began an authorization request for `client_id` (with a nonce) and signed in
-/// with the admin's password; returns it and where the sign-in sent it.
-pub(crate) async fn password_for(app: &TestApp, client_id: &str) -> (reqwest::Client, String) {
+/// A new browser sent to sign in by an authorization request for `client_id` (with a nonce):
+/// the browser and the sign-in page's CSRF token and flow tag.
+pub(crate) async fn sign_in_page_for(
+    app: &TestApp,
+    client_id: &str,
+) -> (reqwest::Client, String, String) {
     let b = new_client();
     let login = first_stop(&b, &auth_url(app, client_id, &[("nonce", "n0nce")])).await;
     let page = b
@@ -128,6 +131,13 @@ pub(crate) async fn password_for(app: &TestApp, client_id: &str) -> (reqwest::Cl
         .unwrap();
     let csrf = form_value(&page, "csrf").unwrap();
     let flow = form_value(&page, "flow").unwrap();
+    (b, csrf, flow)
+}
+
+/// A browser that began an authorization request for `client_id` (with a nonce) and signed in
+/// with the admin's password; returns it and where the sign-in sent it.
+pub(crate) async fn password_for(app: &TestApp, client_id: &str) -> (reqwest::Client, String) {
+    let (b, csrf, flow) = sign_in_page_for(app, client_id).await;
     let res = b
         .post(app.url("/login"))
         .form(&[
@@ -151,6 +161,30 @@ pub(crate) async fn password_step(app: &TestApp, client_id: &str) -> reqwest::Cl
     let (b, to) = password_for(app, client_id).await;
     assert_eq!(to, "/login/factor");
     b
+}
+
+/// Registers a new passkey where the organisation's requirement sent the waiting sign-in of
+/// `b`, which then resumes: the ID token's claims.
+pub(crate) async fn enrol_for_the_sign_in(
+    app: &TestApp,
+    b: &reqwest::Client,
+    client: &TestClient,
+) -> Value {
+    let (csrf, options) = begin_registration(app, b).await;
+    let answer = SoftPasskey::new(true)
+        .do_registration(origin(app), options)
+        .unwrap();
+    let (status, body) = finish_registration(
+        app,
+        b,
+        &csrf,
+        "Laptop",
+        &serde_json::to_string(&answer).unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["location"], "/oauth/authorize/resume");
+    id_token_after(app, b, client, "/oauth/authorize/resume").await
 }
 
 /// The factor page's CSRF token and flow tag.
@@ -328,22 +362,7 @@ async fn passwordless_sign_in(backend: Backend) {
 
     // Within an authorization request: the ID token says a software key verified the user.
     let client = register_client(&app).await;
-    let b = new_client();
-    let res = b
-        .get(auth_url(&app, &client.id, &[("nonce", "n0nce")]))
-        .send()
-        .await
-        .unwrap();
-    let page = b
-        .get(app.url(&location(res.headers())))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = form_value(&page, "csrf").unwrap();
-    let flow = form_value(&page, "flow").unwrap();
+    let (b, csrf, flow) = sign_in_page_for(&app, &client.id).await;
     // The plain sign-in page opened in another tab begins a ceremony of its own (autofill),
     // which leaves this tab's authorization request alone.
     let res = b
@@ -774,20 +793,7 @@ async fn org_required_enrolment_with_a_passkey(backend: Backend) {
     let client = register_client(&app).await;
     let (b, to) = password_for(&app, &client.id).await;
     assert_eq!(to, "/settings/security", "taken to enrol");
-    let (csrf, options) = begin_registration(&app, &b).await;
-    let mut auth = SoftPasskey::new(true);
-    let answer = auth.do_registration(origin(&app), options).unwrap();
-    let (status, body) = finish_registration(
-        &app,
-        &b,
-        &csrf,
-        "Laptop",
-        &serde_json::to_string(&answer).unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["location"], "/oauth/authorize/resume");
-    let claims = id_token_after(&app, &b, &client, "/oauth/authorize/resume").await;
+    let claims = enrol_for_the_sign_in(&app, &b, &client).await;
     assert_eq!(amr(&claims), ["pwd", "swk", "mfa"]);
     assert_eq!(claims["acr"], "urn:mintgate:acr:mfa");
 }

@@ -3,14 +3,13 @@
 //! `/login?reauth=1&return_to=/settings/security`, and back to the page. A sign-in that waits
 //! for an organisation-required enrolment (its session was just made) registers without it.
 
-use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
 use crate::both;
 use crate::helpers::*;
 use crate::mfa_passkeys::{
-    begin_registration, discoverable_answer, finish_registration, id_token_after, json_of, origin,
-    password_for, register, register_client, security_page, spawn_localhost,
+    discoverable_answer, enrol_for_the_sign_in, json_of, password_for, register, register_client,
+    security_page, spawn_localhost,
 };
 use crate::mfa_support::require_mfa;
 use crate::oauth_support::amr;
@@ -143,21 +142,7 @@ async fn enrolment_the_organisation_requires_needs_no_reauth(backend: Backend) {
     let (b, to) = password_for(&app, &client.id).await;
     assert_eq!(to, "/settings/security");
     app.clock.advance(301);
-    let (csrf, options) = begin_registration(&app, &b).await;
-    let answer = SoftPasskey::new(true)
-        .do_registration(origin(&app), options)
-        .unwrap();
-    let (status, body) = finish_registration(
-        &app,
-        &b,
-        &csrf,
-        "Laptop",
-        &serde_json::to_string(&answer).unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["location"], "/oauth/authorize/resume");
-    let claims = id_token_after(&app, &b, &client, "/oauth/authorize/resume").await;
+    let claims = enrol_for_the_sign_in(&app, &b, &client).await;
     assert_eq!(amr(&claims), ["pwd", "swk", "mfa"]);
 }
 

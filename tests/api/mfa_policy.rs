@@ -113,6 +113,63 @@ async fn verify(app: &TestApp, token: &str) -> (u16, Value) {
     )
 }
 
+/// Starts a device authorization for the CLI client: the device authorization response.
+async fn start_device(app: &TestApp) -> Value {
+    new_client()
+        .post(app.url("/oauth/device_authorization"))
+        .form(&[("client_id", "mintgate-cli"), ("scope", "openid read:org")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Enters the user code of `device` on the device page as `b`, then allows it; returns the
+/// page's CSRF token and each answer's status and location.
+async fn approve_device(
+    app: &TestApp,
+    b: &reqwest::Client,
+    device: &Value,
+) -> (String, Vec<(u16, Option<String>)>) {
+    let user_code = device["user_code"].as_str().unwrap();
+    let page = b
+        .get(app.url("/device"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = form_value(&page, "csrf").unwrap();
+    let mut answers = Vec::new();
+    for decision in [None, Some("allow")] {
+        let mut form = vec![("csrf", csrf.as_str()), ("user_code", user_code)];
+        form.extend(decision.map(|d| ("decision", d)));
+        let res = b.post(app.url("/device")).form(&form).send().await.unwrap();
+        let to = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        answers.push((res.status().as_u16(), to));
+    }
+    (csrf, answers)
+}
+
+/// The CLI client's device-code exchange for `device`.
+async fn device_token(app: &TestApp, device: &Value) -> (u16, Value) {
+    let cli = TestClient {
+        id: "mintgate-cli".into(),
+        secret: None,
+    };
+    let exchange = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("device_code", device["device_code"].as_str().unwrap()),
+    ];
+    post_form(app, "/oauth/token", &cli, &exchange).await
+}
+
 /// An unmet-requirement answer at the client's redirect URI, with `state` and `iss`.
 fn assert_error(app: &TestApp, to: &str, error: &str) {
     assert!(to.starts_with(REDIRECT), "answered at the client: {to}");
@@ -186,45 +243,12 @@ async fn device_tokens_inherit_the_approving_sign_in(backend: Backend) {
     let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let signed_in_at = app.clock.now();
     app.clock.advance(30);
-    let device: Value = new_client()
-        .post(app.url("/oauth/device_authorization"))
-        .form(&[("client_id", "mintgate-cli"), ("scope", "openid read:org")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let user_code = device["user_code"].as_str().unwrap();
-    let page = b
-        .get(app.url("/device"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = form_value(&page, "csrf").unwrap();
-    for decision in [None, Some("allow")] {
-        let mut form = vec![("csrf", csrf.as_str()), ("user_code", user_code)];
-        form.extend(decision.map(|d| ("decision", d)));
-        let res = b.post(app.url("/device")).form(&form).send().await.unwrap();
-        assert_eq!(res.status(), 200);
+    let device = start_device(&app).await;
+    let (_, answers) = approve_device(&app, &b, &device).await;
+    for (status, _) in answers {
+        assert_eq!(status, 200);
     }
-    let cli = TestClient {
-        id: "mintgate-cli".into(),
-        secret: None,
-    };
-    let (status, tokens) = post_form(
-        &app,
-        "/oauth/token",
-        &cli,
-        &[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-            ("device_code", device["device_code"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let (status, tokens) = device_token(&app, &device).await;
     assert_eq!(status, 200, "{tokens}");
     let claims = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(
@@ -254,41 +278,13 @@ async fn a_device_approved_before_the_requirement_gets_no_token(backend: Backend
         return;
     };
     let b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
-    let device: Value = new_client()
-        .post(app.url("/oauth/device_authorization"))
-        .form(&[("client_id", "mintgate-cli"), ("scope", "openid read:org")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let user_code = device["user_code"].as_str().unwrap();
-    let page = b
-        .get(app.url("/device"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = form_value(&page, "csrf").unwrap();
-    for decision in [None, Some("allow")] {
-        let mut form = vec![("csrf", csrf.as_str()), ("user_code", user_code)];
-        form.extend(decision.map(|d| ("decision", d)));
-        let res = b.post(app.url("/device")).form(&form).send().await.unwrap();
-        assert_eq!(res.status(), 200);
+    let device = start_device(&app).await;
+    let (_, answers) = approve_device(&app, &b, &device).await;
+    for (status, _) in answers {
+        assert_eq!(status, 200);
     }
     require_mfa(&app, true).await;
-    let cli = TestClient {
-        id: "mintgate-cli".into(),
-        secret: None,
-    };
-    let exchange = [
-        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-        ("device_code", device["device_code"].as_str().unwrap()),
-    ];
-    let (status, body) = post_form(&app, "/oauth/token", &cli, &exchange).await;
+    let (status, body) = device_token(&app, &device).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "invalid_grant", "{body}");
     assert!(body.get("access_token").is_none());
@@ -394,45 +390,13 @@ async fn the_organisation_requirement_sends_members_to_enrol_and_issues_nothing(
         .unwrap();
     assert_eq!(res.status(), 400, "no consent past the requirement");
     // Device approval: the session is sent to enrol, nothing is recorded.
-    let device: Value = new_client()
-        .post(app.url("/oauth/device_authorization"))
-        .form(&[("client_id", "mintgate-cli"), ("scope", "openid read:org")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let user_code = device["user_code"].as_str().unwrap();
-    let page = b
-        .get(app.url("/device"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = form_value(&page, "csrf").unwrap();
-    for decision in [None, Some("allow")] {
-        let mut form = vec![("csrf", csrf.as_str()), ("user_code", user_code)];
-        form.extend(decision.map(|d| ("decision", d)));
-        let res = b.post(app.url("/device")).form(&form).send().await.unwrap();
-        assert_eq!(res.status(), 303);
-        assert_eq!(location(res.headers()), "/settings/security");
+    let device = start_device(&app).await;
+    let (csrf, answers) = approve_device(&app, &b, &device).await;
+    for (status, to) in answers {
+        assert_eq!(status, 303);
+        assert_eq!(to.as_deref(), Some("/settings/security"));
     }
-    let (status, body) = post_form(
-        &app,
-        "/oauth/token",
-        &TestClient {
-            id: "mintgate-cli".into(),
-            secret: None,
-        },
-        &[
-            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-            ("device_code", device["device_code"].as_str().unwrap()),
-        ],
-    )
-    .await;
+    let (status, body) = device_token(&app, &device).await;
     assert_eq!(body["error"], "authorization_pending", "{status} {body}");
     // No API key from the pages.
     let res = b.get(app.url("/settings/api-keys")).send().await.unwrap();
