@@ -132,6 +132,12 @@ string_id!(
 generated!(GrantId, "gr");
 
 string_id!(
+    /// An organisation's SSO connection to an upstream identity provider (`conn_…`).
+    ConnectionId
+);
+generated!(ConnectionId, "conn");
+
+string_id!(
     /// A browser session's public identifier (the OIDC `sid` claim): random, unrelated to the
     /// session cookie, whose value is a [`crate::credentials::PlainSessionId`] and is stored
     /// only hashed.

@@ -13,6 +13,7 @@ pub mod config;
 pub mod credentials;
 pub mod crypto;
 pub mod failure;
+pub mod federation;
 pub mod flows;
 pub mod ids;
 pub mod mfa;

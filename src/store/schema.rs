@@ -10,6 +10,7 @@ diesel::table! {
         api_key_max_lifetime -> Nullable<BigInt>,
         api_key_legacy_query -> Bool,
         require_mfa -> Bool,
+        require_sso -> Bool,
     }
 }
 
@@ -25,6 +26,7 @@ diesel::table! {
         disabled -> Bool,
         created_at -> BigInt,
         updated_at -> BigInt,
+        home_org -> Nullable<Text>,
     }
 }
 
@@ -44,6 +46,7 @@ diesel::table! {
         name -> Text,
         name_key -> Text,
         created_at -> BigInt,
+        managed_by -> Nullable<Text>,
     }
 }
 
@@ -66,6 +69,7 @@ diesel::table! {
         amr -> Text,
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+        org_id -> Nullable<Text>,
     }
 }
 
@@ -116,6 +120,7 @@ diesel::table! {
         id_token_alg -> Text,
         created_at -> BigInt,
         resources -> Text,
+        org_id -> Nullable<Text>,
     }
 }
 
@@ -142,6 +147,7 @@ diesel::table! {
         expires_at -> BigInt,
         revoked_at -> Nullable<BigInt>,
         resources -> Text,
+        org_id -> Nullable<Text>,
     }
 }
 
@@ -249,6 +255,7 @@ diesel::table! {
         auth_time -> Nullable<BigInt>,
         amr -> Nullable<Text>,
         client_addr -> Nullable<Text>,
+        org_id -> Nullable<Text>,
     }
 }
 
@@ -272,6 +279,7 @@ diesel::table! {
         client_addr -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
+        org_id -> Nullable<Text>,
     }
 }
 
@@ -308,6 +316,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sso_connections (id) {
+        id -> Text,
+        org_id -> Text,
+        kind -> Text,
+        name -> Text,
+        enabled -> Bool,
+        config -> Text,
+        secret -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    org_domains (org_id, domain) {
+        org_id -> Text,
+        domain -> Text,
+        challenge -> Text,
+        created_at -> BigInt,
+        verified_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    external_identities (connection_id, subject) {
+        connection_id -> Text,
+        subject -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        last_used_at -> BigInt,
+    }
+}
+
+diesel::joinable!(external_identities -> users (user_id));
+diesel::joinable!(external_identities -> sso_connections (connection_id));
+diesel::joinable!(sso_connections -> organisations (org_id));
+diesel::joinable!(org_domains -> organisations (org_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(oauth_consents -> oauth_clients (client_id));
 diesel::joinable!(api_key_secrets -> api_keys (key_id));
@@ -341,4 +386,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_key_secrets,
     device_codes,
     signin_flows,
+    sso_connections,
+    org_domains,
+    external_identities,
 );

@@ -1,0 +1,13 @@
+DROP TABLE external_identities;
+DROP TABLE org_domains;
+DROP TABLE sso_connections;
+ALTER TABLE groups DROP COLUMN managed_by;
+ALTER TABLE organisations DROP COLUMN require_sso;
+DROP INDEX oauth_clients_org_id;
+ALTER TABLE oauth_clients DROP COLUMN org_id;
+ALTER TABLE signin_flows DROP COLUMN org_id;
+ALTER TABLE device_codes DROP COLUMN org_id;
+ALTER TABLE oauth_grants DROP COLUMN org_id;
+ALTER TABLE sessions DROP COLUMN org_id;
+DROP INDEX users_home_org;
+ALTER TABLE users DROP COLUMN home_org;

@@ -1,0 +1,9 @@
+//! Enterprise federation (issue #11): an organisation's SSO connections to upstream identity
+//! providers (OpenID Connect now, SAML in #12), the e-mail domains that route its people to
+//! them, and the external identities linked to users.
+//!
+//! `types.rs` and `store.rs` are the shared contract; each piece (connections and domains,
+//! the upstream OpenID Connect relying party, just-in-time provisioning) lives in its own file.
+
+pub mod store;
+pub mod types;

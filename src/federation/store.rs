@@ -1,0 +1,53 @@
+//! The storage federation needs. Implemented over diesel in `crate::store::federation`.
+//! Every lookup that an organisation's admin makes takes the organisation.
+
+use crate::clock::UnixTime;
+use crate::federation::types::{Connection, ExternalIdentity, OrgDomain};
+use crate::ids::{ConnectionId, OrgId, UserId};
+use crate::store::StoreResult;
+
+pub trait ConnectionStore {
+    /// `sealed_secret`: the upstream client secret, already sealed.
+    fn create_connection(&self, c: &Connection, sealed_secret: Option<&str>) -> StoreResult<()>;
+    /// The connection and its sealed secret, whatever organisation it belongs to (sign-in routes
+    /// by connection id; the caller checks `enabled`).
+    fn find_connection(
+        &self,
+        id: &ConnectionId,
+    ) -> StoreResult<Option<(Connection, Option<String>)>>;
+    fn list_connections(&self, org: &OrgId) -> StoreResult<Vec<Connection>>;
+    /// `false` when the organisation has no such connection.
+    fn set_connection_enabled(
+        &self,
+        org: &OrgId,
+        id: &ConnectionId,
+        enabled: bool,
+    ) -> StoreResult<bool>;
+    /// Deletes it and the external identities linked through it; `false` when the
+    /// organisation has no such connection.
+    fn delete_connection(&self, org: &OrgId, id: &ConnectionId) -> StoreResult<bool>;
+}
+
+pub trait DomainStore {
+    /// Claims (or re-claims, keeping the challenge) a domain for an organisation, pending.
+    fn claim_domain(&self, d: &OrgDomain) -> StoreResult<OrgDomain>;
+    /// Marks the organisation's claim verified; `Conflict` when another organisation verified
+    /// the domain first; `NotFound` without a claim.
+    fn mark_domain_verified(&self, org: &OrgId, domain: &str, now: UnixTime) -> StoreResult<()>;
+    /// The organisation that verified the domain, if any.
+    fn verified_domain_owner(&self, domain: &str) -> StoreResult<Option<OrgId>>;
+    fn list_domains(&self, org: &OrgId) -> StoreResult<Vec<OrgDomain>>;
+    fn delete_domain(&self, org: &OrgId, domain: &str) -> StoreResult<bool>;
+}
+
+pub trait ExternalIdentityStore {
+    /// The user linked to (connection, subject), and records the use.
+    fn find_external(
+        &self,
+        connection: &ConnectionId,
+        subject: &str,
+        now: UnixTime,
+    ) -> StoreResult<Option<UserId>>;
+    /// Links; `Conflict` when (connection, subject) is already linked.
+    fn link_external(&self, identity: &ExternalIdentity, now: UnixTime) -> StoreResult<()>;
+}
