@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use crate::web::error::WebError;
 use crate::web::paths::*;
 use crate::web::see_other;
-use crate::{accounts, apikeys, mfa, oauth, oidc, ops, v1};
+use crate::{accounts, apikeys, federation, mfa, oauth, oidc, ops, v1};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { see_other(ACCOUNT) }))
@@ -18,6 +18,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(accounts::http::login_submit)),
         )
         .service(web::resource(LOGIN_FACTOR).route(web::get().to(mfa::http::factor_page)))
+        .service(
+            web::resource(OIDC_UPSTREAM_START).route(web::get().to(federation::oidc_http::start)),
+        )
+        .service(
+            web::resource(OIDC_UPSTREAM_CALLBACK)
+                .route(web::get().to(federation::oidc_http::callback)),
+        )
         .service(
             web::resource(LOGIN_PASSKEY_BEGIN)
                 .wrap(passkey_json_errors())
