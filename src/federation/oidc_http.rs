@@ -60,6 +60,9 @@ async fn connection_of(
 #[derive(Deserialize)]
 pub struct StartQuery {
     return_to: Option<String>,
+    /// The e-mail address typed on the sign-in page, passed on to the IdP (OIDC Core
+    /// §3.1.2.1 `login_hint`).
+    login_hint: Option<String>,
 }
 
 /// `GET /auth/oidc/{connection}/start`: the authorization request to the connection's IdP,
@@ -76,9 +79,14 @@ pub async fn start(
         return Err(WebError::NotFound);
     };
     let redirect = callback_url(&st, &connection.id);
+    let hint = query
+        .login_hint
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty() && h.len() <= 254 && !h.chars().any(char::is_control));
     let (url, ceremony) = match st
         .upstream
-        .authorization_url(&connection.id, &config, &redirect)
+        .authorization_url(&connection.id, &config, &redirect, hint)
         .await
     {
         Ok(found) => found,

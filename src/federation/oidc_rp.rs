@@ -205,6 +205,7 @@ impl UpstreamRp {
         connection: &ConnectionId,
         config: &OidcConfig,
         redirect_uri: &str,
+        login_hint: Option<&str>,
     ) -> Result<(Url, Ceremony), RpError> {
         let metadata = self.metadata(connection, config).await?;
         let redirect = RedirectUrl::new(redirect_uri.to_owned())
@@ -219,7 +220,7 @@ impl UpstreamRp {
         let state = crypto::random_token();
         let nonce = crypto::random_token();
         let (state2, nonce2) = (state.clone(), nonce.clone());
-        let (url, _, _) = client
+        let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 move || CsrfToken::new(state2),
@@ -227,8 +228,11 @@ impl UpstreamRp {
             )
             .add_scope(Scope::new("email".into()))
             .add_scope(Scope::new("profile".into()))
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        if let Some(hint) = login_hint {
+            request = request.add_extra_param("login_hint", hint.to_owned());
+        }
+        let (url, _, _) = request.url();
         Ok((
             url,
             Ceremony {

@@ -28,6 +28,8 @@ mod outage;
 mod pages;
 mod security;
 mod sessions;
+mod sso_oidc;
+mod sso_support;
 mod signin_flow;
 mod store;
 mod template;
