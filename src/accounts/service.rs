@@ -28,6 +28,9 @@ pub enum AccountError {
     UnknownUser(String),
     #[error("that user is not a member of that organisation")]
     NotMember,
+    /// A managed account is a member of its home organisation only.
+    #[error("that user is managed by another organisation and can only be a member of it")]
+    ManagedElsewhere,
     /// Only an owner or administrator of the organisation may change its settings.
     #[error("only an administrator of the organisation may change its settings")]
     NotAdmin,
@@ -43,6 +46,7 @@ pub enum AccountError {
 impl From<StoreError> for AccountError {
     fn from(e: StoreError) -> Self {
         match e {
+            StoreError::Conflict(Unique::HomeOrganisation) => AccountError::ManagedElsewhere,
             StoreError::Conflict(what) => AccountError::Duplicate(what),
             other => AccountError::Store(other),
         }
@@ -116,6 +120,7 @@ pub fn create_user<S: UserStore + OrgStore + AuditStore>(
         email,
         display_name,
         password_hash,
+        home: Namespace::Server,
     };
     let now = clock.now();
     let user = store.create_user(&new, org.as_ref().map(|o| (&o.id, input.role)), now)?;
@@ -266,4 +271,78 @@ pub fn remove_member<S: UserStore + OrgStore + AuditStore>(
             .subject(&format!("{}@{}", user.username, org.name)),
     )?;
     Ok((user, org))
+}
+
+/// How many usernames [`create_managed_user`] tries (`hint`, `hint-2` ... `hint-N`).
+const MANAGED_USERNAME_TRIES: u32 = 100;
+
+/// A valid [`Username`] made from an upstream hint (a preferred username, an e-mail's local
+/// part, a name): letters, digits, `.`, `_`, `-` kept, other characters dropped, starting with a
+/// letter or digit, short enough for a `-N` suffix; `user` when nothing is left.
+fn username_base(hint: &str) -> String {
+    let hint = hint.split('@').next().unwrap_or_default();
+    let kept: String = hint
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .skip_while(|c| !c.is_ascii_alphanumeric())
+        .take(56)
+        .collect();
+    if kept.is_empty() {
+        "user".to_owned()
+    } else {
+        kept
+    }
+}
+
+/// Creates an account managed by `org` (just-in-time SSO provisioning; later SCIM): the first
+/// free username in the organisation's namespace among `hint`, `hint-2`, `hint-3`..., no
+/// password, a member of `org` in the same transaction, audited `user.created` with the
+/// organisation. Another organisation's or the server's accounts never block a name here.
+/// `Duplicate(Email)` if the organisation already manages an account with that address.
+pub fn create_managed_user<S: UserStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    org: &OrgId,
+    username_hint: &str,
+    email: &Email,
+    display_name: &str,
+    meta: &RequestMeta,
+) -> Result<User, AccountError> {
+    let base = username_base(username_hint);
+    let now = clock.now();
+    for n in 1..=MANAGED_USERNAME_TRIES {
+        let name = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let username = Username::parse(&name)?;
+        let display_name = display_name.trim().chars().take(200).collect::<String>();
+        let new = NewUser {
+            id: UserId::generate(),
+            display_name: if display_name.is_empty() {
+                name.clone()
+            } else {
+                display_name
+            },
+            username,
+            email: email.clone(),
+            password_hash: None,
+            home: Namespace::Org(org.clone()),
+        };
+        match store.create_user(&new, None, now) {
+            Ok(user) => {
+                store.record_event(
+                    &AuditEvent::new(now, AuditKind::UserCreated, meta)
+                        .user(&user.id)
+                        .subject(&user.username)
+                        .detail(format!("org {}", org.as_str())),
+                )?;
+                return Ok(user);
+            }
+            Err(StoreError::Conflict(Unique::Username)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AccountError::Duplicate(Unique::Username))
 }

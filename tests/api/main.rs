@@ -19,6 +19,7 @@ mod mfa_passkeys_reauth;
 mod mfa_policy;
 mod mfa_support;
 mod mfa_totp;
+mod namespaces;
 mod nul_bytes;
 mod oauth_race;
 mod oauth_rules;

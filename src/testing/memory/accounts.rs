@@ -56,9 +56,14 @@ impl UserStore for MemoryStore {
         org: Option<(&OrgId, Role)>,
         now: UnixTime,
     ) -> StoreResult<User> {
+        let membership = user.initial_membership(org)?;
         let mut t = self.t();
         let (username_key, email_key) = (user.username.key(), user.email.key());
-        for (u, _) in t.users.values() {
+        for (u, _) in t
+            .users
+            .values()
+            .filter(|(u, _)| u.home_org.as_ref() == user.home.home_org())
+        {
             if u.username.to_lowercase() == username_key {
                 return Err(StoreError::Conflict(Unique::Username));
             }
@@ -74,14 +79,14 @@ impl UserStore for MemoryStore {
             disabled: false,
             created_at: now,
             updated_at: now,
+            home_org: user.home.home_org().cloned(),
         };
         t.users.insert(
             created.id.clone(),
             (created.clone(), user.password_hash.clone()),
         );
-        if let Some((org_id, role)) = org {
-            t.memberships
-                .push((org_id.clone(), created.id.clone(), role));
+        if let Some((org_id, role)) = membership {
+            t.memberships.push((org_id, created.id.clone(), role));
         }
         Ok(created)
     }
@@ -92,7 +97,9 @@ impl UserStore for MemoryStore {
             .users
             .values()
             .find(|(u, _)| {
-                u.username.to_lowercase() == login_key || u.email.to_lowercase() == login_key
+                u.home_org.is_none()
+                    && (u.username.to_lowercase() == login_key
+                        || u.email.to_lowercase() == login_key)
             })
             .cloned())
     }
@@ -106,7 +113,41 @@ impl UserStore for MemoryStore {
             .t()
             .users
             .values()
-            .find(|(u, _)| u.username.to_lowercase() == username_key)
+            .find(|(u, _)| u.home_org.is_none() && u.username.to_lowercase() == username_key)
+            .map(|(u, _)| u.clone()))
+    }
+
+    fn find_member_by_email(&self, org_id: &OrgId, email_key: &str) -> StoreResult<Vec<User>> {
+        let t = self.t();
+        let mut found: Vec<User> = t
+            .users
+            .values()
+            .map(|(u, _)| u)
+            .filter(|u| u.home_org.is_none() || u.home_org.as_ref() == Some(org_id))
+            .filter(|u| u.email.to_lowercase() == email_key)
+            .filter(|u| {
+                t.memberships
+                    .iter()
+                    .any(|(o, user, _)| o == org_id && *user == u.id)
+            })
+            .cloned()
+            .collect();
+        found.sort_by_key(|u| u.home_org.is_some());
+        Ok(found)
+    }
+
+    fn find_managed_by_username(
+        &self,
+        org_id: &OrgId,
+        username_key: &str,
+    ) -> StoreResult<Option<User>> {
+        Ok(self
+            .t()
+            .users
+            .values()
+            .find(|(u, _)| {
+                u.home_org.as_ref() == Some(org_id) && u.username.to_lowercase() == username_key
+            })
             .map(|(u, _)| u.clone()))
     }
 
@@ -153,6 +194,13 @@ impl UserStore for MemoryStore {
         _now: UnixTime,
     ) -> StoreResult<()> {
         let mut t = self.t();
+        match t.users.get(user_id) {
+            None => return Err(StoreError::NotFound),
+            Some((u, _)) if u.home_org.as_ref().is_some_and(|home| home != org_id) => {
+                return Err(StoreError::Conflict(Unique::HomeOrganisation));
+            }
+            Some(_) => {}
+        }
         if t.memberships
             .iter()
             .any(|(o, u, _)| o == org_id && u == user_id)
