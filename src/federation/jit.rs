@@ -12,7 +12,7 @@
 //! Then the IdP's groups (the mapping's claim) fill the organisation's groups managed by the
 //! connection. Every refusal is audited (`sso.refused`) and creates or links nothing.
 
-use crate::accounts::service::AccountError;
+use crate::accounts::service::{self as accounts, AccountError};
 use crate::accounts::store::UserStore;
 use crate::accounts::types::{Email, User};
 use crate::audit::{AuditEvent, AuditKind, AuditStore, RequestMeta};
@@ -214,12 +214,12 @@ where
                     meta,
                 );
             }
-            let members = interim::find_member_by_email(store, &connection.org_id, &email.key())?;
+            let members = store.find_member_by_email(&connection.org_id, &email.key())?;
             let (user, how) = match members.as_slice() {
                 [] => {
                     let hint = mapped.username.as_deref().unwrap_or(email.as_str());
                     let name = mapped.name.as_deref().unwrap_or(hint);
-                    let user = interim::create_managed_user(
+                    let user = accounts::create_managed_user(
                         store,
                         clock,
                         &connection.org_id,
@@ -272,87 +272,6 @@ where
             .detail(connection.id.as_str()),
     )?;
     Ok((user, how))
-}
-
-/// INTERIM stand-ins for builder D's `UserStore::find_member_by_email` and
-/// `accounts::service::create_managed_user` (branch `deprovision`), replaced when D lands.
-mod interim {
-    use super::*;
-    use crate::accounts::types::{NewUser, Role, Username};
-    use crate::ids::{OrgId, UserId};
-
-    pub fn find_member_by_email<S: UserStore>(
-        store: &S,
-        org: &OrgId,
-        email_key: &str,
-    ) -> Result<Vec<User>, StoreError> {
-        let Some((user, _)) = store.find_user_for_login(email_key)? else {
-            return Ok(Vec::new());
-        };
-        let member = store
-            .memberships(&user.id)?
-            .iter()
-            .any(|m| m.org.id == *org);
-        Ok(if member && user.email.to_lowercase() == email_key {
-            vec![user]
-        } else {
-            Vec::new()
-        })
-    }
-
-    pub fn create_managed_user<S: UserStore + AuditStore>(
-        store: &S,
-        clock: &dyn Clock,
-        org: &OrgId,
-        username_hint: &str,
-        email: &Email,
-        display_name: &str,
-        meta: &RequestMeta,
-    ) -> Result<User, AccountError> {
-        let base: String = username_hint
-            .split('@')
-            .next()
-            .unwrap_or_default()
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-            .take(50)
-            .collect();
-        let base = base.trim_start_matches(['.', '_', '-']).to_owned();
-        let base = if base.is_empty() {
-            "user".to_owned()
-        } else {
-            base
-        };
-        let now = clock.now();
-        let mut last = None;
-        for n in 1..=20 {
-            let name = if n == 1 {
-                base.clone()
-            } else {
-                format!("{base}-{n}")
-            };
-            let new = NewUser {
-                id: UserId::generate(),
-                username: Username::parse(&name)?,
-                email: email.clone(),
-                display_name: display_name.chars().take(200).collect(),
-                password_hash: None,
-            };
-            match store.create_user(&new, Some((org, Role::Member)), now) {
-                Ok(user) => {
-                    store.record_event(
-                        &AuditEvent::new(now, AuditKind::UserCreated, meta)
-                            .user(&user.id)
-                            .subject(&user.username),
-                    )?;
-                    return Ok(user);
-                }
-                Err(StoreError::Conflict(u)) => last = Some(StoreError::Conflict(u)),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(last.unwrap_or(StoreError::NotFound).into())
-    }
 }
 
 #[cfg(test)]

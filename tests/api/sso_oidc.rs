@@ -34,8 +34,7 @@ async fn first_sign_in_creates_the_user_and_the_second_links_to_it(backend: Back
     // A group made by hand with a name the IdP also sends: the IdP does not grant it.
     let (state, org) = (app.state.clone(), sso.org.clone());
     tokio::task::spawn_blocking(move || {
-        mintgate::accounts::store::UserStore::create_group(&state.store, &org, "admins", 0)
-            .unwrap()
+        mintgate::accounts::store::UserStore::create_group(&state.store, &org, "admins", 0).unwrap()
     })
     .await
     .unwrap();
@@ -45,7 +44,10 @@ async fn first_sign_in_creates_the_user_and_the_second_links_to_it(backend: Back
     assert_eq!((status, to.as_str()), (303, "/account"));
     let page = app.account_page_with(&b).await.expect("signed in");
     assert!(page.contains("alice"), "{page}");
-    assert!(page.contains("default"), "the organisation is shown: {page}");
+    assert!(
+        page.contains("default"),
+        "the organisation is shown: {page}"
+    );
     let users = users_with_email(&app, "alice@acme.test").await;
     assert_eq!(users.len(), 1, "one user created");
     let alice = users[0].clone();
@@ -144,7 +146,11 @@ async fn a_bad_or_replayed_state_is_refused(backend: Backend) {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k == "state" { format!("{v}x") } else { v.into() };
+            let v = if k == "state" {
+                format!("{v}x")
+            } else {
+                v.into()
+            };
             (k.into(), v)
         })
         .collect();

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::OnceLock;
 
+use mintgate::clock::Clock;
 use mintgate::federation::store::{ConnectionStore, DomainStore};
 use mintgate::federation::types::{AttributeMapping, Connection, OidcConfig, OrgDomain, Protocol};
 use mintgate::ids::{ConnectionId, OrgId};
 use serde_json::{Value, json};
-use mintgate::clock::Clock;
 use std::io::{BufRead, BufReader};
 
 use crate::helpers::{TestApp, location};
@@ -159,7 +159,10 @@ pub async fn verify_domain(app: &TestApp, org: &OrgId, domain: &str) {
                 verified_at: None,
             })
             .unwrap();
-        state.store.mark_domain_verified(&org, &domain, now).unwrap();
+        state
+            .store
+            .mark_domain_verified(&org, &domain, now)
+            .unwrap();
     })
     .await
     .unwrap();
