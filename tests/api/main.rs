@@ -31,6 +31,7 @@ mod security;
 mod sessions;
 mod signin_flow;
 mod sso_oidc;
+mod sso_oidc_hostile;
 mod sso_support;
 mod store;
 mod template;
