@@ -18,13 +18,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(accounts::http::login_submit)),
         )
         .service(web::resource(LOGIN_FACTOR).route(web::get().to(mfa::http::factor_page)))
-        .service(
-            web::resource(OIDC_UPSTREAM_START).route(web::get().to(federation::oidc_http::start)),
-        )
-        .service(
-            web::resource(OIDC_UPSTREAM_CALLBACK)
-                .route(web::get().to(federation::oidc_http::callback)),
-        )
+        .service(web::resource(OIDC_START).route(web::get().to(federation::oidc_http::start)))
+        .service(web::resource(OIDC_CALLBACK).route(web::get().to(federation::oidc_http::callback)))
         .service(
             web::resource(LOGIN_PASSKEY_BEGIN)
                 .wrap(passkey_json_errors())

@@ -21,7 +21,7 @@ use crate::flows::types::Resume;
 use crate::ids::ConnectionId;
 use crate::web::error::{ErrorPage, WebError};
 use crate::web::extractors::{flow_secret, session_secret, state};
-use crate::web::paths::{AUTHORIZE_RESUME, OIDC_UPSTREAM_CALLBACK};
+use crate::web::paths::OIDC_CALLBACK;
 use crate::web::{cookies, state::AppState};
 
 /// The redirect URI registered at the IdP for a connection.
@@ -29,7 +29,7 @@ pub fn callback_url(st: &AppState, connection: &ConnectionId) -> String {
     let base = st.settings.server.issuer.as_str().trim_end_matches('/');
     format!(
         "{base}{}",
-        OIDC_UPSTREAM_CALLBACK.replace("{connection}", connection.as_str())
+        OIDC_CALLBACK.replace("{connection}", connection.as_str())
     )
 }
 
@@ -96,11 +96,9 @@ pub async fn start(
         }
     };
     let return_to = safe_return_to(query.return_to.as_deref());
-    // Only a page continuing an authorization request carries on the browser's flow; any
-    // other begins its own (as the password form does).
-    let current = resumes_authorize(&return_to)
-        .then(|| flow_secret(&req))
-        .flatten();
+    // The browser's live flow goes on ("Continue with SSO" on the sign-in page begins one, or
+    // continues an authorization request's); without one, a flow is begun for `return_to`.
+    let current = flow_secret(&req);
     let st2 = st.clone();
     let flow = web::block(move || {
         oidc_signin::keep_ceremony(
@@ -291,9 +289,4 @@ async fn audit_refusal(
     })
     .await??;
     Ok(())
-}
-
-/// Whether a sign-in page continues an authorization request (then `start` keeps its flow).
-fn resumes_authorize(return_to: &str) -> bool {
-    return_to == AUTHORIZE_RESUME
 }

@@ -27,10 +27,9 @@ pub const SETTINGS_RECOVERY_CODES: &str = "/settings/security/recovery-codes";
 /// A TOTP code, and a recovery code, as the sign-in flow's second factor.
 pub const LOGIN_FACTOR_TOTP: &str = "/login/factor/totp";
 pub const LOGIN_FACTOR_RECOVERY: &str = "/login/factor/recovery";
-/// Upstream OpenID Connect sign-in through an organisation's SSO connection: `start` sends the
-/// browser to the IdP, which sends it back to `callback` (the redirect URI registered there).
-pub const OIDC_UPSTREAM_START: &str = "/auth/oidc/{connection}/start";
-pub const OIDC_UPSTREAM_CALLBACK: &str = "/auth/oidc/{connection}/callback";
+/// Upstream OpenID Connect sign-in through an SSO connection (`{connection}`: its id).
+pub const OIDC_START: &str = "/auth/oidc/{connection}/start";
+pub const OIDC_CALLBACK: &str = "/auth/oidc/{connection}/callback";
 pub const ACCOUNT: &str = "/account";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";

@@ -5,6 +5,7 @@ mod helpers;
 
 mod apikeys;
 mod browser;
+mod browser_sso;
 mod cli;
 mod device;
 mod hardening_oauth;
