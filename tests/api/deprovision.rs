@@ -283,7 +283,34 @@ async fn a_managed_account_removed_from_its_org_is_disabled(backend: Backend) {
     .unwrap();
 }
 
+async fn disabling_denies_an_unredeemed_device_authorisation(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.create_user("rita", PASSWORD).await;
+    let browser = signed_in(&app, "rita", PASSWORD).await;
+    let started = crate::device::start(&app).await;
+    let (user_code, device_code) = (
+        started["user_code"].as_str().unwrap(),
+        started["device_code"].as_str().unwrap(),
+    );
+    let res = crate::device::answer(&app, &browser, user_code, Some("allow")).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+
+    let ended = app.disable_user("rita").await;
+    assert_eq!(ended.device_codes, 1, "{ended:?}");
+    app.enable_user("rita").await;
+    app.clock.advance(10);
+    let (status, body) = crate::device::poll(&app, device_code).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("access_denied")),
+        "{body}"
+    );
+}
+
 both!(
+    disabling_denies_an_unredeemed_device_authorisation,
     a_managed_account_removed_from_its_org_is_disabled,
     removal_from_an_org_ends_what_is_bound_to_it,
     disabling_ends_everything_and_enabling_brings_nothing_back,
