@@ -6,6 +6,7 @@ mod helpers;
 mod apikeys;
 mod browser;
 mod cli;
+mod deprovision;
 mod device;
 mod hardening_oauth;
 mod hardening_ops;
