@@ -132,42 +132,23 @@ pub fn create_user<S: UserStore + OrgStore + AuditStore>(
     Ok((user, org))
 }
 
-fn user_named<S: UserStore>(store: &S, username: &str) -> Result<User, AccountError> {
+/// A server account by username (operator commands resolve the server namespace only).
+pub fn user_named<S: UserStore>(store: &S, username: &str) -> Result<User, AccountError> {
     store
         .find_user_by_username(&username.trim().to_lowercase())?
         .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))
 }
 
-/// Disabling takes effect at once: sessions are resolved against the user row on every request.
-pub fn set_disabled<S: UserStore + AuditStore>(
-    store: &S,
-    clock: &dyn Clock,
-    username: &str,
-    disabled: bool,
-    meta: &RequestMeta,
-) -> Result<User, AccountError> {
-    let user = user_named(store, username)?;
-    let now = clock.now();
-    store.set_user_disabled(&user.id, disabled, now)?;
-    let kind = if disabled {
-        AuditKind::UserDisabled
-    } else {
-        AuditKind::UserEnabled
-    };
-    store.record_event(
-        &AuditEvent::new(now, kind, meta)
-            .user(&user.id)
-            .subject(&user.username),
-    )?;
-    Ok(User {
-        disabled,
-        updated_at: now,
-        ..user
-    })
+/// An organisation by name (case-insensitively).
+pub fn org_named<S: OrgStore>(store: &S, name: &str) -> Result<Organisation, AccountError> {
+    store
+        .find_org(&name.trim().to_lowercase())?
+        .ok_or_else(|| AccountError::UnknownOrg(name.to_owned()))
 }
 
-/// Deletes a user for good: their sessions, grants and memberships go, and every API key they
-/// created is revoked in the same transaction (a key never outlives its creator).
+/// Deletes a user for good: everything disabling ends (sessions, grants and their tokens, API
+/// keys they created, flows, device authorisations) and the row with its memberships, in one
+/// transaction (a key never outlives its creator).
 pub fn delete_user<S: UserStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
@@ -246,31 +227,6 @@ pub fn admin_set_require_mfa<S: UserStore + OrgStore + AuditStore + FactorStore>
         .find(|o| o.id == *org_id)
         .ok_or(AccountError::NotAdmin)?;
     set_require_mfa(store, clock, &org, require, Some(actor), meta)
-}
-
-/// Removes a user from an organisation; their API keys there are revoked in the same
-/// transaction.
-pub fn remove_member<S: UserStore + OrgStore + AuditStore>(
-    store: &S,
-    clock: &dyn Clock,
-    org: &str,
-    username: &str,
-    meta: &RequestMeta,
-) -> Result<(User, Organisation), AccountError> {
-    let org = store
-        .find_org(&org.trim().to_lowercase())?
-        .ok_or_else(|| AccountError::UnknownOrg(org.to_owned()))?;
-    let user = user_named(store, username)?;
-    let now = clock.now();
-    if !store.remove_membership(&org.id, &user.id, now)? {
-        return Err(AccountError::NotMember);
-    }
-    store.record_event(
-        &AuditEvent::new(now, AuditKind::MemberRemoved, meta)
-            .user(&user.id)
-            .subject(&format!("{}@{}", user.username, org.name)),
-    )?;
-    Ok((user, org))
 }
 
 /// How many usernames [`create_managed_user`] tries (`hint`, `hint-2` ... `hint-N`).

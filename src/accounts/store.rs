@@ -49,7 +49,6 @@ pub trait UserStore {
         username_key: &str,
     ) -> StoreResult<Option<User>>;
     fn list_users(&self) -> StoreResult<Vec<User>>;
-    fn set_user_disabled(&self, id: &UserId, disabled: bool, now: UnixTime) -> StoreResult<()>;
     fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>>;
     /// `Conflict(Unique::HomeOrganisation)` for a managed account outside its organisation,
     /// `Conflict(Record)` for a member already, `NotFound` for no such user.
@@ -60,16 +59,10 @@ pub trait UserStore {
         role: Role,
         now: UnixTime,
     ) -> StoreResult<()>;
-    /// Removes the membership and revokes the user's API keys in that organisation, in one
-    /// transaction; `false` if there was no such membership.
-    fn remove_membership(
-        &self,
-        org_id: &OrgId,
-        user_id: &UserId,
-        now: UnixTime,
-    ) -> StoreResult<bool>;
-    /// Deletes the user (sessions, grants and memberships with it) and revokes every API key
-    /// they created, in one transaction; `false` if there was no such user.
+    /// Deletes the user, ending everything [`crate::deprovision::disable`] ends (sessions,
+    /// grants and their tokens, API keys they created, flows, device authorisations), in one
+    /// transaction; `false` if there was no such user. Disabling a user or removing them from
+    /// an organisation is the deprovision service's (`crate::deprovision`).
     fn delete_user(&self, user_id: &UserId, now: UnixTime) -> StoreResult<bool>;
     /// Names of the groups the user belongs to, sorted.
     fn user_groups(&self, user_id: &UserId) -> StoreResult<Vec<String>>;

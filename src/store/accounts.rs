@@ -219,17 +219,6 @@ impl UserStore for Store {
             .collect())
     }
 
-    fn set_user_disabled(&self, id: &UserId, disabled: bool, now: UnixTime) -> StoreResult<()> {
-        let n = diesel::update(users::table.find(id.as_str()))
-            .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
-            .execute(&mut *self.conn()?)?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
-    }
-
     fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>> {
         let rows: Vec<(OrgRow, String)> = memberships::table
             .inner_join(organisations::table)
@@ -274,29 +263,13 @@ impl UserStore for Store {
         })
     }
 
-    fn remove_membership(
-        &self,
-        org_id: &OrgId,
-        user_id: &UserId,
-        now: UnixTime,
-    ) -> StoreResult<bool> {
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            super::apikeys::revoke_user_keys(conn, user_id, Some(org_id), now)?;
-            Ok(
-                diesel::delete(memberships::table.find((org_id.as_str(), user_id.as_str())))
-                    .execute(conn)?
-                    == 1,
-            )
-        })
-    }
-
     fn delete_user(&self, user_id: &UserId, now: UnixTime) -> StoreResult<bool> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
-            super::apikeys::revoke_user_keys(conn, user_id, None, now)?;
-            // Sessions, grants, tokens, memberships and device codes go with the row (ON
-            // DELETE CASCADE).
+            // Everything disabling ends (tokens have no foreign key to the user), then the
+            // row: sessions, grants, memberships, flows and device codes go with it (ON DELETE
+            // CASCADE).
+            super::deprovision::end_access(conn, user_id, None, now)?;
             Ok(diesel::delete(users::table.find(user_id.as_str())).execute(conn)? == 1)
         })
     }

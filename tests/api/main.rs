@@ -7,6 +7,7 @@ mod apikeys;
 mod browser;
 mod browser_sso;
 mod cli;
+mod deprovision;
 mod device;
 mod hardening_oauth;
 mod hardening_ops;

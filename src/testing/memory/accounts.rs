@@ -157,14 +157,6 @@ impl UserStore for MemoryStore {
         Ok(users)
     }
 
-    fn set_user_disabled(&self, id: &UserId, disabled: bool, now: UnixTime) -> StoreResult<()> {
-        if let Some((u, _)) = self.t().users.get_mut(id) {
-            u.disabled = disabled;
-            u.updated_at = now;
-        }
-        Ok(())
-    }
-
     fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>> {
         let t = self.t();
         let mut found: Vec<(String, Membership)> = t
@@ -211,20 +203,6 @@ impl UserStore for MemoryStore {
         Ok(())
     }
 
-    fn remove_membership(
-        &self,
-        org_id: &OrgId,
-        user_id: &UserId,
-        now: UnixTime,
-    ) -> StoreResult<bool> {
-        let mut t = self.t();
-        t.revoke_user_keys(user_id, Some(org_id), now);
-        let before = t.memberships.len();
-        t.memberships
-            .retain(|(o, u, _)| !(o == org_id && u == user_id));
-        Ok(t.memberships.len() < before)
-    }
-
     fn delete_user(&self, _user_id: &UserId, _now: UnixTime) -> StoreResult<bool> {
         not_in_the_fake()
     }
@@ -239,6 +217,34 @@ impl UserStore for MemoryStore {
 
     fn add_group_member(&self, _group_id: &GroupId, _user_id: &UserId) -> StoreResult<()> {
         not_in_the_fake()
+    }
+}
+
+/// The fakes' stand-ins for the deprovision service, for unit tests of what a disabled user or a
+/// lost membership no longer gets.
+impl MemoryStore {
+    /// Only the flag (the real store ends sessions and grants with it: `crate::deprovision`).
+    pub fn set_user_disabled(&self, id: &UserId, disabled: bool, now: UnixTime) -> StoreResult<()> {
+        if let Some((u, _)) = self.t().users.get_mut(id) {
+            u.disabled = disabled;
+            u.updated_at = now;
+        }
+        Ok(())
+    }
+
+    /// The membership and the user's keys there.
+    pub fn remove_membership(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let mut t = self.t();
+        t.revoke_user_keys(user_id, Some(org_id), now);
+        let before = t.memberships.len();
+        t.memberships
+            .retain(|(o, u, _)| !(o == org_id && u == user_id));
+        Ok(t.memberships.len() < before)
     }
 }
 
