@@ -34,6 +34,7 @@ mod sessions;
 mod signin_flow;
 mod sso_oidc;
 mod sso_oidc_hostile;
+mod sso_oidc_rules;
 mod sso_support;
 mod store;
 mod template;

@@ -24,6 +24,9 @@ use crate::sso_support::{
 
 #[derive(Clone, Copy, Debug)]
 enum Bad {
+    /// Not bad: the JWKS first served lacks the signing key (a rotation), so the ID token's
+    /// `kid` is unknown and the relying party fetches the JWKS once more.
+    Rotated,
     Tampered,
     ForeignKey,
     AlgNone,
@@ -36,6 +39,7 @@ struct Hostile {
     client_id: String,
     bad: Bad,
     nonce: Mutex<String>,
+    jwks_served: Mutex<u32>,
     /// Signs as the test app (its own keys stand in for the IdP's).
     app_keys: mintgate::signing::Keys,
     jwks: Value,
@@ -95,7 +99,7 @@ async fn spawn_hostile(app: &TestApp, bad: Bad, client_id: &str) -> Arc<Hostile>
         .json()
         .await
         .unwrap();
-    if matches!(bad, Bad::ForeignKey) {
+    if matches!(bad, Bad::ForeignKey | Bad::Rotated) {
         // A key of its own under the kid the token names: the signature cannot match it.
         let (secrets, now) = (app.state.secrets.clone(), app.clock_now());
         let other = tokio::task::spawn_blocking(move || {
@@ -106,14 +110,20 @@ async fn spawn_hostile(app: &TestApp, bad: Bad, client_id: &str) -> Arc<Hostile>
         let mut jwk: Value = serde_json::from_str(&other.public_jwk).unwrap();
         let keys = jwks["keys"].as_array().unwrap();
         let rs = keys.iter().find(|k| k["alg"] == "RS256").unwrap();
-        jwk["kid"] = rs["kid"].clone();
-        jwks = json!({ "keys": [jwk] });
+        if matches!(bad, Bad::ForeignKey) {
+            jwk["kid"] = rs["kid"].clone();
+            jwks = json!({ "keys": [jwk] });
+        } else {
+            // Served first; then the real keys.
+            jwks = json!({ "keys": [jwk], "then": jwks });
+        }
     }
     let hostile = Arc::new(Hostile {
         issuer: issuer.clone(),
         client_id: client_id.to_owned(),
         bad,
         nonce: Mutex::new(String::new()),
+        jwks_served: Mutex::new(0),
         app_keys: app.state.keys.clone(),
         jwks,
     });
@@ -138,8 +148,17 @@ async fn spawn_hostile(app: &TestApp, bad: Bad, client_id: &str) -> Arc<Hostile>
             )
             .route(
                 "/jwks",
-                web::get()
-                    .to(|h: web::Data<Hostile>| async move { HttpResponse::Ok().json(&h.jwks) }),
+                web::get().to(|h: web::Data<Hostile>| async move {
+                    let served = {
+                        let mut served = h.jwks_served.lock().unwrap();
+                        *served += 1;
+                        *served
+                    };
+                    match h.jwks.get("then") {
+                        Some(then) if served > 1 => HttpResponse::Ok().json(then),
+                        _ => HttpResponse::Ok().json(json!({ "keys": h.jwks["keys"] })),
+                    }
+                }),
             )
             .route(
                 "/authorize",
@@ -181,7 +200,63 @@ impl TestApp {
     }
 }
 
-both!(a_bad_id_token_is_refused);
+both!(
+    a_bad_id_token_is_refused,
+    an_unknown_kid_refetches_the_jwks_once
+);
+
+async fn an_unknown_kid_refetches_the_jwks_once(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let org = default_org(&app).await;
+    verify_domain(&app, &org, DOMAIN).await;
+    let (hostile, id) = hostile_connection(&app, &org, Bad::Rotated).await;
+    let b = new_client();
+    let start = format!("/auth/oidc/{}/start", id.as_str());
+    let callback = to_callback(&app, &b, &start).await;
+    assert_eq!(
+        *hostile.jwks_served.lock().unwrap(),
+        1,
+        "fetched with discovery"
+    );
+    let (status, page) = answer(&b, &callback).await;
+    assert_eq!((status, page.as_str()), (303, "/account"));
+    assert_eq!(
+        *hostile.jwks_served.lock().unwrap(),
+        2,
+        "fetched again, once"
+    );
+}
+
+async fn hostile_connection(
+    app: &TestApp,
+    org: &mintgate::ids::OrgId,
+    bad: Bad,
+) -> (Arc<Hostile>, ConnectionId) {
+    let hostile = spawn_hostile(app, bad, "rp").await;
+    let id = ConnectionId::generate();
+    let c = Connection {
+        id: id.clone(),
+        org_id: org.clone(),
+        name: format!("{bad:?}"),
+        enabled: true,
+        created_at: app.clock_now(),
+        protocol: Protocol::Oidc(OidcConfig {
+            issuer: hostile.issuer.clone(),
+            client_id: "rp".into(),
+            mapping: AttributeMapping::default(),
+        }),
+    };
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        let sealed = state.secrets.seal(c.id.as_str(), b"secret");
+        state.store.create_connection(&c, Some(&sealed)).unwrap();
+    })
+    .await
+    .unwrap();
+    (hostile, id)
+}
 
 async fn a_bad_id_token_is_refused(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -196,27 +271,7 @@ async fn a_bad_id_token_is_refused(backend: Backend) {
         Bad::Expired,
         Bad::OtherNonce,
     ] {
-        let hostile = spawn_hostile(&app, bad, "rp").await;
-        let id = ConnectionId::generate();
-        let c = Connection {
-            id: id.clone(),
-            org_id: org.clone(),
-            name: format!("{bad:?}"),
-            enabled: true,
-            created_at: app.clock_now(),
-            protocol: Protocol::Oidc(OidcConfig {
-                issuer: hostile.issuer.clone(),
-                client_id: "rp".into(),
-                mapping: AttributeMapping::default(),
-            }),
-        };
-        let state = app.state.clone();
-        tokio::task::spawn_blocking(move || {
-            let sealed = state.secrets.seal(c.id.as_str(), b"secret");
-            state.store.create_connection(&c, Some(&sealed)).unwrap();
-        })
-        .await
-        .unwrap();
+        let (_hostile, id) = hostile_connection(&app, &org, bad).await;
         let b = new_client();
         let start = format!("/auth/oidc/{}/start", id.as_str());
         let callback = to_callback(&app, &b, &start).await;
