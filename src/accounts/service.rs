@@ -302,3 +302,25 @@ pub fn create_managed_user<S: UserStore + AuditStore>(
     }
     Err(AccountError::Duplicate(Unique::Username))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::username_base;
+    use crate::accounts::types::Username;
+
+    #[test]
+    fn usernames_from_upstream_hints() {
+        for (hint, base) in [
+            ("alice", "alice"),
+            ("Alice.Smith@corp.example", "Alice.Smith"),
+            ("-_x y", "xy"),
+            ("Zoë", "Zo"),
+            ("@corp", "user"),
+            ("", "user"),
+        ] {
+            assert_eq!(username_base(hint), base, "{hint}");
+            assert!(Username::parse(&format!("{}-100", username_base(hint))).is_ok());
+        }
+        assert_eq!(username_base(&"a".repeat(80)).len(), 56);
+    }
+}

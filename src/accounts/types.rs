@@ -281,6 +281,46 @@ mod tests {
     }
 
     #[test]
+    fn namespaced_keys() {
+        let acme = Namespace::Org(OrgId::new("org_acme".to_owned()));
+        let name = Username::parse("Alice").unwrap();
+        assert_eq!(name.key_in(&Namespace::Server), "alice");
+        assert_eq!(name.key_in(&acme), "org_acme alice");
+        let email = Email::parse("A@Example.com").unwrap();
+        assert_eq!(email.key_in(&acme), "org_acme a@example.com");
+        assert_eq!(Namespace::of(acme.home_org()), acme);
+        assert_eq!(Namespace::of(None), Namespace::Server);
+    }
+
+    #[test]
+    fn a_managed_user_joins_its_home_only() {
+        let acme = OrgId::new("org_acme".to_owned());
+        let other = OrgId::new("org_other".to_owned());
+        let mut user = NewUser {
+            id: UserId::new("usr_a".to_owned()),
+            username: Username::parse("a").unwrap(),
+            email: Email::parse("a@b").unwrap(),
+            display_name: "a".into(),
+            password_hash: None,
+            home: Namespace::Org(acme.clone()),
+        };
+        assert_eq!(
+            user.initial_membership(None).unwrap(),
+            Some((acme.clone(), Role::Member))
+        );
+        assert_eq!(
+            user.initial_membership(Some((&acme, Role::Owner))).unwrap(),
+            Some((acme.clone(), Role::Owner))
+        );
+        assert!(matches!(
+            user.initial_membership(Some((&other, Role::Member))),
+            Err(StoreError::Conflict(Unique::HomeOrganisation))
+        ));
+        user.home = Namespace::Server;
+        assert_eq!(user.initial_membership(None).unwrap(), None);
+    }
+
+    #[test]
     fn roles() {
         assert_eq!("admin".parse::<Role>().unwrap(), Role::Admin);
         assert!("root".parse::<Role>().is_err());

@@ -21,8 +21,8 @@ pub(super) fn end_access(
     org: Option<&OrgId>,
     now: UnixTime,
 ) -> StoreResult<Ended> {
-    let user = user.as_str();
-    let org = org.map(OrgId::as_str);
+    let api_keys = super::apikeys::revoke_user_keys(conn, user, org, now)?;
+    let (user, org) = (user.as_str(), org.map(OrgId::as_str));
 
     let mut q = sessions::table
         .filter(sessions::user_id.eq(user))
@@ -52,13 +52,6 @@ pub(super) fn end_access(
     }
     let sessions =
         diesel::delete(sessions::table.filter(sessions::sid.eq_any(&sids))).execute(conn)?;
-
-    let api_keys = super::apikeys::revoke_user_keys(
-        conn,
-        &UserId::new(user.to_owned()),
-        org.map(|o| OrgId::new(o.to_owned())).as_ref(),
-        now,
-    )?;
 
     let mut q = sf::table
         .filter(sf::user_id.eq(user))
