@@ -128,6 +128,8 @@ pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
+    /// RFC 9207: the issuer of the authorization response, when the IdP sends it.
+    iss: Option<String>,
 }
 
 /// `GET /auth/oidc/{connection}/callback`: checks `state` against the flow's ceremony (once),
@@ -173,6 +175,18 @@ pub async fn callback(
             return Ok(refused(StatusCode::BAD_REQUEST, &bad.to_string()));
         }
     };
+    if query
+        .iss
+        .as_deref()
+        .is_some_and(|iss| iss.trim_end_matches('/') != config.issuer.trim_end_matches('/'))
+    {
+        // A response from another issuer (RFC 9207 §2.4, the mix-up attack).
+        audit_refusal(&st, &connection, "", "wrong_issuer", &meta).await?;
+        return Ok(refused(
+            StatusCode::FORBIDDEN,
+            "The response did not come from this connection's identity provider.",
+        ));
+    }
     if let Some(error) = query.error {
         // RFC 6749 §4.1.2.1: the IdP's error code (its description is not shown: it is the
         // IdP's text, reflected through the browser).

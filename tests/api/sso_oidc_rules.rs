@@ -5,12 +5,44 @@ use serde_json::json;
 
 use crate::both;
 use crate::helpers::{Backend, audit_kinds, new_client, spawn_app};
-use crate::sso_support::{account, connect, sso_sign_in, users_with_email};
+use crate::sso_support::{account, answer, connect, sso_sign_in, to_callback, users_with_email};
 
 both!(
     a_linked_user_signs_in_only_while_a_member_and_enabled,
-    a_disabled_connection_starts_nothing
+    a_disabled_connection_starts_nothing,
+    a_response_from_another_issuer_is_refused
 );
+
+/// RFC 9207: `oidc-provider` sends `iss` with its authorization response; another value is a
+/// mix-up and is refused.
+async fn a_response_from_another_issuer_is_refused(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let accounts = json!({ "alice@acme.test": account("idp-alice", "alice@acme.test", true, &[]) });
+    let Some(sso) = connect(&app, accounts).await else {
+        return;
+    };
+    let b = new_client();
+    let callback = to_callback(&app, &b, &sso.start_path("alice@acme.test")).await;
+    let mut url = url::Url::parse(&callback).unwrap();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "iss" {
+                "https://evil.example".into()
+            } else {
+                v.into()
+            };
+            (k.into(), v)
+        })
+        .collect();
+    assert!(pairs.iter().any(|(k, _)| k == "iss"), "{callback}");
+    url.query_pairs_mut().clear().extend_pairs(&pairs);
+    let (status, page) = answer(&b, url.as_str()).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(users_with_email(&app, "alice@acme.test").await.is_empty());
+}
 
 async fn a_linked_user_signs_in_only_while_a_member_and_enabled(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
