@@ -103,3 +103,85 @@ pub fn take_ceremony<S: FlowStore>(
     flow.ceremony = None;
     Ok(Ok((flow, ceremony)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::testing::memory::MemoryStore;
+
+    fn ceremony(connection: &str) -> Ceremony {
+        Ceremony {
+            connection: ConnectionId::new(connection),
+            state: "the-state".into(),
+            nonce: "n".into(),
+            verifier: "v".into(),
+        }
+    }
+
+    fn kept(store: &MemoryStore, secrets: &SecretBox, clock: &ManualClock) -> PlainFlowId {
+        keep_ceremony(
+            store,
+            secrets,
+            clock,
+            None,
+            Resume::Page("/account".into()),
+            &ceremony("conn_a"),
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_state_is_taken_once_by_the_browser_holding_the_flow() {
+        let (store, secrets, clock) = (
+            MemoryStore::new(),
+            SecretBox::from_key([7; 32]),
+            ManualClock::new(1_700_000_000),
+        );
+        let flow = kept(&store, &secrets, &clock);
+        let conn = ConnectionId::new("conn_a");
+        let take = |secret: Option<&PlainFlowId>, conn: &ConnectionId, state: &str| {
+            take_ceremony(&store, &secrets, &clock, secret, conn, state).unwrap()
+        };
+        assert_eq!(take(None, &conn, "the-state").err(), Some(BadState::NoFlow));
+        assert_eq!(
+            take(Some(&flow), &conn, "the-statf").err(),
+            Some(BadState::Mismatch)
+        );
+        assert_eq!(
+            take(Some(&flow), &ConnectionId::new("conn_b"), "the-state").err(),
+            Some(BadState::Mismatch),
+            "another connection's callback"
+        );
+        let (taken, c) = take(Some(&flow), &conn, "the-state").unwrap();
+        assert_eq!(c, ceremony("conn_a"));
+        assert!(taken.ceremony.is_none());
+        assert_eq!(
+            take(Some(&flow), &conn, "the-state").err(),
+            Some(BadState::NoFlow),
+            "single use"
+        );
+    }
+
+    #[test]
+    fn an_expired_flow_takes_no_state() {
+        let (store, secrets, clock) = (
+            MemoryStore::new(),
+            SecretBox::from_key([7; 32]),
+            ManualClock::new(1_700_000_000),
+        );
+        let flow = kept(&store, &secrets, &clock);
+        clock.advance(crate::flows::service::FLOW_TTL);
+        let got = take_ceremony(
+            &store,
+            &secrets,
+            &clock,
+            Some(&flow),
+            &ConnectionId::new("conn_a"),
+            "the-state",
+        )
+        .unwrap();
+        assert_eq!(got.err(), Some(BadState::NoFlow));
+    }
+}
