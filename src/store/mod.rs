@@ -14,6 +14,7 @@ mod audit;
 pub mod db;
 mod device;
 mod error;
+mod federation;
 mod flows;
 mod health;
 mod meta;
