@@ -1,7 +1,6 @@
 //! `ensure_live`: the one liveness rule for a user's grant, wherever something acts on it.
 
 use super::{NOW, World, session, world};
-use crate::accounts::store::UserStore;
 use crate::credentials::HashedSessionId;
 use crate::ids::Sid;
 use crate::oauth::grants::{GrantEnded, ensure_live};
