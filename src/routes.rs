@@ -17,6 +17,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(accounts::http::login_page))
                 .route(web::post().to(accounts::http::login_submit)),
         )
+        .service(
+            web::resource(LOGIN_SSO).route(web::post().to(federation::http::continue_with_sso)),
+        )
+        .service(web::resource(SETTINGS_SSO).route(web::get().to(federation::http::sso_page)))
+        .service(
+            web::resource(SETTINGS_SSO_CONNECTIONS)
+                .route(web::post().to(federation::http::add_connection)),
+        )
+        .service(
+            web::resource(SETTINGS_SSO_CONNECTION_ACTION)
+                .route(web::post().to(federation::http::connection_action)),
+        )
+        .service(
+            web::resource(SETTINGS_SSO_DOMAINS)
+                .route(web::post().to(federation::http::claim_domain)),
+        )
+        .service(
+            web::resource(SETTINGS_SSO_DOMAIN_VERIFY)
+                .route(web::post().to(federation::http::verify_domain)),
+        )
+        .service(
+            web::resource(SETTINGS_SSO_REQUIRE)
+                .route(web::post().to(federation::http::set_require_sso)),
+        )
         .service(web::resource(LOGIN_FACTOR).route(web::get().to(mfa::http::factor_page)))
         .service(web::resource(OIDC_START).route(web::get().to(federation::oidc_http::start)))
         .service(web::resource(OIDC_CALLBACK).route(web::get().to(federation::oidc_http::callback)))

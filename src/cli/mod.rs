@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod auth;
 mod failure;
+mod sso;
 
 pub use failure::CliFailure;
 use secrecy::{ExposeSecret, SecretString};
@@ -64,6 +65,9 @@ pub enum Command {
     /// Token signing keys.
     #[command(subcommand, name = "signing-key")]
     SigningKey(SigningKeyCommand),
+    /// An organisation's SSO connections.
+    #[command(subcommand)]
+    Sso(sso::SsoCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +181,22 @@ pub enum OrgCommand {
         /// and no token is issued to a session without one.
         #[arg(long)]
         require_mfa: Option<bool>,
+        /// Require SSO of members: they cannot sign in with a password (owners still can,
+        /// audited as break-glass).
+        #[arg(long)]
+        require_sso: Option<bool>,
+    },
+    /// Claim an e-mail domain for an organisation; prints the DNS TXT record that verifies it.
+    AddDomain {
+        #[arg(long)]
+        org: String,
+        domain: String,
+    },
+    /// Verify an organisation's domain without DNS (claiming it first when needed).
+    VerifyDomain {
+        #[arg(long)]
+        org: String,
+        domain: String,
     },
     /// Remove a user from an organisation: their keys, sessions, grants and pending sign-ins
     /// there end at once (a managed account is disabled).
@@ -264,6 +284,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
             api_key_max_lifetime,
             api_key_legacy_query,
             require_mfa,
+            require_sso,
         }) => {
             use crate::accounts::store::OrgStore;
             let store = open_store(settings)?;
@@ -294,10 +315,13 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
                 }
                 _ => org,
             };
+            if let Some(require) = require_sso {
+                sso::set_require_sso(&store, &org, require)?;
+            }
             print(
                 json_mode,
                 json!({"name": org.name, "api_key_max_lifetime": max, "api_key_legacy_query": legacy,
-                       "require_mfa": org.require_mfa}),
+                       "require_mfa": org.require_mfa, "require_sso": require_sso}),
                 format!(
                     "{}: API keys live at most {}; ?api_key= {}; second factor {}",
                     org.name,
@@ -388,6 +412,15 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
         Command::Auth(command) => auth::run(command, settings.server.issuer_str(), json_mode)?,
         Command::ApiKey(command) => api_key_command(command, settings, json_mode)?,
         Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
+        Command::Sso(command) => sso::run(command, settings, json_mode)?,
+        Command::Org(OrgCommand::AddDomain { org, domain }) => {
+            sso::domain(sso::DomainCommand::Add { org, domain }, settings, json_mode)?
+        }
+        Command::Org(OrgCommand::VerifyDomain { org, domain }) => sso::domain(
+            sso::DomainCommand::Verify { org, domain },
+            settings,
+            json_mode,
+        )?,
         Command::User(UserCommand::Disable { username }) => {
             let store = open_store(settings)?;
             let user = service::user_named(&store, &username)?;

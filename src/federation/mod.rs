@@ -5,9 +5,16 @@
 //! `types.rs` and `store.rs` are the shared contract; each piece (connections and domains,
 //! the upstream OpenID Connect relying party, just-in-time provisioning) lives in its own file.
 
+pub mod connections;
+pub mod dns;
+pub mod domains;
+pub mod error;
+pub mod http;
 pub mod jit;
 pub mod oidc_http;
 pub mod oidc_rp;
 pub mod oidc_signin;
+pub mod policy;
+pub mod routing;
 pub mod store;
 pub mod types;

@@ -1,15 +1,18 @@
-//! INTERIM copy of builder B's ConnectionStore/DomainStore implementation (branch
-//! `connections`), so upstream OIDC compiles and is tested before B lands; B's file replaces it.
+//! SSO connections, verified domains and the organisations' SSO requirement.
+//! (External identities live in `external_identities.rs`.)
 
 use diesel::Connection as _;
 use diesel::prelude::*;
 
-use super::schema::{external_identities as ext, org_domains as dom, sso_connections as conn};
+use super::schema::{
+    external_identities as ext, memberships, org_domains as dom, organisations as orgs,
+    sso_connections as conn,
+};
 use super::{Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
-use crate::federation::store::{ConnectionStore, DomainStore};
-use crate::federation::types::{Connection, OidcConfig, OrgDomain, Protocol};
-use crate::ids::{ConnectionId, OrgId};
+use crate::federation::store::{ConnectionStore, DomainStore, SsoPolicyStore};
+use crate::federation::types::{Connection, OidcConfig, OrgDomain, Protocol, SsoMembership};
+use crate::ids::{ConnectionId, OrgId, UserId};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = conn)]
@@ -254,5 +257,44 @@ impl DomainStore for Store {
             diesel::delete(dom::table.find((org.as_str(), domain))).execute(&mut *self.conn()?)?
                 == 1,
         )
+    }
+}
+
+impl SsoPolicyStore for Store {
+    fn set_org_require_sso(&self, org: &OrgId, require: bool) -> StoreResult<bool> {
+        Ok(diesel::update(orgs::table.find(org.as_str()))
+            .set(orgs::require_sso.eq(require))
+            .execute(&mut *self.conn()?)?
+            == 1)
+    }
+
+    fn org_requires_sso(&self, org: &OrgId) -> StoreResult<bool> {
+        Ok(orgs::table
+            .find(org.as_str())
+            .select(orgs::require_sso)
+            .get_result(&mut *self.conn()?)
+            .optional()?
+            .unwrap_or(false))
+    }
+
+    fn sso_required_memberships(&self, user: &UserId) -> StoreResult<Vec<SsoMembership>> {
+        let rows: Vec<(String, String, String)> = memberships::table
+            .inner_join(orgs::table)
+            .filter(memberships::user_id.eq(user.as_str()))
+            .filter(orgs::require_sso.eq(true))
+            .order(orgs::name_key)
+            .select((orgs::id, orgs::name, memberships::role))
+            .load(&mut *self.conn()?)?;
+        rows.into_iter()
+            .map(|(org_id, org_name, role)| {
+                Ok(SsoMembership {
+                    org_id: OrgId::new(org_id),
+                    org_name,
+                    role: role
+                        .parse()
+                        .map_err(|_| StoreError::Backend(format!("unknown role `{role}`")))?,
+                })
+            })
+            .collect()
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::browser::{launch, text_of, wait_for_url};
+use crate::browser::{click, launch, text_of, type_into, wait_for_url};
 use crate::helpers::{Backend, spawn_app};
 use crate::sso_support::{account, connect};
 
@@ -15,16 +15,16 @@ async fn sso_sign_in_in_a_real_browser() {
     let accounts = json!({
         "alice@acme.test": account("idp-alice", "alice@acme.test", true, &["Engineering"]),
     });
-    let Some(sso) = connect(&app, accounts).await else {
+    let Some(_sso) = connect(&app, accounts).await else {
         return;
     };
     let Some((mut browser, _profile, pump)) = launch().await else {
         return;
     };
-    let page = browser
-        .new_page(app.url(&sso.start_path("alice@acme.test")))
-        .await
-        .unwrap();
+    let page = browser.new_page(app.url("/account")).await.unwrap();
+    wait_for_url(&page, |u| u.contains("/login")).await;
+    type_into(&page, "#sso", "alice@acme.test").await;
+    click(&page, "#sso-sign-in button[type=submit]").await;
     let url = wait_for_url(&page, |u| u.ends_with("/account")).await;
     assert!(
         url.ends_with("/account"),

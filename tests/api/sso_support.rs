@@ -246,6 +246,26 @@ pub async fn to_callback(app: &TestApp, b: &reqwest::Client, start: &str) -> Str
     panic!("never came back to the callback: {url}")
 }
 
+/// "Continue with SSO" on the sign-in page with `email`, then through the IdP: the callback
+/// URL (not requested yet).
+pub async fn from_login(app: &TestApp, b: &reqwest::Client, email: &str) -> String {
+    let csrf = app.login_csrf_with(b).await;
+    let res = b
+        .post(app.url("/login/sso"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("sso", email),
+            ("return_to", "/account"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "routed");
+    let start = location(res.headers());
+    assert!(start.starts_with("/auth/oidc/"), "{start}");
+    to_callback(app, b, &start).await
+}
+
 /// The whole round trip for `login_hint`: the callback's status and where it sends the
 /// browser (or its page).
 pub async fn sso_sign_in(
