@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::browser::{click, launch, text_of, type_into, wait_for_url};
 use crate::helpers::{Backend, spawn_app};
-use crate::sso_support::{account, connect};
+use crate::sso_idp_support::{account, connect};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sso_sign_in_in_a_real_browser() {

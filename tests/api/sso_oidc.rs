@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::both;
 use crate::helpers::{Backend, audit_kinds, new_client, spawn_app};
 use crate::mfa_support::require_mfa;
-use crate::sso_support::{
+use crate::sso_idp_support::{
     account, answer, connect, from_login, groups_of, org_named, sso_sign_in, to_callback,
     users_with_email, verify_domain,
 };

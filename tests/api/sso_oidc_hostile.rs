@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{Backend, TestApp, audit_kinds, new_client, spawn_app};
-use crate::sso_support::{
+use crate::sso_idp_support::{
     DOMAIN, answer, default_org, to_callback, users_with_email, verify_domain,
 };
 

@@ -5,7 +5,9 @@ use serde_json::json;
 
 use crate::both;
 use crate::helpers::{Backend, audit_kinds, new_client, spawn_app};
-use crate::sso_support::{account, answer, connect, sso_sign_in, to_callback, users_with_email};
+use crate::sso_idp_support::{
+    account, answer, connect, sso_sign_in, to_callback, users_with_email,
+};
 
 both!(
     a_linked_user_signs_in_only_while_a_member_and_enabled,
