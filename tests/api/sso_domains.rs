@@ -253,7 +253,7 @@ async fn continue_with_sso_routes_verified_domains_and_org_names(backend: Backen
     let res = continue_with(&app, &browser, "bob@acme.test").await;
     assert_eq!(
         location(res.headers()),
-        format!("/auth/oidc/{}/start", second.id)
+        format!("/auth/oidc/{}/start?login_hint=bob%40acme.test", second.id)
     );
     // Without the page's token: refused.
     let res = browser
