@@ -51,6 +51,7 @@ fn flow(methods: &[(Method, i64)], user: bool) -> Flow {
         attempts: 0,
         ceremony: None,
         client_addr: None,
+        org_id: None,
     }
 }
 

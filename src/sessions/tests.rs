@@ -42,7 +42,7 @@ fn world() -> World {
 fn sign_in(w: &World) -> SessionSecret {
     let meta = RequestMeta::default();
     let (secret, _) =
-        service::start(&w.store, &w.clock, policy(), &w.alice, &["pwd"], &meta).unwrap();
+        service::start(&w.store, &w.clock, policy(), &w.alice, &["pwd"], None, &meta).unwrap();
     secret
 }
 

@@ -67,7 +67,9 @@ fn session(user: &User, sid: &str, auth_time: UnixTime) -> CurrentSession {
             amr: vec!["pwd".into()],
             ip: None,
             user_agent: None,
+            org_id: None,
         },
         user: user.clone(),
+        org: None,
     }
 }
