@@ -257,6 +257,7 @@ mod tests {
                 expires_at: NOW + 86_400,
                 revoked_at: None,
                 resources: vec![],
+                org_id: None,
             };
             self.store.create_grant(&grant).unwrap();
             let token = format!("mg_token_{}", "t".repeat(43));

@@ -314,6 +314,7 @@ fn session_grant(w: &World, session: &SessionSecret) -> GrantId {
         expires_at: s.session.expires_at,
         revoked_at: None,
         resources: vec![],
+        org_id: None,
     };
     w.store.create_grant(&grant).unwrap();
     grant.id

@@ -138,6 +138,7 @@ pub fn build(
         id_token_alg: input.id_token_alg,
         created_at: clock.now(),
         resources,
+        org_id: None,
     };
     Ok((client, secret))
 }

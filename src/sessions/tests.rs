@@ -68,6 +68,7 @@ fn bound_grant(w: &World, secret: &SessionSecret) -> GrantId {
         expires_at: session.session.expires_at,
         revoked_at: None,
         resources: vec![],
+        org_id: None,
     };
     w.store.create_grant(&grant).unwrap();
     grant.id

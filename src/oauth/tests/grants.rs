@@ -32,6 +32,7 @@ fn grant(w: &World, id: &str, sid: Option<&str>) -> Grant {
         expires_at: NOW + 3600,
         revoked_at: None,
         resources: vec![],
+        org_id: None,
     };
     w.store.create_grant(&grant).unwrap();
     grant

@@ -36,6 +36,7 @@ fn client(id: &str) -> Client {
         id_token_alg: SigningAlg::Rs256,
         created_at: 0,
         resources: vec![],
+        org_id: None,
     }
 }
 
