@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod org_http;
+pub mod org_picker;
 pub mod password;
 pub mod service;
 pub mod signin;
