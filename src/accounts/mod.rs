@@ -1,6 +1,7 @@
 //! Users, organisations and memberships; password sign-in.
 
 pub mod http;
+pub mod members;
 pub mod org_http;
 pub mod org_picker;
 pub mod password;

@@ -30,6 +30,12 @@ pub enum AccountError {
     UnknownUser(String),
     #[error("that user is not a member of that organisation")]
     NotMember,
+    #[error("no group named `{0}` in that organisation")]
+    UnknownGroup(String),
+    #[error("a group of that name already exists in that organisation")]
+    DuplicateGroup,
+    #[error("a group name is 1 to 100 printable characters")]
+    GroupName,
     /// Only an owner or administrator of the organisation may change its settings.
     #[error("only an administrator of the organisation may change its settings")]
     NotAdmin,
