@@ -19,7 +19,7 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, session_secret, state};
 use crate::web::paths::{
-    ACCOUNT, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR, LOGOUT, SETTINGS_SECURITY,
+    ACCOUNT, ACCOUNT_ORGANISATION, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR, LOGOUT, SETTINGS_SECURITY,
 };
 use crate::web::{cookies, csrf, html};
 use crate::web::{login_redirect_with, see_other};
@@ -302,6 +302,9 @@ struct AccountPage<'a> {
     csrf: &'a str,
     user: &'a User,
     memberships: &'a [Membership],
+    /// The organisation the session acts in (issue #11), if any.
+    active: Option<&'a Membership>,
+    picker: &'a str,
     consents: &'a [ConsentRecord],
     logout: &'a str,
     revoke_consent: &'a str,
@@ -326,6 +329,8 @@ pub async fn account_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpR
             csrf: &token.token,
             user: signed_in.user(),
             memberships: &memberships,
+            active: signed_in.session().org.as_ref(),
+            picker: ACCOUNT_ORGANISATION,
             consents: &consents,
             logout: LOGOUT,
             revoke_consent: CONSENTS_REVOKE,

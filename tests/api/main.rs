@@ -31,6 +31,7 @@ mod sessions;
 mod signin_flow;
 mod store;
 mod template;
+mod tenancy;
 mod throttle_rules;
 mod token_hardening;
 mod userinfo;
