@@ -14,7 +14,9 @@ use crate::store::StoreError;
 pub enum MemberChange {
     Added,
     /// Already a member: the role was changed.
-    RoleChanged { from: Role },
+    RoleChanged {
+        from: Role,
+    },
     /// Already a member with that role.
     Unchanged,
 }

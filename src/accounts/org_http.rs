@@ -6,12 +6,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::service::{self, AccountError};
 use super::service::ActiveOrg;
+use super::service::{self, AccountError};
 use super::types::Organisation;
-use crate::sessions::types::CurrentSession;
 use crate::audit::RequestMeta;
 use crate::ids::OrgId;
+use crate::sessions::types::CurrentSession;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, state};
@@ -37,7 +37,10 @@ fn page_error(e: AccountError) -> WebError {
 
 /// The session's active organisation (see [`service::active_org`]): the picker first for a user
 /// in several with none active; 403 for a user in none.
-fn active_org_id(st: &crate::web::state::AppState, current: &CurrentSession) -> Result<OrgId, WebError> {
+fn active_org_id(
+    st: &crate::web::state::AppState,
+    current: &CurrentSession,
+) -> Result<OrgId, WebError> {
     match service::active_org(&st.store, current)? {
         ActiveOrg::In(m) => Ok(m.org.id),
         ActiveOrg::None => Err(WebError::Forbidden),

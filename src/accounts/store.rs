@@ -42,8 +42,7 @@ pub trait UserStore {
     /// token acts in counts only while this exists.
     fn membership(&self, user_id: &UserId, org_id: &OrgId) -> StoreResult<Option<Membership>>;
     /// Changes a member's role; `false` when the user is not a member.
-    fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role)
-    -> StoreResult<bool>;
+    fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool>;
     fn add_membership(
         &self,
         org_id: &OrgId,

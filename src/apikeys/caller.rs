@@ -143,7 +143,8 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
         }
         None => (t.expires_at, None),
     };
-    let principal = service::principal_for_user(ctx.store, user_id, org.as_ref(), &t.scope, lifetime)?;
+    let principal =
+        service::principal_for_user(ctx.store, user_id, org.as_ref(), &t.scope, lifetime)?;
     Ok(Caller {
         principal,
         key: None,
@@ -258,7 +259,7 @@ mod tests {
                 expires_at: NOW + 86_400,
                 revoked_at: None,
                 resources: vec![],
-                org_id: None,
+                org_id: Some(self.store.find_org("acme").unwrap().unwrap().id),
             };
             self.store.create_grant(&grant).unwrap();
             let token = format!("mg_token_{}", "t".repeat(43));

@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::service::{self, ApiKeyError, NewKey, Principal, ROTATE_AFTER};
 use super::types::{ApiKey, Application, KeyOwner};
+use crate::accounts::service::{ActiveOrg, active_org};
 use crate::apikeys::store::ApiKeyStore;
 use crate::clock::rfc3339;
-use crate::accounts::service::{ActiveOrg, active_org};
 use crate::ids::{ApplicationId, KeyId};
 use crate::mfa::store::FactorStore;
 use crate::scopes::{API_SCOPES, role_scopes};

@@ -165,7 +165,6 @@ pub enum SigningKeyCommand {
     List,
 }
 
-
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     /// Create a user; the password is read from standard input.

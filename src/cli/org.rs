@@ -74,91 +74,91 @@ pub fn run_org(
     let clock = SystemClock;
     let meta = meta.clone();
     match command {
-            OrgCommand::Create { name } => {
-                let store = open_store(settings)?;
-                let org = service::create_org(&store, &clock, &name)?;
-                print(
-                    json_mode,
-                    json!({"id": org.id, "name": org.name}),
-                    format!("created organisation {} ({})", org.name, org.id),
-                );
-            }
-            OrgCommand::Set {
-                name,
-                api_key_max_lifetime,
-                api_key_legacy_query,
-                require_mfa,
-            } => {
-                use crate::accounts::store::OrgStore;
-                let store = open_store(settings)?;
-                let org = store
-                    .find_org(&name.trim().to_lowercase())?
-                    .ok_or_else(|| CliFailure {
-                        message: format!("no organisation named `{name}`"),
-                        code: 1,
-                    })?;
-                let max = match api_key_max_lifetime.as_deref() {
-                    None => org.api_key_max_lifetime,
-                    Some("none") => None,
-                    Some(d) => match crate::apikeys::types::parse_expiry(d) {
-                        Ok(Some(secs)) => Some(secs),
-                        Ok(None) | Err(_) => {
-                            return Err(CliFailure {
-                                message: format!("`{d}` is not a lifetime like 90d (or none)"),
-                                code: 2,
-                            });
-                        }
-                    },
-                };
-                let legacy = api_key_legacy_query.unwrap_or(org.api_key_legacy_query);
-                store.set_org_key_policy(&org.id, max, legacy)?;
-                let org = match require_mfa {
-                    Some(require) if require != org.require_mfa => {
-                        service::set_require_mfa(&store, &clock, &org, require, None, &meta)?
+        OrgCommand::Create { name } => {
+            let store = open_store(settings)?;
+            let org = service::create_org(&store, &clock, &name)?;
+            print(
+                json_mode,
+                json!({"id": org.id, "name": org.name}),
+                format!("created organisation {} ({})", org.name, org.id),
+            );
+        }
+        OrgCommand::Set {
+            name,
+            api_key_max_lifetime,
+            api_key_legacy_query,
+            require_mfa,
+        } => {
+            use crate::accounts::store::OrgStore;
+            let store = open_store(settings)?;
+            let org = store
+                .find_org(&name.trim().to_lowercase())?
+                .ok_or_else(|| CliFailure {
+                    message: format!("no organisation named `{name}`"),
+                    code: 1,
+                })?;
+            let max = match api_key_max_lifetime.as_deref() {
+                None => org.api_key_max_lifetime,
+                Some("none") => None,
+                Some(d) => match crate::apikeys::types::parse_expiry(d) {
+                    Ok(Some(secs)) => Some(secs),
+                    Ok(None) | Err(_) => {
+                        return Err(CliFailure {
+                            message: format!("`{d}` is not a lifetime like 90d (or none)"),
+                            code: 2,
+                        });
                     }
-                    _ => org,
-                };
-                print(
-                    json_mode,
-                    json!({"name": org.name, "api_key_max_lifetime": max, "api_key_legacy_query": legacy,
+                },
+            };
+            let legacy = api_key_legacy_query.unwrap_or(org.api_key_legacy_query);
+            store.set_org_key_policy(&org.id, max, legacy)?;
+            let org = match require_mfa {
+                Some(require) if require != org.require_mfa => {
+                    service::set_require_mfa(&store, &clock, &org, require, None, &meta)?
+                }
+                _ => org,
+            };
+            print(
+                json_mode,
+                json!({"name": org.name, "api_key_max_lifetime": max, "api_key_legacy_query": legacy,
                            "require_mfa": org.require_mfa}),
-                    format!(
-                        "{}: API keys live at most {}; ?api_key= {}; second factor {}",
-                        org.name,
-                        max.map(|s| format!("{} days", s / 86_400))
-                            .unwrap_or_else(|| "as long as the global limit allows".into()),
-                        if legacy {
-                            "accepted (deprecated)"
-                        } else {
-                            "refused"
-                        },
-                        if org.require_mfa {
-                            "required"
-                        } else {
-                            "optional"
-                        }
-                    ),
-                );
-            }
-            OrgCommand::List => {
-                let store = open_store(settings)?;
-                let orgs = crate::accounts::store::OrgStore::list_orgs(&store)?;
-                let human = orgs
-                    .iter()
-                    .map(|o| format!("{}\t{}", o.id, o.name))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                print(json_mode, json!(orgs), human);
-            }
-            OrgCommand::RemoveMember { org, user } => {
-                let store = open_store(settings)?;
-                let (user, org) = service::remove_member(&store, &clock, &org, &user, &meta)?;
-                print(
-                    json_mode,
-                    json!({"removed": user.id, "org": org.name}),
-                    format!("removed {} from {}", user.username, org.name),
-                );
-            }
+                format!(
+                    "{}: API keys live at most {}; ?api_key= {}; second factor {}",
+                    org.name,
+                    max.map(|s| format!("{} days", s / 86_400))
+                        .unwrap_or_else(|| "as long as the global limit allows".into()),
+                    if legacy {
+                        "accepted (deprecated)"
+                    } else {
+                        "refused"
+                    },
+                    if org.require_mfa {
+                        "required"
+                    } else {
+                        "optional"
+                    }
+                ),
+            );
+        }
+        OrgCommand::List => {
+            let store = open_store(settings)?;
+            let orgs = crate::accounts::store::OrgStore::list_orgs(&store)?;
+            let human = orgs
+                .iter()
+                .map(|o| format!("{}\t{}", o.id, o.name))
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(json_mode, json!(orgs), human);
+        }
+        OrgCommand::RemoveMember { org, user } => {
+            let store = open_store(settings)?;
+            let (user, org) = service::remove_member(&store, &clock, &org, &user, &meta)?;
+            print(
+                json_mode,
+                json!({"removed": user.id, "org": org.name}),
+                format!("removed {} from {}", user.username, org.name),
+            );
+        }
         OrgCommand::AddMember { org, user, role } => {
             let role: Role = role.parse()?;
             let store = open_store(settings)?;

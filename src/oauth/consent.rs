@@ -5,10 +5,9 @@
 
 use super::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, Prompt, Step};
 use super::clients;
-use super::tenancy;
-use crate::web::paths::{AUTHORIZE, AUTHORIZE_RESUME};
 use super::error::ErrorCode;
 use super::store::OAuthStore;
+use super::tenancy;
 use crate::clock::Clock;
 use crate::credentials::PlainFlowId;
 use crate::flows::service::{self as flows, FlowPolicy, Pending, Step as FlowStep};
@@ -19,6 +18,7 @@ use crate::mfa::store::FactorStore;
 use crate::mfa::types::Factors;
 use crate::sessions::types::CurrentSession;
 use crate::store::StoreError;
+use crate::web::paths::{AUTHORIZE, AUTHORIZE_RESUME};
 
 /// Where an authorization request goes next.
 #[derive(Debug)]

@@ -41,8 +41,16 @@ fn world() -> World {
 
 fn sign_in(w: &World) -> SessionSecret {
     let meta = RequestMeta::default();
-    let (secret, _) =
-        service::start(&w.store, &w.clock, policy(), &w.alice, &["pwd"], None, &meta).unwrap();
+    let (secret, _) = service::start(
+        &w.store,
+        &w.clock,
+        policy(),
+        &w.alice,
+        &["pwd"],
+        None,
+        &meta,
+    )
+    .unwrap();
     secret
 }
 

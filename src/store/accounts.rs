@@ -239,12 +239,7 @@ impl UserStore for Store {
         .transpose()
     }
 
-    fn set_member_role(
-        &self,
-        org_id: &OrgId,
-        user_id: &UserId,
-        role: Role,
-    ) -> StoreResult<bool> {
+    fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool> {
         Ok(
             diesel::update(memberships::table.find((org_id.as_str(), user_id.as_str())))
                 .set(memberships::role.eq(role.as_str()))

@@ -2,8 +2,8 @@ use diesel::prelude::*;
 
 use super::rows::{SessionRow, UserRow};
 use super::schema::{memberships, organisations, sessions, users};
-use crate::accounts::types::{Membership, Organisation, Role};
 use super::{Store, StoreResult};
+use crate::accounts::types::{Membership, Organisation, Role};
 use crate::clock::UnixTime;
 use crate::credentials::HashedSessionId;
 use crate::ids::{OrgId, Sid, UserId};
@@ -156,11 +156,7 @@ impl SessionStore for Store {
             .map(Into::into))
     }
 
-    fn set_session_org(
-        &self,
-        id_hash: &HashedSessionId,
-        org: Option<&OrgId>,
-    ) -> StoreResult<bool> {
+    fn set_session_org(&self, id_hash: &HashedSessionId, org: Option<&OrgId>) -> StoreResult<bool> {
         Ok(diesel::update(sessions::table.find(id_hash.as_str()))
             .set(sessions::org_id.eq(org.map(OrgId::as_str)))
             .execute(&mut *self.conn()?)?

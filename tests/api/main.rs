@@ -32,6 +32,7 @@ mod signin_flow;
 mod store;
 mod template;
 mod tenancy;
+mod tenancy_cli;
 mod throttle_rules;
 mod token_hardening;
 mod userinfo;

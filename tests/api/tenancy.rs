@@ -6,8 +6,8 @@ use serde_json::Value;
 use crate::both;
 use crate::helpers::*;
 use crate::oauth_support::*;
-use mintgate::accounts::{members, service};
 use mintgate::accounts::types::Role;
+use mintgate::accounts::{members, service};
 use mintgate::oauth::types::TokenFormat;
 
 const PW: &str = "correct horse battery";
@@ -49,13 +49,24 @@ fn url_with_groups(app: &TestApp, client: &TestClient, extra: &[(&str, &str)]) -
 /// Picks `org_id` on the picker page `to`; returns where the browser goes next.
 async fn pick(app: &TestApp, b: &reqwest::Client, to: &str, org_id: &str) -> String {
     assert!(to.starts_with("/account/organisation"), "the picker: {to}");
-    let page = b.get(app.url(to)).send().await.unwrap().text().await.unwrap();
+    let page = b
+        .get(app.url(to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Beta") && page.contains("default"), "{page}");
     let csrf = form_value(&page, "csrf").unwrap();
     let return_to = form_value(&page, "return_to").unwrap();
     let res = b
         .post(app.url("/account/organisation"))
-        .form(&[("csrf", csrf.as_str()), ("org", org_id), ("return_to", &return_to)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("org", org_id),
+            ("return_to", &return_to),
+        ])
         .send()
         .await
         .unwrap();
@@ -103,7 +114,11 @@ async fn picker_and_org_claims(backend: Backend) {
     let seen = introspect(&app, &client, access).await;
     assert_eq!(seen["org_name"], "Beta");
     assert_eq!(seen["groups"], serde_json::json!(["ops"]), "{seen}");
-    assert!(audit_kinds(&app).await.contains(&"session.org.switched".to_owned()));
+    assert!(
+        audit_kinds(&app)
+            .await
+            .contains(&"session.org.switched".to_owned())
+    );
     // The account page shows the active organisation; switching to default changes new grants.
     let page = app.account_page_with(&b).await.unwrap();
     assert!(page.contains("Beta (admin)"), "{page}");
@@ -119,7 +134,13 @@ async fn picker_and_org_claims(backend: Backend) {
         .await
         .unwrap()
     };
-    let back = pick(&app, &b, "/account/organisation?return_to=/account", &default_id).await;
+    let back = pick(
+        &app,
+        &b,
+        "/account/organisation?return_to=/account",
+        &default_id,
+    )
+    .await;
     assert_eq!(back, "/account");
     let to = first_stop(&b, &url_with_groups(&app, &client, &[])).await;
     let tokens = redeem_code(&app, &client, &to).await;
@@ -127,7 +148,11 @@ async fn picker_and_org_claims(backend: Backend) {
     assert_eq!(id["org_name"], "default");
     assert_eq!(id["groups"], serde_json::json!(["dev"]));
     // Picking an organisation the user is not a member of is refused.
-    let page = b.get(app.url("/account/organisation")).send().await.unwrap();
+    let page = b
+        .get(app.url("/account/organisation"))
+        .send()
+        .await
+        .unwrap();
     let csrf = form_value(&page.text().await.unwrap(), "csrf").unwrap();
     let res = b
         .post(app.url("/account/organisation"))
@@ -147,7 +172,11 @@ async fn organization_parameter(backend: Backend) {
     let beta = world(&app).await;
     let client = jwt_client(&app, None).await;
     let b = signed_in(&app, "carol", PW).await;
-    let to = first_stop(&b, &url_with_groups(&app, &client, &[("organization", "BETA")])).await;
+    let to = first_stop(
+        &b,
+        &url_with_groups(&app, &client, &[("organization", "BETA")]),
+    )
+    .await;
     let tokens = redeem_code(&app, &client, &to).await;
     let id = jwt_claims(tokens["id_token"].as_str().unwrap());
     assert_eq!(id["org_id"], beta.as_str());
@@ -156,7 +185,11 @@ async fn organization_parameter(backend: Backend) {
     assert!(to.starts_with(REDIRECT), "{to}");
     let d = signed_in(&app, "dave", PW).await;
     for asked in ["Beta", beta.as_str(), "no-such-org"] {
-        let to = first_stop(&d, &url_with_groups(&app, &client, &[("organization", asked)])).await;
+        let to = first_stop(
+            &d,
+            &url_with_groups(&app, &client, &[("organization", asked)]),
+        )
+        .await;
         let q = query_of(&to);
         assert_eq!(q["error"], "access_denied", "{to}");
         assert_eq!(
@@ -166,11 +199,18 @@ async fn organization_parameter(backend: Backend) {
     }
     // A signed-out browser with `organization`: the session it signs in to acts there.
     let fresh = new_client();
-    let login = first_stop(&fresh, &url_with_groups(&app, &client, &[("organization", "beta")])).await;
+    let login = first_stop(
+        &fresh,
+        &url_with_groups(&app, &client, &[("organization", "beta")]),
+    )
+    .await;
     let to = sign_in_at(&app, &fresh, &login, ("carol", PW)).await;
     let to = follow(&app, &fresh, to).await;
     let tokens = redeem_code(&app, &client, &to).await;
-    assert_eq!(jwt_claims(tokens["id_token"].as_str().unwrap())["org_name"], "Beta");
+    assert_eq!(
+        jwt_claims(tokens["id_token"].as_str().unwrap())["org_name"],
+        "Beta"
+    );
     let page = app.account_page_with(&fresh).await.unwrap();
     assert!(page.contains("Beta (admin)"), "{page}");
 }
@@ -189,7 +229,10 @@ async fn organisation_clients(backend: Backend) {
     let b = signed_in(&app, "carol", PW).await;
     let to = first_stop(&b, &url_with_groups(&app, &client, &[])).await;
     let tokens = redeem_code(&app, &client, &to).await;
-    assert_eq!(jwt_claims(tokens["id_token"].as_str().unwrap())["org_id"], beta.as_str());
+    assert_eq!(
+        jwt_claims(tokens["id_token"].as_str().unwrap())["org_id"],
+        beta.as_str()
+    );
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
@@ -220,10 +263,106 @@ async fn organisation_clients(backend: Backend) {
     spec.access_token_format = TokenFormat::Jwt;
     spec.org_id = Some(mintgate::ids::OrgId::new(beta.as_str()));
     let service = register(&app, spec).await;
-    let (status, body) =
-        post_form(&app, "/oauth/token", &service, &[("grant_type", "client_credentials")]).await;
+    let (status, body) = post_form(
+        &app,
+        "/oauth/token",
+        &service,
+        &[("grant_type", "client_credentials")],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(jwt_claims(body["access_token"].as_str().unwrap())["org_id"], beta.as_str());
+    assert_eq!(
+        jwt_claims(body["access_token"].as_str().unwrap())["org_id"],
+        beta.as_str()
+    );
 }
 
-both!(picker_and_org_claims, organization_parameter, organisation_clients);
+both!(
+    picker_and_org_claims,
+    organization_parameter,
+    organisation_clients
+);
+
+/// The device flow: an organisation's client is denied for a non-member (the device gets
+/// `access_denied`); a member's approval is in the client's organisation.
+async fn device_flow_organisation_client(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let beta = world(&app).await;
+    let mut spec = client_spec("beta tv");
+    spec.public = true;
+    spec.redirect_uris = vec![];
+    spec.grant_types = vec!["urn:ietf:params:oauth:grant-type:device_code".into()];
+    spec.scopes = Some("openid groups".into());
+    spec.access_token_format = TokenFormat::Jwt;
+    spec.org_id = Some(mintgate::ids::OrgId::new(beta.as_str()));
+    let tv = register(&app, spec).await;
+    for (user, approved) in [("dave", false), ("carol", true)] {
+        let start: Value = new_client()
+            .post(app.url("/oauth/device_authorization"))
+            .form(&[("client_id", tv.id.as_str()), ("scope", "openid groups")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let code = start["user_code"].as_str().unwrap();
+        let b = signed_in(&app, user, PW).await;
+        let page = b
+            .get(app.url("/device"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = form_value(&page, "csrf").unwrap();
+        let page = b
+            .post(app.url("/device"))
+            .form(&[("csrf", csrf.as_str()), ("user_code", code)])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if approved {
+            let csrf = form_value(&page, "csrf").unwrap();
+            let res = b
+                .post(app.url("/device"))
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("user_code", code),
+                    ("decision", "allow"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+        } else {
+            assert!(page.contains("not a member"), "{page}");
+        }
+        let res = new_client()
+            .post(app.url("/oauth/token"))
+            .form(&[
+                ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                ("device_code", start["device_code"].as_str().unwrap()),
+                ("client_id", tv.id.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = res.json().await.unwrap();
+        if approved {
+            let id = jwt_claims(body["id_token"].as_str().unwrap());
+            assert_eq!(id["org_id"], beta.as_str(), "{body}");
+            assert_eq!(id["groups"], serde_json::json!(["ops"]));
+        } else {
+            assert_eq!(body["error"], "access_denied", "{body}");
+        }
+    }
+}
+
+both!(device_flow_organisation_client);

@@ -10,12 +10,12 @@ use serde::Deserialize;
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::{Ctx, TokenResponse};
 use super::types::{Client, Grant, GrantType};
+use crate::accounts::store::UserStore;
 use crate::authn;
 use crate::clock::UnixTime;
 use crate::credentials::{
     Kind, Plain, PlainAuthCode, PlainClientSecret, PlainDeviceCode, PlainRefreshToken,
 };
-use crate::accounts::store::UserStore;
 use crate::mfa::store::FactorStore;
 use crate::oauth::store::OAuthStore;
 use crate::sessions::service::SessionPolicy;

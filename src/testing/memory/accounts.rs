@@ -156,12 +156,7 @@ impl UserStore for MemoryStore {
             .find(|m| m.org.id == *org_id))
     }
 
-    fn set_member_role(
-        &self,
-        org_id: &OrgId,
-        user_id: &UserId,
-        role: Role,
-    ) -> StoreResult<bool> {
+    fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool> {
         let mut t = self.t();
         Ok(
             match t

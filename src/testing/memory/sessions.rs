@@ -23,11 +23,7 @@ impl SessionStore for MemoryStore {
             .and_then(|s| t.current_session(s)))
     }
 
-    fn set_session_org(
-        &self,
-        id_hash: &HashedSessionId,
-        org: Option<&OrgId>,
-    ) -> StoreResult<bool> {
+    fn set_session_org(&self, id_hash: &HashedSessionId, org: Option<&OrgId>) -> StoreResult<bool> {
         Ok(match self.t().sessions.get_mut(id_hash) {
             Some(s) => {
                 s.org_id = org.cloned();
