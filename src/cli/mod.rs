@@ -72,7 +72,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints its id and (confidential clients) its secret, once.
-    Create(ClientCreate),
+    Create(Box<ClientCreate>),
     /// List clients.
     List,
     /// Delete a client and everything issued to it.

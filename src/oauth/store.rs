@@ -101,6 +101,7 @@ pub trait DeviceCodeStore {
         interval: i64,
     ) -> StoreResult<()>;
     /// Pending → approved/denied, once.
+    #[allow(clippy::too_many_arguments)]
     fn decide_device_code(
         &self,
         user_code: &str,

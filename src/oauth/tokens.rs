@@ -189,6 +189,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
     }
 
     /// The ID token (OIDC Core §2, §3.1.3.6); `sid` is the session's public id, never the cookie.
+    #[allow(clippy::too_many_arguments)]
     pub fn id_token(
         &self,
         client: &Client,
