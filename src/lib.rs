@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod credentials;
 pub mod crypto;
+pub mod deprovision;
 pub mod failure;
 pub mod federation;
 pub mod flows;

@@ -344,6 +344,7 @@ fn first_run(
         email: Email::parse(&first_run.email).map_err(first_run_error)?,
         display_name: "Administrator".into(),
         password_hash: Some(hash),
+        home: crate::accounts::types::Namespace::Server,
     };
     let user = tx.create_user(&user, Some((&org.id, Role::Owner)), now)?;
     tx.record_event(

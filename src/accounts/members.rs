@@ -1,13 +1,13 @@
 //! The operator's membership and group commands (issue #11): add a member or change their
 //! role, create an organisation's group, add a member to it. Each is audited.
 
-use super::service::AccountError;
+use super::service::{AccountError, org_named, user_named};
 use super::store::{OrgStore, UserStore};
 use super::types::{Organisation, Role, User};
 use crate::audit::{AuditEvent, AuditKind, AuditStore, RequestMeta};
 use crate::clock::Clock;
 use crate::ids::GroupId;
-use crate::store::StoreError;
+use crate::store::{StoreError, Unique};
 
 /// What [`add_member`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,18 +19,6 @@ pub enum MemberChange {
     },
     /// Already a member with that role.
     Unchanged,
-}
-
-fn org_named<S: OrgStore>(store: &S, name: &str) -> Result<Organisation, AccountError> {
-    store
-        .find_org(&name.trim().to_lowercase())?
-        .ok_or_else(|| AccountError::UnknownOrg(name.to_owned()))
-}
-
-fn user_named<S: UserStore>(store: &S, username: &str) -> Result<User, AccountError> {
-    store
-        .find_user_by_username(&username.trim().to_lowercase())?
-        .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))
 }
 
 /// Makes `username` a member of `org` with `role`, or changes their role there.
@@ -49,7 +37,7 @@ pub fn add_member<S: UserStore + OrgStore + AuditStore>(
         None => match store.add_membership(&org.id, &user.id, role, now) {
             Ok(()) => MemberChange::Added,
             // Added meanwhile: a role change, like the membership found.
-            Err(StoreError::Conflict(_)) => {
+            Err(StoreError::Conflict(Unique::Record)) => {
                 store.set_member_role(&org.id, &user.id, role)?;
                 MemberChange::RoleChanged { from: role }
             }

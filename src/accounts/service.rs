@@ -36,6 +36,9 @@ pub enum AccountError {
     DuplicateGroup,
     #[error("a group name is 1 to 100 printable characters")]
     GroupName,
+    /// A managed account is a member of its home organisation only.
+    #[error("that user is managed by another organisation and can only be a member of it")]
+    ManagedElsewhere,
     /// Only an owner or administrator of the organisation may change its settings.
     #[error("only an administrator of the organisation may change its settings")]
     NotAdmin,
@@ -51,6 +54,7 @@ pub enum AccountError {
 impl From<StoreError> for AccountError {
     fn from(e: StoreError) -> Self {
         match e {
+            StoreError::Conflict(Unique::HomeOrganisation) => AccountError::ManagedElsewhere,
             StoreError::Conflict(what) => AccountError::Duplicate(what),
             other => AccountError::Store(other),
         }
@@ -124,6 +128,7 @@ pub fn create_user<S: UserStore + OrgStore + AuditStore>(
         email,
         display_name,
         password_hash,
+        home: Namespace::Server,
     };
     let now = clock.now();
     let user = store.create_user(&new, org.as_ref().map(|o| (&o.id, input.role)), now)?;
@@ -135,42 +140,23 @@ pub fn create_user<S: UserStore + OrgStore + AuditStore>(
     Ok((user, org))
 }
 
-fn user_named<S: UserStore>(store: &S, username: &str) -> Result<User, AccountError> {
+/// A server account by username (operator commands resolve the server namespace only).
+pub fn user_named<S: UserStore>(store: &S, username: &str) -> Result<User, AccountError> {
     store
         .find_user_by_username(&username.trim().to_lowercase())?
         .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))
 }
 
-/// Disabling takes effect at once: sessions are resolved against the user row on every request.
-pub fn set_disabled<S: UserStore + AuditStore>(
-    store: &S,
-    clock: &dyn Clock,
-    username: &str,
-    disabled: bool,
-    meta: &RequestMeta,
-) -> Result<User, AccountError> {
-    let user = user_named(store, username)?;
-    let now = clock.now();
-    store.set_user_disabled(&user.id, disabled, now)?;
-    let kind = if disabled {
-        AuditKind::UserDisabled
-    } else {
-        AuditKind::UserEnabled
-    };
-    store.record_event(
-        &AuditEvent::new(now, kind, meta)
-            .user(&user.id)
-            .subject(&user.username),
-    )?;
-    Ok(User {
-        disabled,
-        updated_at: now,
-        ..user
-    })
+/// An organisation by name (case-insensitively).
+pub fn org_named<S: OrgStore>(store: &S, name: &str) -> Result<Organisation, AccountError> {
+    store
+        .find_org(&name.trim().to_lowercase())?
+        .ok_or_else(|| AccountError::UnknownOrg(name.to_owned()))
 }
 
-/// Deletes a user for good: their sessions, grants and memberships go, and every API key they
-/// created is revoked in the same transaction (a key never outlives its creator).
+/// Deletes a user for good: everything disabling ends (sessions, grants and their tokens, API
+/// keys they created, flows, device authorisations) and the row with its memberships, in one
+/// transaction (a key never outlives its creator).
 pub fn delete_user<S: UserStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
@@ -253,29 +239,100 @@ pub fn admin_set_require_mfa<S: UserStore + OrgStore + AuditStore + FactorStore>
     set_require_mfa(store, clock, &org, require, Some(actor), meta)
 }
 
-/// Removes a user from an organisation; their API keys there are revoked in the same
-/// transaction.
-pub fn remove_member<S: UserStore + OrgStore + AuditStore>(
+/// How many usernames [`create_managed_user`] tries (`hint`, `hint-2` ... `hint-N`).
+const MANAGED_USERNAME_TRIES: u32 = 100;
+
+/// A valid [`Username`] made from an upstream hint (a preferred username, an e-mail's local
+/// part, a name): letters, digits, `.`, `_`, `-` kept, other characters dropped, starting with a
+/// letter or digit, short enough for a `-N` suffix; `user` when nothing is left.
+fn username_base(hint: &str) -> String {
+    let hint = hint.split('@').next().unwrap_or_default();
+    let kept: String = hint
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .skip_while(|c| !c.is_ascii_alphanumeric())
+        .take(56)
+        .collect();
+    if kept.is_empty() {
+        "user".to_owned()
+    } else {
+        kept
+    }
+}
+
+/// Creates an account managed by `org` (just-in-time SSO provisioning; later SCIM): the first
+/// free username in the organisation's namespace among `hint`, `hint-2`, `hint-3`..., no
+/// password, a member of `org` in the same transaction, audited `user.created` with the
+/// organisation. Another organisation's or the server's accounts never block a name here.
+/// `Duplicate(Email)` if the organisation already manages an account with that address.
+pub fn create_managed_user<S: UserStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
-    org: &str,
-    username: &str,
+    org: &OrgId,
+    username_hint: &str,
+    email: &Email,
+    display_name: &str,
     meta: &RequestMeta,
-) -> Result<(User, Organisation), AccountError> {
-    let org = store
-        .find_org(&org.trim().to_lowercase())?
-        .ok_or_else(|| AccountError::UnknownOrg(org.to_owned()))?;
-    let user = user_named(store, username)?;
+) -> Result<User, AccountError> {
+    let base = username_base(username_hint);
     let now = clock.now();
-    if !store.remove_membership(&org.id, &user.id, now)? {
-        return Err(AccountError::NotMember);
+    for n in 1..=MANAGED_USERNAME_TRIES {
+        let name = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let username = Username::parse(&name)?;
+        let display_name = display_name.trim().chars().take(200).collect::<String>();
+        let new = NewUser {
+            id: UserId::generate(),
+            display_name: if display_name.is_empty() {
+                name.clone()
+            } else {
+                display_name
+            },
+            username,
+            email: email.clone(),
+            password_hash: None,
+            home: Namespace::Org(org.clone()),
+        };
+        match store.create_user(&new, None, now) {
+            Ok(user) => {
+                store.record_event(
+                    &AuditEvent::new(now, AuditKind::UserCreated, meta)
+                        .user(&user.id)
+                        .subject(&user.username)
+                        .detail(format!("org {}", org.as_str())),
+                )?;
+                return Ok(user);
+            }
+            Err(StoreError::Conflict(Unique::Username)) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    store.record_event(
-        &AuditEvent::new(now, AuditKind::MemberRemoved, meta)
-            .user(&user.id)
-            .subject(&format!("{}@{}", user.username, org.name)),
-    )?;
-    Ok((user, org))
+    Err(AccountError::Duplicate(Unique::Username))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::username_base;
+    use crate::accounts::types::Username;
+
+    #[test]
+    fn usernames_from_upstream_hints() {
+        for (hint, base) in [
+            ("alice", "alice"),
+            ("Alice.Smith@corp.example", "Alice.Smith"),
+            ("-_x y", "xy"),
+            ("Zoë", "Zo"),
+            ("@corp", "user"),
+            ("", "user"),
+        ] {
+            assert_eq!(username_base(hint), base, "{hint}");
+            assert!(Username::parse(&format!("{}-100", username_base(hint))).is_ok());
+        }
+        assert_eq!(username_base(&"a".repeat(80)).len(), 56);
+    }
 }
 
 /// The organisation a signed-in page acts in.

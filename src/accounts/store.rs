@@ -24,25 +24,40 @@ pub trait OrgStore {
 }
 
 pub trait UserStore {
-    /// Inserts the user and, with `org`, the membership, in one transaction.
+    /// Inserts the user in its namespace (`user.home`) and its first membership
+    /// ([`NewUser::initial_membership`]: a managed user joins its home organisation), in one
+    /// transaction. `Conflict(Username | Email)` when the key is taken in that namespace.
     fn create_user(
         &self,
         user: &NewUser,
         org: Option<(&OrgId, Role)>,
         now: UnixTime,
     ) -> StoreResult<User>;
-    /// By username or e-mail key; with the password hash, if any.
+    /// A server account by username or e-mail key, with the password hash, if any. Managed
+    /// accounts sign in through their organisation's SSO and are never found here.
     fn find_user_for_login(&self, login_key: &str) -> StoreResult<Option<(User, Option<String>)>>;
     fn find_user(&self, id: &UserId) -> StoreResult<Option<User>>;
+    /// A server account by username key (operator commands).
     fn find_user_by_username(&self, username_key: &str) -> StoreResult<Option<User>>;
+    /// The members of `org` (server accounts and the ones it manages) whose e-mail key
+    /// ([`crate::accounts::types::Email::key`]) is `email_key`: the candidates for linking an
+    /// SSO identity. Server accounts first; at most one of each kind.
+    fn find_member_by_email(&self, org: &OrgId, email_key: &str) -> StoreResult<Vec<User>>;
+    /// An account managed by `org` by its username key (unprefixed).
+    fn find_managed_by_username(
+        &self,
+        org: &OrgId,
+        username_key: &str,
+    ) -> StoreResult<Option<User>>;
     fn list_users(&self) -> StoreResult<Vec<User>>;
-    fn set_user_disabled(&self, id: &UserId, disabled: bool, now: UnixTime) -> StoreResult<()>;
     fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>>;
     /// The user's membership of one organisation, if any: the organisation a session, grant or
     /// token acts in counts only while this exists.
     fn membership(&self, user_id: &UserId, org_id: &OrgId) -> StoreResult<Option<Membership>>;
     /// Changes a member's role; `false` when the user is not a member.
     fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool>;
+    /// `Conflict(Unique::HomeOrganisation)` for a managed account outside its organisation,
+    /// `Conflict(Record)` for a member already, `NotFound` for no such user.
     fn add_membership(
         &self,
         org_id: &OrgId,
@@ -50,16 +65,10 @@ pub trait UserStore {
         role: Role,
         now: UnixTime,
     ) -> StoreResult<()>;
-    /// Removes the membership and revokes the user's API keys in that organisation, in one
-    /// transaction; `false` if there was no such membership.
-    fn remove_membership(
-        &self,
-        org_id: &OrgId,
-        user_id: &UserId,
-        now: UnixTime,
-    ) -> StoreResult<bool>;
-    /// Deletes the user (sessions, grants and memberships with it) and revokes every API key
-    /// they created, in one transaction; `false` if there was no such user.
+    /// Deletes the user, ending everything [`crate::deprovision::disable`] ends (sessions,
+    /// grants and their tokens, API keys they created, flows, device authorisations), in one
+    /// transaction; `false` if there was no such user. Disabling a user or removing them from
+    /// an organisation is the deprovision service's (`crate::deprovision`).
     fn delete_user(&self, user_id: &UserId, now: UnixTime) -> StoreResult<bool>;
     /// Names of the groups the user belongs to in one organisation, sorted (a user in two
     /// organisations never shows one's groups to the other's clients).

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::clock::UnixTime;
 use crate::ids::{OrgId, UserId};
+use crate::store::{StoreError, Unique};
 
 /// A login name: 1–64 characters of letters, digits, `.`, `_`, `-`, starting with a letter or
 /// digit. Unique case-insensitively (`key()`), shown as typed.
@@ -34,6 +35,11 @@ impl Username {
     pub fn key(&self) -> String {
         self.0.to_ascii_lowercase()
     }
+
+    /// The key stored for this name in `ns` ([`Namespace::stored_key`]).
+    pub fn key_in(&self, ns: &Namespace) -> String {
+        ns.stored_key(&self.key())
+    }
 }
 
 /// An e-mail address, checked for shape only (one `@`, no spaces, at most 254 characters).
@@ -60,6 +66,46 @@ impl Email {
 
     pub fn key(&self) -> String {
         self.0.to_lowercase()
+    }
+
+    /// The key stored for this address in `ns` ([`Namespace::stored_key`]).
+    pub fn key_in(&self, ns: &Namespace) -> String {
+        ns.stored_key(&self.key())
+    }
+}
+
+/// Where an account's username and e-mail address are unique (see the tenancy migration): the
+/// server's namespace (operator-created accounts, `users.home_org` NULL, which may join several
+/// organisations) or one organisation's (accounts it manages: created by its SSO, later SCIM
+/// and invitations; members of that organisation only).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Namespace {
+    Server,
+    Org(OrgId),
+}
+
+impl Namespace {
+    pub fn of(home_org: Option<&OrgId>) -> Self {
+        home_org.map_or(Namespace::Server, |org| Namespace::Org(org.clone()))
+    }
+
+    /// The managing organisation, `None` for a server account.
+    pub fn home_org(&self) -> Option<&OrgId> {
+        match self {
+            Namespace::Server => None,
+            Namespace::Org(org) => Some(org),
+        }
+    }
+
+    /// The one place a stored `username_key` / `email_key` is made: the key itself for the
+    /// server, `"<org id> <key>"` for an organisation. No username or address contains a space,
+    /// so the columns' UNIQUE constraints hold per namespace, and no key typed at a sign-in
+    /// form (looked up in the server namespace only) can name a managed account.
+    pub fn stored_key(&self, key: &str) -> String {
+        match self {
+            Namespace::Server => key.to_owned(),
+            Namespace::Org(org) => format!("{} {key}", org.as_str()),
+        }
     }
 }
 
@@ -144,6 +190,8 @@ pub struct User {
     pub disabled: bool,
     pub created_at: UnixTime,
     pub updated_at: UnixTime,
+    /// The organisation managing this account (its namespace), `None` for a server account.
+    pub home_org: Option<OrgId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -161,6 +209,28 @@ pub struct NewUser {
     pub email: Email,
     pub display_name: String,
     pub password_hash: Option<String>,
+    /// Where the username and e-mail are unique; a managed account is made a member of its
+    /// organisation in the same transaction ([`NewUser::initial_membership`]).
+    pub home: Namespace,
+}
+
+impl NewUser {
+    /// The membership created with the user: `org` as asked for a server account; for a
+    /// managed one, its home organisation (with `org`'s role, member by default), and
+    /// [`StoreError::Conflict`]`(`[`Unique::HomeOrganisation`]`)` if `org` names another.
+    pub fn initial_membership(
+        &self,
+        org: Option<(&OrgId, Role)>,
+    ) -> Result<Option<(OrgId, Role)>, StoreError> {
+        match (&self.home, org) {
+            (Namespace::Server, org) => Ok(org.map(|(id, role)| (id.clone(), role))),
+            (Namespace::Org(home), None) => Ok(Some((home.clone(), Role::Member))),
+            (Namespace::Org(home), Some((id, role))) if id == home => {
+                Ok(Some((home.clone(), role)))
+            }
+            (Namespace::Org(_), Some(_)) => Err(StoreError::Conflict(Unique::HomeOrganisation)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -208,6 +278,46 @@ mod tests {
         for bad in ["", "a", "@b", "a@", "a@b@c", "a b@c"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn namespaced_keys() {
+        let acme = Namespace::Org(OrgId::new("org_acme".to_owned()));
+        let name = Username::parse("Alice").unwrap();
+        assert_eq!(name.key_in(&Namespace::Server), "alice");
+        assert_eq!(name.key_in(&acme), "org_acme alice");
+        let email = Email::parse("A@Example.com").unwrap();
+        assert_eq!(email.key_in(&acme), "org_acme a@example.com");
+        assert_eq!(Namespace::of(acme.home_org()), acme);
+        assert_eq!(Namespace::of(None), Namespace::Server);
+    }
+
+    #[test]
+    fn a_managed_user_joins_its_home_only() {
+        let acme = OrgId::new("org_acme".to_owned());
+        let other = OrgId::new("org_other".to_owned());
+        let mut user = NewUser {
+            id: UserId::new("usr_a".to_owned()),
+            username: Username::parse("a").unwrap(),
+            email: Email::parse("a@b").unwrap(),
+            display_name: "a".into(),
+            password_hash: None,
+            home: Namespace::Org(acme.clone()),
+        };
+        assert_eq!(
+            user.initial_membership(None).unwrap(),
+            Some((acme.clone(), Role::Member))
+        );
+        assert_eq!(
+            user.initial_membership(Some((&acme, Role::Owner))).unwrap(),
+            Some((acme.clone(), Role::Owner))
+        );
+        assert!(matches!(
+            user.initial_membership(Some((&other, Role::Member))),
+            Err(StoreError::Conflict(Unique::HomeOrganisation))
+        ));
+        user.home = Namespace::Server;
+        assert_eq!(user.initial_membership(None).unwrap(), None);
     }
 
     #[test]

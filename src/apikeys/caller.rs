@@ -157,7 +157,7 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::store::{OrgStore, UserStore};
+    use crate::accounts::store::OrgStore;
     use crate::accounts::types::{Role, User};
     use crate::apikeys::service::NewKey;
     use crate::oauth::store::GrantStore;

@@ -3,7 +3,7 @@
 
 use super::service::{self, ApiKeyError, KeyFormat, NewKey, Principal, UsageLog};
 use super::types::ApiKey;
-use crate::accounts::store::{OrgStore, UserStore};
+use crate::accounts::store::OrgStore;
 use crate::accounts::types::{Organisation, Role, User};
 use crate::apikeys::store::ApiKeyStore;
 use crate::clock::UnixTime;

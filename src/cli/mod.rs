@@ -17,10 +17,11 @@ use serde_json::json;
 use crate::accounts::password::PasswordHasher;
 use crate::accounts::service::{self, AccountError, CreateUser};
 use crate::accounts::store::UserStore;
-use crate::accounts::types::Role;
+use crate::accounts::types::{Role, User};
 use crate::audit::RequestMeta;
 use crate::clock::{SystemClock, rfc3339};
 use crate::config::Settings;
+use crate::deprovision;
 use crate::ids::{ClientId, KeyId};
 use crate::store::{Store, StoreError};
 
@@ -171,7 +172,8 @@ pub enum UserCommand {
     Create(UserCreate),
     /// List users.
     List,
-    /// Disable a user: their sessions stop working at once.
+    /// Disable a user: their sessions, tokens, API keys and pending sign-ins end at once, and
+    /// stay ended when the user is enabled again.
     Disable { username: String },
     /// Enable a disabled user.
     Enable { username: String },
@@ -292,11 +294,16 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
         Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
         Command::User(UserCommand::Disable { username }) => {
             let store = open_store(settings)?;
-            let user = service::set_disabled(&store, &clock, &username, true, &meta)?;
+            let user = service::user_named(&store, &username)?;
+            let ended = deprovision::disable(&store, &clock, &user, None, &meta)?;
+            let user = User {
+                disabled: true,
+                ..user
+            };
             print(
                 json_mode,
                 json!(user),
-                format!("disabled user {}", user.username),
+                format!("disabled user {} ({})", user.username, ended.summary()),
             );
         }
         Command::User(UserCommand::Delete { username }) => {
@@ -310,7 +317,12 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
         }
         Command::User(UserCommand::Enable { username }) => {
             let store = open_store(settings)?;
-            let user = service::set_disabled(&store, &clock, &username, false, &meta)?;
+            let user = service::user_named(&store, &username)?;
+            deprovision::enable(&store, &clock, &user, None, &meta)?;
+            let user = User {
+                disabled: false,
+                ..user
+            };
             print(
                 json_mode,
                 json!(user),

@@ -9,6 +9,7 @@ use crate::accounts::types::Role;
 use crate::audit::RequestMeta;
 use crate::clock::SystemClock;
 use crate::config::Settings;
+use crate::deprovision;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum OrgCommand {
@@ -39,7 +40,8 @@ pub enum OrgCommand {
         #[arg(long, default_value = "member", value_parser = ["owner", "admin", "member"])]
         role: String,
     },
-    /// Remove a user from an organisation; their API keys there are revoked at once.
+    /// Remove a user from an organisation: their keys, sessions, grants and pending sign-ins
+    /// there end at once (a managed account is disabled).
     RemoveMember {
         #[arg(long)]
         org: String,
@@ -152,11 +154,18 @@ pub fn run_org(
         }
         OrgCommand::RemoveMember { org, user } => {
             let store = open_store(settings)?;
-            let (user, org) = service::remove_member(&store, &clock, &org, &user, &meta)?;
+            let org = service::org_named(&store, &org)?;
+            let user = service::user_named(&store, &user)?;
+            let ended = deprovision::remove_from_org(&store, &clock, &org, &user, None, &meta)?;
             print(
                 json_mode,
-                json!({"removed": user.id, "org": org.name}),
-                format!("removed {} from {}", user.username, org.name),
+                json!({"removed": user.id, "org": org.name, "ended": ended}),
+                format!(
+                    "removed {} from {} ({})",
+                    user.username,
+                    org.name,
+                    ended.summary()
+                ),
             );
         }
         OrgCommand::AddMember { org, user, role } => {

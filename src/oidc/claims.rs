@@ -105,6 +105,7 @@ mod tests {
             disabled: false,
             created_at: 1_600_000_000,
             updated_at: 1_700_000_000,
+            home_org: None,
         }
     }
 

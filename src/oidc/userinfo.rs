@@ -53,7 +53,6 @@ pub fn userinfo<S: OAuthStore>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::store::UserStore;
     use crate::accounts::types::Role;
     use crate::oauth::store::GrantStore;
     use crate::oauth::types::AccessTokenRecord;

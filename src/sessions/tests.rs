@@ -3,7 +3,6 @@
 
 use super::service::{self, SessionPolicy, SessionSecret};
 use super::store::SessionStore;
-use crate::accounts::store::UserStore;
 use crate::accounts::types::User;
 use crate::audit::{AuditKind, AuditStore, RequestMeta};
 use crate::clock::{Clock, ManualClock, UnixTime};

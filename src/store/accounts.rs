@@ -2,9 +2,9 @@ use diesel::prelude::*;
 
 use super::rows::{MembershipRow, OrgRow, UserRow};
 use super::schema::{group_members, groups, memberships, organisations, users};
-use super::{DbConn, Store, StoreError, StoreResult};
+use super::{DbConn, Store, StoreError, StoreResult, Unique};
 use crate::accounts::store::{OrgStore, UserStore};
-use crate::accounts::types::{Membership, NewUser, Organisation, Role, User};
+use crate::accounts::types::{Membership, Namespace, NewUser, Organisation, Role, User};
 use crate::clock::UnixTime;
 use crate::ids::{GroupId, OrgId, UserId};
 
@@ -43,24 +43,26 @@ pub(super) fn create_user(
     org: Option<(&OrgId, Role)>,
     now: UnixTime,
 ) -> StoreResult<User> {
+    let membership = user.initial_membership(org)?;
     let row = UserRow {
         id: user.id.as_str().to_owned(),
         username: user.username.as_str().to_owned(),
-        username_key: user.username.key(),
+        username_key: user.username.key_in(&user.home),
         email: user.email.as_str().to_owned(),
-        email_key: user.email.key(),
+        email_key: user.email.key_in(&user.home),
         display_name: user.display_name.clone(),
         password_hash: user.password_hash.clone(),
         disabled: false,
         created_at: now,
         updated_at: now,
+        home_org: user.home.home_org().map(|o| o.as_str().to_owned()),
     };
     conn.transaction(|conn| {
         diesel::insert_into(users::table)
             .values(&row)
             .execute(conn)?;
-        if let Some((org_id, role)) = org {
-            insert_membership(conn, org_id, &user.id, role, now)?;
+        if let Some((org_id, role)) = &membership {
+            insert_membership(conn, org_id, &user.id, *role, now)?;
         }
         Ok::<_, StoreError>(())
     })?;
@@ -149,6 +151,7 @@ impl UserStore for Store {
 
     fn find_user_for_login(&self, login_key: &str) -> StoreResult<Option<(User, Option<String>)>> {
         Ok(users::table
+            .filter(users::home_org.is_null())
             .filter(
                 users::username_key
                     .eq(login_key)
@@ -171,7 +174,44 @@ impl UserStore for Store {
 
     fn find_user_by_username(&self, username_key: &str) -> StoreResult<Option<User>> {
         Ok(users::table
+            .filter(users::home_org.is_null())
             .filter(users::username_key.eq(username_key))
+            .select(UserRow::as_select())
+            .get_result(&mut *self.conn()?)
+            .optional()?
+            .map(Into::into))
+    }
+
+    fn find_member_by_email(&self, org_id: &OrgId, email_key: &str) -> StoreResult<Vec<User>> {
+        let managed = Namespace::Org(org_id.clone()).stored_key(email_key);
+        Ok(users::table
+            .inner_join(memberships::table)
+            .filter(memberships::org_id.eq(org_id.as_str()))
+            .filter(
+                users::home_org
+                    .is_null()
+                    .and(users::email_key.eq(email_key))
+                    .or(users::home_org
+                        .eq(org_id.as_str())
+                        .and(users::email_key.eq(&managed))),
+            )
+            .order(users::home_org.is_not_null())
+            .select(UserRow::as_select())
+            .load(&mut *self.conn()?)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    fn find_managed_by_username(
+        &self,
+        org_id: &OrgId,
+        username_key: &str,
+    ) -> StoreResult<Option<User>> {
+        let key = Namespace::Org(org_id.clone()).stored_key(username_key);
+        Ok(users::table
+            .filter(users::home_org.eq(org_id.as_str()))
+            .filter(users::username_key.eq(key))
             .select(UserRow::as_select())
             .get_result(&mut *self.conn()?)
             .optional()?
@@ -186,17 +226,6 @@ impl UserStore for Store {
             .into_iter()
             .map(Into::into)
             .collect())
-    }
-
-    fn set_user_disabled(&self, id: &UserId, disabled: bool, now: UnixTime) -> StoreResult<()> {
-        let n = diesel::update(users::table.find(id.as_str()))
-            .set((users::disabled.eq(disabled), users::updated_at.eq(now)))
-            .execute(&mut *self.conn()?)?;
-        if n == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
     }
 
     fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>> {
@@ -255,32 +284,30 @@ impl UserStore for Store {
         role: Role,
         now: UnixTime,
     ) -> StoreResult<()> {
-        insert_membership(&mut *self.conn()?, org_id, user_id, role, now)
-    }
-
-    fn remove_membership(
-        &self,
-        org_id: &OrgId,
-        user_id: &UserId,
-        now: UnixTime,
-    ) -> StoreResult<bool> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
-            super::apikeys::revoke_user_keys(conn, user_id, Some(org_id), now)?;
-            Ok(
-                diesel::delete(memberships::table.find((org_id.as_str(), user_id.as_str())))
-                    .execute(conn)?
-                    == 1,
-            )
+            let home: Option<Option<String>> = users::table
+                .find(user_id.as_str())
+                .select(users::home_org)
+                .get_result(conn)
+                .optional()?;
+            match home {
+                None => Err(StoreError::NotFound),
+                Some(Some(home)) if home != org_id.as_str() => {
+                    Err(StoreError::Conflict(Unique::HomeOrganisation))
+                }
+                Some(_) => insert_membership(conn, org_id, user_id, role, now),
+            }
         })
     }
 
     fn delete_user(&self, user_id: &UserId, now: UnixTime) -> StoreResult<bool> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
-            super::apikeys::revoke_user_keys(conn, user_id, None, now)?;
-            // Sessions, grants, tokens, memberships and device codes go with the row (ON
-            // DELETE CASCADE).
+            // Everything disabling ends (tokens have no foreign key to the user), then the
+            // row: sessions, grants, memberships, flows and device codes go with it (ON DELETE
+            // CASCADE).
+            super::deprovision::end_access(conn, user_id, None, now)?;
             Ok(diesel::delete(users::table.find(user_id.as_str())).execute(conn)? == 1)
         })
     }

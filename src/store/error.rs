@@ -33,6 +33,8 @@ pub enum Unique {
     Organisation,
     /// An application's name in its organisation.
     Application,
+    /// A managed account belongs to its home organisation only: a membership elsewhere.
+    HomeOrganisation,
     /// Any other unique key (a token or code hash, a user code, a group name...).
     Record,
 }
@@ -44,6 +46,7 @@ impl Unique {
             Unique::Email => "email",
             Unique::Organisation => "organisation",
             Unique::Application => "application",
+            Unique::HomeOrganisation => "home organisation",
             Unique::Record => "record",
         }
     }

@@ -12,6 +12,7 @@ mod accounts;
 mod apikeys;
 mod audit;
 pub mod db;
+mod deprovision;
 mod device;
 mod error;
 mod flows;

@@ -47,6 +47,7 @@ pub struct UserRow {
     pub disabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    pub home_org: Option<String>,
 }
 
 impl UserRow {
@@ -59,6 +60,7 @@ impl UserRow {
             disabled: self.disabled,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            home_org: self.home_org.map(OrgId::new),
         };
         (user, self.password_hash)
     }

@@ -363,19 +363,7 @@ async fn member_keys_follow_the_member(backend: Backend) {
         json!(["read:org"]),
         "limited to what a member holds"
     );
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        use mintgate::accounts::store::{OrgStore, UserStore};
-        let org = state.store.find_org("default").unwrap().unwrap();
-        assert!(
-            state
-                .store
-                .remove_membership(&org.id, &member.id, state.clock.now())
-                .unwrap()
-        );
-    })
-    .await
-    .unwrap();
+    app.remove_member("default", &member.username).await;
     let (status, body, _) = call(
         &app,
         reqwest::Method::GET,

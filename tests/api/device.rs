@@ -10,7 +10,7 @@ use crate::helpers::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mintgate");
 
-async fn start(app: &TestApp) -> Value {
+pub(crate) async fn start(app: &TestApp) -> Value {
     let res = new_client()
         .post(app.url("/oauth/device_authorization"))
         .form(&[
@@ -24,7 +24,7 @@ async fn start(app: &TestApp) -> Value {
     res.json().await.unwrap()
 }
 
-async fn poll(app: &TestApp, device_code: &str) -> (u16, Value) {
+pub(crate) async fn poll(app: &TestApp, device_code: &str) -> (u16, Value) {
     let res = new_client()
         .post(app.url("/oauth/token"))
         .form(&[
@@ -39,7 +39,7 @@ async fn poll(app: &TestApp, device_code: &str) -> (u16, Value) {
 }
 
 /// Enters `code` on /device as the signed-in `browser`, then answers `decision`.
-async fn answer(
+pub(crate) async fn answer(
     app: &TestApp,
     browser: &reqwest::Client,
     code: &str,

@@ -703,6 +703,59 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Disables `username` through the deprovision service (as the CLI does).
+    pub async fn disable_user(&self, username: &str) -> mintgate::deprovision::Ended {
+        let state = self.state.clone();
+        let username = username.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let user = mintgate::accounts::service::user_named(&state.store, &username).unwrap();
+            let clock = state.clock.as_ref();
+            mintgate::deprovision::disable(&state.store, clock, &user, None, &Default::default())
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Enables `username` again through the deprovision service.
+    pub async fn enable_user(&self, username: &str) {
+        let state = self.state.clone();
+        let username = username.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let user = mintgate::accounts::service::user_named(&state.store, &username).unwrap();
+            let clock = state.clock.as_ref();
+            mintgate::deprovision::enable(&state.store, clock, &user, None, &Default::default())
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Removes `username` from the organisation `org` through the deprovision service.
+    pub async fn remove_member(&self, org: &str, username: &str) -> mintgate::deprovision::Ended {
+        let state = self.state.clone();
+        let (org, username) = (org.to_owned(), username.to_owned());
+        tokio::task::spawn_blocking(move || {
+            use mintgate::accounts::service::{org_named, user_named};
+            let org = org_named(&state.store, &org).unwrap();
+            let user = user_named(&state.store, &username).unwrap();
+            let clock = state.clock.as_ref();
+            mintgate::deprovision::remove_from_org(
+                &state.store,
+                clock,
+                &org,
+                &user,
+                None,
+                &Default::default(),
+            )
+            .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+}
+
 /// Runs an `async fn(Backend)` test once per backend: `both!(name);`.
 #[macro_export]
 macro_rules! both {

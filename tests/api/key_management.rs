@@ -242,14 +242,10 @@ async fn removing_a_user_or_membership_revokes_their_keys(backend: Backend) {
         use mintgate::apikeys::store::ApiKeyStore;
         let meta = Default::default();
         accounts::delete_user(&state.store, state.clock.as_ref(), "mallory", &meta).unwrap();
-        accounts::remove_member(
-            &state.store,
-            state.clock.as_ref(),
-            "default",
-            "trent",
-            &meta,
-        )
-        .unwrap();
+        let org = accounts::org_named(&state.store, "default").unwrap();
+        let clock = state.clock.as_ref();
+        mintgate::deprovision::remove_from_org(&state.store, clock, &org, &trent, None, &meta)
+            .unwrap();
         for id in [&mallory_key, &trent_key] {
             let key = state
                 .store

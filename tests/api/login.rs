@@ -47,19 +47,7 @@ async fn one_message_for_every_failure(backend: Backend) {
         return;
     };
     let user = app.create_user("dave", "dave-password-1").await;
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        mintgate::accounts::service::set_disabled(
-            &state.store,
-            state.clock.as_ref(),
-            &user.username,
-            true,
-            &Default::default(),
-        )
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    app.disable_user(&user.username).await;
     for (login, password) in [
         ("admin", "wrong password"),
         ("nobody", "whatever-password"),

@@ -144,19 +144,7 @@ async fn disabled_user_is_signed_out_at_once(backend: Backend) {
         303
     );
     assert!(app.account_page().await.is_some());
-    let state = app.state.clone();
-    tokio::task::spawn_blocking(move || {
-        mintgate::accounts::service::set_disabled(
-            &state.store,
-            state.clock.as_ref(),
-            "frank",
-            true,
-            &Default::default(),
-        )
-        .unwrap()
-    })
-    .await
-    .unwrap();
+    app.disable_user("frank").await;
     assert!(app.account_page().await.is_none());
 }
 

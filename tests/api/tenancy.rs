@@ -236,14 +236,11 @@ async fn organisation_clients(backend: Backend) {
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
-        service::remove_member(
-            &state.store,
-            state.clock.as_ref(),
-            "beta",
-            "carol",
-            &Default::default(),
-        )
-        .unwrap();
+        let (s, c) = (&state.store, state.clock.as_ref());
+        let org = service::org_named(s, "beta").unwrap();
+        let user = service::user_named(s, "carol").unwrap();
+        mintgate::deprovision::remove_from_org(s, c, &org, &user, None, &Default::default())
+            .unwrap();
     })
     .await
     .unwrap();

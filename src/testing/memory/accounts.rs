@@ -60,9 +60,14 @@ impl UserStore for MemoryStore {
         org: Option<(&OrgId, Role)>,
         now: UnixTime,
     ) -> StoreResult<User> {
+        let membership = user.initial_membership(org)?;
         let mut t = self.t();
         let (username_key, email_key) = (user.username.key(), user.email.key());
-        for (u, _) in t.users.values() {
+        for (u, _) in t
+            .users
+            .values()
+            .filter(|(u, _)| u.home_org.as_ref() == user.home.home_org())
+        {
             if u.username.to_lowercase() == username_key {
                 return Err(StoreError::Conflict(Unique::Username));
             }
@@ -78,14 +83,14 @@ impl UserStore for MemoryStore {
             disabled: false,
             created_at: now,
             updated_at: now,
+            home_org: user.home.home_org().cloned(),
         };
         t.users.insert(
             created.id.clone(),
             (created.clone(), user.password_hash.clone()),
         );
-        if let Some((org_id, role)) = org {
-            t.memberships
-                .push((org_id.clone(), created.id.clone(), role));
+        if let Some((org_id, role)) = membership {
+            t.memberships.push((org_id, created.id.clone(), role));
         }
         Ok(created)
     }
@@ -96,7 +101,9 @@ impl UserStore for MemoryStore {
             .users
             .values()
             .find(|(u, _)| {
-                u.username.to_lowercase() == login_key || u.email.to_lowercase() == login_key
+                u.home_org.is_none()
+                    && (u.username.to_lowercase() == login_key
+                        || u.email.to_lowercase() == login_key)
             })
             .cloned())
     }
@@ -110,7 +117,41 @@ impl UserStore for MemoryStore {
             .t()
             .users
             .values()
-            .find(|(u, _)| u.username.to_lowercase() == username_key)
+            .find(|(u, _)| u.home_org.is_none() && u.username.to_lowercase() == username_key)
+            .map(|(u, _)| u.clone()))
+    }
+
+    fn find_member_by_email(&self, org_id: &OrgId, email_key: &str) -> StoreResult<Vec<User>> {
+        let t = self.t();
+        let mut found: Vec<User> = t
+            .users
+            .values()
+            .map(|(u, _)| u)
+            .filter(|u| u.home_org.is_none() || u.home_org.as_ref() == Some(org_id))
+            .filter(|u| u.email.to_lowercase() == email_key)
+            .filter(|u| {
+                t.memberships
+                    .iter()
+                    .any(|(o, user, _)| o == org_id && *user == u.id)
+            })
+            .cloned()
+            .collect();
+        found.sort_by_key(|u| u.home_org.is_some());
+        Ok(found)
+    }
+
+    fn find_managed_by_username(
+        &self,
+        org_id: &OrgId,
+        username_key: &str,
+    ) -> StoreResult<Option<User>> {
+        Ok(self
+            .t()
+            .users
+            .values()
+            .find(|(u, _)| {
+                u.home_org.as_ref() == Some(org_id) && u.username.to_lowercase() == username_key
+            })
             .map(|(u, _)| u.clone()))
     }
 
@@ -118,14 +159,6 @@ impl UserStore for MemoryStore {
         let mut users: Vec<User> = self.t().users.values().map(|(u, _)| u.clone()).collect();
         users.sort_by_key(|u| u.username.to_lowercase());
         Ok(users)
-    }
-
-    fn set_user_disabled(&self, id: &UserId, disabled: bool, now: UnixTime) -> StoreResult<()> {
-        if let Some((u, _)) = self.t().users.get_mut(id) {
-            u.disabled = disabled;
-            u.updated_at = now;
-        }
-        Ok(())
     }
 
     fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>> {
@@ -181,6 +214,13 @@ impl UserStore for MemoryStore {
         _now: UnixTime,
     ) -> StoreResult<()> {
         let mut t = self.t();
+        match t.users.get(user_id) {
+            None => return Err(StoreError::NotFound),
+            Some((u, _)) if u.home_org.as_ref().is_some_and(|home| home != org_id) => {
+                return Err(StoreError::Conflict(Unique::HomeOrganisation));
+            }
+            Some(_) => {}
+        }
         if t.memberships
             .iter()
             .any(|(o, u, _)| o == org_id && u == user_id)
@@ -189,20 +229,6 @@ impl UserStore for MemoryStore {
         }
         t.memberships.push((org_id.clone(), user_id.clone(), role));
         Ok(())
-    }
-
-    fn remove_membership(
-        &self,
-        org_id: &OrgId,
-        user_id: &UserId,
-        now: UnixTime,
-    ) -> StoreResult<bool> {
-        let mut t = self.t();
-        t.revoke_user_keys(user_id, Some(org_id), now);
-        let before = t.memberships.len();
-        t.memberships
-            .retain(|(o, u, _)| !(o == org_id && u == user_id));
-        Ok(t.memberships.len() < before)
     }
 
     fn delete_user(&self, _user_id: &UserId, _now: UnixTime) -> StoreResult<bool> {
@@ -223,6 +249,34 @@ impl UserStore for MemoryStore {
 
     fn add_group_member(&self, _group_id: &GroupId, _user_id: &UserId) -> StoreResult<()> {
         not_in_the_fake()
+    }
+}
+
+/// The fakes' stand-ins for the deprovision service, for unit tests of what a disabled user or a
+/// lost membership no longer gets.
+impl MemoryStore {
+    /// Only the flag (the real store ends sessions and grants with it: `crate::deprovision`).
+    pub fn set_user_disabled(&self, id: &UserId, disabled: bool, now: UnixTime) -> StoreResult<()> {
+        if let Some((u, _)) = self.t().users.get_mut(id) {
+            u.disabled = disabled;
+            u.updated_at = now;
+        }
+        Ok(())
+    }
+
+    /// The membership and the user's keys there.
+    pub fn remove_membership(
+        &self,
+        org_id: &OrgId,
+        user_id: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
+        let mut t = self.t();
+        t.revoke_user_keys(user_id, Some(org_id), now);
+        let before = t.memberships.len();
+        t.memberships
+            .retain(|(o, u, _)| !(o == org_id && u == user_id));
+        Ok(t.memberships.len() < before)
     }
 }
 
