@@ -122,6 +122,13 @@ async fn picker_and_org_claims(backend: Backend) {
     // The account page shows the active organisation; switching to default changes new grants.
     let page = app.account_page_with(&b).await.unwrap();
     assert!(page.contains("Beta (admin)"), "{page}");
+    // Every signed-in page shows it, with the way to switch.
+    let page = b.get(app.url("/settings/security")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains(r#"<span class="org" id="active-org-banner">Beta · <a href="/account/organisation?return_to=%2Fsettings%2Fsecurity">switch</a>"#),
+        "{page}"
+    );
     let default_id = {
         let state = app.state.clone();
         tokio::task::spawn_blocking(move || {
