@@ -235,11 +235,23 @@ fn outcome_builder(
 ) -> (String, actix_web::HttpResponseBuilder) {
     let st = state(req);
     let (to, session, flow) = match outcome {
-        Outcome::SignedIn(done) => (resume_path(&done.resume), Some(&done.session), None),
-        Outcome::Enrol { completed, flow } => {
-            (SETTINGS_SECURITY, Some(&completed.session), flow.as_ref())
-        }
-        Outcome::SecondFactor { flow } => (LOGIN_FACTOR, None, flow.as_ref()),
+        // A user in several organisations chooses one before the page (issue #11).
+        Outcome::SignedIn(done) if done.choose_org && matches!(done.resume, Resume::Page(_)) => (
+            crate::web::picker_url(resume_path(&done.resume)),
+            Some(&done.session),
+            None,
+        ),
+        Outcome::SignedIn(done) => (
+            resume_path(&done.resume).to_owned(),
+            Some(&done.session),
+            None,
+        ),
+        Outcome::Enrol { completed, flow } => (
+            SETTINGS_SECURITY.to_owned(),
+            Some(&completed.session),
+            flow.as_ref(),
+        ),
+        Outcome::SecondFactor { flow } => (LOGIN_FACTOR.to_owned(), None, flow.as_ref()),
     };
     let mut res = HttpResponse::build(status);
     if let Some(session) = session {
@@ -257,7 +269,7 @@ fn outcome_builder(
             FLOW_TTL,
         ));
     }
-    (to.to_owned(), res)
+    (to, res)
 }
 
 /// Where a step-up flow (`flow`, begun for a signed-in session) sends the browser first, as

@@ -311,6 +311,10 @@ pub struct Completed {
     pub resume: Resume,
     /// The session was stepped up in place (same `sid`), not started.
     pub stepped_up: bool,
+    /// A new session of a user in several organisations, none of them the sign-in's: the
+    /// organisation picker asks before a page is resumed (an authorization request asks
+    /// itself, unless its client settles the organisation).
+    pub choose_org: bool,
 }
 
 /// Where a method done leaves the sign-in.
@@ -581,6 +585,7 @@ pub fn complete<S: SessionStore + AuditStore + UserStore>(
                         session: secret,
                         resume: flow.resume.clone(),
                         stepped_up: true,
+                        choose_org: false,
                     });
                 }
             }
@@ -592,11 +597,13 @@ pub fn complete<S: SessionStore + AuditStore + UserStore>(
     }
     let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
     let org = session_org(store, &user.id, flow.org_id.as_ref())?;
+    let choose_org = org.is_none() && store.memberships(&user.id)?.len() > 1;
     let (secret, _) = sessions::start(store, clock, policy, user, &amr, org, meta)?;
     Ok(Completed {
         session: secret,
         resume: flow.resume.clone(),
         stepped_up: false,
+        choose_org,
     })
 }
 
