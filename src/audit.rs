@@ -44,6 +44,23 @@ pub enum AuditKind {
     MemberRoleChanged,
     GroupCreated,
     GroupMemberAdded,
+    /// An SSO connection was added, disabled, enabled or deleted (subject: its id).
+    SsoConnectionAdded,
+    SsoConnectionDisabled,
+    SsoConnectionEnabled,
+    SsoConnectionDeleted,
+    /// An organisation claimed an e-mail domain (pending until verified).
+    OrgDomainClaimed,
+    /// A claimed domain was verified (detail: `dns` or `operator`).
+    OrgDomainVerified,
+    /// A domain verification was refused (detail: why).
+    OrgDomainRefused,
+    /// An organisation's requirement of SSO was set (detail: `true`/`false`).
+    OrgRequireSsoSet,
+    /// A password sign-in was refused: an organisation of the user requires SSO.
+    SignInSsoRequired,
+    /// An owner of an organisation that requires SSO signed in with a password.
+    SignInBreakGlass,
 }
 
 impl AuditKind {
@@ -76,6 +93,16 @@ impl AuditKind {
             AuditKind::MemberRoleChanged => "membership.role_changed",
             AuditKind::GroupCreated => "group.created",
             AuditKind::GroupMemberAdded => "group.member_added",
+            AuditKind::SsoConnectionAdded => "sso.connection.added",
+            AuditKind::SsoConnectionDisabled => "sso.connection.disabled",
+            AuditKind::SsoConnectionEnabled => "sso.connection.enabled",
+            AuditKind::SsoConnectionDeleted => "sso.connection.deleted",
+            AuditKind::OrgDomainClaimed => "org.domain.claimed",
+            AuditKind::OrgDomainVerified => "org.domain.verified",
+            AuditKind::OrgDomainRefused => "org.domain.refused",
+            AuditKind::OrgRequireSsoSet => "org.require_sso.set",
+            AuditKind::SignInSsoRequired => "signin.sso_required",
+            AuditKind::SignInBreakGlass => "signin.break_glass",
         }
     }
 }

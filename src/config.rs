@@ -39,6 +39,8 @@ pub struct Settings {
     pub api_keys: ApiKeySettings,
     #[serde(flatten)]
     pub first_run: FirstRunSettings,
+    #[serde(flatten)]
+    pub federation: FederationSettings,
 }
 
 /// Where mintgate listens and how it names itself.
@@ -114,6 +116,15 @@ pub struct LoginSettings {
     pub password_hash_queue: usize,
 }
 
+/// Enterprise federation (SSO connections and verified domains).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FederationSettings {
+    /// The DNS server that domain verification asks for `_mintgate-challenge.<domain>` TXT
+    /// records (`127.0.0.1:5353`); unset: the first `nameserver` of `/etc/resolv.conf`.
+    pub dns_resolver: Option<SocketAddr>,
+}
+
 /// The authorization server. Token lifetimes are per client (`mintgate client create`), not
 /// configured here.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -176,6 +187,7 @@ impl Default for Settings {
             oauth: OAuthSettings::default(),
             api_keys: ApiKeySettings::default(),
             first_run: FirstRunSettings::default(),
+            federation: FederationSettings::default(),
         }
     }
 }
@@ -284,6 +296,7 @@ impl Settings {
             oauth: figment.extract().map_err(load_error)?,
             api_keys: figment.extract().map_err(load_error)?,
             first_run: figment.extract().map_err(load_error)?,
+            federation: figment.extract().map_err(load_error)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -498,6 +511,7 @@ mod load_tests {
                 "data_dir",
                 "database_pool_size",
                 "database_url",
+                "dns_resolver",
                 "issuer",
                 "log_format",
                 "login_failure_window",

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use crate::web::error::WebError;
 use crate::web::paths::*;
 use crate::web::see_other;
-use crate::{accounts, apikeys, mfa, oauth, oidc, ops, v1};
+use crate::{accounts, apikeys, federation, mfa, oauth, oidc, ops, v1};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { see_other(ACCOUNT) }))
@@ -16,6 +16,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource(LOGIN)
                 .route(web::get().to(accounts::http::login_page))
                 .route(web::post().to(accounts::http::login_submit)),
+        )
+        .service(
+            web::resource(LOGIN_SSO).route(web::post().to(federation::http::continue_with_sso)),
+        )
+        .service(web::resource(SETTINGS_SSO).route(web::get().to(federation::http::sso_page)))
+        .service(
+            web::resource(SETTINGS_SSO_CONNECTIONS)
+                .route(web::post().to(federation::http::add_connection)),
+        )
+        .service(
+            web::resource(SETTINGS_SSO_CONNECTION_ACTION)
+                .route(web::post().to(federation::http::connection_action)),
+        )
+        .service(
+            web::resource(SETTINGS_SSO_DOMAINS)
+                .route(web::post().to(federation::http::claim_domain)),
+        )
+        .service(
+            web::resource(SETTINGS_SSO_DOMAIN_VERIFY)
+                .route(web::post().to(federation::http::verify_domain)),
+        )
+        .service(
+            web::resource(SETTINGS_SSO_REQUIRE)
+                .route(web::post().to(federation::http::set_require_sso)),
         )
         .service(web::resource(LOGIN_FACTOR).route(web::get().to(mfa::http::factor_page)))
         .service(

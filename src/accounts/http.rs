@@ -19,8 +19,8 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, session_secret, state};
 use crate::web::paths::{
-    ACCOUNT, ACCOUNT_ORGANISATION, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR, LOGOUT,
-    SETTINGS_SECURITY,
+    ACCOUNT, ACCOUNT_ORGANISATION, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR,
+    LOGIN_SSO, LOGOUT, SETTINGS_SECURITY,
 };
 use crate::web::{cookies, csrf, html};
 use crate::web::{login_redirect_with, see_other};
@@ -50,6 +50,9 @@ struct LoginPage<'a> {
     /// The tag of the pending sign-in this page continues (see [`flow_tag`]).
     flow: Option<&'a str>,
     login: &'a str,
+    /// What was typed into "Continue with SSO".
+    sso: &'a str,
+    sso_action: &'a str,
     error: Option<&'a str>,
     /// Offer passkeys (the issuer is a domain name, see `crate::mfa::passkeys`).
     passkeys: bool,
@@ -101,6 +104,30 @@ fn login_response(
     error: Option<&str>,
     retry_after: Option<u64>,
 ) -> Result<HttpResponse, WebError> {
+    login_page_with(req, status, return_to, login, "", error, retry_after)
+}
+
+/// The sign-in page again, after "Continue with SSO" (`sso`: what was typed) did not route.
+pub fn login_page_response(
+    req: &HttpRequest,
+    status: StatusCode,
+    return_to: &str,
+    login: &str,
+    sso: &str,
+    error: Option<&str>,
+) -> Result<HttpResponse, WebError> {
+    login_page_with(req, status, return_to, login, sso, error, None)
+}
+
+fn login_page_with(
+    req: &HttpRequest,
+    status: StatusCode,
+    return_to: &str,
+    login: &str,
+    sso: &str,
+    error: Option<&str>,
+    retry_after: Option<u64>,
+) -> Result<HttpResponse, WebError> {
     let st = state(req);
     let flow = (return_to == AUTHORIZE_RESUME)
         .then(|| flow_tag(req))
@@ -117,6 +144,8 @@ fn login_response(
             return_to,
             flow: flow.as_deref(),
             login,
+            sso: &sso.chars().take(254).collect::<String>(),
+            sso_action: LOGIN_SSO,
             error,
             passkeys: st.relying_party.is_some(),
         },
@@ -186,6 +215,14 @@ pub async fn login_submit(
         Err(e @ SignInError::Invalid) => login_response(
             &req,
             StatusCode::UNAUTHORIZED,
+            &return_to,
+            &login,
+            Some(&e.to_string()),
+            None,
+        ),
+        Err(e @ SignInError::SsoRequired { .. }) => login_response(
+            &req,
+            StatusCode::FORBIDDEN,
             &return_to,
             &login,
             Some(&e.to_string()),

@@ -17,6 +17,12 @@ pub enum SignInError {
     /// One answer for unknown user, wrong password and disabled account.
     #[error("Invalid username or password")]
     Invalid,
+    /// The password was right, but an organisation of the user requires SSO and the user is
+    /// not its owner (see `crate::federation::policy`).
+    #[error(
+        "{org} requires single sign-on: use \"Continue with SSO\" with your work e-mail address or the organisation's name"
+    )]
+    SsoRequired { org: String },
     #[error("too many failed sign-ins; try again in {retry_after} s")]
     Throttled { retry_after: u64 },
     #[error(transparent)]

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod auth;
 mod failure;
 mod org;
+mod sso;
 
 pub use failure::CliFailure;
 use secrecy::{ExposeSecret, SecretString};
@@ -68,6 +69,9 @@ pub enum Command {
     /// Token signing keys.
     #[command(subcommand, name = "signing-key")]
     SigningKey(SigningKeyCommand),
+    /// An organisation's SSO connections.
+    #[command(subcommand)]
+    Sso(sso::SsoCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -292,6 +296,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
         Command::Auth(command) => auth::run(command, settings.server.issuer_str(), json_mode)?,
         Command::ApiKey(command) => api_key_command(command, settings, json_mode)?,
         Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
+        Command::Sso(command) => sso::run(command, settings, json_mode)?,
         Command::User(UserCommand::Disable { username }) => {
             let store = open_store(settings)?;
             let user = service::user_named(&store, &username)?;

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{CliFailure, open_store, print};
+use super::{CliFailure, open_store, print, sso};
 use crate::accounts::members::{self, MemberChange};
 use crate::accounts::service;
 use crate::accounts::types::Role;
@@ -30,6 +30,22 @@ pub enum OrgCommand {
         /// and no token is issued to a session without one.
         #[arg(long)]
         require_mfa: Option<bool>,
+        /// Require SSO of members: they cannot sign in with a password (owners still can,
+        /// audited as break-glass).
+        #[arg(long)]
+        require_sso: Option<bool>,
+    },
+    /// Claim an e-mail domain for an organisation; prints the DNS TXT record that verifies it.
+    AddDomain {
+        #[arg(long)]
+        org: String,
+        domain: String,
+    },
+    /// Verify an organisation's domain without DNS (claiming it first when needed).
+    VerifyDomain {
+        #[arg(long)]
+        org: String,
+        domain: String,
     },
     /// Make a user a member of an organisation, or change their role there.
     AddMember {
@@ -90,6 +106,7 @@ pub fn run_org(
             api_key_max_lifetime,
             api_key_legacy_query,
             require_mfa,
+            require_sso,
         } => {
             use crate::accounts::store::OrgStore;
             let store = open_store(settings)?;
@@ -120,10 +137,13 @@ pub fn run_org(
                 }
                 _ => org,
             };
+            if let Some(require) = require_sso {
+                sso::set_require_sso(&store, &org, require)?;
+            }
             print(
                 json_mode,
                 json!({"name": org.name, "api_key_max_lifetime": max, "api_key_legacy_query": legacy,
-                           "require_mfa": org.require_mfa}),
+                           "require_mfa": org.require_mfa, "require_sso": require_sso}),
                 format!(
                     "{}: API keys live at most {}; ?api_key= {}; second factor {}",
                     org.name,
@@ -168,6 +188,14 @@ pub fn run_org(
                 ),
             );
         }
+        OrgCommand::AddDomain { org, domain } => {
+            sso::domain(sso::DomainCommand::Add { org, domain }, settings, json_mode)?
+        }
+        OrgCommand::VerifyDomain { org, domain } => sso::domain(
+            sso::DomainCommand::Verify { org, domain },
+            settings,
+            json_mode,
+        )?,
         OrgCommand::AddMember { org, user, role } => {
             let role: Role = role.parse()?;
             let store = open_store(settings)?;

@@ -5,5 +5,12 @@
 //! `types.rs` and `store.rs` are the shared contract; each piece (connections and domains,
 //! the upstream OpenID Connect relying party, just-in-time provisioning) lives in its own file.
 
+pub mod connections;
+pub mod dns;
+pub mod domains;
+pub mod error;
+pub mod http;
+pub mod policy;
+pub mod routing;
 pub mod store;
 pub mod types;

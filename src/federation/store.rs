@@ -2,7 +2,7 @@
 //! Every lookup that an organisation's admin makes takes the organisation.
 
 use crate::clock::UnixTime;
-use crate::federation::types::{Connection, ExternalIdentity, OrgDomain};
+use crate::federation::types::{Connection, ExternalIdentity, OrgDomain, SsoMembership};
 use crate::ids::{ConnectionId, OrgId, UserId};
 use crate::store::StoreResult;
 
@@ -50,4 +50,13 @@ pub trait ExternalIdentityStore {
     ) -> StoreResult<Option<UserId>>;
     /// Links; `Conflict` when (connection, subject) is already linked.
     fn link_external(&self, identity: &ExternalIdentity, now: UnixTime) -> StoreResult<()>;
+}
+
+/// An organisation's requirement of SSO (`organisations.require_sso`).
+pub trait SsoPolicyStore {
+    /// `false` when there is no such organisation.
+    fn set_org_require_sso(&self, org: &OrgId, require: bool) -> StoreResult<bool>;
+    fn org_requires_sso(&self, org: &OrgId) -> StoreResult<bool>;
+    /// The user's memberships in organisations that require SSO, with the user's role there.
+    fn sso_required_memberships(&self, user: &UserId) -> StoreResult<Vec<SsoMembership>>;
 }

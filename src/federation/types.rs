@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::types::Role;
 use crate::clock::UnixTime;
 use crate::ids::{ConnectionId, OrgId, UserId};
 
@@ -83,4 +84,12 @@ pub struct ExternalIdentity {
     pub connection_id: ConnectionId,
     pub subject: String,
     pub user_id: UserId,
+}
+
+/// A user's membership in an organisation that requires SSO.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoMembership {
+    pub org_id: OrgId,
+    pub org_name: String,
+    pub role: Role,
 }

@@ -16,6 +16,8 @@ use crate::authn::{self, Method};
 use crate::clock::{Clock, UnixTime};
 use crate::credentials::PlainFlowId;
 use crate::crypto;
+use crate::federation::policy;
+use crate::federation::store::SsoPolicyStore;
 use crate::ids::{OrgId, UserId};
 use crate::mfa::store::FactorStore;
 use crate::mfa::types::Factors;
@@ -338,7 +340,13 @@ pub enum Outcome {
 /// counts towards the flow's attempts. Then see [`record`].
 #[allow(clippy::too_many_arguments)]
 pub fn submit_password<
-    S: UserStore + AuditStore + ThrottleStore + SessionStore + FlowStore + FactorStore,
+    S: UserStore
+        + AuditStore
+        + ThrottleStore
+        + SessionStore
+        + FlowStore
+        + FactorStore
+        + SsoPolicyStore,
 >(
     store: &S,
     hasher: &PasswordHasher,
@@ -386,6 +394,11 @@ pub fn submit_password<
             return Err(e);
         }
     };
+    // The one place a password becomes a sign-in method: an organisation's SSO requirement
+    // is enforced here (owners pass, audited as break-glass).
+    if let Err(org) = policy::password_sign_in(store, clock, &user, meta)? {
+        return Err(SignInError::SsoRequired { org });
+    }
     Ok(record(
         store,
         clock,

@@ -15,6 +15,7 @@ pub mod db;
 mod deprovision;
 mod device;
 mod error;
+mod federation;
 mod flows;
 mod health;
 mod meta;

@@ -27,6 +27,19 @@ pub const SETTINGS_RECOVERY_CODES: &str = "/settings/security/recovery-codes";
 /// A TOTP code, and a recovery code, as the sign-in flow's second factor.
 pub const LOGIN_FACTOR_TOTP: &str = "/login/factor/totp";
 pub const LOGIN_FACTOR_RECOVERY: &str = "/login/factor/recovery";
+/// "Continue with SSO" on the sign-in page: an e-mail address or an organisation name, routed
+/// to the organisation's connection.
+pub const LOGIN_SSO: &str = "/login/sso";
+/// Upstream OpenID Connect sign-in through an SSO connection (`{connection}`: its id).
+pub const OIDC_START: &str = "/auth/oidc/{connection}/start";
+pub const OIDC_CALLBACK: &str = "/auth/oidc/{connection}/callback";
+/// Settings > Security > SSO: an organisation's connections, domains and SSO requirement.
+pub const SETTINGS_SSO: &str = "/settings/security/sso";
+pub const SETTINGS_SSO_CONNECTIONS: &str = "/settings/security/sso/connections";
+pub const SETTINGS_SSO_CONNECTION_ACTION: &str = "/settings/security/sso/connections/{id}/{action}";
+pub const SETTINGS_SSO_DOMAINS: &str = "/settings/security/sso/domains";
+pub const SETTINGS_SSO_DOMAIN_VERIFY: &str = "/settings/security/sso/domains/verify";
+pub const SETTINGS_SSO_REQUIRE: &str = "/settings/security/sso/require";
 pub const ACCOUNT: &str = "/account";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";

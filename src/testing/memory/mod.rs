@@ -5,6 +5,7 @@
 
 mod accounts;
 mod apikeys;
+mod federation;
 mod flows;
 mod mfa;
 mod oauth;
@@ -12,7 +13,7 @@ mod passkeys;
 mod sessions;
 mod totp;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::accounts::store::{OrgStore, Reservation, ThrottleStore, UserStore};
@@ -74,6 +75,8 @@ struct Tables {
     totp: HashMap<UserId, crate::mfa::store::TotpCredential>,
     /// Rows of `recovery_codes`.
     recovery_codes: Vec<totp::RecoveryRow>,
+    /// Organisations that require SSO.
+    sso_required: HashSet<OrgId>,
 }
 
 /// A row of `login_throttle`.
