@@ -70,3 +70,62 @@ pub fn password_sign_in<S: SsoPolicyStore + AuditStore>(
     )?;
     Ok(Ok(()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::store::UserStore;
+    use crate::clock::ManualClock;
+    use crate::testing::memory::MemoryStore;
+
+    fn kinds(store: &MemoryStore) -> Vec<String> {
+        store
+            .recent_events(50)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    #[test]
+    fn any_organisation_requiring_sso_refuses_unless_owner_there() {
+        let store = MemoryStore::new();
+        let clock = ManualClock::starting_now();
+        let meta = RequestMeta::default();
+        let (strict, lax) = (store.org("strict"), store.org("lax"));
+        let user = store.user("ana", Some((&lax, Role::Owner)));
+        assert_eq!(
+            password_sign_in(&store, &clock, &user, &meta).unwrap(),
+            Ok(())
+        );
+        assert!(
+            kinds(&store).is_empty(),
+            "nothing to audit without the requirement"
+        );
+
+        store
+            .add_membership(&strict.id, &user.id, Role::Member, 0)
+            .unwrap();
+        set_require_sso(&store, &clock, &strict.id, "strict", true, None, &meta).unwrap();
+        // Owner of an organisation that does not require SSO, member of one that does.
+        assert_eq!(
+            password_sign_in(&store, &clock, &user, &meta).unwrap(),
+            Err("strict".to_owned())
+        );
+        assert_eq!(kinds(&store)[0], "signin.sso_required");
+
+        // An owner where SSO is required: break-glass, audited.
+        let owner = store.user("olga", Some((&strict, Role::Owner)));
+        assert_eq!(
+            password_sign_in(&store, &clock, &owner, &meta).unwrap(),
+            Ok(())
+        );
+        assert_eq!(kinds(&store)[0], "signin.break_glass");
+
+        set_require_sso(&store, &clock, &strict.id, "strict", false, None, &meta).unwrap();
+        assert_eq!(
+            password_sign_in(&store, &clock, &user, &meta).unwrap(),
+            Ok(())
+        );
+    }
+}
