@@ -38,6 +38,12 @@ pub enum AuditKind {
     RecoveryCodeUsed,
     /// A new set of recovery codes replaced the old one.
     RecoveryCodesRegenerated,
+    /// A session's active organisation was chosen or switched (issue #11).
+    SessionOrgSwitched,
+    MemberAdded,
+    MemberRoleChanged,
+    GroupCreated,
+    GroupMemberAdded,
     /// An SSO connection was added, disabled, enabled or deleted (subject: its id).
     SsoConnectionAdded,
     SsoConnectionDisabled,
@@ -82,6 +88,11 @@ impl AuditKind {
             AuditKind::TotpRefused => "mfa.totp.refused",
             AuditKind::RecoveryCodeUsed => "mfa.recovery_code.used",
             AuditKind::RecoveryCodesRegenerated => "mfa.recovery_codes.regenerated",
+            AuditKind::SessionOrgSwitched => "session.org.switched",
+            AuditKind::MemberAdded => "membership.added",
+            AuditKind::MemberRoleChanged => "membership.role_changed",
+            AuditKind::GroupCreated => "group.created",
+            AuditKind::GroupMemberAdded => "group.member_added",
             AuditKind::SsoConnectionAdded => "sso.connection.added",
             AuditKind::SsoConnectionDisabled => "sso.connection.disabled",
             AuditKind::SsoConnectionEnabled => "sso.connection.enabled",

@@ -36,6 +36,8 @@ mod sso_domains;
 mod sso_support;
 mod store;
 mod template;
+mod tenancy;
+mod tenancy_cli;
 mod throttle_rules;
 mod token_hardening;
 mod userinfo;
