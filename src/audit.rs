@@ -46,6 +46,12 @@ pub enum AuditKind {
     SsoUserLinked,
     /// An SSO sign-in was refused (detail: the connection and why).
     SsoRefused,
+    /// A session's active organisation was chosen or switched (issue #11).
+    SessionOrgSwitched,
+    MemberAdded,
+    MemberRoleChanged,
+    GroupCreated,
+    GroupMemberAdded,
     /// An SSO connection was added, disabled, enabled or deleted (subject: its id).
     SsoConnectionAdded,
     SsoConnectionDisabled,
@@ -94,6 +100,11 @@ impl AuditKind {
             AuditKind::SsoUserCreated => "sso.user.created",
             AuditKind::SsoUserLinked => "sso.user.linked",
             AuditKind::SsoRefused => "sso.refused",
+            AuditKind::SessionOrgSwitched => "session.org.switched",
+            AuditKind::MemberAdded => "membership.added",
+            AuditKind::MemberRoleChanged => "membership.role_changed",
+            AuditKind::GroupCreated => "group.created",
+            AuditKind::GroupMemberAdded => "group.member_added",
             AuditKind::SsoConnectionAdded => "sso.connection.added",
             AuditKind::SsoConnectionDisabled => "sso.connection.disabled",
             AuditKind::SsoConnectionEnabled => "sso.connection.enabled",

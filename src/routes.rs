@@ -103,6 +103,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(ACCOUNT).route(web::get().to(accounts::http::account_page)))
         .service(
+            web::resource(ACCOUNT_ORGANISATION)
+                .route(web::get().to(accounts::org_picker::picker_page))
+                .route(web::post().to(accounts::org_picker::pick)),
+        )
+        .service(
             web::resource(SETTINGS_ORGANISATION)
                 .route(web::get().to(accounts::org_http::organisation_page))
                 .route(web::post().to(accounts::org_http::set_require_mfa)),

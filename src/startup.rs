@@ -234,6 +234,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, St
             .app_data(routes::query_config())
             .app_data(routes::path_config())
             .app_data(web::PayloadConfig::new(limit))
+            .wrap(middleware::from_fn(crate::web::org_banner::show_active_org))
             .wrap(middleware::from_fn(crate::web::fill_error_bodies))
             .wrap(routes::security_headers(https))
             .wrap(middleware::from_fn(crate::ops::metrics::observe))

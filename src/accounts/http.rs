@@ -19,8 +19,8 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, session_secret, state};
 use crate::web::paths::{
-    ACCOUNT, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR, LOGIN_SSO, LOGOUT,
-    SETTINGS_SECURITY,
+    ACCOUNT, ACCOUNT_ORGANISATION, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR,
+    LOGIN_SSO, LOGOUT, SETTINGS_SECURITY,
 };
 use crate::web::{cookies, csrf, html};
 use crate::web::{login_redirect_with, see_other};
@@ -272,11 +272,23 @@ fn outcome_builder(
 ) -> (String, actix_web::HttpResponseBuilder) {
     let st = state(req);
     let (to, session, flow) = match outcome {
-        Outcome::SignedIn(done) => (resume_path(&done.resume), Some(&done.session), None),
-        Outcome::Enrol { completed, flow } => {
-            (SETTINGS_SECURITY, Some(&completed.session), flow.as_ref())
-        }
-        Outcome::SecondFactor { flow } => (LOGIN_FACTOR, None, flow.as_ref()),
+        // A user in several organisations chooses one before the page (issue #11).
+        Outcome::SignedIn(done) if done.choose_org && matches!(done.resume, Resume::Page(_)) => (
+            crate::web::picker_url(resume_path(&done.resume)),
+            Some(&done.session),
+            None,
+        ),
+        Outcome::SignedIn(done) => (
+            resume_path(&done.resume).to_owned(),
+            Some(&done.session),
+            None,
+        ),
+        Outcome::Enrol { completed, flow } => (
+            SETTINGS_SECURITY.to_owned(),
+            Some(&completed.session),
+            flow.as_ref(),
+        ),
+        Outcome::SecondFactor { flow } => (LOGIN_FACTOR.to_owned(), None, flow.as_ref()),
     };
     let mut res = HttpResponse::build(status);
     if let Some(session) = session {
@@ -294,7 +306,7 @@ fn outcome_builder(
             FLOW_TTL,
         ));
     }
-    (to.to_owned(), res)
+    (to, res)
 }
 
 /// Where a step-up flow (`flow`, begun for a signed-in session) sends the browser first, as
@@ -340,6 +352,9 @@ struct AccountPage<'a> {
     csrf: &'a str,
     user: &'a User,
     memberships: &'a [Membership],
+    /// The organisation the session acts in (issue #11), if any.
+    active: Option<&'a Membership>,
+    picker: &'a str,
     consents: &'a [ConsentRecord],
     logout: &'a str,
     revoke_consent: &'a str,
@@ -364,6 +379,8 @@ pub async fn account_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpR
             csrf: &token.token,
             user: signed_in.user(),
             memberships: &memberships,
+            active: signed_in.session().org.as_ref(),
+            picker: ACCOUNT_ORGANISATION,
             consents: &consents,
             logout: LOGOUT,
             revoke_consent: CONSENTS_REVOKE,

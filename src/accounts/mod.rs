@@ -1,7 +1,9 @@
 //! Users, organisations and memberships; password sign-in.
 
 pub mod http;
+pub mod members;
 pub mod org_http;
+pub mod org_picker;
 pub mod password;
 pub mod service;
 pub mod signin;

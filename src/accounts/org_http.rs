@@ -6,10 +6,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::service::ActiveOrg;
 use super::service::{self, AccountError};
 use super::types::Organisation;
 use crate::audit::RequestMeta;
 use crate::ids::OrgId;
+use crate::sessions::types::CurrentSession;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, state};
@@ -33,17 +35,35 @@ fn page_error(e: AccountError) -> WebError {
     }
 }
 
-/// `GET /settings/organisation`: the organisations the user administers, each with its MFA
-/// requirement; 403 for a user who administers none.
+/// The session's active organisation (see [`service::active_org`]): the picker first for a user
+/// in several with none active; 403 for a user in none.
+fn active_org_id(
+    st: &crate::web::state::AppState,
+    current: &CurrentSession,
+) -> Result<OrgId, WebError> {
+    match service::active_org(&st.store, current)? {
+        ActiveOrg::In(m) => Ok(m.org.id),
+        ActiveOrg::None => Err(WebError::Forbidden),
+        ActiveOrg::Choose => Err(WebError::ChooseOrganisation {
+            return_to: SETTINGS_ORGANISATION.to_owned(),
+        }),
+    }
+}
+
+/// `GET /settings/organisation`: the session's active organisation, with its MFA requirement,
+/// when the user administers it; 403 otherwise.
 pub async fn organisation_page(
     req: HttpRequest,
     signed_in: SignedIn,
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
     let (user_id, amr) = (signed_in.user().id.clone(), signed_in.amr().to_vec());
-    let orgs = web::block(move || service::administered_orgs(&st.store, &user_id, &amr))
-        .await?
-        .map_err(page_error)?;
+    let current = signed_in.session().clone();
+    let orgs = web::block(move || {
+        let active = active_org_id(&st, &current)?;
+        service::administered_orgs(&st.store, &user_id, &amr, Some(&active)).map_err(page_error)
+    })
+    .await??;
     if orgs.is_empty() {
         return Err(WebError::Forbidden);
     }
@@ -85,7 +105,12 @@ pub async fn set_require_mfa(
     let form = form.into_inner();
     let st = state(&req).clone();
     let (user_id, amr) = (signed_in.user().id.clone(), signed_in.amr().to_vec());
+    let current = signed_in.session().clone();
     web::block(move || {
+        // Only the organisation the session acts in.
+        if active_org_id(&st, &current)? != form.org {
+            return Err(WebError::Forbidden);
+        }
         service::admin_set_require_mfa(
             &st.store,
             st.clock.as_ref(),
@@ -95,8 +120,8 @@ pub async fn set_require_mfa(
             form.require_mfa,
             &meta,
         )
+        .map_err(page_error)
     })
-    .await?
-    .map_err(page_error)?;
+    .await??;
     Ok(see_other(SETTINGS_ORGANISATION))
 }

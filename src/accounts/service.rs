@@ -11,7 +11,9 @@ use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::Clock;
 use crate::ids::{OrgId, UserId};
 use crate::mfa::store::FactorStore;
-use crate::store::{StoreError, Unique};
+use crate::sessions::store::SessionStore;
+use crate::sessions::types::CurrentSession;
+use crate::store::{StoreError, StoreResult, Unique};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -28,6 +30,12 @@ pub enum AccountError {
     UnknownUser(String),
     #[error("that user is not a member of that organisation")]
     NotMember,
+    #[error("no group named `{0}` in that organisation")]
+    UnknownGroup(String),
+    #[error("a group of that name already exists in that organisation")]
+    DuplicateGroup,
+    #[error("a group name is 1 to 100 printable characters")]
+    GroupName,
     /// A managed account is a member of its home organisation only.
     #[error("that user is managed by another organisation and can only be a member of it")]
     ManagedElsewhere,
@@ -192,13 +200,15 @@ pub fn set_require_mfa<S: OrgStore + AuditStore>(
     })
 }
 
-/// The organisations `actor` administers (owner or admin), for the organisation settings page;
-/// refused to a session (`amr`) short of the organisation MFA requirement, which must not be
-/// able to turn it off.
+/// The organisation the session acts in, if `actor` administers it (owner or admin), for the
+/// organisation settings page (issue #11: a page acts in the session's active organisation
+/// only; `active` is [`active_org`]'s); refused to a session (`amr`) short of the organisation
+/// MFA requirement, which must not be able to turn it off.
 pub fn administered_orgs<S: UserStore + FactorStore>(
     store: &S,
     actor: &UserId,
     amr: &[String],
+    active: Option<&OrgId>,
 ) -> Result<Vec<Organisation>, AccountError> {
     if !store.factors(actor)?.allow(amr) {
         return Err(AccountError::SecondFactorRequired);
@@ -206,7 +216,7 @@ pub fn administered_orgs<S: UserStore + FactorStore>(
     Ok(store
         .memberships(actor)?
         .into_iter()
-        .filter(|m| m.role.is_admin())
+        .filter(|m| m.role.is_admin() && Some(&m.org.id) == active)
         .map(|m| m.org)
         .collect())
 }
@@ -222,7 +232,7 @@ pub fn admin_set_require_mfa<S: UserStore + OrgStore + AuditStore + FactorStore>
     require: bool,
     meta: &RequestMeta,
 ) -> Result<Organisation, AccountError> {
-    let org = administered_orgs(store, actor, amr)?
+    let org = administered_orgs(store, actor, amr, Some(org_id))?
         .into_iter()
         .find(|o| o.id == *org_id)
         .ok_or(AccountError::NotAdmin)?;
@@ -323,4 +333,51 @@ mod tests {
         }
         assert_eq!(username_base(&"a".repeat(80)).len(), 56);
     }
+}
+
+/// The organisation a signed-in page acts in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActiveOrg {
+    /// The session's active organisation, or the user's only one.
+    In(Membership),
+    /// The user is in no organisation.
+    None,
+    /// The user is in several and the session has none active: the picker asks.
+    Choose,
+}
+
+/// The organisation `current` acts in on the pages (API keys, applications, organisation
+/// settings): the session's active one (still a member: the session lookup checks), else the
+/// user's only one.
+pub fn active_org<S: UserStore>(store: &S, current: &CurrentSession) -> StoreResult<ActiveOrg> {
+    if let Some(m) = &current.org {
+        return Ok(ActiveOrg::In(m.clone()));
+    }
+    Ok(match store.memberships(&current.user.id)?.as_slice() {
+        [] => ActiveOrg::None,
+        [only] => ActiveOrg::In(only.clone()),
+        _ => ActiveOrg::Choose,
+    })
+}
+
+/// The organisation picker's choice: the session acts in `org_id` from now on (audited
+/// `session.org.switched`); refused unless the user is a member of it.
+pub fn switch_org<S: UserStore + SessionStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    current: &CurrentSession,
+    org_id: &OrgId,
+    meta: &RequestMeta,
+) -> Result<Organisation, AccountError> {
+    let m = store
+        .membership(&current.user.id, org_id)?
+        .ok_or(AccountError::NotMember)?;
+    store.set_session_org(&current.session.id_hash, Some(&m.org.id))?;
+    store.record_event(
+        &AuditEvent::new(clock.now(), AuditKind::SessionOrgSwitched, meta)
+            .user(&current.user.id)
+            .subject(&m.org.name)
+            .detail(m.org.id.to_string()),
+    )?;
+    Ok(m.org)
 }

@@ -10,6 +10,7 @@ pub trait OrgStore {
     /// `Conflict(Unique::Organisation)` when the name is taken (case-insensitively).
     fn create_org(&self, org: &Organisation, name_key: &str) -> StoreResult<()>;
     fn find_org(&self, name_key: &str) -> StoreResult<Option<Organisation>>;
+    fn find_org_by_id(&self, id: &OrgId) -> StoreResult<Option<Organisation>>;
     fn list_orgs(&self) -> StoreResult<Vec<Organisation>>;
     /// The organisation's API key policy.
     fn set_org_key_policy(
@@ -50,6 +51,11 @@ pub trait UserStore {
     ) -> StoreResult<Option<User>>;
     fn list_users(&self) -> StoreResult<Vec<User>>;
     fn memberships(&self, user_id: &UserId) -> StoreResult<Vec<Membership>>;
+    /// The user's membership of one organisation, if any: the organisation a session, grant or
+    /// token acts in counts only while this exists.
+    fn membership(&self, user_id: &UserId, org_id: &OrgId) -> StoreResult<Option<Membership>>;
+    /// Changes a member's role; `false` when the user is not a member.
+    fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool>;
     /// `Conflict(Unique::HomeOrganisation)` for a managed account outside its organisation,
     /// `Conflict(Record)` for a member already, `NotFound` for no such user.
     fn add_membership(
@@ -64,8 +70,11 @@ pub trait UserStore {
     /// transaction; `false` if there was no such user. Disabling a user or removing them from
     /// an organisation is the deprovision service's (`crate::deprovision`).
     fn delete_user(&self, user_id: &UserId, now: UnixTime) -> StoreResult<bool>;
-    /// Names of the groups the user belongs to, sorted.
-    fn user_groups(&self, user_id: &UserId) -> StoreResult<Vec<String>>;
+    /// Names of the groups the user belongs to in one organisation, sorted (a user in two
+    /// organisations never shows one's groups to the other's clients).
+    fn user_groups(&self, user_id: &UserId, org_id: &OrgId) -> StoreResult<Vec<String>>;
+    /// The organisation's group of this name (case-insensitively), if any.
+    fn find_group(&self, org_id: &OrgId, name: &str) -> StoreResult<Option<GroupId>>;
     /// Creates a group in an organisation (`Conflict` if the name is taken there).
     fn create_group(&self, org_id: &OrgId, name: &str, now: UnixTime) -> StoreResult<GroupId>;
     fn add_group_member(&self, group_id: &GroupId, user_id: &UserId) -> StoreResult<()>;

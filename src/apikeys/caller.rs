@@ -132,6 +132,7 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
     let user_id = t.user_id.as_ref().ok_or(ApiKeyError::Invalid)?;
     // A token acts for its grant: keys it creates may live as long as the grant (the refresh
     // family), not just the hour of this access token.
+    let org = live.org.map(|o| o.id);
     let (lifetime, authentication) = match live.grant {
         Some(grant) => {
             let authentication = Authentication {
@@ -142,7 +143,8 @@ pub fn resolve<S: ApiKeyStore + OAuthStore>(
         }
         None => (t.expires_at, None),
     };
-    let principal = service::principal_for_user(ctx.store, user_id, &t.scope, lifetime)?;
+    let principal =
+        service::principal_for_user(ctx.store, user_id, org.as_ref(), &t.scope, lifetime)?;
     Ok(Caller {
         principal,
         key: None,
@@ -257,6 +259,7 @@ mod tests {
                 expires_at: NOW + 86_400,
                 revoked_at: None,
                 resources: vec![],
+                org_id: Some(self.store.find_org("acme").unwrap().unwrap().id),
             };
             self.store.create_grant(&grant).unwrap();
             let token = format!("mg_token_{}", "t".repeat(43));

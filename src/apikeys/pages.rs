@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::service::{self, ApiKeyError, NewKey, Principal, ROTATE_AFTER};
 use super::types::{ApiKey, Application, KeyOwner};
-use crate::accounts::store::UserStore;
+use crate::accounts::service::{ActiveOrg, active_org};
 use crate::apikeys::store::ApiKeyStore;
 use crate::clock::rfc3339;
 use crate::ids::{ApplicationId, KeyId};
@@ -123,10 +123,15 @@ fn no_store(mut builder: actix_web::HttpResponseBuilder) -> actix_web::HttpRespo
     builder
 }
 
-/// A signed-in user acts on the pages with their role's scopes in their organisation.
+/// A signed-in user acts on the pages with their role's scopes in the session's active
+/// organisation (a user in several with none active is sent to the picker, back to `back`).
 /// A session short of the organisation MFA requirement is refused every page here: it must
 /// not mint or manage credentials that would outlive the requirement.
-fn principal(st: &AppState, current: &CurrentSession) -> Result<(Principal, bool), WebError> {
+fn principal(
+    st: &AppState,
+    current: &CurrentSession,
+    back: &str,
+) -> Result<(Principal, bool), WebError> {
     if !st
         .store
         .factors(&current.user.id)?
@@ -134,12 +139,19 @@ fn principal(st: &AppState, current: &CurrentSession) -> Result<(Principal, bool
     {
         return Err(WebError::SecondFactorRequired);
     }
-    let membership = st
-        .store
-        .memberships(&current.user.id)?
-        .into_iter()
-        .next()
-        .ok_or_else(|| WebError::BadRequest("You are not a member of any organisation.".into()))?;
+    let membership = match active_org(&st.store, current)? {
+        ActiveOrg::In(m) => m,
+        ActiveOrg::None => {
+            return Err(WebError::BadRequest(
+                "You are not a member of any organisation.".into(),
+            ));
+        }
+        ActiveOrg::Choose => {
+            return Err(WebError::ChooseOrganisation {
+                return_to: back.to_owned(),
+            });
+        }
+    };
     let is_admin = membership.role.is_admin();
     Ok((
         Principal {
@@ -177,7 +189,7 @@ async fn render_keys(
     let st = state(req).clone();
     let sid = current.session.sid.clone();
     let (p, is_admin, keys) = web::block(move || -> Result<_, WebError> {
-        let (p, is_admin) = principal(&st, &current)?;
+        let (p, is_admin) = principal(&st, &current, SETTINGS_API_KEYS)?;
         let keys = st.store.list_api_keys(&p.org_id)?;
         Ok((p, is_admin, keys))
     })
@@ -283,7 +295,7 @@ pub async fn create_key(
     let scopes = form.scopes;
     let cur = current.clone();
     let result = web::block(move || -> Result<_, WebError> {
-        let (p, _) = principal(&st, &cur)?;
+        let (p, _) = principal(&st, &cur, SETTINGS_API_KEYS)?;
         let input = NewKey {
             name: form.name,
             scopes,
@@ -357,7 +369,7 @@ pub async fn revoke_key(
     let current = signed_in.into_session();
     let st = state(&req).clone();
     let result = web::block(move || -> Result<_, WebError> {
-        let (p, _) = principal(&st, &current)?;
+        let (p, _) = principal(&st, &current, SETTINGS_API_KEYS)?;
         Ok(service::revoke(&st.store, &p, &id, st.clock.now()))
     })
     .await??;
@@ -378,7 +390,7 @@ async fn render_apps(
     let st = state(req).clone();
     let sid = current.session.sid.clone();
     let (p, is_admin, apps) = web::block(move || -> Result<_, WebError> {
-        let (p, is_admin) = principal(&st, &current)?;
+        let (p, is_admin) = principal(&st, &current, SETTINGS_APPLICATIONS)?;
         let apps = st.store.list_applications(&p.org_id)?;
         Ok((p, is_admin, apps))
     })
@@ -436,7 +448,7 @@ pub async fn create_application(
     let form = form.into_inner();
     let cur = current.clone();
     let result = web::block(move || -> Result<_, WebError> {
-        let (p, _) = principal(&st, &cur)?;
+        let (p, _) = principal(&st, &cur, SETTINGS_APPLICATIONS)?;
         Ok(service::create_application(
             &st.store,
             &st.key_format,
@@ -474,7 +486,7 @@ pub async fn delete_application(
     let st = state(&req).clone();
     let id = id.into_inner();
     let result = web::block(move || -> Result<_, WebError> {
-        let (p, _) = principal(&st, &current)?;
+        let (p, _) = principal(&st, &current, SETTINGS_APPLICATIONS)?;
         Ok(service::delete_application(
             &st.store,
             &p,

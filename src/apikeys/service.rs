@@ -185,16 +185,19 @@ pub fn verify<S: ApiKeyStore>(
 }
 
 /// The scopes and organisation an OAuth access token's user acts with on `/v1`.
+///
+/// The token acts in its grant's organisation (`org`), with the user's role there now: a token
+/// of a grant made in no organisation, or whose membership is gone, acts nowhere.
 pub fn principal_for_user<S: ApiKeyStore + crate::accounts::store::UserStore>(
     store: &S,
     user_id: &UserId,
+    org: Option<&OrgId>,
     token_scope: &Scopes,
     expires_at: UnixTime,
 ) -> Result<Principal, ApiKeyError> {
+    let org = org.ok_or(ApiKeyError::Invalid)?;
     let membership = store
-        .memberships(user_id)?
-        .into_iter()
-        .next()
+        .membership(user_id, org)?
         .ok_or(ApiKeyError::Invalid)?;
     let role_scope = role_scopes(membership.role);
     let api_scopes = Scopes::parse(

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod auth;
 mod failure;
+mod org;
 mod sso;
 
 pub use failure::CliFailure;
@@ -48,9 +49,12 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Organisations.
+    /// Organisations and their members.
     #[command(subcommand)]
-    Org(OrgCommand),
+    Org(org::OrgCommand),
+    /// An organisation's groups (the `groups` claim).
+    #[command(subcommand)]
+    Group(org::GroupCommand),
     /// Users.
     #[command(subcommand)]
     User(UserCommand),
@@ -73,7 +77,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints its id and (confidential clients) its secret, once.
-    Create(ClientCreate),
+    Create(Box<ClientCreate>),
     /// List clients.
     List,
     /// Delete a client and everything issued to it.
@@ -118,6 +122,10 @@ pub struct ClientCreate {
     /// the `aud` of its access tokens. Default: only the configured api_audience.
     #[arg(long = "resource")]
     pub resources: Vec<String>,
+    /// The organisation (name or id) that owns the client: it admits only that organisation's
+    /// members. Without: the operator's first-party client, for every organisation.
+    #[arg(long)]
+    pub org: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,52 +168,6 @@ pub enum SigningKeyCommand {
     },
     /// List keys with their activation and retirement times.
     List,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum OrgCommand {
-    /// Create an organisation.
-    Create { name: String },
-    /// List organisations.
-    List,
-    /// Set an organisation's API key policy and whether it requires a second factor.
-    Set {
-        name: String,
-        /// Longest key lifetime here (`90d`, `12h`…), or `none` for the global limit only.
-        #[arg(long)]
-        api_key_max_lifetime: Option<String>,
-        /// Accept the legacy `?api_key=` query parameter for this organisation's keys.
-        #[arg(long)]
-        api_key_legacy_query: Option<bool>,
-        /// Require a second factor of members: those without one enrol at their next sign-in,
-        /// and no token is issued to a session without one.
-        #[arg(long)]
-        require_mfa: Option<bool>,
-        /// Require SSO of members: they cannot sign in with a password (owners still can,
-        /// audited as break-glass).
-        #[arg(long)]
-        require_sso: Option<bool>,
-    },
-    /// Claim an e-mail domain for an organisation; prints the DNS TXT record that verifies it.
-    AddDomain {
-        #[arg(long)]
-        org: String,
-        domain: String,
-    },
-    /// Verify an organisation's domain without DNS (claiming it first when needed).
-    VerifyDomain {
-        #[arg(long)]
-        org: String,
-        domain: String,
-    },
-    /// Remove a user from an organisation: their keys, sessions, grants and pending sign-ins
-    /// there end at once (a managed account is disabled).
-    RemoveMember {
-        #[arg(long)]
-        org: String,
-        #[arg(long)]
-        user: String,
-    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -270,86 +232,8 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
                 "database is up to date".into(),
             );
         }
-        Command::Org(OrgCommand::Create { name }) => {
-            let store = open_store(settings)?;
-            let org = service::create_org(&store, &clock, &name)?;
-            print(
-                json_mode,
-                json!({"id": org.id, "name": org.name}),
-                format!("created organisation {} ({})", org.name, org.id),
-            );
-        }
-        Command::Org(OrgCommand::Set {
-            name,
-            api_key_max_lifetime,
-            api_key_legacy_query,
-            require_mfa,
-            require_sso,
-        }) => {
-            use crate::accounts::store::OrgStore;
-            let store = open_store(settings)?;
-            let org = store
-                .find_org(&name.trim().to_lowercase())?
-                .ok_or_else(|| CliFailure {
-                    message: format!("no organisation named `{name}`"),
-                    code: 1,
-                })?;
-            let max = match api_key_max_lifetime.as_deref() {
-                None => org.api_key_max_lifetime,
-                Some("none") => None,
-                Some(d) => match crate::apikeys::types::parse_expiry(d) {
-                    Ok(Some(secs)) => Some(secs),
-                    Ok(None) | Err(_) => {
-                        return Err(CliFailure {
-                            message: format!("`{d}` is not a lifetime like 90d (or none)"),
-                            code: 2,
-                        });
-                    }
-                },
-            };
-            let legacy = api_key_legacy_query.unwrap_or(org.api_key_legacy_query);
-            store.set_org_key_policy(&org.id, max, legacy)?;
-            let org = match require_mfa {
-                Some(require) if require != org.require_mfa => {
-                    service::set_require_mfa(&store, &clock, &org, require, None, &meta)?
-                }
-                _ => org,
-            };
-            if let Some(require) = require_sso {
-                sso::set_require_sso(&store, &org, require)?;
-            }
-            print(
-                json_mode,
-                json!({"name": org.name, "api_key_max_lifetime": max, "api_key_legacy_query": legacy,
-                       "require_mfa": org.require_mfa, "require_sso": require_sso}),
-                format!(
-                    "{}: API keys live at most {}; ?api_key= {}; second factor {}",
-                    org.name,
-                    max.map(|s| format!("{} days", s / 86_400))
-                        .unwrap_or_else(|| "as long as the global limit allows".into()),
-                    if legacy {
-                        "accepted (deprecated)"
-                    } else {
-                        "refused"
-                    },
-                    if org.require_mfa {
-                        "required"
-                    } else {
-                        "optional"
-                    }
-                ),
-            );
-        }
-        Command::Org(OrgCommand::List) => {
-            let store = open_store(settings)?;
-            let orgs = crate::accounts::store::OrgStore::list_orgs(&store)?;
-            let human = orgs
-                .iter()
-                .map(|o| format!("{}\t{}", o.id, o.name))
-                .collect::<Vec<_>>()
-                .join("\n");
-            print(json_mode, json!(orgs), human);
-        }
+        Command::Org(command) => org::run_org(command, settings, json_mode, &meta)?,
+        Command::Group(command) => org::run_group(command, settings, json_mode, &meta)?,
         Command::User(UserCommand::Create(args)) => {
             let password = if args.password_stdin {
                 let mut line = String::new();
@@ -413,14 +297,6 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
         Command::ApiKey(command) => api_key_command(command, settings, json_mode)?,
         Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
         Command::Sso(command) => sso::run(command, settings, json_mode)?,
-        Command::Org(OrgCommand::AddDomain { org, domain }) => {
-            sso::domain(sso::DomainCommand::Add { org, domain }, settings, json_mode)?
-        }
-        Command::Org(OrgCommand::VerifyDomain { org, domain }) => sso::domain(
-            sso::DomainCommand::Verify { org, domain },
-            settings,
-            json_mode,
-        )?,
         Command::User(UserCommand::Disable { username }) => {
             let store = open_store(settings)?;
             let user = service::user_named(&store, &username)?;
@@ -442,22 +318,6 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
                 json_mode,
                 json!({"deleted": user.id}),
                 format!("deleted user {}", user.username),
-            );
-        }
-        Command::Org(OrgCommand::RemoveMember { org, user }) => {
-            let store = open_store(settings)?;
-            let org = service::org_named(&store, &org)?;
-            let user = service::user_named(&store, &user)?;
-            let ended = deprovision::remove_from_org(&store, &clock, &org, &user, None, &meta)?;
-            print(
-                json_mode,
-                json!({"removed": user.id, "org": org.name, "ended": ended}),
-                format!(
-                    "removed {} from {} ({})",
-                    user.username,
-                    org.name,
-                    ended.summary()
-                ),
             );
         }
         Command::User(UserCommand::Enable { username }) => {
@@ -497,7 +357,19 @@ fn client_command(
     };
     match command {
         ClientCommand::Create(a) => {
+            let org_id = match &a.org {
+                Some(name) => Some(
+                    crate::oauth::tenancy::asked_org(&store, Some(name))?.ok_or_else(|| {
+                        CliFailure {
+                            message: format!("no organisation named `{name}`"),
+                            code: 1,
+                        }
+                    })?,
+                ),
+                None => None,
+            };
             let input = NewClient {
+                org_id,
                 name: a.name,
                 redirect_uris: a.redirect_uris,
                 post_logout_redirect_uris: a.post_logout_redirect_uris,
@@ -536,9 +408,10 @@ fn client_command(
                 .iter()
                 .map(|c| {
                     format!(
-                        "{}\t{}\t{}\t{}",
+                        "{}\t{}\t{}\t{}\t{}",
                         c.id,
                         c.name,
+                        c.org_id.as_ref().map_or("operator", |o| o.as_str()),
                         if c.is_public() {
                             "public"
                         } else {

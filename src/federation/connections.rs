@@ -313,14 +313,16 @@ pub fn delete<S: ConnectionStore + AuditStore>(
     Ok(c)
 }
 
-/// The organisation whose SSO `actor` manages on the settings page: the first they administer
-/// (owner or admin). Refused to a session (`amr`) short of the organisation MFA requirement.
+/// The organisation whose SSO `actor` manages on the settings page: the session's active one
+/// (`active`, issue #11) when they administer it (owner or admin). Refused to a session
+/// (`amr`) short of the organisation MFA requirement.
 pub fn administered_org<S: UserStore + FactorStore>(
     store: &S,
     actor: &UserId,
     amr: &[String],
+    active: Option<&crate::ids::OrgId>,
 ) -> Result<Organisation, FederationError> {
-    accounts::administered_orgs(store, actor, amr)
+    accounts::administered_orgs(store, actor, amr, active)
         .map_err(|e| match e {
             accounts::AccountError::SecondFactorRequired => FederationError::SecondFactorRequired,
             accounts::AccountError::Store(e) => FederationError::Store(e),

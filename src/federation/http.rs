@@ -105,13 +105,32 @@ fn view_domain(d: &OrgDomain) -> DomainView {
     }
 }
 
+/// The organisation the session acts in (issue #11): the page manages that organisation's SSO;
+/// a user in several with none active chooses first.
+async fn active_org_id(
+    req: &HttpRequest,
+    signed_in: &SignedIn,
+) -> Result<Option<crate::ids::OrgId>, WebError> {
+    use crate::accounts::service::{ActiveOrg, active_org};
+    let st = state(req).clone();
+    let current = signed_in.session().clone();
+    match web::block(move || active_org(&st.store, &current)).await?? {
+        ActiveOrg::In(m) => Ok(Some(m.org.id)),
+        ActiveOrg::None => Ok(None),
+        ActiveOrg::Choose => Err(WebError::ChooseOrganisation {
+            return_to: SETTINGS_SSO.to_owned(),
+        }),
+    }
+}
+
 /// `GET /settings/security/sso`: the administered organisation's connections, domains and SSO
 /// requirement; 403 for a user who administers none.
 pub async fn sso_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpResponse, WebError> {
+    let active = active_org_id(&req, &signed_in).await?;
     let st = state(&req).clone();
     let (user_id, amr) = (signed_in.user().id.clone(), signed_in.amr().to_vec());
     let (org, list, claims, require) = web::block(move || {
-        let org = connections::administered_org(&st.store, &user_id, &amr)?;
+        let org = connections::administered_org(&st.store, &user_id, &amr, active.as_ref())?;
         let list = connections::list(&st.store, &org.id)?;
         let claims = domains::list(&st.store, &org.id)?;
         let require = st.store.org_requires_sso(&org.id)?;
@@ -158,10 +177,11 @@ where
         + Send
         + 'static,
 {
+    let active = active_org_id(req, signed_in).await?;
     let st = state(req).clone();
     let (user_id, amr) = (signed_in.user().id.clone(), signed_in.amr().to_vec());
     web::block(move || {
-        let org = connections::administered_org(&st.store, &user_id, &amr)?;
+        let org = connections::administered_org(&st.store, &user_id, &amr, active.as_ref())?;
         f(&st, &org, &user_id)
     })
     .await?

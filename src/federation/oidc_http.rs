@@ -99,6 +99,7 @@ pub async fn start(
     // The browser's live flow goes on ("Continue with SSO" on the sign-in page begins one, or
     // continues an authorization request's); without one, a flow is begun for `return_to`.
     let current = flow_secret(&req);
+    let org = connection.org_id.clone();
     let st2 = st.clone();
     let flow = web::block(move || {
         oidc_signin::keep_ceremony(
@@ -109,6 +110,7 @@ pub async fn start(
             Resume::Page(return_to),
             &ceremony,
             meta.ip.map(crate::netaddr::subscriber),
+            &org,
         )
     })
     .await??;
@@ -164,7 +166,7 @@ pub async fn callback(
         )
     })
     .await??;
-    let (flow, ceremony) = match taken {
+    let (mut flow, ceremony) = match taken {
         Ok(found) => found,
         Err(bad) => {
             let why = match bad {
@@ -230,6 +232,8 @@ pub async fn callback(
             return Ok(refused(StatusCode::FORBIDDEN, &e.to_string()));
         }
     };
+    // The session acts in the connection's organisation (the user is a member of it by now).
+    flow.org_id = Some(connection.org_id.clone());
     let previous = session_secret(&req);
     let st2 = st.clone();
     let done = web::block(move || {

@@ -11,7 +11,7 @@ use crate::federation::oidc_rp::Ceremony;
 use crate::flows::service as flows;
 use crate::flows::store::FlowStore;
 use crate::flows::types::{Flow, Requirement, Resume};
-use crate::ids::ConnectionId;
+use crate::ids::{ConnectionId, OrgId};
 use crate::secrets::SecretBox;
 use crate::store::StoreResult;
 
@@ -30,6 +30,7 @@ pub fn keep_ceremony<S: FlowStore>(
     resume: Resume,
     ceremony: &Ceremony,
     client_addr: Option<String>,
+    org: &OrgId,
 ) -> StoreResult<PlainFlowId> {
     let now = clock.now();
     let live = match current {
@@ -42,7 +43,14 @@ pub fn keep_ceremony<S: FlowStore>(
     let (secret, mut flow) = match live {
         Some(found) => found,
         None => {
-            let secret = flows::begin(store, clock, Requirement::default(), resume, client_addr)?;
+            let secret = flows::begin_in_org(
+                store,
+                clock,
+                Requirement::default(),
+                resume,
+                client_addr,
+                Some(org.clone()),
+            )?;
             match store.find_flow(&secret.hash())? {
                 Some(f) => (secret, f),
                 None => return Err(crate::store::StoreError::NotFound),
@@ -128,6 +136,7 @@ mod tests {
             Resume::Page("/account".into()),
             &ceremony("conn_a"),
             None,
+            &OrgId::new("org_a"),
         )
         .unwrap()
     }

@@ -18,7 +18,7 @@ use crate::credentials::PlainFlowId;
 use crate::crypto;
 use crate::federation::policy;
 use crate::federation::store::SsoPolicyStore;
-use crate::ids::UserId;
+use crate::ids::{OrgId, UserId};
 use crate::mfa::store::FactorStore;
 use crate::mfa::types::Factors;
 use crate::sessions::service::{self as sessions, SessionPolicy, SessionSecret};
@@ -132,6 +132,7 @@ fn new_flow(
         attempts: 0,
         ceremony: None,
         client_addr,
+        org_id: None,
     };
     (secret, flow)
 }
@@ -145,9 +146,44 @@ pub fn begin<S: FlowStore>(
     resume: Resume,
     client_addr: Option<String>,
 ) -> StoreResult<PlainFlowId> {
-    let (secret, flow) = new_flow(requirement, resume, client_addr, clock.now());
+    begin_in_org(store, clock, requirement, resume, client_addr, None)
+}
+
+/// [`begin`] for a sign-in into organisation `org` (the `organization` authorize parameter,
+/// an SSO connection's organisation): the session it ends in acts there if the user is a
+/// member ([`session_org`]).
+pub fn begin_in_org<S: FlowStore>(
+    store: &S,
+    clock: &dyn Clock,
+    requirement: Requirement,
+    resume: Resume,
+    client_addr: Option<String>,
+    org: Option<OrgId>,
+) -> StoreResult<PlainFlowId> {
+    let (secret, mut flow) = new_flow(requirement, resume, client_addr, clock.now());
+    flow.org_id = org;
     store_new(store, &flow)?;
     Ok(secret)
+}
+
+/// The organisation a new session of `user` acts in: the one the sign-in was for when the user
+/// is a member of it, else their only organisation; with several (or none), none yet: the
+/// organisation picker asks.
+pub fn session_org<S: UserStore>(
+    store: &S,
+    user: &UserId,
+    asked: Option<&OrgId>,
+) -> StoreResult<Option<OrgId>> {
+    let memberships = store.memberships(user)?;
+    if let Some(asked) = asked
+        && memberships.iter().any(|m| m.org.id == *asked)
+    {
+        return Ok(Some(asked.clone()));
+    }
+    Ok(match memberships.as_slice() {
+        [only] => Some(only.org.id.clone()),
+        _ => None,
+    })
 }
 
 /// Stores a flow begun by this request, bounded per address ([`MAX_FLOWS_PER_ADDRESS`]).
@@ -280,6 +316,10 @@ pub struct Completed {
     pub resume: Resume,
     /// The session was stepped up in place (same `sid`), not started.
     pub stepped_up: bool,
+    /// A new session of a user in several organisations, none of them the sign-in's: the
+    /// organisation picker asks before a page is resumed (an authorization request asks
+    /// itself, unless its client settles the organisation).
+    pub choose_org: bool,
 }
 
 /// Where a method done leaves the sign-in.
@@ -441,7 +481,7 @@ pub fn count_failure<S: FlowStore>(store: &S, flow: &mut Flow) -> StoreResult<()
 /// factor. A flow resuming a page is taken when done; one resuming an authorization request is
 /// left for the authorization endpoint to take.
 #[allow(clippy::too_many_arguments)]
-pub fn record<S: SessionStore + AuditStore + FlowStore + FactorStore>(
+pub fn record<S: SessionStore + AuditStore + FlowStore + FactorStore + UserStore>(
     store: &S,
     clock: &dyn Clock,
     session_policy: SessionPolicy,
@@ -525,7 +565,7 @@ fn is_live_session_of<S: SessionStore>(
 /// up in place (new cookie value against fixation, the same `sid`, so grants bound to it live
 /// on; `amr` and `auth_time` from this flow); any other session is ended (with its grants, as
 /// sign-out does) and a new one started.
-pub fn complete<S: SessionStore + AuditStore>(
+pub fn complete<S: SessionStore + AuditStore + UserStore>(
     store: &S,
     clock: &dyn Clock,
     policy: SessionPolicy,
@@ -549,11 +589,19 @@ pub fn complete<S: SessionStore + AuditStore>(
                     auth_time,
                     now,
                 )?;
-                if stepped.is_some() {
+                if let Some(stepped) = stepped {
+                    // A step-up keeps the session's organisation; one that has none yet takes
+                    // the sign-in's.
+                    if stepped.org_id.is_none()
+                        && let Some(org) = session_org(store, &user.id, flow.org_id.as_ref())?
+                    {
+                        store.set_session_org(&secret.hash(), Some(&org))?;
+                    }
                     return Ok(Completed {
                         session: secret,
                         resume: flow.resume.clone(),
                         stepped_up: true,
+                        choose_org: false,
                     });
                 }
             }
@@ -564,11 +612,14 @@ pub fn complete<S: SessionStore + AuditStore>(
         }
     }
     let amr: Vec<&str> = amr.iter().map(String::as_str).collect();
-    let (secret, _) = sessions::start(store, clock, policy, user, &amr, meta)?;
+    let org = session_org(store, &user.id, flow.org_id.as_ref())?;
+    let choose_org = org.is_none() && store.memberships(&user.id)?.len() > 1;
+    let (secret, _) = sessions::start(store, clock, policy, user, &amr, org, meta)?;
     Ok(Completed {
         session: secret,
         resume: flow.resume.clone(),
         stepped_up: false,
+        choose_org,
     })
 }
 

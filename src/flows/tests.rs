@@ -51,6 +51,7 @@ fn flow(methods: &[(Method, i64)], user: bool) -> Flow {
         attempts: 0,
         ceremony: None,
         client_addr: None,
+        org_id: None,
     }
 }
 
@@ -314,6 +315,7 @@ fn session_grant(w: &World, session: &SessionSecret) -> GrantId {
         expires_at: s.session.expires_at,
         revoked_at: None,
         resources: vec![],
+        org_id: None,
     };
     w.store.create_grant(&grant).unwrap();
     grant.id

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use crate::authn::{self, Method};
 use crate::clock::UnixTime;
 use crate::credentials::HashedFlowId;
-use crate::ids::UserId;
+use crate::ids::{OrgId, UserId};
 
 /// A method done in this flow, and when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +78,9 @@ pub struct Flow {
     pub ceremony: Option<String>,
     /// Where the flow was begun (an IPv4 address or IPv6 /64): each keeps a bounded number.
     pub client_addr: Option<String>,
+    /// The organisation the sign-in is for (the `organization` authorize parameter, or the SSO
+    /// connection's): the new session acts in it when the user is a member.
+    pub org_id: Option<OrgId>,
 }
 
 impl Flow {

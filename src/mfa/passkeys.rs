@@ -39,6 +39,7 @@ use webauthn_rs::prelude::{
 
 use super::store::PasskeyStore;
 use super::types::StoredPasskey;
+use crate::accounts::store::UserStore;
 use crate::accounts::types::User;
 use crate::audit::{AuditEvent, AuditKind, AuditStore, RequestMeta};
 use crate::authn::Method;
@@ -326,7 +327,7 @@ pub fn finish_registration<S>(
     meta: &RequestMeta,
 ) -> Result<Registered, PasskeyError>
 where
-    S: PasskeyStore + AuditStore + FlowStore + FactorStore + SessionStore,
+    S: PasskeyStore + AuditStore + FlowStore + FactorStore + SessionStore + UserStore,
 {
     let now = clock.now();
     // Looked for before the insert: once the passkey is stored, the flow no longer waits.

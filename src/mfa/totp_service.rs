@@ -131,7 +131,7 @@ pub struct Confirmed {
 /// (`flow`: the browser's flow cookie): TOTP is recorded in it and the session stepped up.
 #[allow(clippy::too_many_arguments)]
 pub fn confirm<
-    S: TotpStore + RecoveryStore + FlowStore + FactorStore + SessionStore + AuditStore,
+    S: TotpStore + RecoveryStore + FlowStore + FactorStore + SessionStore + AuditStore + UserStore,
 >(
     store: &S,
     secrets: &SecretBox,

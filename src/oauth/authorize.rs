@@ -8,13 +8,15 @@ use super::grantable;
 use super::pkce;
 use super::resources;
 use super::store::OAuthStore;
+use super::tenancy::{self, GrantOrg, OrgRefusal};
 use super::tokens::CODE_TTL;
 use super::types::*;
+use crate::accounts::types::Membership;
 use crate::authn;
 use crate::clock::UnixTime;
 use crate::credentials::PlainAuthCode;
 use crate::crypto;
-use crate::ids::{ClientId, GrantId, UserId};
+use crate::ids::{ClientId, GrantId};
 use crate::mfa::types::Factors;
 use crate::scopes::Scopes;
 use crate::sessions::types::CurrentSession;
@@ -51,6 +53,9 @@ pub struct AuthorizeParams {
     /// OIDC Core §3.1.2.1: the authentication context classes asked for, by preference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub acr_values: Option<String>,
+    /// The organisation to act in (issue #11): its name, case-insensitively, or its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
 }
 
 impl AuthorizeParams {
@@ -65,6 +70,7 @@ impl AuthorizeParams {
             && self.code_challenge == other.code_challenge
             && self.resource == other.resource
             && self.acr_values == other.acr_values
+            && self.organization == other.organization
     }
 }
 
@@ -97,6 +103,9 @@ pub struct AuthorizeRequest {
     /// The user signed in for this very request (its sign-in flow completed): `prompt=login`
     /// and `max_age` are met, whatever the clock says now.
     pub fresh_sign_in: bool,
+    /// The organisation the grant is made in, with the user's role there ([`tenancy`]): set
+    /// by [`narrow_to_user`] once the user is known.
+    pub org: Option<Membership>,
 }
 
 #[derive(Debug)]
@@ -110,6 +119,9 @@ pub enum AuthorizeError {
         state: Option<String>,
         error: OAuthError,
     },
+    /// The user is in several organisations and the session has none active: the picker asks,
+    /// then the request goes on at `return_to`.
+    ChooseOrganisation { return_to: String },
     /// Storage failed: shown on our own page with the status every page gives it (a value the
     /// database cannot hold is a 400, an outage a 503).
     Store(crate::store::StoreError),
@@ -333,18 +345,59 @@ pub fn validate<S: OAuthStore>(
         resources,
         params,
         fresh_sign_in: false,
+        org: None,
     })
 }
 
-/// Narrows the request to what the signed-in user may grant ([`grantable`]): the consent page
-/// offers, the remembered consent records and the code carries no API scope beyond the user's
-/// role. Dropped, not refused: the token response's `scope` tells the client what it got.
+/// Settles the organisation the grant is made in ([`tenancy::grant_org`]: refused with
+/// `access_denied` for a user who is not a member of the client's or the asked organisation;
+/// the picker when one must be chosen, at `return_to`, or `interaction_required` under
+/// `prompt=none`), then narrows the request to what the signed-in user may grant there
+/// ([`grantable`]): the consent page offers, the remembered consent records and the code
+/// carries no API scope beyond the user's role. Dropped, not refused: the token response's
+/// `scope` tells the client what it got.
 pub fn narrow_to_user<S: OAuthStore>(
     store: &S,
     req: &mut AuthorizeRequest,
-    user_id: &UserId,
+    current: &CurrentSession,
+    return_to: impl FnOnce() -> String,
 ) -> Result<(), AuthorizeError> {
-    req.scope = grantable::for_user(store, user_id, &req.scope)?;
+    let user_id = &current.user.id;
+    let chosen = tenancy::grant_org(
+        store,
+        &req.client,
+        user_id,
+        current.org.as_ref(),
+        req.params.organization.as_deref(),
+    )?;
+    req.org = match chosen {
+        Ok(GrantOrg::In(org)) => org,
+        Ok(GrantOrg::Choose) if req.prompts.contains(&Prompt::None) => {
+            return Err(req.fail(
+                ErrorCode::InteractionRequired,
+                "the user must choose an organization",
+            ));
+        }
+        Ok(GrantOrg::Choose) => {
+            return Err(AuthorizeError::ChooseOrganisation {
+                return_to: return_to(),
+            });
+        }
+        Err(OrgRefusal::ClientOrg) => {
+            return Err(req.fail(
+                ErrorCode::AccessDenied,
+                "the user is not a member of the organization this client belongs to",
+            ));
+        }
+        Err(OrgRefusal::Asked) => {
+            return Err(req.fail(
+                ErrorCode::AccessDenied,
+                "the user is not a member of the requested organization",
+            ));
+        }
+    };
+    let org_id = req.org.as_ref().map(|m| m.org.id.clone());
+    req.scope = grantable::for_user(store, user_id, org_id.as_ref(), &req.scope)?;
     Ok(())
 }
 
@@ -444,7 +497,8 @@ pub fn issue_code<S: OAuthStore>(
     now: UnixTime,
 ) -> Result<PlainAuthCode, AuthorizeError> {
     // Whatever the caller narrowed already: the grant never holds more than the role allows.
-    let scope = grantable::for_user(store, &session.user.id, &req.scope)?;
+    let org_id = req.org.as_ref().map(|m| m.org.id.clone());
+    let scope = grantable::for_user(store, &session.user.id, org_id.as_ref(), &req.scope)?;
     let offline = scope.contains(SCOPE_OFFLINE);
     let grant = Grant {
         id: GrantId::generate(),
@@ -463,6 +517,7 @@ pub fn issue_code<S: OAuthStore>(
         },
         revoked_at: None,
         resources: req.resources.clone(),
+        org_id,
     };
     store.create_grant(&grant)?;
     let code = PlainAuthCode::new(crypto::random_base62(43));

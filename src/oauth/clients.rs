@@ -37,6 +37,8 @@ pub struct NewClient {
     pub resources: Vec<String>,
     /// A fixed id (for built-in clients such as `mintgate-cli`); random otherwise.
     pub id: Option<ClientId>,
+    /// The organisation that owns the client; `None`: the operator's (first-party).
+    pub org_id: Option<crate::ids::OrgId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +140,7 @@ pub fn build(
         id_token_alg: input.id_token_alg,
         created_at: clock.now(),
         resources,
+        org_id: input.org_id,
     };
     Ok((client, secret))
 }

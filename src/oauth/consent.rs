@@ -7,6 +7,7 @@ use super::authorize::{self, AuthorizeError, AuthorizeParams, AuthorizeRequest, 
 use super::clients;
 use super::error::ErrorCode;
 use super::store::OAuthStore;
+use super::tenancy;
 use crate::clock::Clock;
 use crate::credentials::PlainFlowId;
 use crate::flows::service::{self as flows, FlowPolicy, Pending, Step as FlowStep};
@@ -17,6 +18,7 @@ use crate::mfa::store::FactorStore;
 use crate::mfa::types::Factors;
 use crate::sessions::types::CurrentSession;
 use crate::store::StoreError;
+use crate::web::paths::{AUTHORIZE, AUTHORIZE_RESUME};
 
 /// Where an authorization request goes next.
 #[derive(Debug)]
@@ -112,7 +114,16 @@ pub fn resume<S: OAuthStore + FlowStore + FactorStore>(
         client_addr,
         fresh_sign_in: true,
     };
-    let next = decide(store, clock, issuer, default_audience, asked, Some(current))?;
+    let next = match decide(store, clock, issuer, default_audience, asked, Some(current)) {
+        // The picker comes back to the resume path: the flow waits for it.
+        Err(AuthorizeError::ChooseOrganisation { .. }) => {
+            flows::put_back(store, &flow)?;
+            return Err(AuthorizeError::ChooseOrganisation {
+                return_to: AUTHORIZE_RESUME.to_owned(),
+            });
+        }
+        other => other?,
+    };
     // The consent answer takes the flow again: that is what shows it comes from this sign-in,
     // not from a consent form posted by a browser that was merely signed in.
     if let Next::Consent(request) = &next
@@ -165,7 +176,9 @@ fn decide<S: OAuthStore + FlowStore>(
     let (remembered, factors) = match current {
         // Signed in: only what this user may grant is asked for, remembered or issued.
         Some(c) => {
-            authorize::narrow_to_user(store, &mut request, &c.user.id)?;
+            let params = request.params.clone();
+            authorize::narrow_to_user(store, &mut request, c, || comeback(&params))?;
+            take_asked_org(store, &request, c)?;
             // A consent that cannot be read is asked for again.
             let remembered = store
                 .find_consent(&c.user.id, &request.client.id)
@@ -195,7 +208,9 @@ fn decide<S: OAuthStore + FlowStore>(
                 acr: request.acr.map(str::to_owned),
             };
             let resume = kept_request(&request)?;
-            let flow = flows::begin(store, clock, requirement, resume, asked.client_addr)?;
+            let org = tenancy::asked_org(store, request.params.organization.as_deref())?;
+            let flow =
+                flows::begin_in_org(store, clock, requirement, resume, asked.client_addr, org)?;
             Ok(Next::SignIn {
                 flow,
                 reauth,
@@ -210,6 +225,30 @@ fn decide<S: OAuthStore + FlowStore>(
             issue(store, clock, issuer, &request, current).map(Next::Redirect)
         }
     }
+}
+
+/// Where the picker sends the browser back to: the same authorization request.
+fn comeback(params: &AuthorizeParams) -> String {
+    format!(
+        "{AUTHORIZE}?{}",
+        serde_urlencoded::to_string(params).unwrap_or_default()
+    )
+}
+
+/// An `organization` the user asked for and is a member of becomes the session's active
+/// organisation when it has none yet.
+fn take_asked_org<S: OAuthStore>(
+    store: &S,
+    request: &AuthorizeRequest,
+    current: &CurrentSession,
+) -> Result<(), AuthorizeError> {
+    if current.org.is_none()
+        && request.params.organization.is_some()
+        && let Some(m) = &request.org
+    {
+        store.set_session_org(&current.session.id_hash, Some(&m.org.id))?;
+    }
+    Ok(())
 }
 
 /// The request, stored whole in a sign-in flow for the authorization endpoint to resume.
@@ -375,7 +414,8 @@ pub fn answer<S: OAuthStore + FlowStore + FactorStore>(
     } else {
         posted
     };
-    authorize::narrow_to_user(store, &mut request, &current.user.id)?;
+    let params = request.params.clone();
+    authorize::narrow_to_user(store, &mut request, current, || comeback(&params))?;
     if !answer.allow {
         return Err(request
             .fail(ErrorCode::AccessDenied, "the user denied the request")

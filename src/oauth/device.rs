@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use super::error::{ErrorCode, OAuthError};
 use super::grantable;
 use super::store::OAuthStore;
+use super::tenancy::{self, GrantOrg};
 use super::types::{Client, DeviceCode, DeviceStatus, GrantType, SCOPE_OFFLINE};
 use crate::accounts::store::ThrottleStore;
 use crate::accounts::throttle::{Locked, Throttle};
@@ -136,6 +137,7 @@ pub fn start<S: OAuthStore>(
             auth_time: None,
             amr: vec![],
             client_addr: client_addr.clone(),
+            org_id: None,
         };
         match store.insert_device_code(&record) {
             Ok(()) => {
@@ -180,6 +182,12 @@ pub enum UserCodeOutcome {
     /// An organisation of the user requires a second factor this session did not use: nothing
     /// is looked up or recorded until the session is stepped up.
     SecondFactorRequired,
+    /// The client belongs to an organisation the user is not a member of: the authorization
+    /// was denied (the device gets `access_denied`).
+    NotMember,
+    /// The user is in several organisations and the session has none active: the picker asks
+    /// first (nothing was recorded).
+    ChooseOrganisation,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -229,7 +237,26 @@ pub fn answer_user_code<S: OAuthStore + ThrottleStore>(
     let client = store
         .find_client(&found.client_id)?
         .ok_or(UserCodeError::UnknownClient)?;
-    let allowed = grantable::for_user(store, &current.user.id, &found.scope)?;
+    // The device flow takes no `organization` parameter: the grant is in the client's
+    // organisation, or the session's active one (the picker asks when there is none).
+    let org =
+        match tenancy::grant_org(store, &client, &current.user.id, current.org.as_ref(), None)? {
+            Ok(GrantOrg::In(org)) => org.map(|m| m.org.id),
+            Ok(GrantOrg::Choose) => return Ok(UserCodeOutcome::ChooseOrganisation),
+            Err(_) => {
+                store.decide_device_code(
+                    &found.user_code,
+                    false,
+                    &current.user.id,
+                    &Scopes::default(),
+                    current.session.auth_time,
+                    &current.session.amr,
+                    None,
+                )?;
+                return Ok(UserCodeOutcome::NotMember);
+            }
+        };
+    let allowed = grantable::for_user(store, &current.user.id, org.as_ref(), &found.scope)?;
     match step {
         UserCodeStep::Look => Ok(UserCodeOutcome::Confirm {
             client_name: client.name,
@@ -243,6 +270,7 @@ pub fn answer_user_code<S: OAuthStore + ThrottleStore>(
                 &allowed,
                 current.session.auth_time,
                 &current.session.amr,
+                org.as_ref(),
             )?;
             Ok(UserCodeOutcome::Decided { approved })
         }

@@ -19,7 +19,7 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, SignedOut, SignedOutAnswer, request_meta, state};
 use crate::web::paths::DEVICE;
-use crate::web::{csrf, html};
+use crate::web::{csrf, html, picker_url, see_other};
 
 #[derive(Deserialize)]
 pub struct DeviceRequest {
@@ -220,6 +220,20 @@ pub async fn device_submit(
             .await??;
             return step_up_response(&req, &flow, step, &back, None);
         }
+        UserCodeOutcome::ChooseOrganisation => {
+            return Ok(see_other(&picker_url(&device_path(&typed))));
+        }
+        UserCodeOutcome::NotMember => DevicePage {
+            csrf: &token.token,
+            user_code: &shown,
+            error: Some(
+                "This device's application belongs to an organisation you are not a member of. \
+                 The request was denied.",
+            ),
+            client_name: None,
+            scopes: vec![],
+            done: None,
+        },
         UserCodeOutcome::Unknown => DevicePage {
             csrf: &token.token,
             user_code: &typed,

@@ -11,7 +11,7 @@
 
 use crate::accounts::store::UserStore;
 use crate::accounts::types::Role;
-use crate::ids::UserId;
+use crate::ids::{OrgId, UserId};
 use crate::scopes::Scopes;
 use crate::scopes::{API_SCOPES, holds, role_scopes};
 use crate::store::StoreResult;
@@ -26,14 +26,18 @@ pub fn limit_to_role(asked: &Scopes, role: Option<Role>) -> Scopes {
     Scopes::parse(&kept.join(" ")).unwrap_or_default()
 }
 
-/// [`limit_to_role`] with the user's current role (their organisation membership, as `/v1`
-/// reads it).
-pub fn for_user<S: UserStore>(store: &S, user_id: &UserId, asked: &Scopes) -> StoreResult<Scopes> {
-    let role = store
-        .memberships(user_id)?
-        .into_iter()
-        .next()
-        .map(|m| m.role);
+/// [`limit_to_role`] with the user's current role in the grant's organisation `org` (as `/v1`
+/// reads it); no API scope without an organisation or once the membership is gone.
+pub fn for_user<S: UserStore>(
+    store: &S,
+    user_id: &UserId,
+    org: Option<&OrgId>,
+    asked: &Scopes,
+) -> StoreResult<Scopes> {
+    let role = match org {
+        Some(org) => store.membership(user_id, org)?.map(|m| m.role),
+        None => None,
+    };
     Ok(limit_to_role(asked, role))
 }
 

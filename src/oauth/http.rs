@@ -282,6 +282,9 @@ fn authorize_error(st: &AppState, e: AuthorizeError) -> Result<HttpResponse, Web
     match e {
         AuthorizeError::Page(message) => Err(WebError::BadRequest(message)),
         AuthorizeError::Store(e) => Err(e.into()),
+        AuthorizeError::ChooseOrganisation { return_to } => {
+            Ok(see_other(&crate::web::picker_url(&return_to)))
+        }
         AuthorizeError::Redirect {
             redirect_uri,
             state,
@@ -473,6 +476,7 @@ fn hidden_fields(p: &AuthorizeParams) -> Vec<(&'static str, String)> {
         ("resource", &p.resource),
         ("response_mode", &p.response_mode),
         ("acr_values", &p.acr_values),
+        ("organization", &p.organization),
     ];
     fields
         .into_iter()

@@ -8,7 +8,7 @@ use super::grants::{self, GrantEnded};
 use super::store::OAuthStore;
 use super::tokens::{ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX};
 use super::types::{Grant, SCOPE_GROUPS};
-use crate::accounts::types::User;
+use crate::accounts::types::{Organisation, User};
 use crate::authn;
 use crate::clock::UnixTime;
 use crate::credentials::{HashedAccessToken, PlainAccessToken, PlainRefreshToken};
@@ -161,6 +161,11 @@ pub struct Introspection {
     pub iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
+    /// The organisation the token acts in (issue #11).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
     /// How the user authenticated for the token's grant (RFC 8176), as in its ID token; user
     /// tokens only (RFC 7662 §2.2 allows further members).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -182,6 +187,9 @@ pub struct LiveToken {
     pub user: Option<User>,
     /// The grant a user's token acts for (what sign-in it was made at).
     pub grant: Option<Grant>,
+    /// The organisation the token acts in: its grant's (the user is still a member, see
+    /// [`grants::ensure_live`]), or a client-credentials token's client's.
+    pub org: Option<Organisation>,
 }
 
 /// The token if it is live (see [`LiveToken`]); `None` otherwise. Only reads: introspection,
@@ -198,10 +206,15 @@ pub fn inspect_live<S: OAuthStore>(
         return Ok(None);
     };
     let Some(user_id) = &t.user_id else {
+        let org = match store.find_client(&t.client_id)?.and_then(|c| c.org_id) {
+            Some(org) => store.find_org_by_id(&org)?,
+            None => None,
+        };
         return Ok(Some(LiveToken {
             token: t,
             user: None,
             grant: None,
+            org,
         }));
     };
     let Some(user) = store.find_user(user_id)?.filter(|u| !u.disabled) else {
@@ -221,10 +234,15 @@ pub fn inspect_live<S: OAuthStore>(
             Err(_) => return Ok(None),
         }
     }
+    let org = match grant.as_ref().and_then(|g| g.org_id.as_ref()) {
+        Some(org) => store.membership(&user.id, org)?.map(|m| m.org),
+        None => None,
+    };
     Ok(Some(LiveToken {
         token: t,
         user: Some(user),
         grant,
+        org,
     }))
 }
 
@@ -240,12 +258,17 @@ pub fn introspect<S: OAuthStore>(
         token: t,
         user,
         grant,
+        org,
     }) = inspect_live(store, keys, issuer, token, policy, now)?
     else {
         return Ok(Introspection::default());
     };
-    let groups = match &user {
-        Some(u) if t.scope.contains(SCOPE_GROUPS) => Some(store.user_groups(&u.id)?),
+    // Only the token's organisation's groups (none without one).
+    let groups = match (&user, &org) {
+        (Some(u), Some(org)) if t.scope.contains(SCOPE_GROUPS) => {
+            Some(store.user_groups(&u.id, &org.id)?)
+        }
+        (Some(_), None) if t.scope.contains(SCOPE_GROUPS) => Some(Vec::new()),
         _ => None,
     };
     Ok(Introspection {
@@ -266,6 +289,8 @@ pub fn introspect<S: OAuthStore>(
         aud: t.audience,
         iss: Some(issuer.to_owned()),
         groups,
+        org_id: org.as_ref().map(|o| o.id.to_string()),
+        org_name: org.map(|o| o.name),
         acr: grant.as_ref().map(|g| authn::acr_of(&g.amr)),
         auth_time: grant.as_ref().map(|g| g.auth_time),
         amr: grant.map(|g| g.amr),

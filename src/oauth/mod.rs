@@ -15,6 +15,7 @@ pub mod introspect;
 pub mod pkce;
 pub mod resources;
 pub mod store;
+pub mod tenancy;
 pub mod tokens;
 pub mod types;
 

@@ -140,6 +140,7 @@ mod tests {
             id_token_alg: SigningAlg::Rs256,
             created_at: 0,
             resources: resources.iter().map(|s| s.to_string()).collect(),
+            org_id: None,
         }
     }
 

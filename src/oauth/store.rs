@@ -1,12 +1,12 @@
 //! The storage the OAuth grants need: clients, consents, grants with their codes and tokens, and
 //! device codes. Implemented over diesel in `crate::store`.
 
-use crate::accounts::store::UserStore;
+use crate::accounts::store::{OrgStore, UserStore};
 use crate::clock::UnixTime;
 use crate::credentials::{
     HashedAccessToken, HashedAuthCode, HashedClientSecret, HashedDeviceCode, HashedRefreshToken,
 };
-use crate::ids::{ClientId, GrantId, UserId};
+use crate::ids::{ClientId, GrantId, OrgId, UserId};
 use crate::mfa::store::FactorStore;
 use crate::oauth::types::DeviceCode;
 use crate::oauth::types::{
@@ -101,6 +101,7 @@ pub trait DeviceCodeStore {
         interval: i64,
     ) -> StoreResult<()>;
     /// Pending → approved/denied, once.
+    #[allow(clippy::too_many_arguments)]
     fn decide_device_code(
         &self,
         user_code: &str,
@@ -109,6 +110,7 @@ pub trait DeviceCodeStore {
         granted_scope: &Scopes,
         auth_time: UnixTime,
         amr: &[String],
+        org_id: Option<&OrgId>,
     ) -> StoreResult<bool>;
     /// Approved → consumed; `true` for exactly one caller.
     fn consume_device_code(&self, device_code_hash: &HashedDeviceCode) -> StoreResult<bool>;
@@ -126,7 +128,14 @@ pub trait DeviceCodeStore {
 /// Everything the OAuth services need from storage (sessions: grants bound to one end with it;
 /// factors: a grant must meet its user's organisation MFA requirement).
 pub trait OAuthStore:
-    ClientStore + ConsentStore + GrantStore + UserStore + DeviceCodeStore + SessionStore + FactorStore
+    ClientStore
+    + ConsentStore
+    + GrantStore
+    + UserStore
+    + OrgStore
+    + DeviceCodeStore
+    + SessionStore
+    + FactorStore
 {
 }
 impl<
@@ -134,6 +143,7 @@ impl<
         + ConsentStore
         + GrantStore
         + UserStore
+        + OrgStore
         + DeviceCodeStore
         + SessionStore
         + FactorStore,

@@ -8,7 +8,7 @@ use super::grantable;
 use super::resources;
 use super::store::OAuthStore;
 use super::types::*;
-use crate::accounts::types::User;
+use crate::accounts::types::{Organisation, User};
 use crate::authn;
 use crate::clock::{Clock, UnixTime};
 use crate::config::{OAuthSettings, ServerSettings};
@@ -78,6 +78,12 @@ struct JwtAccessClaims<'a> {
     scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     gid: Option<&'a str>,
+    /// The organisation the token acts in (issue #11): the grant's, or a client-credentials
+    /// token's client's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org_name: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -120,6 +126,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
         grant_id: Option<&GrantId>,
         scope: &Scopes,
         audience: String,
+        org: Option<&Organisation>,
     ) -> Result<(PlainAccessToken, i64), OAuthError> {
         let now = self.now();
         let ttl = client.access_token_ttl;
@@ -152,6 +159,8 @@ impl<S: OAuthStore> Ctx<'_, S> {
                     jti: crypto::random_base62(22),
                     scope: scope.to_string(),
                     gid: grant_id.map(GrantId::as_str),
+                    org_id: org.map(|o| o.id.as_str()),
+                    org_name: org.map(|o| o.name.as_str()),
                 };
                 let token = self
                     .keys
@@ -180,6 +189,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
     }
 
     /// The ID token (OIDC Core §2, §3.1.3.6); `sid` is the session's public id, never the cookie.
+    #[allow(clippy::too_many_arguments)]
     pub fn id_token(
         &self,
         client: &Client,
@@ -188,6 +198,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
         nonce: Option<&str>,
         access_token: &PlainAccessToken,
         scope: &Scopes,
+        org: Option<&Organisation>,
     ) -> Result<String, OAuthError> {
         let now = self.now();
         let claims = IdTokenClaims {
@@ -202,7 +213,7 @@ impl<S: OAuthStore> Ctx<'_, S> {
             sid: grant.sid.as_ref().map(Sid::as_str),
             amr: &grant.amr,
             acr: authn::acr_of(&grant.amr),
-            user: claims::user_claims(self.store, user, scope, Release::IdToken)?,
+            user: claims::user_claims(self.store, user, org, scope, Release::IdToken)?,
         };
         self.keys
             .sign(client.id_token_alg, Some("JWT"), &claims, now)
@@ -234,18 +245,38 @@ impl<S: OAuthStore> Ctx<'_, S> {
         } = extras;
         // The user's current role bounds every token, whichever flow or grant it comes from
         // (a user demoted since the grant gets less on refresh, never more).
-        let scope = &grantable::for_user(self.store, &user.id, scope)?;
+        let scope = &grantable::for_user(self.store, &user.id, grant.org_id.as_ref(), scope)?;
+        // The grant's organisation, while the user is a member ([`super::grants::ensure_live`]
+        // refuses a grant whose membership is gone before this).
+        let org = match &grant.org_id {
+            Some(org) => self.store.membership(&user.id, org)?.map(|m| m.org),
+            None => None,
+        };
         let audience =
             resources::audience_for_grant(&grant.resources, &self.default_audience(), resource)?;
-        let (access_token, expires_in) =
-            self.access_token(client, Some(&user.id), Some(&grant.id), scope, audience)?;
+        let (access_token, expires_in) = self.access_token(
+            client,
+            Some(&user.id),
+            Some(&grant.id),
+            scope,
+            audience,
+            org.as_ref(),
+        )?;
         let refresh_token = if with_refresh {
             Some(self.refresh_token(&grant.id)?)
         } else {
             None
         };
         let id_token = if scope.contains(SCOPE_OPENID) {
-            Some(self.id_token(client, user, grant, nonce, &access_token, scope)?)
+            Some(self.id_token(
+                client,
+                user,
+                grant,
+                nonce,
+                &access_token,
+                scope,
+                org.as_ref(),
+            )?)
         } else {
             None
         };

@@ -9,7 +9,7 @@ use crate::clock::UnixTime;
 use crate::credentials::{
     HashedAccessToken, HashedAuthCode, HashedClientSecret, HashedDeviceCode, HashedRefreshToken,
 };
-use crate::ids::{ClientId, GrantId, Sid, UserId};
+use crate::ids::{ClientId, GrantId, OrgId, Sid, UserId};
 use crate::scopes::Scopes;
 use crate::signing::SigningAlg;
 
@@ -130,6 +130,10 @@ pub struct Client {
     pub created_at: UnixTime,
     /// RFC 8707 resources this client may ask for; empty: only the configured `api_audience`.
     pub resources: Vec<String>,
+    /// The organisation that owns the client (it admits only that organisation's members, and
+    /// every grant it gets is in that organisation); `None`: the operator's (first-party,
+    /// every organisation).
+    pub org_id: Option<OrgId>,
 }
 
 impl Client {
@@ -230,6 +234,7 @@ mod tests {
             id_token_alg: SigningAlg::Rs256,
             created_at: 0,
             resources: vec![],
+            org_id: None,
         };
         let native = c(&["http://127.0.0.1/callback", "https://app.example/cb"]);
         assert!(native.redirect_uri_allowed("http://127.0.0.1:51234/callback"));
@@ -288,6 +293,9 @@ pub struct Grant {
     pub revoked_at: Option<UnixTime>,
     /// RFC 8707 resources the authorization granted; empty: the default audience only.
     pub resources: Vec<String>,
+    /// The organisation the grant was made in (the user acts there with every token of the
+    /// family: `org_id` claims, `groups`, API scopes); `None`: no organisation.
+    pub org_id: Option<OrgId>,
 }
 
 #[derive(Debug, Clone)]
@@ -379,4 +387,6 @@ pub struct DeviceCode {
     pub amr: Vec<String>,
     /// Where it was requested from, as [`crate::netaddr::subscriber`] gives it (for the per-address limit).
     pub client_addr: Option<String>,
+    /// The organisation the approval was given in (set with the approval).
+    pub org_id: Option<OrgId>,
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::accounts::store::UserStore;
-use crate::accounts::types::User;
+use crate::accounts::types::{Organisation, User};
 use crate::clock::UnixTime;
 use crate::oauth::types::SCOPE_GROUPS;
 use crate::scopes::Scopes;
@@ -39,22 +39,34 @@ pub struct UserClaims {
     pub email_verified: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<String>>,
+    /// The organisation the grant acts in (issue #11), whatever the scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org_name: Option<String>,
 }
 
-/// The claims of `user` that `scope` releases to `release`; reads the user's groups only when
-/// the `groups` scope was granted.
+/// The claims of `user` that `scope` releases to `release`, acting in `org` (the grant's
+/// organisation): `org_id` and `org_name`, and with the `groups` scope the user's groups in
+/// that organisation only (none without one).
 pub fn user_claims<S: UserStore>(
     store: &S,
     user: &User,
+    org: Option<&Organisation>,
     scope: &Scopes,
     release: Release,
 ) -> StoreResult<UserClaims> {
-    let groups = if scope.contains(SCOPE_GROUPS) {
-        Some(store.user_groups(&user.id)?)
-    } else {
-        None
+    let groups = match org {
+        Some(org) if scope.contains(SCOPE_GROUPS) => Some(store.user_groups(&user.id, &org.id)?),
+        None if scope.contains(SCOPE_GROUPS) => Some(Vec::new()),
+        _ => None,
     };
-    Ok(claims_with_groups(user, scope, release, groups))
+    let mut claims = claims_with_groups(user, scope, release, groups);
+    if let Some(org) = org {
+        claims.org_id = Some(org.id.to_string());
+        claims.org_name = Some(org.name.clone());
+    }
+    Ok(claims)
 }
 
 /// [`user_claims`] with the groups already read.
@@ -75,6 +87,8 @@ pub fn claims_with_groups(
         email: email.then(|| user.email.clone()),
         email_verified: (email && userinfo).then_some(false),
         groups,
+        org_id: None,
+        org_name: None,
     }
 }
 

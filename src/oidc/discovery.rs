@@ -41,7 +41,8 @@ pub fn document(server: &ServerSettings) -> String {
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_supported": [
             "iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr", "acr",
-            "name", "preferred_username", "updated_at", "email", "email_verified", "groups"
+            "name", "preferred_username", "updated_at", "email", "email_verified", "groups",
+            "org_id", "org_name"
         ],
         "acr_values_supported": authn::ACR_VALUES,
         "claims_parameter_supported": false,

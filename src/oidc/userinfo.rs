@@ -36,6 +36,7 @@ pub fn userinfo<S: OAuthStore>(
         .filter(|t| t.token.kind == TokenKind::Access)
         .ok_or(UserinfoError::InvalidToken)?;
     let token = live.token;
+    let org = live.org;
     let user = live.user.ok_or(UserinfoError::InvalidToken)?;
     if !token.scope.contains(SCOPE_OPENID) {
         return Err(UserinfoError::InsufficientScope);
@@ -43,6 +44,7 @@ pub fn userinfo<S: OAuthStore>(
     Ok(claims::user_claims(
         store,
         &user,
+        org.as_ref(),
         &token.scope,
         Release::Userinfo,
     )?)

@@ -11,7 +11,7 @@ use crate::clock::{Clock, UnixTime};
 use crate::config::SessionSettings;
 use crate::credentials::{PlainSessionId, kind};
 use crate::crypto;
-use crate::ids::Sid;
+use crate::ids::{OrgId, Sid};
 use crate::sessions::store::SessionStore;
 use crate::store::StoreResult;
 
@@ -69,6 +69,7 @@ pub fn start<S: SessionStore + AuditStore>(
     policy: SessionPolicy,
     user: &User,
     amr: &[&str],
+    org: Option<OrgId>,
     meta: &RequestMeta,
 ) -> StoreResult<(SessionSecret, SessionRecord)> {
     let secret = SessionSecret::new(crypto::random_token());
@@ -87,6 +88,7 @@ pub fn start<S: SessionStore + AuditStore>(
             .user_agent
             .as_ref()
             .map(|ua| ua.chars().take(512).collect()),
+        org_id: org,
     };
     store.insert_session(&record)?;
     Ok((secret, record))

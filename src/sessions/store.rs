@@ -2,7 +2,7 @@
 
 use crate::clock::UnixTime;
 use crate::credentials::HashedSessionId;
-use crate::ids::{Sid, UserId};
+use crate::ids::{OrgId, Sid, UserId};
 use crate::sessions::types::{CurrentSession, SessionRecord};
 use crate::store::StoreResult;
 
@@ -31,6 +31,8 @@ pub trait SessionStore {
         auth_time: UnixTime,
         now: UnixTime,
     ) -> StoreResult<Option<SessionRecord>>;
+    /// Sets (or clears) the session's active organisation; `false` when the session is gone.
+    fn set_session_org(&self, id_hash: &HashedSessionId, org: Option<&OrgId>) -> StoreResult<bool>;
     fn delete_user_sessions(&self, user_id: &UserId) -> StoreResult<usize>;
     /// Deletes sessions past their absolute expiry or idle since before `idle_cutoff`, and
     /// revokes the OAuth grants bound to them, as sign-out does.

@@ -40,8 +40,16 @@ fn world() -> World {
 
 fn sign_in(w: &World) -> SessionSecret {
     let meta = RequestMeta::default();
-    let (secret, _) =
-        service::start(&w.store, &w.clock, policy(), &w.alice, &["pwd"], &meta).unwrap();
+    let (secret, _) = service::start(
+        &w.store,
+        &w.clock,
+        policy(),
+        &w.alice,
+        &["pwd"],
+        None,
+        &meta,
+    )
+    .unwrap();
     secret
 }
 
@@ -67,6 +75,7 @@ fn bound_grant(w: &World, secret: &SessionSecret) -> GrantId {
         expires_at: session.session.expires_at,
         revoked_at: None,
         resources: vec![],
+        org_id: None,
     };
     w.store.create_grant(&grant).unwrap();
     grant.id

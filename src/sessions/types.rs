@@ -1,7 +1,7 @@
-use crate::accounts::types::User;
+use crate::accounts::types::{Membership, User};
 use crate::clock::UnixTime;
 use crate::credentials::HashedSessionId;
-use crate::ids::{Sid, UserId};
+use crate::ids::{OrgId, Sid, UserId};
 
 /// A stored browser session. The cookie value is never stored: `id_hash` is its hash.
 /// `sid` is a separate random public identifier (OIDC `sid` claim), unrelated to the cookie.
@@ -20,6 +20,10 @@ pub struct SessionRecord {
     pub amr: Vec<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The organisation the session acts in (chosen at sign-in or on the picker page); `None`
+    /// until chosen. Only counts while the user is still a member: see
+    /// [`CurrentSession::org`].
+    pub org_id: Option<OrgId>,
 }
 
 /// A live session and its user, as resolved from a cookie.
@@ -27,4 +31,15 @@ pub struct SessionRecord {
 pub struct CurrentSession {
     pub session: SessionRecord,
     pub user: User,
+    /// The active organisation and the user's role in it: `session.org_id` while the user is
+    /// still a member of it; `None` when none is chosen or the membership is gone (a session
+    /// whose membership ended acts as one that never chose).
+    pub org: Option<Membership>,
+}
+
+impl CurrentSession {
+    /// The active organisation's id, if any (see [`CurrentSession::org`]).
+    pub fn org_id(&self) -> Option<&OrgId> {
+        self.org.as_ref().map(|m| &m.org.id)
+    }
 }

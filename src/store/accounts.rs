@@ -119,6 +119,15 @@ impl OrgStore for Store {
         Ok(())
     }
 
+    fn find_org_by_id(&self, id: &OrgId) -> StoreResult<Option<Organisation>> {
+        Ok(organisations::table
+            .find(id.as_str())
+            .select(OrgRow::as_select())
+            .get_result::<OrgRow>(&mut *self.conn()?)
+            .optional()?
+            .map(Into::into))
+    }
+
     fn list_orgs(&self) -> StoreResult<Vec<Organisation>> {
         Ok(organisations::table
             .order(organisations::name_key)
@@ -239,6 +248,35 @@ impl UserStore for Store {
             .collect()
     }
 
+    fn membership(&self, user_id: &UserId, org_id: &OrgId) -> StoreResult<Option<Membership>> {
+        let row: Option<(OrgRow, String)> = memberships::table
+            .inner_join(organisations::table)
+            .filter(memberships::user_id.eq(user_id.as_str()))
+            .filter(memberships::org_id.eq(org_id.as_str()))
+            .select((OrgRow::as_select(), memberships::role))
+            .get_result(&mut *self.conn()?)
+            .optional()?;
+        row.map(|(org, role)| {
+            let role = role.parse().map_err(|_| {
+                StoreError::Backend(format!("unknown role `{role}` in memberships"))
+            })?;
+            Ok(Membership {
+                org: org.into(),
+                role,
+            })
+        })
+        .transpose()
+    }
+
+    fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool> {
+        Ok(
+            diesel::update(memberships::table.find((org_id.as_str(), user_id.as_str())))
+                .set(memberships::role.eq(role.as_str()))
+                .execute(&mut *self.conn()?)?
+                == 1,
+        )
+    }
+
     fn add_membership(
         &self,
         org_id: &OrgId,
@@ -274,10 +312,11 @@ impl UserStore for Store {
         })
     }
 
-    fn user_groups(&self, user_id: &UserId) -> StoreResult<Vec<String>> {
+    fn user_groups(&self, user_id: &UserId, org_id: &OrgId) -> StoreResult<Vec<String>> {
         Ok(group_members::table
             .inner_join(groups::table)
             .filter(group_members::user_id.eq(user_id.as_str()))
+            .filter(groups::org_id.eq(org_id.as_str()))
             .order(groups::name_key)
             .select(groups::name)
             .load(&mut *self.conn()?)?)
@@ -295,6 +334,16 @@ impl UserStore for Store {
             ))
             .execute(&mut *self.conn()?)?;
         Ok(id)
+    }
+
+    fn find_group(&self, org_id: &OrgId, name: &str) -> StoreResult<Option<GroupId>> {
+        Ok(groups::table
+            .filter(groups::org_id.eq(org_id.as_str()))
+            .filter(groups::name_key.eq(name.trim().to_lowercase()))
+            .select(groups::id)
+            .get_result::<String>(&mut *self.conn()?)
+            .optional()?
+            .map(GroupId::new))
     }
 
     fn add_group_member(&self, group_id: &GroupId, user_id: &UserId) -> StoreResult<()> {

@@ -4,7 +4,7 @@ use super::schema::device_codes as d;
 use super::{Store, StoreResult};
 use crate::clock::UnixTime;
 use crate::credentials::HashedDeviceCode;
-use crate::ids::{ClientId, UserId};
+use crate::ids::{ClientId, OrgId, UserId};
 use crate::oauth::store::DeviceCodeStore;
 use crate::oauth::types::{DeviceCode, DeviceStatus};
 use crate::scopes::Scopes;
@@ -26,6 +26,7 @@ struct Row {
     auth_time: Option<i64>,
     amr: Option<String>,
     client_addr: Option<String>,
+    org_id: Option<String>,
 }
 
 impl From<Row> for DeviceCode {
@@ -48,6 +49,7 @@ impl From<Row> for DeviceCode {
                 .map(|a| a.split_whitespace().map(String::from).collect())
                 .unwrap_or_default(),
             client_addr: r.client_addr,
+            org_id: r.org_id.map(OrgId::new),
         }
     }
 }
@@ -69,6 +71,7 @@ impl DeviceCodeStore for Store {
             auth_time: None,
             amr: None,
             client_addr: c.client_addr.clone(),
+            org_id: None,
         };
         diesel::insert_into(d::table)
             .values(&row)
@@ -114,6 +117,7 @@ impl DeviceCodeStore for Store {
         granted_scope: &Scopes,
         auth_time: UnixTime,
         amr: &[String],
+        org_id: Option<&OrgId>,
     ) -> StoreResult<bool> {
         let status = if approved {
             DeviceStatus::Approved
@@ -131,6 +135,7 @@ impl DeviceCodeStore for Store {
             d::granted_scope.eq(granted_scope.to_string()),
             d::auth_time.eq(auth_time),
             d::amr.eq(amr.join(" ")),
+            d::org_id.eq(org_id.map(OrgId::as_str)),
         ))
         .execute(&mut *self.conn()?)?
             == 1)

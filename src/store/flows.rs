@@ -6,7 +6,7 @@ use crate::clock::UnixTime;
 use crate::credentials::HashedFlowId;
 use crate::flows::store::FlowStore;
 use crate::flows::types::{Flow, Requirement, Resume};
-use crate::ids::UserId;
+use crate::ids::{OrgId, UserId};
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = signin_flows)]
@@ -24,6 +24,7 @@ struct FlowRow {
     client_addr: Option<String>,
     created_at: i64,
     expires_at: i64,
+    org_id: Option<String>,
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -49,6 +50,7 @@ impl TryFrom<FlowRow> for Flow {
             attempts: r.attempts,
             ceremony: r.ceremony,
             client_addr: r.client_addr,
+            org_id: r.org_id.map(OrgId::new),
         })
     }
 }
@@ -69,6 +71,7 @@ impl From<&Flow> for FlowRow {
             client_addr: f.client_addr.clone(),
             created_at: f.created_at,
             expires_at: f.expires_at,
+            org_id: f.org_id.as_ref().map(|o| o.as_str().to_owned()),
         }
     }
 }

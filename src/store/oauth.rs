@@ -9,7 +9,7 @@ use crate::clock::UnixTime;
 use crate::credentials::{
     HashedAccessToken, HashedAuthCode, HashedClientSecret, HashedRefreshToken,
 };
-use crate::ids::{ClientId, GrantId, Sid, UserId};
+use crate::ids::{ClientId, GrantId, OrgId, Sid, UserId};
 use crate::oauth::store::{ClientStore, ConsentStore, GrantStore};
 use crate::oauth::types::*;
 use crate::scopes::Scopes;
@@ -35,6 +35,7 @@ struct ClientRow {
     id_token_alg: String,
     created_at: i64,
     resources: String,
+    org_id: Option<String>,
 }
 
 fn corrupt(what: &str) -> StoreError {
@@ -73,6 +74,7 @@ impl TryFrom<ClientRow> for Client {
             refresh_absolute_ttl: r.refresh_absolute_ttl,
             always_issue_refresh: r.always_issue_refresh,
             created_at: r.created_at,
+            org_id: r.org_id.map(OrgId::new),
         })
     }
 }
@@ -101,6 +103,7 @@ impl From<&Client> for ClientRow {
             id_token_alg: c.id_token_alg.as_str().to_owned(),
             created_at: c.created_at,
             resources: serde_json::json!(c.resources).to_string(),
+            org_id: c.org_id.as_ref().map(|o| o.as_str().to_owned()),
         }
     }
 }
@@ -120,6 +123,7 @@ struct GrantRow {
     expires_at: i64,
     revoked_at: Option<i64>,
     resources: String,
+    org_id: Option<String>,
 }
 
 impl From<GrantRow> for Grant {
@@ -139,6 +143,7 @@ impl From<GrantRow> for Grant {
             // Written by `create_grant` as a JSON array of strings; unreadable reads as none
             // granted (the default audience), never as more.
             resources: serde_json::from_str(&r.resources).unwrap_or_default(),
+            org_id: r.org_id.map(OrgId::new),
         }
     }
 }
@@ -419,6 +424,7 @@ impl GrantStore for Store {
             expires_at: g.expires_at,
             revoked_at: g.revoked_at,
             resources: serde_json::json!(g.resources).to_string(),
+            org_id: g.org_id.as_ref().map(|o| o.as_str().to_owned()),
         };
         self.write(move |conn| {
             diesel::insert_into(gr::table).values(&row).execute(conn)?;

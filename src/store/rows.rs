@@ -94,6 +94,7 @@ pub struct SessionRow {
     pub amr: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    pub org_id: Option<String>,
 }
 
 impl From<SessionRow> for SessionRecord {
@@ -109,6 +110,7 @@ impl From<SessionRow> for SessionRecord {
             amr: r.amr.split_whitespace().map(String::from).collect(),
             ip: r.ip,
             user_agent: r.user_agent,
+            org_id: r.org_id.map(OrgId::new),
         }
     }
 }
@@ -126,6 +128,7 @@ impl From<&SessionRecord> for SessionRow {
             amr: s.amr.join(" "),
             ip: s.ip.clone(),
             user_agent: s.user_agent.clone(),
+            org_id: s.org_id.as_ref().map(|o| o.as_str().to_owned()),
         }
     }
 }

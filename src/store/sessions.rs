@@ -1,13 +1,80 @@
 use diesel::prelude::*;
 
 use super::rows::{SessionRow, UserRow};
-use super::schema::{sessions, users};
+use super::schema::{memberships, organisations, sessions, users};
 use super::{Store, StoreResult};
+use crate::accounts::types::{Membership, Organisation, Role};
 use crate::clock::UnixTime;
 use crate::credentials::HashedSessionId;
-use crate::ids::{Sid, UserId};
+use crate::ids::{OrgId, Sid, UserId};
 use crate::sessions::store::SessionStore;
 use crate::sessions::types::{CurrentSession, SessionRecord};
+
+/// A session, its user, and its active organisation with the user's role there: joined on the
+/// membership, so an organisation the user has left comes back as none.
+type FoundSession = (SessionRow, UserRow, Option<String>, OrgColumns);
+
+/// The active organisation's columns, each NULL without one (a nullable struct does not
+/// select through the multi-backend connection).
+type OrgColumns = (
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<bool>,
+    Option<bool>,
+);
+
+/// The session query of `find_session` and `find_session_by_sid`, filtered by `$filter`.
+macro_rules! with_active_org {
+    ($filter:expr) => {
+        sessions::table
+            .inner_join(users::table)
+            .left_join(
+                memberships::table.on(memberships::org_id
+                    .nullable()
+                    .eq(sessions::org_id)
+                    .and(memberships::user_id.eq(sessions::user_id))),
+            )
+            .left_join(organisations::table.on(organisations::id.nullable().eq(sessions::org_id)))
+            .filter($filter)
+            .select((
+                SessionRow::as_select(),
+                UserRow::as_select(),
+                memberships::role.nullable(),
+                (
+                    organisations::name.nullable(),
+                    organisations::created_at.nullable(),
+                    organisations::api_key_max_lifetime.nullable(),
+                    organisations::api_key_legacy_query.nullable(),
+                    organisations::require_mfa.nullable(),
+                ),
+            ))
+    };
+}
+
+fn current_session((s, u, role, org): FoundSession) -> CurrentSession {
+    let org = match (role.and_then(|r| r.parse::<Role>().ok()), &s.org_id, org) {
+        (Some(role), Some(id), (Some(name), Some(created_at), max, Some(legacy), Some(mfa))) => {
+            Some(Membership {
+                org: Organisation {
+                    id: OrgId::new(id.clone()),
+                    name,
+                    created_at,
+                    api_key_max_lifetime: max,
+                    api_key_legacy_query: legacy,
+                    require_mfa: mfa,
+                },
+                role,
+            })
+        }
+        _ => None,
+    };
+    CurrentSession {
+        session: s.into(),
+        user: u.into(),
+        org,
+    }
+}
 
 impl SessionStore for Store {
     fn insert_session(&self, session: &SessionRecord) -> StoreResult<()> {
@@ -18,31 +85,19 @@ impl SessionStore for Store {
     }
 
     fn find_session(&self, id_hash: &HashedSessionId) -> StoreResult<Option<CurrentSession>> {
-        Ok(sessions::table
-            .inner_join(users::table)
-            .filter(sessions::id_hash.eq(id_hash.as_str()))
-            .select((SessionRow::as_select(), UserRow::as_select()))
-            .get_result::<(SessionRow, UserRow)>(&mut *self.conn()?)
+        Ok(with_active_org!(sessions::id_hash.eq(id_hash.as_str()))
+            .get_result::<FoundSession>(&mut *self.conn()?)
             .optional()?
-            .map(|(s, u)| CurrentSession {
-                session: s.into(),
-                user: u.into(),
-            }))
+            .map(current_session))
     }
 
     // Written out like `find_session`, not through a boxed query: diesel caches only statically
     // typed statements, and `find_session` runs on every signed-in request.
     fn find_session_by_sid(&self, sid: &Sid) -> StoreResult<Option<CurrentSession>> {
-        Ok(sessions::table
-            .inner_join(users::table)
-            .filter(sessions::sid.eq(sid.as_str()))
-            .select((SessionRow::as_select(), UserRow::as_select()))
-            .get_result::<(SessionRow, UserRow)>(&mut *self.conn()?)
+        Ok(with_active_org!(sessions::sid.eq(sid.as_str()))
+            .get_result::<FoundSession>(&mut *self.conn()?)
             .optional()?
-            .map(|(s, u)| CurrentSession {
-                session: s.into(),
-                user: u.into(),
-            }))
+            .map(current_session))
     }
 
     fn touch_session(&self, id_hash: &HashedSessionId, now: UnixTime) -> StoreResult<()> {
@@ -99,6 +154,13 @@ impl SessionStore for Store {
             .get_result(&mut *conn)
             .optional()?
             .map(Into::into))
+    }
+
+    fn set_session_org(&self, id_hash: &HashedSessionId, org: Option<&OrgId>) -> StoreResult<bool> {
+        Ok(diesel::update(sessions::table.find(id_hash.as_str()))
+            .set(sessions::org_id.eq(org.map(OrgId::as_str)))
+            .execute(&mut *self.conn()?)?
+            > 0)
     }
 
     fn delete_user_sessions(&self, user_id: &UserId) -> StoreResult<usize> {

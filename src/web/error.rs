@@ -72,6 +72,10 @@ pub enum WebError {
     Unavailable,
     #[error("Something went wrong on our side.")]
     Internal(String),
+    /// The page acts in the session's organisation and the user, in several, has none active:
+    /// a redirect to the organisation picker, coming back to `return_to`.
+    #[error("Choose an organisation first.")]
+    ChooseOrganisation { return_to: String },
 }
 
 /// What a page says when the database refused a value of the request (a NUL, say).
@@ -119,7 +123,7 @@ impl ErrorPage<'_> {
 impl WebError {
     pub fn failure(&self) -> Failure {
         match self {
-            WebError::BadRequest(_) => Failure::BadRequest,
+            WebError::BadRequest(_) | WebError::ChooseOrganisation { .. } => Failure::BadRequest,
             WebError::NotFound => Failure::NotFound,
             WebError::Forbidden | WebError::Csrf | WebError::SecondFactorRequired => {
                 Failure::Forbidden
@@ -134,10 +138,16 @@ impl WebError {
 
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
-        self.failure().status()
+        match self {
+            WebError::ChooseOrganisation { .. } => StatusCode::SEE_OTHER,
+            _ => self.failure().status(),
+        }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let WebError::ChooseOrganisation { return_to } = self {
+            return super::see_other(&super::picker_url(return_to));
+        }
         if let WebError::Internal(cause) = self {
             tracing::error!(%cause, "internal error");
         }

@@ -120,6 +120,14 @@ pub(crate) fn current_session(
     })
 }
 
+/// The session this request's handler looked up (by any extractor), if it did and found one;
+/// never a lookup of its own (see [`crate::web::org_banner`]).
+pub(crate) fn looked_up_session(req: &HttpRequest) -> Option<CurrentSession> {
+    req.extensions()
+        .get::<SessionLookup>()
+        .and_then(|lookup| lookup.0.get().cloned().flatten())
+}
+
 /// The signed-in session, if the cookie names a live one: for pages that also serve signed-out
 /// visitors (sign-in, the authorization endpoint, RP-initiated logout).
 pub struct MaybeSession(pub Option<CurrentSession>);

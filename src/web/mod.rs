@@ -9,6 +9,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod extractors;
+pub mod org_banner;
 pub mod paths;
 pub mod state;
 
@@ -82,6 +83,15 @@ pub fn see_other(location: &str) -> HttpResponse {
 }
 
 /// `/login?return_to=...` for a page that needs a signed-in user.
+/// The organisation picker's address, coming back to `return_to` once one is chosen.
+pub fn picker_url(return_to: &str) -> String {
+    format!(
+        "{}?{}",
+        paths::ACCOUNT_ORGANISATION,
+        serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default()
+    )
+}
+
 pub fn login_redirect(return_to: &str) -> HttpResponse {
     login_redirect_with(return_to, false, None)
 }

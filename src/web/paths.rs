@@ -51,6 +51,9 @@ pub const SETTINGS_ORGANISATION: &str = "/settings/organisation";
 pub const SETTINGS_APPLICATIONS: &str = "/settings/applications";
 pub const COPY_SCRIPT: &str = "/static/copy.js";
 pub const CONSENTS_REVOKE: &str = "/account/consents/revoke";
+/// The organisation picker: where a user in several organisations chooses the one the session
+/// acts in (at sign-in, or to switch).
+pub const ACCOUNT_ORGANISATION: &str = "/account/organisation";
 
 pub const AUTHORIZE: &str = "/oauth/authorize";
 /// Where the authorization endpoint picks up the request its sign-in flow holds.

@@ -16,15 +16,6 @@ use crate::oauth_support::{
 
 const PASSWORD: &str = "rita-password-1";
 
-/// Runs SQL on the app's database: stands in for the active organisation of sessions and
-/// grants until sign-in sets it (the organisation picker).
-fn run_sql(app: &TestApp, sql: &str) {
-    use diesel::connection::SimpleConnection;
-    let url = app.settings.database.url.clone().unwrap();
-    let mut conn = mintgate::store::db::Manager::new(&url).establish().unwrap();
-    conn.batch_execute(sql).unwrap();
-}
-
 /// Creates the organisation `name` and makes `user` a member.
 async fn join_new_org(app: &TestApp, name: &str, user: &mintgate::accounts::types::User) -> String {
     let state = app.state.clone();
@@ -72,9 +63,15 @@ async fn key_in(app: &TestApp, org: &str, owner: &mintgate::accounts::types::Use
     .unwrap()
 }
 
-/// A refresh token for the user signed in on `browser`.
-async fn refresh_token(app: &TestApp, browser: &reqwest::Client, client: &TestClient) -> String {
-    let to = authorize_with(app, browser, &auth_url(app, &client.id, &[])).await;
+/// A refresh token for the user signed in on `browser`, issued in organisation `org`.
+async fn refresh_token(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    client: &TestClient,
+    org: &str,
+) -> String {
+    let url = auth_url(app, &client.id, &[("organization", org)]);
+    let to = authorize_with(app, browser, &url).await;
     let tokens = redeem_code(app, client, &to).await;
     tokens["refresh_token"].as_str().unwrap().to_owned()
 }
@@ -110,36 +107,17 @@ async fn removal_from_an_org_ends_what_is_bound_to_it(backend: Backend) {
     let a = spawn_on(&db, clock.clone(), |_| {}).await;
     let b = spawn_on(&db, clock.clone(), |_| {}).await;
     let rita = a.create_user("rita", PASSWORD).await;
-    let acme = join_new_org(&a, "acme", &rita).await;
-    let default = mintgate::accounts::service::org_named(&a.state.store, "default")
-        .unwrap()
-        .id
-        .into_string();
+    join_new_org(&a, "acme", &rita).await;
     let mut spec = client_spec("rp");
     spec.skip_consent = true;
     let client = register(&a, spec).await;
 
     // A session acting in acme with a refresh family issued there, and one in default.
     let in_acme = signed_in(&a, "rita", PASSWORD).await;
-    let acme_refresh = refresh_token(&a, &in_acme, &client).await;
-    run_sql(
-        &a,
-        &format!(
-            "UPDATE sessions SET org_id = '{acme}' WHERE user_id = '{id}';
-         UPDATE oauth_grants SET org_id = '{acme}' WHERE user_id = '{id}';",
-            id = rita.id.as_str()
-        ),
-    );
+    // The `organization` parameter makes each session act where its grant is issued.
+    let acme_refresh = refresh_token(&a, &in_acme, &client, "acme").await;
     let in_default = signed_in(&a, "rita", PASSWORD).await;
-    let default_refresh = refresh_token(&a, &in_default, &client).await;
-    run_sql(
-        &a,
-        &format!(
-            "UPDATE sessions SET org_id = '{default}' WHERE org_id IS NULL AND user_id = '{id}';
-         UPDATE oauth_grants SET org_id = '{default}' WHERE org_id IS NULL AND user_id = '{id}';",
-            id = rita.id.as_str()
-        ),
-    );
+    let default_refresh = refresh_token(&a, &in_default, &client, "default").await;
     let acme_key = key_in(&a, "acme", &rita).await;
     let default_key = key_in(&a, "default", &rita).await;
     assert!(b.account_page_with(&in_acme).await.is_some());
@@ -184,7 +162,7 @@ async fn disabling_ends_everything_and_enabling_brings_nothing_back(backend: Bac
     spec.skip_consent = true;
     let client = register(&app, spec).await;
     let browser = signed_in(&app, "rita", PASSWORD).await;
-    let refresh = refresh_token(&app, &browser, &client).await;
+    let refresh = refresh_token(&app, &browser, &client, "default").await;
     let key = key_in(&app, "default", &rita).await;
     assert!(key_works(&app, &key).await);
 

@@ -41,6 +41,8 @@ mod sso_oidc_rules;
 mod sso_support;
 mod store;
 mod template;
+mod tenancy;
+mod tenancy_cli;
 mod throttle_rules;
 mod token_hardening;
 mod userinfo;

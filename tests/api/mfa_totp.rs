@@ -678,7 +678,9 @@ async fn organisation_required_enrolment_end_to_end(backend: Backend) {
     .unwrap();
     let client = skip_consent_client(&app).await;
     let b = new_client();
-    let res = b.get(auth_url(&app, &client.id, &[])).send().await.unwrap();
+    // In two organisations: the request names the one it is for (else the picker asks).
+    let url = auth_url(&app, &client.id, &[("organization", "strict")]);
+    let res = b.get(url).send().await.unwrap();
     let to = sign_in_at(&app, &b, &location(res.headers()), (USER, PASSWORD)).await;
     assert_eq!(to, "/settings/security", "taken to enrol");
     let res = b

@@ -31,6 +31,7 @@ pub fn client_spec(name: &str) -> NewClient {
         always_issue_refresh: false,
         resources: vec![],
         id: None,
+        org_id: None,
     }
 }
 

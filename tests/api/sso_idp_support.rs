@@ -307,10 +307,10 @@ pub async fn users_with_email(app: &TestApp, email: &str) -> Vec<mintgate::accou
     .unwrap()
 }
 
-pub async fn groups_of(app: &TestApp, user: &mintgate::ids::UserId) -> Vec<String> {
-    let (state, user) = (app.state.clone(), user.clone());
+pub async fn groups_of(app: &TestApp, user: &mintgate::ids::UserId, org: &OrgId) -> Vec<String> {
+    let (state, user, org) = (app.state.clone(), user.clone(), org.clone());
     tokio::task::spawn_blocking(move || {
-        mintgate::accounts::store::UserStore::user_groups(&state.store, &user).unwrap()
+        mintgate::accounts::store::UserStore::user_groups(&state.store, &user, &org).unwrap()
     })
     .await
     .unwrap()

@@ -53,7 +53,7 @@ async fn first_sign_in_creates_the_user_and_the_second_links_to_it(backend: Back
     let users = users_with_email(&app, "alice@acme.test").await;
     assert_eq!(users.len(), 1, "one user created");
     let alice = users[0].clone();
-    assert_eq!(groups_of(&app, &alice.id).await, ["Engineering"]);
+    assert_eq!(groups_of(&app, &alice.id, &sso.org).await, ["Engineering"]);
     let kinds = audit_kinds(&app).await;
     assert!(kinds.contains(&"sso.user.created".to_owned()), "{kinds:?}");
     assert!(kinds.contains(&"sso.signin".to_owned()), "{kinds:?}");

@@ -51,7 +51,13 @@ pub fn exchange<S: OAuthStore>(
         &ctx.default_audience(),
         req.resource.as_deref().filter(|r| !r.is_empty()),
     )?;
-    let (access_token, expires_in) = ctx.access_token(client, None, None, &scope, audience)?;
+    // An organisation's client acts in its organisation (`org_id` in its tokens).
+    let org = match &client.org_id {
+        Some(org) => ctx.store.find_org_by_id(org)?,
+        None => None,
+    };
+    let (access_token, expires_in) =
+        ctx.access_token(client, None, None, &scope, audience, org.as_ref())?;
     Ok(TokenResponse {
         access_token: access_token.expose().to_owned(),
         token_type: "Bearer",

@@ -47,6 +47,7 @@ pub fn exchange<S: OAuthStore>(
             },
         revoked_at: None,
         resources,
+        org_id: code.org_id.clone(),
     };
     // The grant made here must meet the liveness rule every use of a grant applies, read now:
     // an approval at a password-only sign-in issues nothing once an organisation of the user

@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::error::{ErrorCode, OAuthError};
 use super::tokens::{Ctx, TokenResponse};
 use super::types::{Client, Grant, GrantType};
+use crate::accounts::store::UserStore;
 use crate::authn;
 use crate::clock::UnixTime;
 use crate::credentials::{
@@ -79,6 +80,9 @@ pub enum GrantEnded {
     SessionEnded,
     #[error("the user is no longer active")]
     UserInactive,
+    /// The grant was made in an organisation the user is no longer a member of.
+    #[error("the user is no longer a member of the organization of this authorization")]
+    NotMember,
     /// An organisation of the user requires a second factor, and the sign-in the grant was made
     /// at did not use one (the grant predates the requirement): a new sign-in is needed.
     #[error("the user's organisation requires a second factor this sign-in did not use")]
@@ -110,7 +114,11 @@ impl From<GrantEnded> for OAuthError {
 /// requirement on issues nothing more (no refresh, no `/v1` call), rather than outliving the
 /// policy by the refresh family's lifetime. It is refused, not revoked: turning the
 /// requirement off again lets it work.
-pub fn ensure_live<S: SessionStore + FactorStore>(
+///
+/// A grant made in an organisation (issue #11) lives only while its user is a member there:
+/// removal from the organisation (by the operator, SCIM or deprovisioning) ends what the user
+/// can do there with every token of the family, an organisation's client included.
+pub fn ensure_live<S: SessionStore + FactorStore + UserStore>(
     store: &S,
     policy: SessionPolicy,
     grant: &Grant,
@@ -124,6 +132,11 @@ pub fn ensure_live<S: SessionStore + FactorStore>(
         && store.org_requires_mfa(user)?
     {
         return Err(GrantEnded::MfaRequired);
+    }
+    if let (Some(user), Some(org)) = (&grant.user_id, &grant.org_id)
+        && store.membership(user, org)?.is_none()
+    {
+        return Err(GrantEnded::NotMember);
     }
     let Some(sid) = &grant.sid else {
         return Ok(());

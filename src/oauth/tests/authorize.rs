@@ -304,8 +304,13 @@ fn an_offline_grant_outlives_the_session() {
 #[test]
 fn a_code_never_carries_an_api_scope_beyond_the_users_role() {
     let w = world();
-    let req = request(&w, params("openid read:org write:org"));
+    let mut req = request(&w, params("openid read:org write:org"));
     assert_eq!(req.scope, scopes("openid read:org write:org"));
+    // The grant is in alice's organisation (her only one).
+    req.org = crate::accounts::store::UserStore::memberships(&w.store, &w.alice.id)
+        .unwrap()
+        .into_iter()
+        .next();
     let code = issue_code(&w.store, &req, &signed_in(&w), NOW).unwrap();
     let stored = w.store.find_code(&code.hash()).unwrap().unwrap();
     // Alice is a member: `write:org` is dropped, not refused.

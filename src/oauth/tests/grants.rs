@@ -31,6 +31,7 @@ fn grant(w: &World, id: &str, sid: Option<&str>) -> Grant {
         expires_at: NOW + 3600,
         revoked_at: None,
         resources: vec![],
+        org_id: None,
     };
     w.store.create_grant(&grant).unwrap();
     grant
@@ -140,4 +141,21 @@ fn a_grant_short_of_the_organisation_requirement_is_not_live() {
     assert!(live(&w, &two, NOW).is_ok());
     w.store.set_org_require_mfa(&org.id, false).unwrap();
     assert!(live(&w, &pwd, NOW).is_ok());
+}
+
+/// A grant made in an organisation lives only while its user is a member there (issue #11):
+/// removal from the organisation, whoever removes, ends every token of the family there.
+#[test]
+fn a_grant_in_an_organisation_the_user_left_is_not_live() {
+    let w = world();
+    let other = w.store.org("other");
+    let mut in_acme = grant(&w, "gr_acme", None);
+    in_acme.org_id = Some(crate::ids::OrgId::new("org_acme"));
+    let mut in_other = grant(&w, "gr_other", None);
+    in_other.org_id = Some(other.id);
+    assert!(ensure_live(&w.store, POLICY, &in_acme, NOW).is_ok());
+    assert!(matches!(
+        ensure_live(&w.store, POLICY, &in_other, NOW),
+        Err(GrantEnded::NotMember)
+    ));
 }

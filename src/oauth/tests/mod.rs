@@ -36,6 +36,7 @@ fn client(id: &str) -> Client {
         id_token_alg: SigningAlg::Rs256,
         created_at: 0,
         resources: vec![],
+        org_id: None,
     }
 }
 
@@ -67,7 +68,9 @@ fn session(user: &User, sid: &str, auth_time: UnixTime) -> CurrentSession {
             amr: vec!["pwd".into()],
             ip: None,
             user_agent: None,
+            org_id: None,
         },
         user: user.clone(),
+        org: None,
     }
 }

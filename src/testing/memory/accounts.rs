@@ -22,6 +22,10 @@ impl OrgStore for MemoryStore {
             .map(|(org, _)| org.clone()))
     }
 
+    fn find_org_by_id(&self, id: &OrgId) -> StoreResult<Option<Organisation>> {
+        Ok(self.t().orgs.get(id).map(|(org, _)| org.clone()))
+    }
+
     fn list_orgs(&self) -> StoreResult<Vec<Organisation>> {
         let mut orgs: Vec<(Organisation, String)> = self.t().orgs.values().cloned().collect();
         orgs.sort_by(|a, b| a.1.cmp(&b.1));
@@ -178,6 +182,30 @@ impl UserStore for MemoryStore {
         Ok(found.into_iter().map(|(_, m)| m).collect())
     }
 
+    fn membership(&self, user_id: &UserId, org_id: &OrgId) -> StoreResult<Option<Membership>> {
+        Ok(self
+            .memberships(user_id)?
+            .into_iter()
+            .find(|m| m.org.id == *org_id))
+    }
+
+    fn set_member_role(&self, org_id: &OrgId, user_id: &UserId, role: Role) -> StoreResult<bool> {
+        let mut t = self.t();
+        Ok(
+            match t
+                .memberships
+                .iter_mut()
+                .find(|(o, u, _)| o == org_id && u == user_id)
+            {
+                Some(m) => {
+                    m.2 = role;
+                    true
+                }
+                None => false,
+            },
+        )
+    }
+
     fn add_membership(
         &self,
         org_id: &OrgId,
@@ -207,7 +235,11 @@ impl UserStore for MemoryStore {
         not_in_the_fake()
     }
 
-    fn user_groups(&self, _user_id: &UserId) -> StoreResult<Vec<String>> {
+    fn user_groups(&self, _user_id: &UserId, _org_id: &OrgId) -> StoreResult<Vec<String>> {
+        not_in_the_fake()
+    }
+
+    fn find_group(&self, _org_id: &OrgId, _name: &str) -> StoreResult<Option<GroupId>> {
         not_in_the_fake()
     }
 

@@ -175,9 +175,21 @@ impl Tables {
 
     fn current_session(&self, s: &SessionRecord) -> Option<CurrentSession> {
         let (user, _) = self.users.get(&s.user_id)?;
+        let org = s.org_id.as_ref().and_then(|org_id| {
+            let role = self
+                .memberships
+                .iter()
+                .find(|(o, u, _)| o == org_id && *u == s.user_id)?
+                .2;
+            Some(Membership {
+                org: self.orgs.get(org_id)?.0.clone(),
+                role,
+            })
+        });
         Some(CurrentSession {
             session: s.clone(),
             user: user.clone(),
+            org,
         })
     }
 }

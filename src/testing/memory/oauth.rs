@@ -235,6 +235,7 @@ impl DeviceCodeStore for MemoryStore {
         _granted_scope: &Scopes,
         _auth_time: UnixTime,
         _amr: &[String],
+        _org_id: Option<&OrgId>,
     ) -> StoreResult<bool> {
         not_in_the_fake()
     }

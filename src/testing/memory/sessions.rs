@@ -23,6 +23,16 @@ impl SessionStore for MemoryStore {
             .and_then(|s| t.current_session(s)))
     }
 
+    fn set_session_org(&self, id_hash: &HashedSessionId, org: Option<&OrgId>) -> StoreResult<bool> {
+        Ok(match self.t().sessions.get_mut(id_hash) {
+            Some(s) => {
+                s.org_id = org.cloned();
+                true
+            }
+            None => false,
+        })
+    }
+
     fn touch_session(&self, id_hash: &HashedSessionId, now: UnixTime) -> StoreResult<()> {
         if let Some(s) = self.t().sessions.get_mut(id_hash) {
             s.last_seen_at = now;
