@@ -22,6 +22,7 @@ fn binding(flow: &Flow) -> String {
 
 /// Keeps `ceremony` in the browser's live flow (`current`, an authorization request's or any
 /// other), or in a flow begun for `resume`; returns the cookie value of the flow used.
+#[allow(clippy::too_many_arguments)]
 pub fn keep_ceremony<S: FlowStore>(
     store: &S,
     secrets: &SecretBox,
