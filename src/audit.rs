@@ -38,6 +38,14 @@ pub enum AuditKind {
     RecoveryCodeUsed,
     /// A new set of recovery codes replaced the old one.
     RecoveryCodesRegenerated,
+    /// A sign-in through an SSO connection succeeded (detail: the connection).
+    SsoSignIn,
+    /// A first SSO sign-in created the user in the connection's organisation (JIT).
+    SsoUserCreated,
+    /// An SSO identity was linked to an existing member of the organisation.
+    SsoUserLinked,
+    /// An SSO sign-in was refused (detail: the connection and why).
+    SsoRefused,
     /// A session's active organisation was chosen or switched (issue #11).
     SessionOrgSwitched,
     MemberAdded,
@@ -88,6 +96,10 @@ impl AuditKind {
             AuditKind::TotpRefused => "mfa.totp.refused",
             AuditKind::RecoveryCodeUsed => "mfa.recovery_code.used",
             AuditKind::RecoveryCodesRegenerated => "mfa.recovery_codes.regenerated",
+            AuditKind::SsoSignIn => "sso.signin",
+            AuditKind::SsoUserCreated => "sso.user.created",
+            AuditKind::SsoUserLinked => "sso.user.linked",
+            AuditKind::SsoRefused => "sso.refused",
             AuditKind::SessionOrgSwitched => "session.org.switched",
             AuditKind::MemberAdded => "membership.added",
             AuditKind::MemberRoleChanged => "membership.role_changed",

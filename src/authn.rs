@@ -27,6 +27,11 @@ pub enum Method {
     /// A passkey (WebAuthn) assertion. `verified`: the authenticator verified the user (UV: a
     /// PIN or biometric), so the passkey alone is two factors. `hardware`: attested hardware.
     Passkey { verified: bool, hardware: bool },
+    /// A sign-in at an organisation's upstream identity provider (enterprise SSO). One factor
+    /// as far as mintgate knows (what the IdP asked is its own affair), so an organisation's MFA
+    /// requirement still asks for mintgate's second factor. RFC 8176 registers no value for
+    /// federation: `amr` says `fed` (a private value, which RFC 8176 §2 allows).
+    Federated,
 }
 
 impl Method {
@@ -34,6 +39,7 @@ impl Method {
     pub fn amr(self) -> &'static [&'static str] {
         match self {
             Method::Password => &["pwd"],
+            Method::Federated => &["fed"],
             Method::Totp | Method::RecoveryCode => &["otp"],
             Method::Passkey {
                 verified: true,
@@ -54,17 +60,18 @@ impl Method {
         }
     }
 
-    /// A password or a user-verifying passkey: says who the user is, on its own.
+    /// A password, a user-verifying passkey or an upstream sign-in: says who the user is, on
+    /// its own.
     pub fn identifies(self) -> bool {
         matches!(
             self,
-            Method::Password | Method::Passkey { verified: true, .. }
+            Method::Password | Method::Federated | Method::Passkey { verified: true, .. }
         )
     }
 
     /// Something held (a second factor after a password): a code or a passkey.
     pub fn is_possession(self) -> bool {
-        !matches!(self, Method::Password)
+        !matches!(self, Method::Password | Method::Federated)
     }
 }
 
@@ -79,8 +86,8 @@ pub fn amr_of(methods: &[Method]) -> Vec<String> {
             }
         }
     }
-    let two_factors =
-        methods.contains(&Method::Password) && methods.iter().any(|m| m.is_possession());
+    let first = methods.contains(&Method::Password) || methods.contains(&Method::Federated);
+    let two_factors = first && methods.iter().any(|m| m.is_possession());
     let verified_passkey = methods
         .iter()
         .any(|m| matches!(m, Method::Passkey { verified: true, .. }));
@@ -169,6 +176,17 @@ mod tests {
         assert_eq!(amr_of(&[bare]), ["swk"]);
         assert!(!bare.identifies());
         assert_eq!(amr_of(&[Method::Password, bare]), ["pwd", "swk", "mfa"]);
+    }
+
+    #[test]
+    fn an_upstream_sign_in_is_one_factor_until_a_code_joins_it() {
+        assert_eq!(amr_of(&[Method::Federated]), ["fed"]);
+        assert!(Method::Federated.identifies());
+        assert!(!Method::Federated.is_possession());
+        assert_eq!(
+            amr_of(&[Method::Federated, Method::Totp]),
+            ["fed", "otp", "mfa"]
+        );
     }
 
     #[test]

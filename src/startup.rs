@@ -113,6 +113,7 @@ impl Application {
             discovery: crate::oidc::discovery::document(&settings.server).into(),
             openapi: crate::v1::openapi::document().into(),
             relying_party: crate::mfa::passkeys::RelyingParty::from_issuer(&settings.server.issuer),
+            upstream: Arc::new(crate::federation::oidc_rp::UpstreamRp::new()),
             settings: Arc::new(settings),
             store,
             clock,

@@ -448,7 +448,15 @@ pub async fn continue_with_sso(
             Some(routing::NO_ROUTE),
         );
     };
-    let mut res = see_other(&OIDC_START.replace("{connection}", connection.as_str()));
+    let mut start = OIDC_START.replace("{connection}", connection.as_str());
+    if form.sso.contains('@') {
+        // The typed address goes on to the IdP as `login_hint` (OIDC Core §3.1.2.1).
+        start.push_str("?login_hint=");
+        start.extend(url::form_urlencoded::byte_serialize(
+            form.sso.trim().as_bytes(),
+        ));
+    }
+    let mut res = see_other(&start);
     if let Some(flow) = fresh {
         let st = state(&req);
         res.add_cookie(&cookies::short_lived(

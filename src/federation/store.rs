@@ -52,6 +52,24 @@ pub trait ExternalIdentityStore {
     fn link_external(&self, identity: &ExternalIdentity, now: UnixTime) -> StoreResult<()>;
 }
 
+/// The organisation groups an identity provider fills (`groups.managed_by` names the
+/// connection). Groups created by hand are never touched through this trait.
+pub trait ManagedGroupStore {
+    /// In one transaction: creates the groups of `names` the organisation lacks (managed by
+    /// `connection`), then makes the user's membership of the groups `connection` manages
+    /// exactly those of `names`. A group of the same name made by hand (or managed by another
+    /// connection) is left alone: an IdP must not grant what an admin grants. Returns the names
+    /// the user is now a member of through `connection`.
+    fn sync_managed_groups(
+        &self,
+        org: &OrgId,
+        connection: &ConnectionId,
+        user: &UserId,
+        names: &[String],
+        now: UnixTime,
+    ) -> StoreResult<Vec<String>>;
+}
+
 /// An organisation's requirement of SSO (`organisations.require_sso`).
 pub trait SsoPolicyStore {
     /// `false` when there is no such organisation.

@@ -272,6 +272,9 @@ pub fn methods_of_amr(amr: &[String], auth_time: UnixTime) -> Vec<MethodDone> {
     if has("pwd") {
         methods.push(Method::Password);
     }
+    if has("fed") {
+        methods.push(Method::Federated);
+    }
     if has("otp") {
         methods.push(Method::Totp);
     }

@@ -25,6 +25,7 @@ mod passkeys;
 mod rows;
 mod schema;
 mod sessions;
+mod sso;
 mod throttle;
 mod totp;
 mod writer;

@@ -34,4 +34,6 @@ pub struct AppState {
     /// The WebAuthn relying party (the issuer); `None` when the issuer's host is not a domain
     /// name, and then there are no passkeys.
     pub relying_party: Option<crate::mfa::passkeys::RelyingParty>,
+    /// The relying party towards organisations' upstream OpenID Providers (its metadata cache).
+    pub upstream: Arc<crate::federation::oidc_rp::UpstreamRp>,
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod apikeys;
 mod browser;
+mod browser_sso;
 mod cli;
 mod deprovision;
 mod device;
@@ -33,6 +34,10 @@ mod sessions;
 mod signin_flow;
 mod sso_connections;
 mod sso_domains;
+mod sso_idp_support;
+mod sso_oidc;
+mod sso_oidc_hostile;
+mod sso_oidc_rules;
 mod sso_support;
 mod store;
 mod template;

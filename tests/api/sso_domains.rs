@@ -228,7 +228,11 @@ async fn continue_with_sso_routes_verified_domains_and_org_names(backend: Backen
     .unwrap();
     let res = continue_with(&app, &browser, "Alice@ACME.test").await;
     assert_eq!(res.status(), 303);
-    assert_eq!(location(res.headers()), start);
+    // A typed e-mail address goes on to the IdP as `login_hint`.
+    assert_eq!(
+        location(res.headers()),
+        format!("{start}?login_hint=Alice%40ACME.test")
+    );
     let second = add_connection(&app, &acme, "https://idp2.acme.test").await;
     let state = app.state.clone();
     let (a, id) = (acme.clone(), first.id.clone());
@@ -249,7 +253,7 @@ async fn continue_with_sso_routes_verified_domains_and_org_names(backend: Backen
     let res = continue_with(&app, &browser, "bob@acme.test").await;
     assert_eq!(
         location(res.headers()),
-        format!("/auth/oidc/{}/start", second.id)
+        format!("/auth/oidc/{}/start?login_hint=bob%40acme.test", second.id)
     );
     // Without the page's token: refused.
     let res = browser

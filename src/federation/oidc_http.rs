@@ -1,0 +1,310 @@
+//! Upstream OpenID Connect sign-in endpoints: `GET /auth/oidc/{connection}/start` sends the
+//! browser to the organisation's IdP, `GET /auth/oidc/{connection}/callback` comes back with a
+//! code (or an error) and completes the sign-in flow. Refusals end on a page saying why.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::jit::{self, JitError};
+use super::oidc_rp::Ceremony;
+use super::oidc_signin::{self, BadState};
+use super::store::ConnectionStore;
+use super::types::{Connection, OidcConfig, Protocol};
+use crate::accounts::http::{outcome_response, safe_return_to};
+use crate::audit::RequestMeta;
+use crate::authn::Method;
+use crate::flows::service::{self as flows, FLOW_TTL, FlowPolicy, Progress};
+use crate::flows::types::Resume;
+use crate::ids::ConnectionId;
+use crate::web::error::{ErrorPage, WebError};
+use crate::web::extractors::{flow_secret, session_secret, state};
+use crate::web::paths::OIDC_CALLBACK;
+use crate::web::{cookies, state::AppState};
+
+/// The redirect URI registered at the IdP for a connection.
+pub fn callback_url(st: &AppState, connection: &ConnectionId) -> String {
+    let base = st.settings.server.issuer.as_str().trim_end_matches('/');
+    format!(
+        "{base}{}",
+        OIDC_CALLBACK.replace("{connection}", connection.as_str())
+    )
+}
+
+/// A refusal page: the status and the reason, nothing created or linked.
+fn refused(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
+        .body(ErrorPage::html(status, message))
+}
+
+/// The enabled OIDC connection with this id, and its sealed secret.
+async fn connection_of(
+    st: &web::Data<AppState>,
+    id: &str,
+) -> Result<Option<(Connection, OidcConfig, Option<String>)>, WebError> {
+    let st = st.clone();
+    let id = ConnectionId::new(id);
+    let found = web::block(move || st.store.find_connection(&id)).await??;
+    Ok(found.and_then(|(c, secret)| match &c.protocol {
+        Protocol::Oidc(cfg) if c.enabled => {
+            let cfg = cfg.clone();
+            Some((c, cfg, secret))
+        }
+        _ => None,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct StartQuery {
+    return_to: Option<String>,
+    /// The e-mail address typed on the sign-in page, passed on to the IdP (OIDC Core
+    /// §3.1.2.1 `login_hint`).
+    login_hint: Option<String>,
+}
+
+/// `GET /auth/oidc/{connection}/start`: the authorization request to the connection's IdP,
+/// within the browser's pending sign-in (an authorization request's) or one begun for
+/// `return_to`.
+pub async fn start(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<StartQuery>,
+    meta: RequestMeta,
+) -> Result<HttpResponse, WebError> {
+    let st = state(&req).clone();
+    let Some((connection, config, _)) = connection_of(&st, &path).await? else {
+        return Err(WebError::NotFound);
+    };
+    let redirect = callback_url(&st, &connection.id);
+    let hint = query
+        .login_hint
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty() && h.len() <= 254 && !h.chars().any(char::is_control));
+    let (url, ceremony) = match st
+        .upstream
+        .authorization_url(&connection.id, &config, &redirect, hint)
+        .await
+    {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(connection = %connection.id.as_str(), error = %e, "upstream discovery");
+            return Ok(refused(StatusCode::BAD_GATEWAY, &e.to_string()));
+        }
+    };
+    let return_to = safe_return_to(query.return_to.as_deref());
+    // The browser's live flow goes on ("Continue with SSO" on the sign-in page begins one, or
+    // continues an authorization request's); without one, a flow is begun for `return_to`.
+    let current = flow_secret(&req);
+    let org = connection.org_id.clone();
+    let st2 = st.clone();
+    let flow = web::block(move || {
+        oidc_signin::keep_ceremony(
+            &st2.store,
+            &st2.secrets,
+            st2.clock.as_ref(),
+            current,
+            Resume::Page(return_to),
+            &ceremony,
+            meta.ip.map(crate::netaddr::subscriber),
+            &org,
+        )
+    })
+    .await??;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, url.as_str()))
+        .cookie(cookies::short_lived(
+            &st.settings.server,
+            cookies::FLOW,
+            flow.expose().to_owned(),
+            FLOW_TTL,
+        ))
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    /// RFC 9207: the issuer of the authorization response, when the IdP sends it.
+    iss: Option<String>,
+}
+
+/// `GET /auth/oidc/{connection}/callback`: checks `state` against the flow's ceremony (once),
+/// exchanges the code, validates the ID token, finds or provisions the user and records the
+/// upstream sign-in in the flow, which goes on as after any other method (a second factor the
+/// organisation requires, then what the flow resumes).
+pub async fn callback(
+    req: HttpRequest,
+    path: web::Path<String>,
+    query: web::Query<CallbackQuery>,
+    meta: RequestMeta,
+) -> Result<HttpResponse, WebError> {
+    let st = state(&req).clone();
+    let Some((connection, config, sealed_secret)) = connection_of(&st, &path).await? else {
+        return Err(WebError::NotFound);
+    };
+    let query = query.into_inner();
+    let current = flow_secret(&req);
+    let (st2, conn_id, state_param) = (
+        st.clone(),
+        connection.id.clone(),
+        query.state.clone().unwrap_or_default(),
+    );
+    let taken = web::block(move || {
+        oidc_signin::take_ceremony(
+            &st2.store,
+            &st2.secrets,
+            st2.clock.as_ref(),
+            current.as_ref(),
+            &conn_id,
+            &state_param,
+        )
+    })
+    .await??;
+    let (mut flow, ceremony) = match taken {
+        Ok(found) => found,
+        Err(bad) => {
+            let why = match bad {
+                BadState::NoFlow => "no_flow",
+                BadState::Mismatch => "bad_state",
+            };
+            audit_refusal(&st, &connection, "", why, &meta).await?;
+            return Ok(refused(StatusCode::BAD_REQUEST, &bad.to_string()));
+        }
+    };
+    if query
+        .iss
+        .as_deref()
+        .is_some_and(|iss| iss.trim_end_matches('/') != config.issuer.trim_end_matches('/'))
+    {
+        // A response from another issuer (RFC 9207 §2.4, the mix-up attack).
+        audit_refusal(&st, &connection, "", "wrong_issuer", &meta).await?;
+        return Ok(refused(
+            StatusCode::FORBIDDEN,
+            "The response did not come from this connection's identity provider.",
+        ));
+    }
+    if let Some(error) = query.error {
+        // RFC 6749 §4.1.2.1: the IdP's error code (its description is not shown: it is the
+        // IdP's text, reflected through the browser).
+        let code: String = error
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        audit_refusal(&st, &connection, "", &format!("idp_error:{code}"), &meta).await?;
+        return Ok(refused(
+            StatusCode::FORBIDDEN,
+            &format!("The identity provider did not sign you in ({code}). Nothing was changed."),
+        ));
+    }
+    let Some(code) = query.code else {
+        audit_refusal(&st, &connection, "", "no_code", &meta).await?;
+        return Ok(refused(
+            StatusCode::BAD_REQUEST,
+            "The identity provider sent no authorization code.",
+        ));
+    };
+    let secret = match sealed_secret {
+        Some(sealed) => match st.secrets.open(connection.id.as_str(), &sealed) {
+            Ok(bytes) => Some(SecretString::from(
+                String::from_utf8(bytes).unwrap_or_default(),
+            )),
+            Err(_) => return Err(WebError::Internal("unreadable connection secret".into())),
+        },
+        None => None,
+    };
+    let claims = match finish(&st, &config, secret, &connection, &code, &ceremony).await {
+        Ok(claims) => claims,
+        Err(e) => {
+            tracing::warn!(connection = %connection.id.as_str(), error = %e, "upstream sign-in refused");
+            let why = match e {
+                super::oidc_rp::RpError::IdToken(_) => "bad_id_token",
+                super::oidc_rp::RpError::Exchange(_) => "exchange_failed",
+                _ => "idp_unavailable",
+            };
+            audit_refusal(&st, &connection, "", why, &meta).await?;
+            return Ok(refused(StatusCode::FORBIDDEN, &e.to_string()));
+        }
+    };
+    // The session acts in the connection's organisation (the user is a member of it by now).
+    flow.org_id = Some(connection.org_id.clone());
+    let previous = session_secret(&req);
+    let st2 = st.clone();
+    let done = web::block(move || {
+        let (user, _) = jit::provision(
+            &st2.store,
+            st2.clock.as_ref(),
+            &connection,
+            &config.mapping,
+            &claims,
+            &meta,
+        )?;
+        let outcome = flows::record(
+            &st2.store,
+            st2.clock.as_ref(),
+            st2.session_policy,
+            &FlowPolicy::default(),
+            Progress { flow, fresh: None },
+            &user,
+            Method::Federated,
+            previous,
+            &meta,
+        )?;
+        Ok::<_, JitError>(outcome)
+    })
+    .await?;
+    match done {
+        Ok(outcome) => outcome_response(&req, outcome),
+        Err(JitError::Refused(r)) => Ok(refused(StatusCode::FORBIDDEN, &r.to_string())),
+        Err(JitError::Store(e)) => Err(e.into()),
+        Err(JitError::Account(e)) => Err(WebError::Internal(e.to_string())),
+    }
+}
+
+async fn finish(
+    st: &web::Data<AppState>,
+    config: &OidcConfig,
+    secret: Option<SecretString>,
+    connection: &Connection,
+    code: &str,
+    ceremony: &Ceremony,
+) -> Result<super::oidc_rp::UpstreamClaims, super::oidc_rp::RpError> {
+    let redirect = callback_url(st, &connection.id);
+    st.upstream
+        .finish(config, secret, &redirect, code, ceremony)
+        .await
+}
+
+async fn audit_refusal(
+    st: &web::Data<AppState>,
+    connection: &Connection,
+    subject: &str,
+    why: &str,
+    meta: &RequestMeta,
+) -> Result<(), WebError> {
+    let (st, connection, subject, why, meta) = (
+        st.clone(),
+        connection.clone(),
+        subject.to_owned(),
+        why.to_owned(),
+        meta.clone(),
+    );
+    web::block(move || {
+        jit::record_refusal(
+            &st.store,
+            st.clock.as_ref(),
+            &connection,
+            &subject,
+            &why,
+            &meta,
+        )
+    })
+    .await??;
+    Ok(())
+}
