@@ -34,6 +34,9 @@ use crate::ids::ConnectionId;
 pub const METADATA_TTL: Duration = Duration::from_secs(600);
 /// Each request to an upstream IdP gives up after this long.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest upstream answer read (discovery, JWKS, token response): an IdP configured by an
+/// organisation's admin must not make the server buffer an unbounded body.
+const MAX_BODY: usize = 1024 * 1024;
 
 /// The ID token signature algorithms accepted: asymmetric ones only (an HMAC keyed with the
 /// client secret would let anyone holding that secret forge tokens; `none` is never accepted).
@@ -85,9 +88,51 @@ struct Cached {
     fetched: Instant,
 }
 
-/// The upstream relying party: an HTTP client (no redirects followed) and the metadata cache.
+/// The HTTP client the upstream calls go through: reqwest (no redirects followed, a timeout),
+/// reading at most [`MAX_BODY`] bytes of an answer.
+struct BoundedHttp(reqwest::Client);
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for BoundedHttp {
+    type Error = openidconnect::HttpClientError<reqwest::Error>;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, Self::Error>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        use openidconnect::HttpClientError;
+        Box::pin(async move {
+            let request = request.try_into().map_err(Box::new)?;
+            let mut response = self.0.execute(request).await.map_err(Box::new)?;
+            let mut builder = openidconnect::http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                builder = builder.header(name, value);
+            }
+            if response
+                .content_length()
+                .is_some_and(|n| n > MAX_BODY as u64)
+            {
+                return Err(HttpClientError::Other("the answer is too large".into()));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(Box::new)? {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(HttpClientError::Other("the answer is too large".into()));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            builder.body(body).map_err(HttpClientError::Http)
+        })
+    }
+}
+
+/// The upstream relying party: an HTTP client (no redirects followed, answers bounded) and the
+/// metadata cache.
 pub struct UpstreamRp {
-    http: reqwest::Client,
+    http: BoundedHttp,
     cache: Mutex<HashMap<(ConnectionId, String), Cached>>,
 }
 
@@ -138,7 +183,7 @@ impl UpstreamRp {
             .build()
             .unwrap_or_default();
         Self {
-            http,
+            http: BoundedHttp(http),
             cache: Mutex::new(HashMap::new()),
         }
     }

@@ -32,6 +32,8 @@ enum Bad {
     AlgNone,
     Expired,
     OtherNonce,
+    /// A discovery document past the relying party's 1 MiB bound.
+    Huge,
 }
 
 struct Hostile {
@@ -135,7 +137,12 @@ async fn spawn_hostile(app: &TestApp, bad: Bad, client_id: &str) -> Arc<Hostile>
                 "/.well-known/openid-configuration",
                 web::get().to(|h: web::Data<Hostile>| async move {
                     let i = &h.issuer;
+                    let padding = match h.bad {
+                        Bad::Huge => "x".repeat(2 * 1024 * 1024),
+                        _ => String::new(),
+                    };
                     HttpResponse::Ok().json(json!({
+                        "padding": padding,
                         "issuer": i,
                         "authorization_endpoint": format!("{i}/authorize"),
                         "token_endpoint": format!("{i}/token"),
@@ -202,8 +209,25 @@ impl TestApp {
 
 both!(
     a_bad_id_token_is_refused,
-    an_unknown_kid_refetches_the_jwks_once
+    an_unknown_kid_refetches_the_jwks_once,
+    an_oversized_answer_is_refused
 );
+
+/// An IdP answering with more than the bound is refused at the start, not buffered.
+async fn an_oversized_answer_is_refused(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let org = default_org(&app).await;
+    let (_hostile, id) = hostile_connection(&app, &org, Bad::Huge).await;
+    let res = new_client()
+        .get(app.url(&format!("/auth/oidc/{}/start", id.as_str())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 502);
+    assert!(res.text().await.unwrap().contains("could not be read"));
+}
 
 async fn an_unknown_kid_refetches_the_jwks_once(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
