@@ -37,6 +37,12 @@ pub enum Refusal {
     Disabled,
     #[error("Several accounts of the organisation have this e-mail address; ask an administrator.")]
     Ambiguous,
+    /// Linking would let this organisation's IdP sign in an account that also belongs to other
+    /// organisations (and act there, or enrol credentials that do).
+    #[error(
+        "This account also belongs to other organisations: sign in with its password, or ask an administrator."
+    )]
+    OtherOrganisations,
 }
 
 impl Refusal {
@@ -49,6 +55,7 @@ impl Refusal {
             Refusal::NotMember => "not_member",
             Refusal::Disabled => "disabled",
             Refusal::Ambiguous => "ambiguous_email",
+            Refusal::OtherOrganisations => "other_organisations",
         }
     }
 }
@@ -161,6 +168,19 @@ fn is_member<S: UserStore>(
         .any(|m| m.org.id == connection.org_id))
 }
 
+/// Whether the connection's organisation is the user's only one: only then is an existing
+/// account linked (once linked, it cannot join another: the store refuses the membership).
+fn only_in<S: UserStore>(
+    store: &S,
+    connection: &Connection,
+    user: &User,
+) -> Result<bool, StoreError> {
+    Ok(store
+        .memberships(&user.id)?
+        .iter()
+        .all(|m| m.org.id == connection.org_id))
+}
+
 /// Finds, links or creates the user for a validated upstream sign-in, then fills the
 /// connection's managed groups. Blocking (store).
 pub fn provision<S>(
@@ -232,6 +252,16 @@ where
                 }
                 [user] if user.disabled => {
                     return refuse(store, clock, connection, subject, Refusal::Disabled, meta);
+                }
+                [user] if !only_in(store, connection, user)? => {
+                    return refuse(
+                        store,
+                        clock,
+                        connection,
+                        subject,
+                        Refusal::OtherOrganisations,
+                        meta,
+                    );
                 }
                 [user] => (user.clone(), How::NewlyLinked),
                 _ => return refuse(store, clock, connection, subject, Refusal::Ambiguous, meta),
