@@ -326,8 +326,27 @@ pub fn create_managed_user<S: UserStore + AuditStore>(
 
 #[cfg(test)]
 mod tests {
-    use super::username_base;
+    use super::*;
     use crate::accounts::types::Username;
+    use crate::clock::ManualClock;
+    use crate::testing::memory::MemoryStore;
+
+    /// Operator commands reach an organisation's managed account by its id, never by the name
+    /// it has in its organisation (that name is only unique there).
+    #[test]
+    fn operator_commands_name_managed_accounts_by_id() {
+        let (store, clock) = (MemoryStore::default(), ManualClock::new(1_700_000_000));
+        let org = create_org(&store, &clock, "Acme").unwrap();
+        let email = Email::parse("alice@acme.test").unwrap();
+        let meta = RequestMeta::default();
+        let alice =
+            create_managed_user(&store, &clock, &org.id, "alice", &email, "Alice", &meta).unwrap();
+        assert_eq!(user_named(&store, alice.id.as_str()).unwrap().id, alice.id);
+        assert!(matches!(
+            user_named(&store, "alice"),
+            Err(AccountError::UnknownUser(_))
+        ));
+    }
 
     #[test]
     fn usernames_from_upstream_hints() {
