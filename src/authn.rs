@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 
+/// The `amr` of a sign-in through an organisation's SSO connection (RFC 8176 registers no value
+/// for federation; private values are allowed).
+pub const AMR_FEDERATED: &str = "fed";
 /// `acr` of a sign-in with one factor (a password).
 pub const ACR_PWD: &str = "urn:mintgate:acr:pwd";
 /// `acr` of a sign-in with two factors, or with a passkey verifying the user.
@@ -39,7 +42,7 @@ impl Method {
     pub fn amr(self) -> &'static [&'static str] {
         match self {
             Method::Password => &["pwd"],
-            Method::Federated => &["fed"],
+            Method::Federated => &[AMR_FEDERATED],
             Method::Totp | Method::RecoveryCode => &["otp"],
             Method::Passkey {
                 verified: true,

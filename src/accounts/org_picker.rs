@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::http::safe_return_to;
 use super::service::{self, AccountError};
-use super::store::UserStore;
 use super::types::Membership;
 use crate::audit::RequestMeta;
 use crate::ids::OrgId;
@@ -42,8 +41,9 @@ pub async fn picker_page(
     query: web::Query<PickerQuery>,
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
-    let user_id = signed_in.user().id.clone();
-    let memberships = web::block(move || st.store.memberships(&user_id)).await??;
+    let current = signed_in.session().clone();
+    let memberships =
+        web::block(move || service::admitted_memberships(&st.store, &current)).await??;
     let return_to = safe_return_to(query.return_to.as_deref());
     let st = state(&req);
     let mut token = csrf::issue(st, &req, Some(signed_in.sid()));

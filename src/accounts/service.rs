@@ -37,7 +37,9 @@ pub enum AccountError {
     #[error("a group name is 1 to 100 printable characters")]
     GroupName,
     /// A managed account is a member of its home organisation only.
-    #[error("that user is managed by another organisation and can only be a member of it")]
+    #[error(
+        "that user is managed by, or signs in through the SSO of, another organisation and can only be a member of it"
+    )]
     ManagedElsewhere,
     /// Only an owner or administrator of the organisation may change its settings.
     #[error("only an administrator of the organisation may change its settings")]
@@ -140,11 +142,20 @@ pub fn create_user<S: UserStore + OrgStore + AuditStore>(
     Ok((user, org))
 }
 
-/// A server account by username (operator commands resolve the server namespace only).
+/// The user an operator command names: a server account by username (names resolve the server
+/// namespace only), or any account by its id (`usr_…`, as `user list` and the audit log show
+/// it), which is how the operator reaches an organisation's managed accounts.
 pub fn user_named<S: UserStore>(store: &S, username: &str) -> Result<User, AccountError> {
-    store
-        .find_user_by_username(&username.trim().to_lowercase())?
-        .ok_or_else(|| AccountError::UnknownUser(username.to_owned()))
+    let name = username.trim();
+    if let Some(user) = store.find_user_by_username(&name.to_lowercase())? {
+        return Ok(user);
+    }
+    if name.starts_with("usr_")
+        && let Some(user) = store.find_user(&UserId::new(name))?
+    {
+        return Ok(user);
+    }
+    Err(AccountError::UnknownUser(username.to_owned()))
 }
 
 /// An organisation by name (case-insensitively).
@@ -315,8 +326,27 @@ pub fn create_managed_user<S: UserStore + AuditStore>(
 
 #[cfg(test)]
 mod tests {
-    use super::username_base;
+    use super::*;
     use crate::accounts::types::Username;
+    use crate::clock::ManualClock;
+    use crate::testing::memory::MemoryStore;
+
+    /// Operator commands reach an organisation's managed account by its id, never by the name
+    /// it has in its organisation (that name is only unique there).
+    #[test]
+    fn operator_commands_name_managed_accounts_by_id() {
+        let (store, clock) = (MemoryStore::default(), ManualClock::new(1_700_000_000));
+        let org = create_org(&store, &clock, "Acme").unwrap();
+        let email = Email::parse("alice@acme.test").unwrap();
+        let meta = RequestMeta::default();
+        let alice =
+            create_managed_user(&store, &clock, &org.id, "alice", &email, "Alice", &meta).unwrap();
+        assert_eq!(user_named(&store, alice.id.as_str()).unwrap().id, alice.id);
+        assert!(matches!(
+            user_named(&store, "alice"),
+            Err(AccountError::UnknownUser(_))
+        ));
+    }
 
     #[test]
     fn usernames_from_upstream_hints() {
@@ -346,14 +376,28 @@ pub enum ActiveOrg {
     Choose,
 }
 
+/// The user's memberships that `current` may act in ([`Membership::admits`]): what the picker
+/// lists and accepts, and what grants choose among.
+pub fn admitted_memberships<S: UserStore>(
+    store: &S,
+    current: &CurrentSession,
+) -> StoreResult<Vec<Membership>> {
+    let session = &current.session;
+    Ok(store
+        .memberships(&current.user.id)?
+        .into_iter()
+        .filter(|m| m.admits(&session.amr, session.org_id.as_ref()))
+        .collect())
+}
+
 /// The organisation `current` acts in on the pages (API keys, applications, organisation
-/// settings): the session's active one (still a member: the session lookup checks), else the
-/// user's only one.
+/// settings): the session's active one (still a member, and admitted: the session lookup
+/// checks), else the only one it may act in.
 pub fn active_org<S: UserStore>(store: &S, current: &CurrentSession) -> StoreResult<ActiveOrg> {
     if let Some(m) = &current.org {
         return Ok(ActiveOrg::In(m.clone()));
     }
-    Ok(match store.memberships(&current.user.id)?.as_slice() {
+    Ok(match admitted_memberships(store, current)?.as_slice() {
         [] => ActiveOrg::None,
         [only] => ActiveOrg::In(only.clone()),
         _ => ActiveOrg::Choose,
@@ -369,8 +413,9 @@ pub fn switch_org<S: UserStore + SessionStore + AuditStore>(
     org_id: &OrgId,
     meta: &RequestMeta,
 ) -> Result<Organisation, AccountError> {
-    let m = store
-        .membership(&current.user.id, org_id)?
+    let m = admitted_memberships(store, current)?
+        .into_iter()
+        .find(|m| m.org.id == *org_id)
         .ok_or(AccountError::NotMember)?;
     store.set_session_org(&current.session.id_hash, Some(&m.org.id))?;
     store.record_event(

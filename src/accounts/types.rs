@@ -166,6 +166,8 @@ pub struct Organisation {
     pub api_key_legacy_query: bool,
     /// Whether members must sign in with a second factor (they are taken to enrol one).
     pub require_mfa: bool,
+    /// Whether members must sign in through the organisation's SSO (owners keep a password).
+    pub require_sso: bool,
 }
 
 impl Organisation {
@@ -177,6 +179,7 @@ impl Organisation {
             api_key_max_lifetime: None,
             api_key_legacy_query: true,
             require_mfa: false,
+            require_sso: false,
         }
     }
 }
@@ -198,6 +201,22 @@ pub struct User {
 pub struct Membership {
     pub org: Organisation,
     pub role: Role,
+}
+
+impl Membership {
+    /// Whether a session or grant whose sign-in was `amr`, made for `signed_in_for` (the
+    /// session's or grant's organisation), may act in this organisation — one rule for sessions,
+    /// the organisation picker, grants and their refresh (issue #11):
+    /// - a sign-in through an organisation's SSO (`fed`) acts only in the organisation whose
+    ///   connection it went through: that IdP never reaches the user's other organisations;
+    /// - an organisation that requires SSO admits only such sign-ins, or its owners
+    ///   (break-glass), whenever the requirement was set and however the session got there.
+    pub fn admits(&self, amr: &[String], signed_in_for: Option<&OrgId>) -> bool {
+        if amr.iter().any(|a| a == crate::authn::AMR_FEDERATED) {
+            return signed_in_for == Some(&self.org.id);
+        }
+        !self.org.require_sso || self.role == Role::Owner
+    }
 }
 
 /// A user row to insert; the password hash is optional so accounts can later exist with only

@@ -286,7 +286,7 @@ pub fn set_enabled<S: ConnectionStore + AuditStore>(
     meta: &RequestMeta,
 ) -> Result<Connection, FederationError> {
     let c = get(store, org, id)?;
-    if !store.set_connection_enabled(org, id, enabled)? {
+    if !store.set_connection_enabled(org, id, enabled, clock.now())? {
         return Err(FederationError::NotFound("connection"));
     }
     let kind = if enabled {
@@ -309,7 +309,7 @@ pub fn delete<S: ConnectionStore + AuditStore>(
     meta: &RequestMeta,
 ) -> Result<Connection, FederationError> {
     let c = get(store, org, id)?;
-    if !store.delete_connection(org, id)? {
+    if !store.delete_connection(org, id, clock.now())? {
         return Err(FederationError::NotFound("connection"));
     }
     audit(

@@ -37,6 +37,12 @@ pub enum Refusal {
     Disabled,
     #[error("Several accounts of the organisation have this e-mail address; ask an administrator.")]
     Ambiguous,
+    /// Linking would let this organisation's IdP sign in an account that also belongs to other
+    /// organisations (and act there, or enrol credentials that do).
+    #[error(
+        "This account also belongs to other organisations: sign in with its password, or ask an administrator."
+    )]
+    OtherOrganisations,
 }
 
 impl Refusal {
@@ -49,6 +55,7 @@ impl Refusal {
             Refusal::NotMember => "not_member",
             Refusal::Disabled => "disabled",
             Refusal::Ambiguous => "ambiguous_email",
+            Refusal::OtherOrganisations => "other_organisations",
         }
     }
 }
@@ -214,6 +221,9 @@ where
     if user.disabled {
         return Ok(Err(Refusal::Disabled));
     }
+    if how == How::NewlyLinked && !only_in(store, connection, &user)? {
+        return Ok(Err(Refusal::OtherOrganisations));
+    }
     let link = ExternalIdentity {
         connection_id: connection.id.clone(),
         subject: subject.to_owned(),
@@ -249,6 +259,19 @@ fn normalise_email(raw: &str) -> String {
         Some((local, domain)) => format!("{local}@{}", domain.trim_end_matches('.')),
         None => raw.to_owned(),
     }
+}
+
+/// Whether the connection's organisation is the user's only one: only then is an existing
+/// account linked (once linked, it cannot join another: the store refuses the membership).
+fn only_in<S: UserStore>(
+    store: &S,
+    connection: &Connection,
+    user: &User,
+) -> Result<bool, StoreError> {
+    Ok(store
+        .memberships(&user.id)?
+        .iter()
+        .all(|m| m.org.id == connection.org_id))
 }
 
 /// Finds, links or creates the user for a validated upstream sign-in, then fills the

@@ -16,16 +16,20 @@ pub trait ConnectionStore {
         id: &ConnectionId,
     ) -> StoreResult<Option<(Connection, Option<String>)>>;
     fn list_connections(&self, org: &OrgId) -> StoreResult<Vec<Connection>>;
-    /// `false` when the organisation has no such connection.
+    /// `false` when the organisation has no such connection. Disabling also ends, in the same
+    /// transaction, the SSO sign-ins (`fed` sessions acting in the organisation, and grants made
+    /// on them) of the users linked through it: what the IdP let in ends with its connection.
     fn set_connection_enabled(
         &self,
         org: &OrgId,
         id: &ConnectionId,
         enabled: bool,
+        now: UnixTime,
     ) -> StoreResult<bool>;
-    /// Deletes it and the external identities linked through it; `false` when the
-    /// organisation has no such connection.
-    fn delete_connection(&self, org: &OrgId, id: &ConnectionId) -> StoreResult<bool>;
+    /// Deletes it and the external identities linked through it, ending their SSO sign-ins as
+    /// disabling does; `false` when the organisation has no such connection.
+    fn delete_connection(&self, org: &OrgId, id: &ConnectionId, now: UnixTime)
+    -> StoreResult<bool>;
 }
 
 pub trait DomainStore {

@@ -366,8 +366,7 @@ pub fn narrow_to_user<S: OAuthStore>(
     let chosen = tenancy::grant_org(
         store,
         &req.client,
-        user_id,
-        current.org.as_ref(),
+        current,
         req.params.organization.as_deref(),
     )?;
     req.org = match chosen {

@@ -239,23 +239,22 @@ pub fn answer_user_code<S: OAuthStore + ThrottleStore>(
         .ok_or(UserCodeError::UnknownClient)?;
     // The device flow takes no `organization` parameter: the grant is in the client's
     // organisation, or the session's active one (the picker asks when there is none).
-    let org =
-        match tenancy::grant_org(store, &client, &current.user.id, current.org.as_ref(), None)? {
-            Ok(GrantOrg::In(org)) => org.map(|m| m.org.id),
-            Ok(GrantOrg::Choose) => return Ok(UserCodeOutcome::ChooseOrganisation),
-            Err(_) => {
-                store.decide_device_code(
-                    &found.user_code,
-                    false,
-                    &current.user.id,
-                    &Scopes::default(),
-                    current.session.auth_time,
-                    &current.session.amr,
-                    None,
-                )?;
-                return Ok(UserCodeOutcome::NotMember);
-            }
-        };
+    let org = match tenancy::grant_org(store, &client, current, None)? {
+        Ok(GrantOrg::In(org)) => org.map(|m| m.org.id),
+        Ok(GrantOrg::Choose) => return Ok(UserCodeOutcome::ChooseOrganisation),
+        Err(_) => {
+            store.decide_device_code(
+                &found.user_code,
+                false,
+                &current.user.id,
+                &Scopes::default(),
+                current.session.auth_time,
+                &current.session.amr,
+                None,
+            )?;
+            return Ok(UserCodeOutcome::NotMember);
+        }
+    };
     let allowed = grantable::for_user(store, &current.user.id, org.as_ref(), &found.scope)?;
     match step {
         UserCodeStep::Look => Ok(UserCodeOutcome::Confirm {

@@ -9,10 +9,12 @@
 //! - Otherwise the session's active organisation; without one, the user's only organisation,
 //!   none for a user in none, and the organisation picker for a user in several.
 
+use crate::accounts::service::admitted_memberships;
 use crate::accounts::store::{OrgStore, UserStore};
 use crate::accounts::types::Membership;
-use crate::ids::{OrgId, UserId};
+use crate::ids::OrgId;
 use crate::oauth::types::Client;
+use crate::sessions::types::CurrentSession;
 use crate::store::StoreResult;
 
 /// The organisation a grant is made in.
@@ -27,10 +29,12 @@ pub enum GrantOrg {
 /// Why a user may not make the grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum OrgRefusal {
-    /// The client belongs to an organisation the user is not a member of.
+    /// The client belongs to an organisation the user is not a member of (or that their
+    /// session may not act in).
     #[error("the user is not a member of the organisation this application belongs to")]
     ClientOrg,
-    /// The `organization` asked for is not one of the user's (or does not exist).
+    /// The `organization` asked for is not one of the user's (or does not exist, or their
+    /// session may not act in it).
     #[error("the user is not a member of the requested organization")]
     Asked,
 }
@@ -41,18 +45,19 @@ pub fn names(asked: &str, m: &Membership) -> bool {
     m.org.id.as_str() == asked || m.org.name.to_lowercase() == asked.to_lowercase()
 }
 
-/// The organisation `user` makes a grant for `client` in ([module docs](self)):
-/// `session_org` is the session's active membership, `asked` the `organization` parameter.
+/// The organisation the signed-in user makes a grant for `client` in ([module docs](self)),
+/// among the organisations their session may act in ([`Membership::admits`]): `asked` is the
+/// `organization` parameter.
 pub fn grant_org<S: UserStore>(
     store: &S,
     client: &Client,
-    user: &UserId,
-    session_org: Option<&Membership>,
+    current: &CurrentSession,
     asked: Option<&str>,
 ) -> StoreResult<Result<GrantOrg, OrgRefusal>> {
     let asked = asked.map(str::trim).filter(|a| !a.is_empty());
+    let memberships = admitted_memberships(store, current)?;
     if let Some(owner) = &client.org_id {
-        let Some(m) = store.membership(user, owner)? else {
+        let Some(m) = memberships.into_iter().find(|m| m.org.id == *owner) else {
             return Ok(Err(OrgRefusal::ClientOrg));
         };
         if asked.is_some_and(|a| !names(a, &m)) {
@@ -60,14 +65,13 @@ pub fn grant_org<S: UserStore>(
         }
         return Ok(Ok(GrantOrg::In(Some(m))));
     }
-    let memberships = store.memberships(user)?;
     if let Some(asked) = asked {
         return Ok(match memberships.into_iter().find(|m| names(asked, m)) {
             Some(m) => Ok(GrantOrg::In(Some(m))),
             None => Err(OrgRefusal::Asked),
         });
     }
-    if let Some(m) = session_org {
+    if let Some(m) = &current.org {
         return Ok(Ok(GrantOrg::In(Some(m.clone()))));
     }
     Ok(Ok(match memberships.len() {

@@ -1,7 +1,9 @@
 use diesel::prelude::*;
 
 use super::rows::{MembershipRow, OrgRow, UserRow};
-use super::schema::{group_members, groups, memberships, organisations, users};
+use super::schema::{
+    external_identities, group_members, groups, memberships, organisations, sso_connections, users,
+};
 use super::{DbConn, Store, StoreError, StoreResult, Unique};
 use crate::accounts::store::{OrgStore, UserStore};
 use crate::accounts::types::{Membership, Namespace, NewUser, Organisation, Role, User};
@@ -30,6 +32,7 @@ pub(super) fn create_org(conn: &mut DbConn, org: &Organisation, name_key: &str) 
         api_key_max_lifetime: org.api_key_max_lifetime,
         api_key_legacy_query: org.api_key_legacy_query,
         require_mfa: org.require_mfa,
+        require_sso: org.require_sso,
     };
     diesel::insert_into(organisations::table)
         .values(&row)
@@ -296,7 +299,21 @@ impl UserStore for Store {
                 Some(Some(home)) if home != org_id.as_str() => {
                     Err(StoreError::Conflict(Unique::HomeOrganisation))
                 }
-                Some(_) => insert_membership(conn, org_id, user_id, role, now),
+                Some(_) => {
+                    // An account linked to another organisation's SSO connection signs in
+                    // through that organisation's IdP: it stays in that organisation only, as a
+                    // managed one does, so that IdP never reaches another tenant.
+                    let linked_elsewhere: i64 = external_identities::table
+                        .inner_join(sso_connections::table)
+                        .filter(external_identities::user_id.eq(user_id.as_str()))
+                        .filter(sso_connections::org_id.ne(org_id.as_str()))
+                        .count()
+                        .get_result(conn)?;
+                    if linked_elsewhere > 0 {
+                        return Err(StoreError::Conflict(Unique::HomeOrganisation));
+                    }
+                    insert_membership(conn, org_id, user_id, role, now)
+                }
             }
         })
     }

@@ -159,18 +159,30 @@ impl ConnectionStore for Store {
         org: &OrgId,
         id: &ConnectionId,
         enabled: bool,
+        now: UnixTime,
     ) -> StoreResult<bool> {
-        let n = diesel::update(
-            conn::table
-                .filter(conn::id.eq(id.as_str()))
-                .filter(conn::org_id.eq(org.as_str())),
-        )
-        .set(conn::enabled.eq(enabled))
-        .execute(&mut *self.conn()?)?;
-        Ok(n == 1)
+        let mut c = self.conn()?;
+        c.transaction(|c| {
+            let n = diesel::update(
+                conn::table
+                    .filter(conn::id.eq(id.as_str()))
+                    .filter(conn::org_id.eq(org.as_str())),
+            )
+            .set(conn::enabled.eq(enabled))
+            .execute(c)?;
+            if n == 1 && !enabled {
+                end_federated_sign_ins(c, org.as_str(), id.as_str(), now)?;
+            }
+            Ok::<_, StoreError>(n == 1)
+        })
     }
 
-    fn delete_connection(&self, org: &OrgId, id: &ConnectionId) -> StoreResult<bool> {
+    fn delete_connection(
+        &self,
+        org: &OrgId,
+        id: &ConnectionId,
+        now: UnixTime,
+    ) -> StoreResult<bool> {
         let (org, id) = (org.as_str(), id.as_str());
         let mut c = self.conn()?;
         c.transaction(|c| {
@@ -184,11 +196,59 @@ impl ConnectionStore for Store {
             if owned == 0 {
                 return Ok(false);
             }
+            end_federated_sign_ins(c, org, id, now)?;
             diesel::delete(ext::table.filter(ext::connection_id.eq(id))).execute(c)?;
             diesel::delete(conn::table.find(id)).execute(c)?;
             Ok::<_, StoreError>(true)
         })
     }
+}
+
+/// Ends the SSO sign-ins of the users linked through connection `id` in `org`: their sessions
+/// acting there whose sign-in was federated (`fed`; a session does not record which of the
+/// organisation's connections it came through, so all of them), the grants bound to those
+/// sessions, and their grants there made on a federated sign-in.
+fn end_federated_sign_ins(
+    c: &mut super::DbConn,
+    org: &str,
+    id: &str,
+    now: UnixTime,
+) -> StoreResult<()> {
+    use super::schema::{oauth_grants as gr, sessions};
+    let fed = |amr: &str| {
+        amr.split_whitespace()
+            .any(|a| a == crate::authn::AMR_FEDERATED)
+    };
+    let users: Vec<String> = ext::table
+        .filter(ext::connection_id.eq(id))
+        .select(ext::user_id)
+        .load(c)?;
+    let sids: Vec<String> = sessions::table
+        .filter(sessions::user_id.eq_any(&users))
+        .filter(sessions::org_id.eq(org))
+        .select((sessions::sid, sessions::amr))
+        .load::<(String, String)>(c)?
+        .into_iter()
+        .filter(|(_, amr)| fed(amr))
+        .map(|(sid, _)| sid)
+        .collect();
+    let mut grants = super::oauth::grants_of_sessions(c, &sids)?;
+    grants.extend(
+        gr::table
+            .filter(gr::user_id.eq_any(&users))
+            .filter(gr::org_id.eq(org))
+            .filter(gr::revoked_at.is_null())
+            .select((gr::id, gr::amr))
+            .load::<(String, String)>(c)?
+            .into_iter()
+            .filter(|(_, amr)| fed(amr))
+            .map(|(id, _)| id),
+    );
+    grants.sort();
+    grants.dedup();
+    super::oauth::revoke_grants(c, &grants, now)?;
+    diesel::delete(sessions::table.filter(sessions::sid.eq_any(&sids))).execute(c)?;
+    Ok(())
 }
 
 impl DomainStore for Store {

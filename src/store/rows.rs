@@ -19,6 +19,7 @@ pub struct OrgRow {
     pub api_key_max_lifetime: Option<i64>,
     pub api_key_legacy_query: bool,
     pub require_mfa: bool,
+    pub require_sso: bool,
 }
 
 impl From<OrgRow> for Organisation {
@@ -30,6 +31,7 @@ impl From<OrgRow> for Organisation {
             api_key_max_lifetime: r.api_key_max_lifetime,
             api_key_legacy_query: r.api_key_legacy_query,
             require_mfa: r.require_mfa,
+            require_sso: r.require_sso,
         }
     }
 }

@@ -22,6 +22,7 @@ type OrgColumns = (
     Option<i64>,
     Option<bool>,
     Option<bool>,
+    Option<bool>,
 );
 
 /// The session query of `find_session` and `find_session_by_sid`, filtered by `$filter`.
@@ -47,6 +48,7 @@ macro_rules! with_active_org {
                     organisations::api_key_max_lifetime.nullable(),
                     organisations::api_key_legacy_query.nullable(),
                     organisations::require_mfa.nullable(),
+                    organisations::require_sso.nullable(),
                 ),
             ))
     };
@@ -54,23 +56,30 @@ macro_rules! with_active_org {
 
 fn current_session((s, u, role, org): FoundSession) -> CurrentSession {
     let org = match (role.and_then(|r| r.parse::<Role>().ok()), &s.org_id, org) {
-        (Some(role), Some(id), (Some(name), Some(created_at), max, Some(legacy), Some(mfa))) => {
-            Some(Membership {
-                org: Organisation {
-                    id: OrgId::new(id.clone()),
-                    name,
-                    created_at,
-                    api_key_max_lifetime: max,
-                    api_key_legacy_query: legacy,
-                    require_mfa: mfa,
-                },
-                role,
-            })
-        }
+        (
+            Some(role),
+            Some(id),
+            (Some(name), Some(created_at), max, Some(legacy), Some(mfa), Some(sso)),
+        ) => Some(Membership {
+            org: Organisation {
+                id: OrgId::new(id.clone()),
+                name,
+                created_at,
+                api_key_max_lifetime: max,
+                api_key_legacy_query: legacy,
+                require_mfa: mfa,
+                require_sso: sso,
+            },
+            role,
+        }),
         _ => None,
     };
+    let session: SessionRecord = s.into();
+    // A session acts only where its sign-in is admitted (`Membership::admits`), else as one
+    // that never chose.
+    let org = org.filter(|m| m.admits(&session.amr, session.org_id.as_ref()));
     CurrentSession {
-        session: s.into(),
+        session,
         user: u.into(),
         org,
     }

@@ -44,6 +44,7 @@ mod store;
 mod template;
 mod tenancy;
 mod tenancy_cli;
+mod tenancy_rules;
 mod throttle_rules;
 mod token_hardening;
 mod userinfo;

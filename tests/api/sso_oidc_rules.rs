@@ -120,12 +120,13 @@ async fn a_disabled_connection_starts_nothing(backend: Backend) {
         return;
     };
     let (state, org, id) = (app.state.clone(), sso.org.clone(), sso.connection.clone());
+    let now = mintgate::clock::Clock::now(&app.clock);
     tokio::task::spawn_blocking(move || {
         use mintgate::federation::store::ConnectionStore;
         assert!(
             state
                 .store
-                .set_connection_enabled(&org, &id, false)
+                .set_connection_enabled(&org, &id, false, now)
                 .unwrap()
         );
     })

@@ -134,8 +134,12 @@ pub fn ensure_live<S: SessionStore + FactorStore + UserStore>(
         return Err(GrantEnded::MfaRequired);
     }
     if let (Some(user), Some(org)) = (&grant.user_id, &grant.org_id)
-        && store.membership(user, org)?.is_none()
+        && !store
+            .membership(user, org)?
+            .is_some_and(|m| m.admits(&grant.amr, Some(org)))
     {
+        // Gone from the organisation, or no longer admitted there (it now requires SSO of a
+        // member who signed in otherwise): `Membership::admits`, as for sessions.
         return Err(GrantEnded::NotMember);
     }
     let Some(sid) = &grant.sid else {

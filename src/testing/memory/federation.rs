@@ -7,9 +7,10 @@ use crate::store::StoreResult;
 impl SsoPolicyStore for MemoryStore {
     fn set_org_require_sso(&self, org: &OrgId, require: bool) -> StoreResult<bool> {
         let mut t = self.t();
-        if !t.orgs.contains_key(org) {
+        let Some((o, _)) = t.orgs.get_mut(org) else {
             return Ok(false);
-        }
+        };
+        o.require_sso = require;
         if require {
             t.sso_required.insert(org.clone());
         } else {
