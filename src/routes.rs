@@ -42,7 +42,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(federation::http::set_require_sso)),
         )
         .service(web::resource(LOGIN_FACTOR).route(web::get().to(mfa::http::factor_page)))
-        .service(web::resource(OIDC_START).route(web::get().to(federation::oidc_http::start)))
+        .service(
+            web::resource(OIDC_START)
+                .route(web::get().to(federation::oidc_http::start_page))
+                .route(web::post().to(federation::oidc_http::start)),
+        )
         .service(web::resource(OIDC_CALLBACK).route(web::get().to(federation::oidc_http::callback)))
         .service(
             web::resource(LOGIN_PASSKEY_BEGIN)

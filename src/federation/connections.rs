@@ -89,10 +89,17 @@ pub struct NewOidc {
 /// tests); no query, fragment or credentials (OIDC Discovery §2: the issuer is a URL with
 /// scheme, host and optional path).
 pub fn validate_issuer(raw: &str) -> Result<String, FederationError> {
-    let raw = raw.trim();
     let bad = |why: &str| FederationError::Invalid(format!("the issuer {why}"));
+    // URL parsing would drop a CR/LF or tab silently: refuse them (and inner spaces) instead.
+    if raw.chars().any(char::is_control) {
+        return Err(bad("must not contain control characters"));
+    }
+    let raw = raw.trim();
     if raw.is_empty() {
         return Err(bad("is required"));
+    }
+    if raw.chars().any(char::is_whitespace) {
+        return Err(bad("must not contain spaces"));
     }
     if raw.len() > MAX_ISSUER {
         return Err(bad("is too long"));
@@ -138,8 +145,11 @@ fn text(what: &str, raw: &str, max: usize) -> Result<String, FederationError> {
 }
 
 fn claim(what: &str, over: Option<&str>, preset: String) -> Result<String, FederationError> {
-    match over.map(str::trim).filter(|c| !c.is_empty()) {
+    match over.map(str::trim) {
         None => Ok(preset),
+        Some("") => Err(FederationError::Invalid(format!(
+            "the {what} claim name must not be empty"
+        ))),
         Some(c) if c.len() <= MAX_CLAIM && c.chars().all(|ch| ch.is_ascii_graphic()) => {
             Ok(c.to_owned())
         }
@@ -357,6 +367,9 @@ mod tests {
             "https://idp.example.com/?x=1",
             "https://idp.example.com/#f",
             "https://user:pw@idp.example.com",
+            "https://idp.example.com\r\n",
+            "https://idp.example.com/\nx",
+            "https://idp.example.com/a b",
         ] {
             assert!(validate_issuer(bad).is_err(), "{bad}");
         }
@@ -385,6 +398,17 @@ mod tests {
                 }
             )
             .is_err()
+        );
+        assert!(
+            mapping_of(
+                Preset::Default,
+                &MappingOverrides {
+                    email: Some(" ".into()),
+                    ..Default::default()
+                }
+            )
+            .is_err(),
+            "an empty claim name"
         );
     }
 }

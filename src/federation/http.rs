@@ -18,18 +18,17 @@ use super::types::{Connection, OrgDomain, Protocol};
 use crate::accounts::http::{OTHER_SIGN_IN, flow_tag, login_page_response, safe_return_to};
 use crate::audit::RequestMeta;
 use crate::failure::Failure;
-use crate::flows::service::{self as flows, FLOW_TTL};
+use crate::flows::service as flows;
 use crate::flows::types::{Requirement, Resume};
 use crate::ids::ConnectionId;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, flow_secret, state};
 use crate::web::paths::{
-    AUTHORIZE_RESUME, OIDC_CALLBACK, OIDC_START, SETTINGS_SECURITY, SETTINGS_SSO,
-    SETTINGS_SSO_CONNECTIONS, SETTINGS_SSO_DOMAIN_VERIFY, SETTINGS_SSO_DOMAINS,
-    SETTINGS_SSO_REQUIRE,
+    AUTHORIZE_RESUME, OIDC_CALLBACK, SETTINGS_SECURITY, SETTINGS_SSO, SETTINGS_SSO_CONNECTIONS,
+    SETTINGS_SSO_DOMAIN_VERIFY, SETTINGS_SSO_DOMAINS, SETTINGS_SSO_REQUIRE,
 };
-use crate::web::{cookies, csrf, html, see_other};
+use crate::web::{csrf, html, see_other};
 
 fn page_error(e: FederationError) -> WebError {
     match e.failure() {
@@ -419,6 +418,8 @@ pub async fn continue_with_sso(
     let st = state(&req).clone();
     let typed = form.sso.clone();
     let pending = resuming.then(|| flow_secret(&req)).flatten();
+    let pending_again = pending.clone();
+    let meta2 = meta.clone();
     let page = return_to.clone();
     let routed = web::block(move || {
         let Some(connection) = routing::route(&st.store, &typed)? else {
@@ -448,24 +449,16 @@ pub async fn continue_with_sso(
             Some(routing::NO_ROUTE),
         );
     };
-    let mut start = OIDC_START.replace("{connection}", connection.as_str());
-    if form.sso.contains('@') {
-        // The typed address goes on to the IdP as `login_hint` (OIDC Core §3.1.2.1).
-        start.push_str("?login_hint=");
-        start.extend(url::form_urlencoded::byte_serialize(
-            form.sso.trim().as_bytes(),
-        ));
-    }
-    let mut res = see_other(&start);
-    if let Some(flow) = fresh {
-        let st = state(&req);
-        res.add_cookie(&cookies::short_lived(
-            &st.settings.server,
-            cookies::FLOW,
-            flow.expose().to_owned(),
-            FLOW_TTL,
-        ))
-        .map_err(|e| WebError::Internal(e.to_string()))?;
-    }
-    Ok(res)
+    // Straight on to the IdP (this POST is CSRF-checked), within the pending sign-in or the
+    // flow begun here; the typed address goes on as `login_hint` (OIDC Core §3.1.2.1).
+    let hint = form.sso.contains('@').then(|| form.sso.trim());
+    super::oidc_http::begin_upstream(
+        &req,
+        &connection,
+        fresh.or(pending_again),
+        &return_to,
+        hint,
+        meta2,
+    )
+    .await
 }

@@ -110,7 +110,7 @@ pub fn map_claims(mapping: &AttributeMapping, claims: &UpstreamClaims) -> Mapped
         }
     }
     Mapped {
-        email: string_claim(c, &mapping.email),
+        email: string_claim(c, &mapping.email).map(|e| normalise_email(&e)),
         email_verified: c.get("email_verified") == Some(&serde_json::Value::Bool(true)),
         name: string_claim(c, &mapping.name),
         username: string_claim(c, &mapping.username),
@@ -166,6 +166,99 @@ fn is_member<S: UserStore>(
         .memberships(&user.id)?
         .iter()
         .any(|m| m.org.id == connection.org_id))
+}
+
+/// The member with this e-mail address linked now, or a managed user created and linked.
+/// Concurrent callbacks for the same new `sub` converge: a uniqueness conflict (the e-mail's
+/// user or the link created meanwhile) re-reads and takes the winner's; a user created here
+/// whose link lost is deleted again.
+#[allow(clippy::too_many_arguments)]
+fn link_or_create<S>(
+    store: &S,
+    clock: &dyn Clock,
+    connection: &Connection,
+    mapped: &Mapped,
+    email: &Email,
+    subject: &str,
+    meta: &RequestMeta,
+) -> Result<Result<(User, How), Refusal>, JitError>
+where
+    S: UserStore + AuditStore + ExternalIdentityStore,
+{
+    let now = clock.now();
+    let members = store.find_member_by_email(&connection.org_id, &email.key())?;
+    let (user, how) = match members.as_slice() {
+        [] => {
+            let hint = mapped.username.as_deref().unwrap_or(email.as_str());
+            let name = mapped.name.as_deref().unwrap_or(hint);
+            match accounts::create_managed_user(
+                store,
+                clock,
+                &connection.org_id,
+                hint,
+                email,
+                name,
+                meta,
+            ) {
+                Ok(user) => (user, How::Created),
+                Err(AccountError::Duplicate(_)) => {
+                    // Created meanwhile by a concurrent sign-in: that one.
+                    match store
+                        .find_member_by_email(&connection.org_id, &email.key())?
+                        .as_slice()
+                    {
+                        [user] => (user.clone(), How::NewlyLinked),
+                        [] => return Err(StoreError::Conflict(crate::store::Unique::Email).into()),
+                        _ => return Ok(Err(Refusal::Ambiguous)),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        [user] => (user.clone(), How::NewlyLinked),
+        _ => return Ok(Err(Refusal::Ambiguous)),
+    };
+    if user.disabled {
+        return Ok(Err(Refusal::Disabled));
+    }
+    if how == How::NewlyLinked && !only_in(store, connection, &user)? {
+        return Ok(Err(Refusal::OtherOrganisations));
+    }
+    let link = ExternalIdentity {
+        connection_id: connection.id.clone(),
+        subject: subject.to_owned(),
+        user_id: user.id.clone(),
+    };
+    match store.link_external(&link, now) {
+        Ok(()) => Ok(Ok((user, how))),
+        Err(StoreError::Conflict(_)) => {
+            // Linked meanwhile by a concurrent sign-in: its user wins.
+            let winner = match store.find_external(&connection.id, subject, now)? {
+                Some(id) => store.find_user(&id)?,
+                None => None,
+            };
+            let Some(winner) = winner else {
+                return Err(StoreError::Conflict(crate::store::Unique::Record).into());
+            };
+            if how == How::Created && winner.id != user.id {
+                store.delete_user(&user.id, now)?;
+            }
+            if winner.disabled {
+                return Ok(Err(Refusal::Disabled));
+            }
+            Ok(Ok((winner, How::Linked)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An e-mail claim with its domain's trailing dots trimmed: `bob@acme.test.` is the address
+/// `bob@acme.test` (the same user), not another.
+fn normalise_email(raw: &str) -> String {
+    match raw.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}@{}", domain.trim_end_matches('.')),
+        None => raw.to_owned(),
+    }
 }
 
 /// Whether the connection's organisation is the user's only one: only then is an existing
@@ -234,67 +327,47 @@ where
                     meta,
                 );
             }
-            let members = store.find_member_by_email(&connection.org_id, &email.key())?;
-            let (user, how) = match members.as_slice() {
-                [] => {
-                    let hint = mapped.username.as_deref().unwrap_or(email.as_str());
-                    let name = mapped.name.as_deref().unwrap_or(hint);
-                    let user = accounts::create_managed_user(
-                        store,
-                        clock,
-                        &connection.org_id,
-                        hint,
-                        &email,
-                        name,
-                        meta,
-                    )?;
-                    (user, How::Created)
-                }
-                [user] if user.disabled => {
-                    return refuse(store, clock, connection, subject, Refusal::Disabled, meta);
-                }
-                [user] if !only_in(store, connection, user)? => {
-                    return refuse(
-                        store,
-                        clock,
-                        connection,
-                        subject,
-                        Refusal::OtherOrganisations,
-                        meta,
-                    );
-                }
-                [user] => (user.clone(), How::NewlyLinked),
-                _ => return refuse(store, clock, connection, subject, Refusal::Ambiguous, meta),
-            };
-            store.link_external(
-                &ExternalIdentity {
-                    connection_id: connection.id.clone(),
-                    subject: subject.to_owned(),
-                    user_id: user.id.clone(),
-                },
-                now,
-            )?;
-            let kind = if how == How::Created {
-                AuditKind::SsoUserCreated
-            } else {
-                AuditKind::SsoUserLinked
-            };
-            store.record_event(
-                &AuditEvent::new(now, kind, meta)
-                    .user(&user.id)
-                    .subject(subject)
-                    .detail(connection.id.as_str()),
-            )?;
+            let (user, how) =
+                match link_or_create(store, clock, connection, &mapped, &email, subject, meta)? {
+                    Ok(found) => found,
+                    Err(refusal) => {
+                        return refuse(store, clock, connection, subject, refusal, meta);
+                    }
+                };
+            if how != How::Linked {
+                let kind = if how == How::Created {
+                    AuditKind::SsoUserCreated
+                } else {
+                    AuditKind::SsoUserLinked
+                };
+                store.record_event(
+                    &AuditEvent::new(now, kind, meta)
+                        .user(&user.id)
+                        .subject(subject)
+                        .detail(connection.id.as_str()),
+                )?;
+            }
             (user, how)
         }
     };
-    store.sync_managed_groups(
-        &connection.org_id,
-        &connection.id,
-        &user.id,
-        &mapped.groups,
-        now,
-    )?;
+    let sync = |store: &S| {
+        store.sync_managed_groups(
+            &connection.org_id,
+            &connection.id,
+            &user.id,
+            &mapped.groups,
+            now,
+        )
+    };
+    // A concurrent sign-in may create the same group first: once more, over the winner's.
+    match sync(store) {
+        Err(StoreError::Conflict(_)) => {
+            sync(store)?;
+        }
+        other => {
+            other?;
+        }
+    }
     store.record_event(
         &AuditEvent::new(now, AuditKind::SsoSignIn, meta)
             .user(&user.id)
@@ -328,6 +401,13 @@ mod tests {
             assert_eq!(map_claims(&m, &c).email_verified, ok);
         }
         assert!(!map_claims(&m, &claims(json!({"email": "a@x.test"}))).email_verified);
+    }
+
+    #[test]
+    fn an_email_domain_loses_its_trailing_dot() {
+        let m = AttributeMapping::default();
+        let c = claims(json!({"email": " Bob@acme.test. "}));
+        assert_eq!(map_claims(&m, &c).email.as_deref(), Some("Bob@acme.test"));
     }
 
     #[test]

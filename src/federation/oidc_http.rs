@@ -1,10 +1,11 @@
-//! Upstream OpenID Connect sign-in endpoints: `GET /auth/oidc/{connection}/start` sends the
-//! browser to the organisation's IdP, `GET /auth/oidc/{connection}/callback` comes back with a
+//! Upstream OpenID Connect sign-in endpoints: `GET /auth/oidc/{connection}/start` shows a
+//! "Continue" button whose CSRF-checked POST sends the browser to the organisation's IdP, `GET /auth/oidc/{connection}/callback` comes back with a
 //! code (or an error) and completes the sign-in flow. Refusals end on a page saying why.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_TYPE, LOCATION};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -16,13 +17,15 @@ use super::types::{Connection, OidcConfig, Protocol};
 use crate::accounts::http::{outcome_response, safe_return_to};
 use crate::audit::RequestMeta;
 use crate::authn::Method;
+use crate::credentials::PlainFlowId;
 use crate::flows::service::{self as flows, FLOW_TTL, FlowPolicy, Progress};
 use crate::flows::types::Resume;
 use crate::ids::ConnectionId;
+use crate::web::csrf::{self, CsrfForm, CsrfProtected};
 use crate::web::error::{ErrorPage, WebError};
 use crate::web::extractors::{flow_secret, session_secret, state};
-use crate::web::paths::OIDC_CALLBACK;
-use crate::web::{cookies, state::AppState};
+use crate::web::paths::{OIDC_CALLBACK, OIDC_START};
+use crate::web::{cookies, html, state::AppState};
 
 /// The redirect URI registered at the IdP for a connection.
 pub fn callback_url(st: &AppState, connection: &ConnectionId) -> String {
@@ -65,25 +68,110 @@ pub struct StartQuery {
     login_hint: Option<String>,
 }
 
-/// `GET /auth/oidc/{connection}/start`: the authorization request to the connection's IdP,
-/// within the browser's pending sign-in (an authorization request's) or one begun for
-/// `return_to`.
-pub async fn start(
+/// The interstitial before an upstream sign-in: a CSRF-protected form posting back to the start.
+#[derive(Template)]
+#[template(path = "federation/continue.html")]
+struct ContinuePage<'a> {
+    csrf: &'a str,
+    name: &'a str,
+    action: &'a str,
+    return_to: &'a str,
+    login_hint: &'a str,
+}
+
+/// The login hint worth passing on: trimmed, 1-254 characters, no control characters.
+fn clean_hint(hint: Option<&str>) -> Option<&str> {
+    hint.map(str::trim)
+        .filter(|h| !h.is_empty() && h.len() <= 254 && !h.chars().any(char::is_control))
+}
+
+/// `GET /auth/oidc/{connection}/start`: only a page with a "Continue" button (a CSRF-protected
+/// form POSTing to the same path): a cross-site link must not start an upstream sign-in in the
+/// victim's browser (login CSRF: an IdP that approves at once would swap the victim's session
+/// for the attacker's account). Nothing is stored.
+pub async fn start_page(
     req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<StartQuery>,
-    meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
-    let Some((connection, config, _)) = connection_of(&st, &path).await? else {
+    let Some((connection, _, _)) = connection_of(&st, &path).await? else {
+        return Err(WebError::NotFound);
+    };
+    let return_to = safe_return_to(query.return_to.as_deref());
+    let hint = clean_hint(query.login_hint.as_deref()).unwrap_or_default();
+    let action = OIDC_START.replace("{connection}", connection.id.as_str());
+    let mut token = csrf::issue(&st, &req, None);
+    let mut builder = token.builder(StatusCode::OK);
+    builder.insert_header((CACHE_CONTROL, "no-store"));
+    html(
+        builder,
+        &ContinuePage {
+            csrf: &token.token,
+            name: &connection.name,
+            action: &action,
+            return_to: &return_to,
+            login_hint: hint,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct StartForm {
+    #[serde(default)]
+    csrf: String,
+    return_to: Option<String>,
+    login_hint: Option<String>,
+}
+
+impl CsrfProtected for StartForm {
+    /// The interstitial's token: issued without a session (a signed-out browser signs in).
+    const SESSION_BOUND: bool = false;
+
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST /auth/oidc/{connection}/start` (the interstitial's form, CSRF-checked): the upstream
+/// sign-in begins, within the browser's live flow or one begun for `return_to`.
+pub async fn start(
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: CsrfForm<StartForm>,
+    meta: RequestMeta,
+) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let return_to = safe_return_to(form.return_to.as_deref());
+    let current = flow_secret(&req);
+    begin_upstream(
+        &req,
+        &ConnectionId::new(path.into_inner()),
+        current,
+        &return_to,
+        form.login_hint.as_deref(),
+        meta,
+    )
+    .await
+}
+
+/// The authorization request to the connection's IdP (303 there, the flow's cookie set), the
+/// ceremony kept in `current` (the browser's live flow) or in a flow begun for `return_to`.
+/// Called only from CSRF-checked POSTs (the interstitial, "Continue with SSO").
+pub async fn begin_upstream(
+    req: &HttpRequest,
+    connection: &ConnectionId,
+    current: Option<PlainFlowId>,
+    return_to: &str,
+    login_hint: Option<&str>,
+    meta: RequestMeta,
+) -> Result<HttpResponse, WebError> {
+    let st = state(req).clone();
+    let Some((connection, config, _)) = connection_of(&st, connection.as_str()).await? else {
         return Err(WebError::NotFound);
     };
     let redirect = callback_url(&st, &connection.id);
-    let hint = query
-        .login_hint
-        .as_deref()
-        .map(str::trim)
-        .filter(|h| !h.is_empty() && h.len() <= 254 && !h.chars().any(char::is_control));
+    let hint = clean_hint(login_hint);
     let (url, ceremony) = match st
         .upstream
         .authorization_url(&connection.id, &config, &redirect, hint)
@@ -91,15 +179,13 @@ pub async fn start(
     {
         Ok(found) => found,
         Err(e) => {
+            // The detail (URLs, the fetch's error) goes to the log only.
             tracing::warn!(connection = %connection.id.as_str(), error = %e, "upstream discovery");
-            return Ok(refused(StatusCode::BAD_GATEWAY, &e.to_string()));
+            return Ok(refused(StatusCode::BAD_GATEWAY, UNAVAILABLE));
         }
     };
-    let return_to = safe_return_to(query.return_to.as_deref());
-    // The browser's live flow goes on ("Continue with SSO" on the sign-in page begins one, or
-    // continues an authorization request's); without one, a flow is begun for `return_to`.
-    let current = flow_secret(&req);
     let org = connection.org_id.clone();
+    let resume = Resume::Page(return_to.to_owned());
     let st2 = st.clone();
     let flow = web::block(move || {
         oidc_signin::keep_ceremony(
@@ -107,7 +193,7 @@ pub async fn start(
             &st2.secrets,
             st2.clock.as_ref(),
             current,
-            Resume::Page(return_to),
+            resume,
             &ceremony,
             meta.ip.map(crate::netaddr::subscriber),
             &org,
@@ -116,6 +202,7 @@ pub async fn start(
     .await??;
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, url.as_str()))
+        .insert_header((CACHE_CONTROL, "no-store"))
         .cookie(cookies::short_lived(
             &st.settings.server,
             cookies::FLOW,
@@ -124,6 +211,14 @@ pub async fn start(
         ))
         .finish())
 }
+
+/// The page's message when the IdP cannot be reached or read (the detail is logged only).
+const UNAVAILABLE: &str = "The identity provider cannot be reached or is misconfigured. Try again later or ask an administrator.";
+/// The page's message when the ID token does not validate (the detail is logged only).
+const BAD_ID_TOKEN: &str = "The identity provider's ID token is not valid. Nothing was changed.";
+/// The page's message when the IdP's answer to the code exchange is refused.
+const NOT_ACCEPTED: &str =
+    "The sign-in with the identity provider did not succeed. Start again or ask an administrator.";
 
 #[derive(Deserialize)]
 pub struct CallbackQuery {
@@ -229,7 +324,12 @@ pub async fn callback(
                 _ => "idp_unavailable",
             };
             audit_refusal(&st, &connection, "", why, &meta).await?;
-            return Ok(refused(StatusCode::FORBIDDEN, &e.to_string()));
+            let message = match why {
+                "bad_id_token" => BAD_ID_TOKEN,
+                "exchange_failed" => NOT_ACCEPTED,
+                _ => UNAVAILABLE,
+            };
+            return Ok(refused(StatusCode::FORBIDDEN, message));
         }
     };
     // The session acts in the connection's organisation (the user is a member of it by now).

@@ -142,11 +142,10 @@ impl Default for UpstreamRp {
     }
 }
 
-/// An issuer may be `http://` only on a loopback address (a local IdP, tests).
-pub fn check_issuer(issuer: &str) -> Result<IssuerUrl, RpError> {
-    let url = Url::parse(issuer).map_err(|_| RpError::InsecureIssuer)?;
-    let ok = match url.scheme() {
-        "https" => true,
+/// `https://`, or `http://` on a loopback address only (a local IdP, tests).
+fn is_secure(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => url.host().is_some(),
         "http" => match url.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -154,11 +153,38 @@ pub fn check_issuer(issuer: &str) -> Result<IssuerUrl, RpError> {
             None => false,
         },
         _ => false,
-    };
-    if !ok {
+    }
+}
+
+/// An issuer may be `http://` only on a loopback address (a local IdP, tests); no whitespace or
+/// control characters.
+pub fn check_issuer(issuer: &str) -> Result<IssuerUrl, RpError> {
+    if issuer.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(RpError::InsecureIssuer);
+    }
+    let url = Url::parse(issuer).map_err(|_| RpError::InsecureIssuer)?;
+    if !is_secure(&url) {
         return Err(RpError::InsecureIssuer);
     }
     IssuerUrl::new(issuer.to_owned()).map_err(|_| RpError::InsecureIssuer)
+}
+
+/// Every endpoint discovery names (authorization, token, JWKS, userinfo) is held to the
+/// issuer's rule: the client secret and the code never go over plain http to another host.
+fn check_endpoints(metadata: &CoreProviderMetadata) -> Result<(), RpError> {
+    let mut urls: Vec<&Url> = vec![
+        metadata.authorization_endpoint().url(),
+        metadata.jwks_uri().url(),
+    ];
+    urls.extend(metadata.token_endpoint().map(|u| u.url()));
+    urls.extend(metadata.userinfo_endpoint().map(|u| u.url()));
+    if urls.into_iter().all(is_secure) {
+        Ok(())
+    } else {
+        Err(RpError::Discovery(
+            "an endpoint is not https (http only on a loopback address)".into(),
+        ))
+    }
 }
 
 /// The `kid` in a compact JWS's header, if any.
@@ -222,6 +248,7 @@ impl UpstreamRp {
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| RpError::Discovery(e.to_string()))?;
+        check_endpoints(&metadata)?;
         self.remember(key, metadata.clone());
         Ok(metadata)
     }
@@ -375,6 +402,8 @@ mod tests {
             "http://10.0.0.1",
             "ftp://127.0.0.1",
             "not a url",
+            "https://idp.example.com\r\nX: y",
+            "https://idp.example.com/a b",
         ] {
             assert!(check_issuer(bad).is_err(), "{bad}");
         }

@@ -53,66 +53,76 @@ impl ManagedGroupStore for Store {
         names: &[String],
         now: UnixTime,
     ) -> StoreResult<Vec<String>> {
-        let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            let mut wanted: Vec<String> = Vec::new();
-            for name in names {
-                let key = name.to_lowercase();
-                let found: Option<(String, Option<String>)> = groups::table
-                    .filter(groups::org_id.eq(org.as_str()))
-                    .filter(groups::name_key.eq(&key))
-                    .select((groups::id, groups::managed_by))
-                    .get_result(conn)
-                    .optional()?;
-                match found {
-                    Some((id, Some(by))) if by == connection.as_str() => wanted.push(id),
-                    Some(_) => {}
-                    None => {
-                        let id = GroupId::generate();
-                        diesel::insert_into(groups::table)
-                            .values((
-                                groups::id.eq(id.as_str()),
-                                groups::org_id.eq(org.as_str()),
-                                groups::name.eq(name),
-                                groups::name_key.eq(&key),
-                                groups::created_at.eq(now),
-                                groups::managed_by.eq(connection.as_str()),
-                            ))
-                            .execute(conn)?;
-                        wanted.push(id.as_str().to_owned());
+        // Reads then writes: one job of the SQLite writer (a deferred transaction on a pooled
+        // connection would fail at once, "database is locked", when another write commits
+        // between its read and its write: concurrent sign-ins of one user).
+        let (org, connection, user, names) = (
+            org.clone(),
+            connection.clone(),
+            user.clone(),
+            names.to_vec(),
+        );
+        self.write(move |conn| {
+            conn.transaction(|conn| {
+                let mut wanted: Vec<String> = Vec::new();
+                for name in &names {
+                    let key = name.to_lowercase();
+                    let found: Option<(String, Option<String>)> = groups::table
+                        .filter(groups::org_id.eq(org.as_str()))
+                        .filter(groups::name_key.eq(&key))
+                        .select((groups::id, groups::managed_by))
+                        .get_result(conn)
+                        .optional()?;
+                    match found {
+                        Some((id, Some(by))) if by == connection.as_str() => wanted.push(id),
+                        Some(_) => {}
+                        None => {
+                            let id = GroupId::generate();
+                            diesel::insert_into(groups::table)
+                                .values((
+                                    groups::id.eq(id.as_str()),
+                                    groups::org_id.eq(org.as_str()),
+                                    groups::name.eq(name),
+                                    groups::name_key.eq(&key),
+                                    groups::created_at.eq(now),
+                                    groups::managed_by.eq(connection.as_str()),
+                                ))
+                                .execute(conn)?;
+                            wanted.push(id.as_str().to_owned());
+                        }
                     }
                 }
-            }
-            let managed = groups::table
-                .filter(groups::org_id.eq(org.as_str()))
-                .filter(groups::managed_by.eq(connection.as_str()))
-                .select(groups::id);
-            diesel::delete(
-                group_members::table
+                let managed = groups::table
+                    .filter(groups::org_id.eq(org.as_str()))
+                    .filter(groups::managed_by.eq(connection.as_str()))
+                    .select(groups::id);
+                diesel::delete(
+                    group_members::table
+                        .filter(group_members::user_id.eq(user.as_str()))
+                        .filter(group_members::group_id.eq_any(managed))
+                        .filter(group_members::group_id.ne_all(&wanted)),
+                )
+                .execute(conn)?;
+                let have: Vec<String> = group_members::table
                     .filter(group_members::user_id.eq(user.as_str()))
-                    .filter(group_members::group_id.eq_any(managed))
-                    .filter(group_members::group_id.ne_all(&wanted)),
-            )
-            .execute(conn)?;
-            let have: Vec<String> = group_members::table
-                .filter(group_members::user_id.eq(user.as_str()))
-                .filter(group_members::group_id.eq_any(&wanted))
-                .select(group_members::group_id)
-                .load(conn)?;
-            for id in wanted.iter().filter(|id| !have.contains(id)) {
-                diesel::insert_into(group_members::table)
-                    .values((
-                        group_members::group_id.eq(id),
-                        group_members::user_id.eq(user.as_str()),
-                    ))
-                    .execute(conn)?;
-            }
-            let mut names: Vec<String> = groups::table
-                .filter(groups::id.eq_any(&wanted))
-                .select(groups::name)
-                .load(conn)?;
-            names.sort();
-            Ok(names)
+                    .filter(group_members::group_id.eq_any(&wanted))
+                    .select(group_members::group_id)
+                    .load(conn)?;
+                for id in wanted.iter().filter(|id| !have.contains(id)) {
+                    diesel::insert_into(group_members::table)
+                        .values((
+                            group_members::group_id.eq(id),
+                            group_members::user_id.eq(user.as_str()),
+                        ))
+                        .execute(conn)?;
+                }
+                let mut names: Vec<String> = groups::table
+                    .filter(groups::id.eq_any(&wanted))
+                    .select(groups::name)
+                    .load(conn)?;
+                names.sort();
+                Ok(names)
+            })
         })
     }
 }

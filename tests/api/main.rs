@@ -34,6 +34,7 @@ mod sessions;
 mod signin_flow;
 mod sso_connections;
 mod sso_domains;
+mod sso_hardening;
 mod sso_idp_support;
 mod sso_oidc;
 mod sso_oidc_hostile;

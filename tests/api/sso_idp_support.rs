@@ -13,7 +13,7 @@ use mintgate::ids::{ConnectionId, OrgId};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 
-use crate::helpers::{TestApp, location};
+use crate::helpers::{TestApp, form_value, location};
 
 pub const DOMAIN: &str = "acme.test";
 const CLIENT_ID: &str = "mintgate-test";
@@ -220,15 +220,23 @@ pub async fn connect(app: &TestApp, accounts: Value) -> Option<Sso> {
     })
 }
 
-/// Follows redirects from `start` (a path of the app) through the IdP until the browser is
-/// back at the app's callback; returns the callback URL (not requested yet).
+/// Follows redirects from `start` (a path of the app, or the IdP's URL) through the IdP until
+/// the browser is back at the app's callback, submitting the start's "Continue" page on the
+/// way; returns the callback URL (not requested yet).
 pub async fn to_callback(app: &TestApp, b: &reqwest::Client, start: &str) -> String {
-    let mut url = app.url(start);
+    let mut url = if start.starts_with('/') {
+        app.url(start)
+    } else {
+        start.to_owned()
+    };
     for _ in 0..12 {
         if url.starts_with(&app.address) && url.contains("/callback") {
             return url;
         }
-        let res = b.get(&url).send().await.unwrap();
+        let mut res = b.get(&url).send().await.unwrap();
+        if url.starts_with(&app.address) && url.contains("/start") && res.status() == 200 {
+            res = continue_page(b, &url, &res.text().await.unwrap()).await;
+        }
         assert!(
             res.status().is_redirection(),
             "{url}: {} {}",
@@ -246,6 +254,21 @@ pub async fn to_callback(app: &TestApp, b: &reqwest::Client, start: &str) -> Str
     panic!("never came back to the callback: {url}")
 }
 
+/// Submits the "Continue to sign in" page `page` that `GET start_url` showed.
+pub async fn continue_page(b: &reqwest::Client, start_url: &str, page: &str) -> reqwest::Response {
+    let field = |name: &str| form_value(page, name).unwrap_or_default();
+    let post = start_url.split('?').next().unwrap_or(start_url);
+    b.post(post)
+        .form(&[
+            ("csrf", field("csrf")),
+            ("return_to", field("return_to")),
+            ("login_hint", field("login_hint")),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 /// "Continue with SSO" on the sign-in page with `email`, then through the IdP: the callback
 /// URL (not requested yet).
 pub async fn from_login(app: &TestApp, b: &reqwest::Client, email: &str) -> String {
@@ -261,9 +284,9 @@ pub async fn from_login(app: &TestApp, b: &reqwest::Client, email: &str) -> Stri
         .await
         .unwrap();
     assert_eq!(res.status(), 303, "routed");
-    let start = location(res.headers());
-    assert!(start.starts_with("/auth/oidc/"), "{start}");
-    to_callback(app, b, &start).await
+    let idp = location(res.headers());
+    assert!(!idp.starts_with('/'), "straight on to the IdP: {idp}");
+    to_callback(app, b, &idp).await
 }
 
 /// The whole round trip for `login_hint`: the callback's status and where it sends the

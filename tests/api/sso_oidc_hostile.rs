@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use crate::both;
 use crate::helpers::{Backend, TestApp, audit_kinds, new_client, spawn_app};
 use crate::sso_idp_support::{
-    DOMAIN, answer, default_org, to_callback, users_with_email, verify_domain,
+    DOMAIN, answer, continue_page, default_org, to_callback, users_with_email, verify_domain,
 };
 
 #[derive(Clone, Copy, Debug)]
@@ -220,13 +220,17 @@ async fn an_oversized_answer_is_refused(backend: Backend) {
     };
     let org = default_org(&app).await;
     let (_hostile, id) = hostile_connection(&app, &org, Bad::Huge).await;
-    let res = new_client()
-        .get(app.url(&format!("/auth/oidc/{}/start", id.as_str())))
-        .send()
-        .await
-        .unwrap();
+    let b = new_client();
+    let start = app.url(&format!("/auth/oidc/{}/start", id.as_str()));
+    let page = b.get(&start).send().await.unwrap().text().await.unwrap();
+    let res = continue_page(&b, &start, &page).await;
     assert_eq!(res.status(), 502);
-    assert!(res.text().await.unwrap().contains("could not be read"));
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("cannot be reached or is misconfigured"),
+        "{page}"
+    );
+    assert!(!page.contains("127.0.0.1"), "no fetched URL: {page}");
 }
 
 async fn an_unknown_kid_refetches_the_jwks_once(backend: Backend) {

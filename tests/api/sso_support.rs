@@ -210,3 +210,41 @@ pub async fn post_form(
         .await
         .unwrap()
 }
+
+/// A minimal OpenID Provider on a random port of 127.0.0.1 that serves only discovery (with
+/// `token_endpoint` as given, `{issuer}` replaced) and an empty JWKS: enough for the start of
+/// an upstream sign-in. Its issuer URL.
+pub fn spawn_discovery(token_endpoint: &str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let issuer = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let doc = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": token_endpoint.replace("{issuer}", &issuer),
+        "jwks_uri": format!("{issuer}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    })
+    .to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let body = if request.starts_with("GET /jwks") {
+                r#"{"keys":[]}"#.to_owned()
+            } else {
+                doc.clone()
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    issuer
+}
