@@ -43,6 +43,9 @@ pub enum Refusal {
         "This account also belongs to other organisations: sign in with its password, or ask an administrator."
     )]
     OtherOrganisations,
+    /// The connection was disabled (or deleted) while the IdP answered.
+    #[error("This sign-in's SSO connection has been disabled.")]
+    ConnectionDisabled,
 }
 
 impl Refusal {
@@ -56,6 +59,7 @@ impl Refusal {
             Refusal::Disabled => "disabled",
             Refusal::Ambiguous => "ambiguous_email",
             Refusal::OtherOrganisations => "other_organisations",
+            Refusal::ConnectionDisabled => "connection_disabled",
         }
     }
 }

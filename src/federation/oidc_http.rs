@@ -9,7 +9,7 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::jit::{self, JitError};
+use super::jit::{self, JitError, Refusal};
 use super::oidc_rp::Ceremony;
 use super::oidc_signin::{self, BadState};
 use super::store::ConnectionStore;
@@ -337,6 +337,23 @@ pub async fn callback(
     let previous = session_secret(&req);
     let st2 = st.clone();
     let done = web::block(move || {
+        // Read again now that the IdP has answered: a connection disabled meanwhile must not
+        // let this sign-in in after disabling ended the ones it had let in.
+        if !st2
+            .store
+            .find_connection(&connection.id)?
+            .is_some_and(|(c, _)| c.enabled)
+        {
+            jit::record_refusal(
+                &st2.store,
+                st2.clock.as_ref(),
+                &connection,
+                &claims.subject,
+                Refusal::ConnectionDisabled.code(),
+                &meta,
+            )?;
+            return Err(JitError::Refused(Refusal::ConnectionDisabled));
+        }
         let (user, _) = jit::provision(
             &st2.store,
             st2.clock.as_ref(),

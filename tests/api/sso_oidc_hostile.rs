@@ -34,6 +34,8 @@ enum Bad {
     OtherNonce,
     /// A discovery document past the relying party's 1 MiB bound.
     Huge,
+    /// Not bad: a valid token, answered after a second (a connection is disabled meanwhile).
+    Slow,
 }
 
 struct Hostile {
@@ -186,6 +188,9 @@ async fn spawn_hostile(app: &TestApp, bad: Bad, client_id: &str) -> Arc<Hostile>
             .route(
                 "/token",
                 web::post().to(|h: web::Data<Hostile>| async move {
+                    if matches!(h.bad, Bad::Slow) {
+                        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+                    }
                     HttpResponse::Ok().json(json!({
                         "access_token": "at", "token_type": "Bearer", "expires_in": 300,
                         "id_token": id_token(&h),
@@ -210,8 +215,51 @@ impl TestApp {
 both!(
     a_bad_id_token_is_refused,
     an_unknown_kid_refetches_the_jwks_once,
-    an_oversized_answer_is_refused
+    an_oversized_answer_is_refused,
+    a_connection_disabled_while_the_idp_answers_lets_nobody_in
 );
+
+/// Disabling a connection while a sign-in waits for the IdP's token answer: the callback reads
+/// the connection again after the answer, so that sign-in does not outlive the disable.
+async fn a_connection_disabled_while_the_idp_answers_lets_nobody_in(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let org = default_org(&app).await;
+    verify_domain(&app, &org, DOMAIN).await;
+    let (_hostile, id) = hostile_connection(&app, &org, Bad::Slow).await;
+    let b = new_client();
+    let callback = to_callback(&app, &b, &format!("/auth/oidc/{}/start", id.as_str())).await;
+    let waiting = {
+        let b = b.clone();
+        tokio::spawn(async move { answer(&b, &callback).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (state, org2, id2) = (app.state.clone(), org.clone(), id.clone());
+    tokio::task::spawn_blocking(move || {
+        mintgate::federation::connections::set_enabled(
+            &state.store,
+            state.clock.as_ref(),
+            &org2,
+            &id2,
+            false,
+            None,
+            &Default::default(),
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let (status, page) = waiting.await.unwrap();
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("disabled"), "{page}");
+    assert!(app.account_page_with(&b).await.is_none(), "not signed in");
+    assert!(
+        users_with_email(&app, &format!("victim@{DOMAIN}"))
+            .await
+            .is_empty()
+    );
+}
 
 /// An IdP answering with more than the bound is refused at the start, not buffered.
 async fn an_oversized_answer_is_refused(backend: Backend) {
