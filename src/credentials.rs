@@ -53,6 +53,8 @@ pub mod kind {
         FlowId = "sign-in flow id";
         /// One of the recovery codes given at TOTP enrolment.
         RecoveryCode = "recovery code";
+        /// The id of a SAML message kept in the inbox (`crate::saml::inbox`).
+        SamlInboxId = "SAML inbox id";
     }
 }
 
@@ -199,6 +201,8 @@ pub type PlainFlowId = Plain<kind::FlowId>;
 pub type HashedFlowId = Hashed<kind::FlowId>;
 pub type PlainRecoveryCode = Plain<kind::RecoveryCode>;
 pub type HashedRecoveryCode = Hashed<kind::RecoveryCode>;
+pub type PlainSamlInboxId = Plain<kind::SamlInboxId>;
+pub type HashedSamlInboxId = Hashed<kind::SamlInboxId>;
 
 #[cfg(test)]
 mod tests {

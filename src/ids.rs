@@ -138,6 +138,12 @@ string_id!(
 generated!(ConnectionId, "conn");
 
 string_id!(
+    /// A service provider mintgate signs users in to as SAML identity provider (`sapp_…`).
+    SamlAppId
+);
+generated!(SamlAppId, "sapp");
+
+string_id!(
     /// A browser session's public identifier (the OIDC `sid` claim): random, unrelated to the
     /// session cookie, whose value is a [`crate::credentials::PlainSessionId`] and is stored
     /// only hashed.

@@ -23,6 +23,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod ops;
 pub mod routes;
+pub mod saml;
 pub mod scopes;
 pub mod secrets;
 pub mod sessions;

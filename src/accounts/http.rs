@@ -20,7 +20,7 @@ use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, session_secret, state};
 use crate::web::paths::{
     ACCOUNT, ACCOUNT_ORGANISATION, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR,
-    LOGIN_SSO, LOGOUT, SETTINGS_SECURITY,
+    LOGIN_SSO, LOGOUT, SAML_SSO_RESUME, SETTINGS_SECURITY, resumes_flow,
 };
 use crate::web::{cookies, csrf, html};
 use crate::web::{login_redirect_with, see_other};
@@ -129,9 +129,7 @@ fn login_page_with(
     retry_after: Option<u64>,
 ) -> Result<HttpResponse, WebError> {
     let st = state(req);
-    let flow = (return_to == AUTHORIZE_RESUME)
-        .then(|| flow_tag(req))
-        .flatten();
+    let flow = resumes_flow(return_to).then(|| flow_tag(req)).flatten();
     let mut token = csrf::issue(st, req, None);
     let mut builder = token.builder(status);
     if let Some(seconds) = retry_after {
@@ -159,7 +157,7 @@ pub async fn login_page(
 ) -> Result<HttpResponse, WebError> {
     let return_to = safe_return_to(query.return_to.as_deref());
     // A pending sign-in always shows the form: the flow asked for a sign-in.
-    if session.0.is_some() && query.reauth.is_none() && return_to != AUTHORIZE_RESUME {
+    if session.0.is_some() && query.reauth.is_none() && !resumes_flow(&return_to) {
         return Ok(see_other(&return_to));
     }
     let hint: String = query
@@ -182,14 +180,14 @@ pub async fn login_submit(
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let return_to = safe_return_to(form.return_to.as_deref());
-    if return_to == AUTHORIZE_RESUME && form.flow != flow_tag(&req) {
+    if resumes_flow(&return_to) && form.flow != flow_tag(&req) {
         return Err(WebError::BadRequest(OTHER_SIGN_IN.into()));
     }
     let login = form.login.clone();
     let input = PasswordStep {
         login: form.login,
         password: form.password,
-        flow: (return_to == AUTHORIZE_RESUME)
+        flow: resumes_flow(&return_to)
             .then(|| flow_secret(&req))
             .flatten(),
         fallback: Resume::Page(return_to.clone()),
@@ -342,6 +340,7 @@ pub fn step_up_response(
 pub fn resume_path(resume: &Resume) -> &str {
     match resume {
         Resume::Authorize(_) => AUTHORIZE_RESUME,
+        Resume::Saml(_) => SAML_SSO_RESUME,
         Resume::Page(page) => page.as_str(),
     }
 }

@@ -119,14 +119,22 @@ pub fn callback_url(settings: &Settings, connection: &ConnectionId) -> String {
 }
 
 fn describe(settings: &Settings, c: &Connection) -> serde_json::Value {
-    let Protocol::Oidc(oidc) = &c.protocol;
-    json!({
-        "id": c.id, "name": c.name, "kind": c.protocol.kind(), "enabled": c.enabled,
-        "issuer": oidc.issuer, "client_id": oidc.client_id,
-        "mapping": {"email": oidc.mapping.email, "name": oidc.mapping.name,
-                    "username": oidc.mapping.username, "groups": oidc.mapping.groups},
-        "callback_url": callback_url(settings, &c.id), "created_at": rfc3339(c.created_at),
-    })
+    match &c.protocol {
+        Protocol::Oidc(oidc) => json!({
+            "id": c.id, "name": c.name, "kind": c.protocol.kind(), "enabled": c.enabled,
+            "issuer": oidc.issuer, "client_id": oidc.client_id,
+            "mapping": {"email": oidc.mapping.email, "name": oidc.mapping.name,
+                        "username": oidc.mapping.username, "groups": oidc.mapping.groups},
+            "callback_url": callback_url(settings, &c.id), "created_at": rfc3339(c.created_at),
+        }),
+        Protocol::Saml(saml) => json!({
+            "id": c.id, "name": c.name, "kind": c.protocol.kind(), "enabled": c.enabled,
+            "idp_entity_id": saml.idp_entity_id, "sso_url": saml.sso_url,
+            "mapping": {"email": saml.mapping.email, "name": saml.mapping.name,
+                        "username": saml.mapping.username, "groups": saml.mapping.groups},
+            "created_at": rfc3339(c.created_at),
+        }),
+    }
 }
 
 pub fn run(command: SsoCommand, settings: &Settings, json_mode: bool) -> Result<(), CliFailure> {
@@ -192,14 +200,17 @@ pub fn run(command: SsoCommand, settings: &Settings, json_mode: bool) -> Result<
             let human = list
                 .iter()
                 .map(|c| {
-                    let Protocol::Oidc(oidc) = &c.protocol;
+                    let upstream = match &c.protocol {
+                        Protocol::Oidc(oidc) => &oidc.issuer,
+                        Protocol::Saml(saml) => &saml.idp_entity_id,
+                    };
                     format!(
                         "{}\t{}\t{}\t{}\t{}",
                         c.id,
                         c.protocol.kind(),
                         if c.enabled { "enabled" } else { "disabled" },
                         c.name,
-                        oidc.issuer
+                        upstream
                     )
                 })
                 .collect::<Vec<_>>()

@@ -25,8 +25,8 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, flow_secret, state};
 use crate::web::paths::{
-    AUTHORIZE_RESUME, OIDC_CALLBACK, SETTINGS_SECURITY, SETTINGS_SSO, SETTINGS_SSO_CONNECTIONS,
-    SETTINGS_SSO_DOMAIN_VERIFY, SETTINGS_SSO_DOMAINS, SETTINGS_SSO_REQUIRE,
+    OIDC_CALLBACK, SAML_ACS, SETTINGS_SECURITY, SETTINGS_SSO, SETTINGS_SSO_CONNECTIONS,
+    SETTINGS_SSO_DOMAIN_VERIFY, SETTINGS_SSO_DOMAINS, SETTINGS_SSO_REQUIRE, resumes_flow,
 };
 use crate::web::{csrf, html, see_other};
 
@@ -80,18 +80,27 @@ struct SsoPage<'a> {
 }
 
 fn view_connection(req: &HttpRequest, c: &Connection) -> ConnectionView {
-    let Protocol::Oidc(oidc) = &c.protocol;
+    let server = &state(req).settings.server;
+    let (issuer, client_id, callback_url) = match &c.protocol {
+        Protocol::Oidc(oidc) => (
+            oidc.issuer.clone(),
+            oidc.client_id.clone(),
+            server.url_for(&OIDC_CALLBACK.replace("{connection}", c.id.as_str())),
+        ),
+        Protocol::Saml(saml) => (
+            saml.idp_entity_id.clone(),
+            String::new(),
+            server.url_for(&SAML_ACS.replace("{connection}", c.id.as_str())),
+        ),
+    };
     ConnectionView {
         id: c.id.to_string(),
         name: c.name.clone(),
         kind: c.protocol.kind(),
         enabled: c.enabled,
-        issuer: oidc.issuer.clone(),
-        client_id: oidc.client_id.clone(),
-        callback_url: state(req)
-            .settings
-            .server
-            .url_for(&OIDC_CALLBACK.replace("{connection}", c.id.as_str())),
+        issuer,
+        client_id,
+        callback_url,
     }
 }
 
@@ -411,7 +420,7 @@ pub async fn continue_with_sso(
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let return_to = safe_return_to(form.return_to.as_deref());
-    let resuming = return_to == AUTHORIZE_RESUME;
+    let resuming = resumes_flow(&return_to);
     if resuming && form.flow != flow_tag(&req) {
         return Err(WebError::BadRequest(OTHER_SIGN_IN.into()));
     }

@@ -82,3 +82,18 @@ pub trait SsoPolicyStore {
     /// The user's memberships in organisations that require SSO, with the user's role there.
     fn sso_required_memberships(&self, user: &UserId) -> StoreResult<Vec<SsoMembership>>;
 }
+
+/// The SAML service provider's record of the assertions it accepted (issue #12), kept until
+/// their `NotOnOrAfter` in the database so every instance refuses a replay.
+pub trait SamlReplayStore {
+    /// Records an accepted assertion id; `false` when it was already recorded (a replay). One
+    /// atomic insert: of two concurrent uses of one assertion, on any instances, one wins.
+    fn record_assertion(
+        &self,
+        connection: &ConnectionId,
+        assertion_id: &str,
+        expires_at: UnixTime,
+    ) -> StoreResult<bool>;
+    /// Deletes records expired at `now`; returns how many.
+    fn prune_assertions(&self, now: UnixTime) -> StoreResult<usize>;
+}

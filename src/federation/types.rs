@@ -22,6 +22,7 @@ pub struct Connection {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Protocol {
     Oidc(OidcConfig),
+    Saml(SamlConfig),
 }
 
 impl Protocol {
@@ -29,6 +30,7 @@ impl Protocol {
     pub fn kind(&self) -> &'static str {
         match self {
             Protocol::Oidc(_) => "oidc",
+            Protocol::Saml(_) => "saml",
         }
     }
 }
@@ -41,6 +43,29 @@ pub struct OidcConfig {
     pub issuer: String,
     pub client_id: String,
     #[serde(default)]
+    pub mapping: AttributeMapping,
+}
+
+/// An upstream SAML 2.0 identity provider, as its metadata describes it (issue #12), and our
+/// service provider's side of the connection. Our SP private key is the connection's sealed
+/// secret (PKCS#8 DER, sealed under the connection id), never in this JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SamlConfig {
+    /// The IdP's `entityID`: the `Issuer` its Responses and Assertions must carry.
+    pub idp_entity_id: String,
+    /// The IdP's `SingleSignOnService` for the HTTP-Redirect binding.
+    pub sso_url: String,
+    /// The IdP's signing certificates (base64 DER) from its metadata: a Response or Assertion
+    /// must be signed by one of these (a `KeyInfo` in the message is ignored).
+    pub idp_certs: Vec<String>,
+    /// Our SP certificate for this connection (base64 DER, self-signed for the sealed key): in
+    /// our SP metadata for signing AuthnRequests and for the IdP to encrypt assertions to.
+    pub sp_cert: String,
+    /// Whether an unsolicited (IdP-initiated) Response is accepted; off by default (it cannot
+    /// be bound to a browser's flow, so it is open to login CSRF).
+    #[serde(default)]
+    pub allow_idp_initiated: bool,
+    /// Which SAML attribute gives each user attribute.
     pub mapping: AttributeMapping,
 }
 

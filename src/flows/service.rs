@@ -531,8 +531,9 @@ pub fn record<S: SessionStore + AuditStore + FlowStore + FactorStore + UserStore
         }
         Step::Done | Step::Unmet | Step::Restart => {
             match &flow.resume {
-                // The authorization endpoint takes the flow when it resumes.
-                Resume::Authorize(_) => save(&flow)?,
+                // The authorization endpoint (or the SAML SSO service) takes the flow when it
+                // resumes.
+                Resume::Authorize(_) | Resume::Saml(_) => save(&flow)?,
                 Resume::Page(_) => {
                     if fresh.is_none() {
                         store.take_flow(&flow.id_hash)?;

@@ -35,6 +35,10 @@ pub enum Resume {
     /// A same-origin page path (the device page, settings pages), validated by the sign-in
     /// page as `return_to` always was.
     Page(String),
+    /// A SAML AuthnRequest that mintgate as identity provider answers once signed in
+    /// (`crate::saml_idp`), stored whole as JSON text: its resume page takes the flow, as the
+    /// authorization endpoint does, which is what shows the sign-in was made for it.
+    Saml(String),
 }
 
 impl Resume {
@@ -42,12 +46,13 @@ impl Resume {
         match self {
             Resume::Authorize(_) => "authorize",
             Resume::Page(_) => "page",
+            Resume::Saml(_) => "saml",
         }
     }
 
     pub fn value(&self) -> &str {
         match self {
-            Resume::Authorize(v) | Resume::Page(v) => v,
+            Resume::Authorize(v) | Resume::Page(v) | Resume::Saml(v) => v,
         }
     }
 
@@ -56,6 +61,7 @@ impl Resume {
         match kind {
             "authorize" => Some(Resume::Authorize(value)),
             "page" => Some(Resume::Page(value)),
+            "saml" => Some(Resume::Saml(value)),
             _ => None,
         }
     }

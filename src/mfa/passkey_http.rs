@@ -19,7 +19,7 @@ use crate::flows::types::Resume;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, flow_secret, session_secret, state};
-use crate::web::paths::{AUTHORIZE_RESUME, SETTINGS_SECURITY};
+use crate::web::paths::{SETTINGS_SECURITY, resumes_flow};
 use crate::web::{cookies, login_redirect_with, login_url_with, see_other};
 
 /// The cookie carrying a registration's state, sealed under the session's `sid`.
@@ -32,7 +32,7 @@ const PAGE_FLOW: &str = "mg_passkey_flow";
 /// The flow a passkey sign-in continues: the authorization request's (`mg_flow`) when the page
 /// resumes one, otherwise the one begun for the page.
 fn sign_in_flow(req: &HttpRequest, return_to: &str) -> Option<crate::credentials::PlainFlowId> {
-    if return_to == AUTHORIZE_RESUME {
+    if resumes_flow(return_to) {
         return flow_secret(req);
     }
     let server = &state(req).settings.server;
@@ -336,7 +336,7 @@ pub async fn sign_in_begin(
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     let return_to = safe_return_to(form.return_to.as_deref());
-    if return_to == AUTHORIZE_RESUME && form.flow != flow_tag(&req) {
+    if resumes_flow(&return_to) && form.flow != flow_tag(&req) {
         return Err(WebError::BadRequest(OTHER_SIGN_IN.into()));
     }
     let flow = sign_in_flow(&req, &return_to);

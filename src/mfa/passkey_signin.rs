@@ -104,7 +104,8 @@ pub fn begin_sign_in<S: FlowStore + FactorStore>(
     let live = match &flow {
         Some(secret) => match store.find_flow(&secret.hash())? {
             Some(f)
-                if (matches!(f.resume, Resume::Authorize(_)) || f.resume == fallback)
+                if (matches!(f.resume, Resume::Authorize(_) | Resume::Saml(_))
+                    || f.resume == fallback)
                     && flows::step_of(store, &f, policy, now)? != Step::Restart =>
             {
                 Some(f)

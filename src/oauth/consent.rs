@@ -140,7 +140,7 @@ fn stored_request(resume: &Resume) -> Result<AuthorizeParams, AuthorizeError> {
         Resume::Authorize(json) => serde_json::from_str(json).map_err(|_| {
             AuthorizeError::Page("The stored authorization request is unreadable.".into())
         }),
-        Resume::Page(_) => Err(AuthorizeError::Page(SIGN_IN_AGAIN.into())),
+        Resume::Page(_) | Resume::Saml(_) => Err(AuthorizeError::Page(SIGN_IN_AGAIN.into())),
     }
 }
 

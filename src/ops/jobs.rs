@@ -7,8 +7,10 @@ use tokio::task::JoinHandle;
 
 use crate::accounts::store::ThrottleStore;
 use crate::apikeys::store::ApiKeyStore;
+use crate::federation::store::SamlReplayStore;
 use crate::flows::service as flows;
 use crate::oauth::store::{DeviceCodeStore, GrantStore};
+use crate::saml;
 use crate::sessions::service as sessions;
 use crate::signing::store::SigningKeyStore;
 use crate::signing::{self, KeySet};
@@ -55,7 +57,9 @@ pub fn prune_expired(st: &AppState) -> Result<usize, crate::store::StoreError> {
             + flows::prune(&st.store, st.clock.as_ref())?
             + st.store.prune_grants(now)?
             + st.store.prune_device_codes(now)?
-            + st.store.prune_throttle(now, throttle_window_start)?,
+            + st.store.prune_throttle(now, throttle_window_start)?
+            + saml::inbox::prune(&st.store, st.clock.as_ref())?
+            + st.store.prune_assertions(now)?,
     )
 }
 

@@ -11,7 +11,9 @@ use super::schema::{
 use super::{Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
 use crate::federation::store::{ConnectionStore, DomainStore, SsoPolicyStore};
-use crate::federation::types::{Connection, OidcConfig, OrgDomain, Protocol, SsoMembership};
+use crate::federation::types::{
+    Connection, OidcConfig, OrgDomain, Protocol, SamlConfig, SsoMembership,
+};
 use crate::ids::{ConnectionId, OrgId, UserId};
 
 #[derive(Queryable, Selectable, Insertable)]
@@ -31,6 +33,7 @@ impl ConnectionRow {
     fn new(c: &Connection, sealed_secret: Option<&str>) -> StoreResult<Self> {
         let config = match &c.protocol {
             Protocol::Oidc(oidc) => serde_json::to_string(oidc),
+            Protocol::Saml(saml) => serde_json::to_string(saml),
         }
         .map_err(|e| StoreError::Backend(format!("connection config: {e}")))?;
         Ok(Self {
@@ -51,6 +54,10 @@ impl ConnectionRow {
         let protocol = match self.kind.as_str() {
             "oidc" => Protocol::Oidc(
                 serde_json::from_str::<OidcConfig>(&self.config)
+                    .map_err(|e| StoreError::Backend(format!("connection {}: {e}", self.id)))?,
+            ),
+            "saml" => Protocol::Saml(
+                serde_json::from_str::<SamlConfig>(&self.config)
                     .map_err(|e| StoreError::Backend(format!("connection {}: {e}", self.id)))?,
             ),
             other => {

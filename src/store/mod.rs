@@ -23,6 +23,7 @@ mod mfa;
 mod oauth;
 mod passkeys;
 mod rows;
+mod saml;
 mod schema;
 mod sessions;
 mod sso;

@@ -350,8 +350,43 @@ diesel::table! {
 }
 
 diesel::joinable!(external_identities -> users (user_id));
+diesel::table! {
+    saml_seen_assertions (connection_id, assertion_id) {
+        connection_id -> Text,
+        assertion_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    saml_inbox (id_hash) {
+        id_hash -> Text,
+        kind -> Text,
+        target -> Text,
+        message -> Text,
+        relay_state -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    saml_apps (id) {
+        id -> Text,
+        org_id -> Nullable<Text>,
+        name -> Text,
+        entity_id -> Text,
+        acs_url -> Text,
+        nameid_format -> Text,
+        config -> Text,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(external_identities -> sso_connections (connection_id));
 diesel::joinable!(sso_connections -> organisations (org_id));
+diesel::joinable!(saml_seen_assertions -> sso_connections (connection_id));
+diesel::joinable!(saml_apps -> organisations (org_id));
 diesel::joinable!(org_domains -> organisations (org_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(oauth_consents -> oauth_clients (client_id));
@@ -389,4 +424,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     sso_connections,
     org_domains,
     external_identities,
+    saml_seen_assertions,
+    saml_inbox,
+    saml_apps,
 );

@@ -33,6 +33,24 @@ pub const LOGIN_SSO: &str = "/login/sso";
 /// Upstream OpenID Connect sign-in through an SSO connection (`{connection}`: its id).
 pub const OIDC_START: &str = "/auth/oidc/{connection}/start";
 pub const OIDC_CALLBACK: &str = "/auth/oidc/{connection}/callback";
+/// mintgate as SAML service provider through an SSO connection (issue #12): the SP metadata to
+/// give the IdP (its entity ID is this URL), the start of an SP-initiated sign-in (an
+/// AuthnRequest by HTTP-Redirect), and the assertion consumer service: the IdP's cross-site POST
+/// is kept and answered 303 to the same-site GET `SAML_ACS_CONTINUE`, which reads the flow cookie.
+pub const SAML_SP_METADATA: &str = "/auth/saml/{connection}/metadata";
+pub const SAML_SP_START: &str = "/auth/saml/{connection}/start";
+pub const SAML_ACS: &str = "/auth/saml/{connection}/acs";
+pub const SAML_ACS_CONTINUE: &str = "/auth/saml/{connection}/acs/continue";
+/// mintgate as SAML identity provider: its metadata, the single sign-on service (HTTP-Redirect
+/// GET, HTTP-POST kept and answered 303 to `SAML_SSO_CONTINUE`), and where a sign-in made for an
+/// AuthnRequest resumes (the flow's `Resume::Saml`).
+pub const SAML_IDP_METADATA: &str = "/saml/metadata";
+pub const SAML_SSO: &str = "/saml/sso";
+pub const SAML_SSO_CONTINUE: &str = "/saml/sso/continue";
+pub const SAML_SSO_RESUME: &str = "/saml/sso/resume";
+/// Settings > Security > SAML apps: the service providers an organisation's admins registered.
+pub const SETTINGS_SAML_APPS: &str = "/settings/security/saml-apps";
+pub const SETTINGS_SAML_APP_DELETE: &str = "/settings/security/saml-apps/{id}/delete";
 /// Settings > Security > SSO: an organisation's connections, domains and SSO requirement.
 pub const SETTINGS_SSO: &str = "/settings/security/sso";
 pub const SETTINGS_SSO_CONNECTIONS: &str = "/settings/security/sso/connections";
@@ -58,6 +76,13 @@ pub const ACCOUNT_ORGANISATION: &str = "/account/organisation";
 pub const AUTHORIZE: &str = "/oauth/authorize";
 /// Where the authorization endpoint picks up the request its sign-in flow holds.
 pub const AUTHORIZE_RESUME: &str = "/oauth/authorize/resume";
+
+/// Whether a sign-in page's `return_to` resumes a pending request's flow (an authorization
+/// request, or a SAML AuthnRequest) rather than a page: such a sign-in continues the flow the
+/// browser's `mg_flow` cookie names, and only from the page that showed that flow's tag.
+pub fn resumes_flow(return_to: &str) -> bool {
+    return_to == AUTHORIZE_RESUME || return_to == SAML_SSO_RESUME
+}
 pub const AUTHORIZE_ALIAS: &str = "/oidc/authorize";
 pub const CONSENT: &str = "/oauth/consent";
 pub const TOKEN: &str = "/oauth/token";

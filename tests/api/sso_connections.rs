@@ -61,7 +61,9 @@ async fn cli_adds_lists_disables_and_deletes_connections(backend: Backend) {
             .unwrap();
         let sealed = sealed.expect("the secret is stored");
         assert!(sealed.starts_with("v1:") && !sealed.contains("upstream-s3cret"));
-        let mintgate::federation::types::Protocol::Oidc(oidc) = &conn.protocol;
+        let mintgate::federation::types::Protocol::Oidc(oidc) = &conn.protocol else {
+            panic!("an OIDC connection: {conn:?}");
+        };
         assert_eq!(oidc.mapping.groups, "roles", "the Entra ID preset");
         let (code, out, _) = run(&db, &["sso", "list", "--org", "acme", "--json"], "");
         assert_eq!(code, 0);

@@ -1,0 +1,3 @@
+DROP TABLE saml_apps;
+DROP TABLE saml_inbox;
+DROP TABLE saml_seen_assertions;
