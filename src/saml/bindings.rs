@@ -29,6 +29,10 @@ pub enum BindingError {
     /// in SAML (SAML 2.0 Core §1.3 schemas; SAML2Int): refused before parsing.
     #[error("the SAML message contains a DOCTYPE")]
     Doctype,
+    /// Anything but UTF-8: a parser that detects UTF-16 (from `<\0?\0`, no BOM needed) or
+    /// obeys an `encoding=` declaration would read a DOCTYPE this guard cannot see.
+    #[error("the SAML message is not UTF-8 XML")]
+    Encoding,
 }
 
 /// The guard every decoded message passes: bounded, UTF-8, no DOCTYPE or entity declaration
@@ -38,11 +42,32 @@ pub fn guard(xml: Vec<u8>) -> Result<String, BindingError> {
         return Err(BindingError::TooLarge);
     }
     let text = String::from_utf8(xml).map_err(|_| BindingError::NotUtf8)?;
+    // XML 1.0 allows no NUL (§2.2); UTF-16 text read as UTF-8 is full of them.
+    if text.contains('\0') {
+        return Err(BindingError::Encoding);
+    }
     let upper = text.to_ascii_uppercase();
     if upper.contains("<!DOCTYPE") || upper.contains("<!ENTITY") {
         return Err(BindingError::Doctype);
     }
+    if let Some(declared) = declared_encoding(&upper)
+        && declared != "UTF-8"
+        && declared != "UTF8"
+    {
+        return Err(BindingError::Encoding);
+    }
     Ok(text)
+}
+
+/// The `encoding` of the XML declaration (upper-cased text), if the document starts with one.
+fn declared_encoding(upper: &str) -> Option<String> {
+    let rest = upper.trim_start_matches('\u{feff}').strip_prefix("<?XML")?;
+    let declaration = &rest[..rest.find("?>")?];
+    let after = &declaration[declaration.find("ENCODING")? + "ENCODING".len()..];
+    let after = after.trim_start().strip_prefix('=')?.trim_start();
+    let quote = after.chars().next()?;
+    let value = after[1..].split(quote).next()?;
+    Some(value.trim().to_owned())
 }
 
 fn base64_decode(encoded: &str) -> Result<Vec<u8>, BindingError> {
@@ -109,6 +134,32 @@ mod tests {
                 decode_redirect(&encode_redirect(xml)),
                 Err(BindingError::Doctype)
             );
+        }
+    }
+
+    #[test]
+    fn other_encodings_are_refused() {
+        // UTF-16LE without a BOM: valid UTF-8 bytes (ASCII and NULs) hiding a DOCTYPE.
+        let utf16: Vec<u8> = "<?xml version=\"1.0\"?><!DOCTYPE r><r/>"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(
+            decode_post(&STANDARD.encode(&utf16)),
+            Err(BindingError::Encoding)
+        );
+        for xml in [
+            "<?xml version='1.0' encoding='UTF-7'?><r/>",
+            "<?xml version=\"1.0\" encoding = \"ISO-8859-1\" ?><r/>",
+        ] {
+            assert_eq!(decode_post(&encode_post(xml)), Err(BindingError::Encoding));
+        }
+        for xml in [
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><r/>",
+            "<?xml version=\"1.0\"?><r/>",
+            "<r/>",
+        ] {
+            assert_eq!(decode_post(&encode_post(xml)).unwrap(), xml);
         }
     }
 
