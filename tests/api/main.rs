@@ -40,6 +40,8 @@ mod sso_oidc;
 mod sso_oidc_hostile;
 mod sso_oidc_rules;
 mod sso_support;
+mod saml_idp;
+mod saml_idp_support;
 mod store;
 mod template;
 mod tenancy;
