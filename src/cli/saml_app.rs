@@ -78,7 +78,11 @@ fn describe(app: &SamlApp) -> serde_json::Value {
     })
 }
 
-pub fn run(command: SamlAppCommand, settings: &Settings, json_mode: bool) -> Result<(), CliFailure> {
+pub fn run(
+    command: SamlAppCommand,
+    settings: &Settings,
+    json_mode: bool,
+) -> Result<(), CliFailure> {
     let store = open_store(settings)?;
     match command {
         SamlAppCommand::Add {
@@ -90,9 +94,7 @@ pub fn run(command: SamlAppCommand, settings: &Settings, json_mode: bool) -> Res
             nameid,
         } => {
             let org_id = org.as_deref().map(|o| org_id(&store, o)).transpose()?;
-            let metadata_xml = metadata_file
-                .map(std::fs::read_to_string)
-                .transpose()?;
+            let metadata_xml = metadata_file.map(std::fs::read_to_string).transpose()?;
             let app = apps::add(
                 &store,
                 &SystemClock,

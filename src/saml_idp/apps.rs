@@ -103,7 +103,9 @@ pub fn validate_acs_url(raw: &str) -> Result<String, SamlIdpError> {
     match url.scheme() {
         "https" if url.host().is_some() => Ok(raw.to_owned()),
         "http" if is_loopback(&url) => Ok(raw.to_owned()),
-        _ => Err(bad("must use https:// (http:// only on a loopback address)")),
+        _ => Err(bad(
+            "must use https:// (http:// only on a loopback address)",
+        )),
     }
 }
 
@@ -157,8 +159,9 @@ pub fn add<S: SamlAppStore>(
     }
     let nameid_format = match given(input.nameid_format) {
         None => NameIdFormat::Email,
-        Some(f) => NameIdFormat::parse(&f)
-            .ok_or_else(|| SamlIdpError::invalid("the NameID format must be email or persistent"))?,
+        Some(f) => NameIdFormat::parse(&f).ok_or_else(|| {
+            SamlIdpError::invalid("the NameID format must be email or persistent")
+        })?,
     };
     let name = given(input.name).unwrap_or_else(|| entity_id.clone());
     if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {

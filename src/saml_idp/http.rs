@@ -438,3 +438,24 @@ pub async fn delete_app(
     Ok(see_other(SETTINGS_SAML_APPS))
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_post_page_escapes_once() {
+        let html = PostPage {
+            acs_url: "https://sp/acs?a=1&b=2",
+            saml_response: "abc+/=",
+            relay_state: Some("state <&> 1"),
+            script: SAML_POST_SCRIPT,
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains("value=\"state &#60;&#38;&#62; 1\""), "{html}");
+        assert!(
+            html.contains("action=\"https://sp/acs?a=1&#38;b=2\""),
+            "{html}"
+        );
+    }
+}

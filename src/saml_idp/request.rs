@@ -124,14 +124,13 @@ pub fn parse(incoming: &Incoming) -> Result<Parsed, RequestError> {
             relay_state,
         } => {
             let xml = bindings::decode_post(message).map_err(unreadable)?;
-            (
-                xml.clone(),
-                relay_state.clone(),
-                Proof::Post { xml },
-            )
+            (xml.clone(), relay_state.clone(), Proof::Post { xml })
         }
     };
-    if relay_state.as_ref().is_some_and(|r| r.len() > MAX_RELAY_STATE) {
+    if relay_state
+        .as_ref()
+        .is_some_and(|r| r.len() > MAX_RELAY_STATE)
+    {
         return Err(unreadable("RelayState is too long"));
     }
     let request: AuthnRequest = xml
@@ -227,4 +226,21 @@ fn signature_elements(xml: &str) -> usize {
             name == "Signature" || name.ends_with(":Signature")
         })
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_parameters_are_decoded_once() {
+        let query = "SAMLRequest=fZFBS8NAEIX%2FyrL3uNtgAx2SQDWolYoliYLe1mRtF5LduDOR9t%2B7ba3FS4%2FzeG%2Fex0xqUcJ8pI0t9deokdi27yxCkDM%2BegtOoQmj6jUCNVDNn5YQX0kYvCPXuI7%2FBSaXAwpRezLOcrYoMm7aaLpuy8c3Fxey217PdnTP2av2GCwZD4ngQxz1wiIpS0GScRJN4kgmtZyBTGCavHNWBGZjFR1SG6IBhDDtIFD1nUB0nK1%2BSW%2BMbY1dX6b8OJoQHup6Fa2eq5qz%2BYn81lkce%2B0r7b9No1%2FK5bESQycOQjXI8zQcAg7gnt053yu6XLhXwi0%2BD1bQlgzteH7emorzwnw%2F%2FH9X%2FgM%3D&RelayState=state+%3C%26%3E+1";
+        let parsed = parse(&Incoming::Redirect {
+            query: query.into(),
+        })
+        .unwrap();
+        assert_eq!(parsed.relay_state.as_deref(), Some("state <&> 1"));
+        assert_eq!(parsed.issuer, "https://sp");
+        assert_eq!(parsed.acs_url.as_deref(), Some("https://sp/acs"));
+    }
 }

@@ -211,8 +211,12 @@ mod tests {
         assert!(out.contains("rsa-sha256") && out.contains("xmlenc#sha256"));
         assert_eq!(out.matches("<saml:Attribute ").count(), 3, "{out}");
         assert!(out.contains("x&lt;/saml:AttributeValue&gt;"));
-        Crypto::verify_signed_xml(out.as_bytes(), &CertificateDer::from(cert.clone()), Some("ID"))
-            .unwrap();
+        Crypto::verify_signed_xml(
+            out.as_bytes(),
+            &CertificateDer::from(cert.clone()),
+            Some("ID"),
+        )
+        .unwrap();
         let tampered = out.replace("ada@example.com", "eve@example.com");
         assert!(
             Crypto::verify_signed_xml(tampered.as_bytes(), &CertificateDer::from(cert), Some("ID"))

@@ -176,7 +176,14 @@ fn accept<S: IdpStore>(
         ));
     }
     if let Err(e) = request::verify(parsed, &app) {
-        return Err(refuse(store, clock, ctx, &app.entity_id, None, &e.to_string()));
+        return Err(refuse(
+            store,
+            clock,
+            ctx,
+            &app.entity_id,
+            None,
+            &e.to_string(),
+        ));
     }
     Ok(app)
 }

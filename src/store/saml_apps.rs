@@ -37,7 +37,8 @@ impl AppRow {
     }
 
     fn into_app(self) -> StoreResult<SamlApp> {
-        let corrupt = |what: &str| StoreError::Backend(format!("saml_apps {}: bad {what}", self.id));
+        let corrupt =
+            |what: &str| StoreError::Backend(format!("saml_apps {}: bad {what}", self.id));
         let nameid_format =
             NameIdFormat::parse(&self.nameid_format).ok_or_else(|| corrupt("nameid_format"))?;
         let config = serde_json::from_str(&self.config).map_err(|_| corrupt("config"))?;

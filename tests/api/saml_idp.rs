@@ -34,7 +34,12 @@ async fn metadata_is_served_and_read_by_pysaml2(backend: Backend) {
         res.headers()["content-type"],
         "application/samlmetadata+xml"
     );
-    assert!(res.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
     let body = res.text().await.unwrap();
     assert!(!body.contains("SingleLogoutService"), "no single logout");
     let Some(sp) = Sp::new(&app, SP_ENTITY, SP_ACS).await else {
@@ -48,7 +53,10 @@ async fn metadata_is_served_and_read_by_pysaml2(backend: Backend) {
         assert_eq!(md["sso"][&key][0], app.url("/saml/sso"), "{md}");
     }
     let formats = md["name_id_formats"].to_string();
-    assert!(formats.contains("emailAddress") && formats.contains("persistent"), "{md}");
+    assert!(
+        formats.contains("emailAddress") && formats.contains("persistent"),
+        "{md}"
+    );
 }
 
 async fn sp_initiated_by_redirect_and_by_post(backend: Backend) {
@@ -65,14 +73,24 @@ async fn sp_initiated_by_redirect_and_by_post(backend: Backend) {
         let request = sp.request(binding, false, "state <&> 1");
         let (status, to, _) = send_request(&app, &b, &request).await;
         assert_eq!(status, 303, "{binding}: to sign in");
-        assert!(to.starts_with("/login?return_to=%2Fsaml%2Fsso%2Fresume"), "{to}");
+        assert!(
+            to.starts_with("/login?return_to=%2Fsaml%2Fsso%2Fresume"),
+            "{to}"
+        );
         let page = sign_in_and_resume(&app, &b, &to, "alice").await;
         let (action, response, relay) = post_form(&page).expect("the response form");
         assert_eq!(action, SP_ACS, "posted to the registered ACS only");
-        assert_eq!(relay.as_deref(), Some("state <&> 1"), "RelayState as sent");
+        assert_eq!(
+            relay.as_deref(),
+            Some("state <&> 1"),
+            "RelayState as sent: {}",
+            &page[page.find("RelayState").unwrap_or(0)..]
+        );
         assert!(page.contains("/static/saml-post.js"), "auto-submitted");
         let id = request["request_id"].as_str().unwrap();
-        let seen = sp.validate(id, &response).expect("pysaml2 accepts the response");
+        let seen = sp
+            .validate(id, &response)
+            .expect("pysaml2 accepts the response");
         assert_eq!(seen["name_id"], "alice@example.com");
         assert_eq!(
             seen["name_id_format"],
@@ -80,7 +98,10 @@ async fn sp_initiated_by_redirect_and_by_post(backend: Backend) {
         );
         assert_eq!(seen["in_response_to"], id);
         assert_eq!(seen["attributes"]["email"][0], "alice@example.com");
-        assert_eq!(seen["authn_context"], "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport");
+        assert_eq!(
+            seen["authn_context"],
+            "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
+        );
         // A response is for the request it answers: pysaml2 refuses it for another.
         assert!(sp.validate("_another_request", &response).is_err());
 
@@ -90,7 +111,10 @@ async fn sp_initiated_by_redirect_and_by_post(backend: Backend) {
         assert_eq!(status, 200);
         let (_, response, _) = post_form(&page).unwrap();
         let id = request["request_id"].as_str().unwrap();
-        assert_eq!(sp.validate(id, &response).unwrap()["name_id"], "alice@example.com");
+        assert_eq!(
+            sp.validate(id, &response).unwrap()["name_id"],
+            "alice@example.com"
+        );
     }
     assert!(audit_kinds(&app).await.contains(&"saml.sso".to_owned()));
 }
@@ -113,7 +137,11 @@ async fn a_kept_post_is_taken_once(backend: Backend) {
         .unwrap();
     let to = location(res.headers());
     assert_eq!(b.get(app.url(&to)).send().await.unwrap().status(), 303);
-    assert_eq!(b.get(app.url(&to)).send().await.unwrap().status(), 400, "taken once");
+    assert_eq!(
+        b.get(app.url(&to)).send().await.unwrap().status(),
+        400,
+        "taken once"
+    );
     // Garbage is a bad request, not a failure of ours.
     for garbage in ["%%%", "PGZvbz4="] {
         let res = b
@@ -124,13 +152,22 @@ async fn a_kept_post_is_taken_once(backend: Backend) {
             .unwrap();
         let status = res.status().as_u16();
         let status = if status == 303 {
-            b.get(app.url(&location(res.headers()))).send().await.unwrap().status().as_u16()
+            b.get(app.url(&location(res.headers())))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         } else {
             status
         };
         assert_eq!(status, 400, "{garbage}");
     }
-    let res = b.get(app.url("/saml/sso?SAMLRequest=AAAA")).send().await.unwrap();
+    let res = b
+        .get(app.url("/saml/sso?SAMLRequest=AAAA"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
 }
 
@@ -164,7 +201,10 @@ async fn persistent_name_ids_are_stable_and_pairwise(backend: Backend) {
     }
     assert_eq!(ids[0], ids[1], "stable");
     assert_ne!(ids[0], ids[2], "pairwise");
-    assert!(!ids[0].contains("alice") && !ids[0].contains("usr_"), "opaque");
+    assert!(
+        !ids[0].contains("alice") && !ids[0].contains("usr_"),
+        "opaque"
+    );
 }
 
 async fn force_authn_asks_for_a_sign_in_again(backend: Backend) {
@@ -187,7 +227,9 @@ async fn force_authn_asks_for_a_sign_in_again(backend: Backend) {
     assert_eq!(res.status(), 303, "still waiting for the sign-in");
     let page = sign_in_and_resume(&app, &b, &to, "alice").await;
     let (_, response, _) = post_form(&page).unwrap();
-    let seen = sp.validate(request["request_id"].as_str().unwrap(), &response).unwrap();
+    let seen = sp
+        .validate(request["request_id"].as_str().unwrap(), &response)
+        .unwrap();
     assert_eq!(seen["name_id"], "alice@example.com");
     // The flow is single use.
     let res = b.get(app.url("/saml/sso/resume")).send().await.unwrap();
@@ -214,7 +256,10 @@ async fn an_organisation_app_admits_only_its_members(backend: Backend) {
     let b = signed_in(&app, "alice", PASSWORD).await;
     let (status, _, page) = send_request(&app, &b, &sp.request("redirect", false, "")).await;
     assert_eq!(status, 400);
-    assert!(post_form(&page).is_none() && !page.contains("SAMLResponse"), "{page}");
+    assert!(
+        post_form(&page).is_none() && !page.contains("SAMLResponse"),
+        "{page}"
+    );
     let b = new_client();
     let (status, to, _) = send_request(&app, &b, &sp.request("post", false, "")).await;
     assert_eq!(status, 303);
@@ -232,7 +277,10 @@ async fn an_organisation_app_admits_only_its_members(backend: Backend) {
     let (status, _, page) = send_request(&app, &b, &request).await;
     assert_eq!(status, 200);
     let (_, response, _) = post_form(&page).unwrap();
-    assert!(sp.validate(request["request_id"].as_str().unwrap(), &response).is_ok());
+    assert!(
+        sp.validate(request["request_id"].as_str().unwrap(), &response)
+            .is_ok()
+    );
 }
 
 async fn unknown_apps_and_other_acs_urls_are_refused_on_a_page(backend: Backend) {
@@ -255,7 +303,10 @@ async fn unknown_apps_and_other_acs_urls_are_refused_on_a_page(backend: Backend)
     for binding in ["redirect", "post"] {
         let (status, _, page) = send_request(&app, &b, &evil.request(binding, false, "")).await;
         assert_eq!(status, 400, "{binding}");
-        assert!(!page.contains(evil_acs) && post_form(&page).is_none(), "{page}");
+        assert!(
+            !page.contains(evil_acs) && post_form(&page).is_none(),
+            "{page}"
+        );
     }
 }
 
@@ -279,14 +330,20 @@ async fn an_app_with_a_certificate_requires_signed_requests(backend: Backend) {
         let (status, _, page) = send_request(&app, &b, &request).await;
         assert_eq!(status, 200, "{binding}: {page}");
         let (_, response, _) = post_form(&page).unwrap();
-        assert!(sp.validate(request["request_id"].as_str().unwrap(), &response).is_ok());
+        assert!(
+            sp.validate(request["request_id"].as_str().unwrap(), &response)
+                .is_ok()
+        );
         // Unsigned: refused.
         let (status, _, _) = send_request(&app, &b, &unsigned.request(binding, false, "rs")).await;
         assert_eq!(status, 400, "{binding}: unsigned");
     }
     // A signed request whose RelayState was changed in transit: refused.
     let request = sp.request("redirect", false, "rs");
-    let url = request["url"].as_str().unwrap().replace("RelayState=rs", "RelayState=rx");
+    let url = request["url"]
+        .as_str()
+        .unwrap()
+        .replace("RelayState=rs", "RelayState=rx");
     assert_eq!(b.get(&url).send().await.unwrap().status(), 400);
     // Signed by another key (its own certificate inside does not matter): refused.
     let mut stranger = Sp::new(&app, SP_ENTITY, SP_ACS).await.unwrap();
@@ -317,11 +374,24 @@ async fn the_organisation_mfa_requirement_is_met_before_the_response(backend: Ba
     let request = sp.request("redirect", false, "");
     let (_, to, _) = send_request(&app, &b, &request).await;
     let to = sign_in_at(&app, &b, &to, ("alice", PASSWORD)).await;
-    assert_eq!(to, "/login/factor", "the factor is asked before any response");
+    assert_eq!(
+        to, "/login/factor",
+        "the factor is asked before any response"
+    );
     let res = b.get(app.url("/saml/sso/resume")).send().await.unwrap();
     assert_ne!(res.status(), 200, "no response before the factor");
-    let page = b.get(app.url("/login/factor")).send().await.unwrap().text().await.unwrap();
-    let (csrf, flow) = (form_value(&page, "csrf").unwrap(), form_value(&page, "flow").unwrap());
+    let page = b
+        .get(app.url("/login/factor"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (csrf, flow) = (
+        form_value(&page, "csrf").unwrap(),
+        form_value(&page, "flow").unwrap(),
+    );
     let code = seed.code_at(app.clock.now());
     let res = b
         .post(app.url("/login/factor/totp"))
@@ -332,9 +402,18 @@ async fn the_organisation_mfa_requirement_is_met_before_the_response(backend: Ba
     assert_eq!(res.status(), 303);
     let to = location(res.headers());
     assert_eq!(to, "/saml/sso/resume");
-    let page = b.get(app.url(&to)).send().await.unwrap().text().await.unwrap();
+    let page = b
+        .get(app.url(&to))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let (_, response, _) = post_form(&page).expect("answered after the factor");
-    let seen = sp.validate(request["request_id"].as_str().unwrap(), &response).unwrap();
+    let seen = sp
+        .validate(request["request_id"].as_str().unwrap(), &response)
+        .unwrap();
     assert_eq!(seen["authn_context"], "https://refeds.org/profile/mfa");
 
     // A session signed in with a password only (before the requirement) is stepped up.
@@ -371,7 +450,10 @@ async fn injected_xml_in_user_values_stays_text(backend: Backend) {
         .unwrap();
         let org = state.store.find_org("default").unwrap().unwrap();
         for name in ["staff", evil_name.as_str()] {
-            let group = state.store.create_group(&org.id, name, state.clock.now()).unwrap();
+            let group = state
+                .store
+                .create_group(&org.id, name, state.clock.now())
+                .unwrap();
             state.store.add_group_member(&group, &user.id).unwrap();
         }
     })
@@ -386,7 +468,9 @@ async fn injected_xml_in_user_values_stays_text(backend: Backend) {
     let (status, _, page) = send_request(&app, &b, &request).await;
     assert_eq!(status, 200);
     let (_, response, _) = post_form(&page).unwrap();
-    let seen = sp.validate(request["request_id"].as_str().unwrap(), &response).unwrap();
+    let seen = sp
+        .validate(request["request_id"].as_str().unwrap(), &response)
+        .unwrap();
     assert_eq!(seen["attributes"]["name"][0], evil, "{seen}");
     let mut groups: Vec<String> = seen["attributes"]["groups"]
         .as_array()
@@ -418,7 +502,10 @@ async fn a_rotated_key_is_published_first_then_signs(backend: Backend) {
         let now = state.clock.now();
         let (active_from, published_until) = signing::rotation_times(now);
         let key = signing::generate(SigningAlg::Rs256, &state.secrets, now, active_from).unwrap();
-        state.store.rotate_signing_key(&key, published_until).unwrap();
+        state
+            .store
+            .rotate_signing_key(&key, published_until)
+            .unwrap();
         mintgate::ops::jobs::reload_keys(&state).unwrap();
     })
     .await
@@ -428,7 +515,8 @@ async fn a_rotated_key_is_published_first_then_signs(backend: Backend) {
     assert_eq!(after.len(), 2, "both keys published");
     assert!(after.contains(&before[0]));
     // The new key signs once active; an SP with the metadata it fetched accepts it.
-    app.clock.advance(mintgate::signing::JWKS_MAX_AGE + mintgate::signing::REFRESH_INTERVAL + 1);
+    app.clock
+        .advance(mintgate::signing::JWKS_MAX_AGE + mintgate::signing::REFRESH_INTERVAL + 1);
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || mintgate::ops::jobs::reload_keys(&state).unwrap())
         .await
@@ -447,7 +535,10 @@ async fn a_rotated_key_is_published_first_then_signs(backend: Backend) {
         compact(&xml).contains(&compact(new_cert.as_str().unwrap())),
         "signed by the new key"
     );
-    assert!(sp.validate(request["request_id"].as_str().unwrap(), &response).is_ok());
+    assert!(
+        sp.validate(request["request_id"].as_str().unwrap(), &response)
+            .is_ok()
+    );
 }
 
 both!(

@@ -13,6 +13,7 @@
       prints the entity ID, SSO endpoints and signing certificates pysaml2 reads.
 """
 import argparse
+import html as htmllib
 import json
 import re
 import shutil
@@ -49,7 +50,7 @@ def client(args, sign=False):
         "metadata": {"local": [args.idp_metadata]},
         "service": {"sp": sp},
         "xmlsec_binary": xmlsec(),
-        "accepted_time_diff": 5,
+        "accepted_time_diff": getattr(args, "skew", 5),
     }
     if sign:
         conf["key_file"] = args.key
@@ -84,8 +85,10 @@ def cmd_request(args):
         print(json.dumps({"request_id": req_id, "url": url}))
     else:
         html = info["data"]
-        field = lambda n: (re.search(r'name="%s" value="([^"]*)"' % n, html) or [None, None])[1]
-        action = re.search(r'action="([^"]*)"', html).group(1)
+        def field(name):
+            m = re.search(r'name="%s" value="([^"]*)"' % name, html)
+            return htmllib.unescape(m.group(1)) if m else None
+        action = htmllib.unescape(re.search(r'action="([^"]*)"', html).group(1))
         print(json.dumps({
             "request_id": req_id,
             "action": action,
@@ -161,6 +164,8 @@ def main():
     v = sub.choices["validate"]
     v.add_argument("--request-id", required=True)
     v.add_argument("--response", required=True)
+    v.add_argument("--skew", type=int, default=5,
+                   help="seconds of clock difference accepted (the tests move the IdP's clock)")
     args = p.parse_args()
     {"request": cmd_request, "validate": cmd_validate, "metadata": cmd_metadata}[args.cmd](args)
 
