@@ -30,6 +30,7 @@ mod oidc_rp;
 mod outage;
 mod pages;
 mod saml_idp;
+mod saml_idp_admin;
 mod saml_idp_support;
 mod security;
 mod sessions;
