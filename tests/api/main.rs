@@ -5,6 +5,7 @@ mod helpers;
 
 mod apikeys;
 mod browser;
+mod browser_saml_idp;
 mod browser_sso;
 mod cli;
 mod deprovision;
