@@ -36,6 +36,8 @@ pub struct Parsed {
     pub id: String,
     pub issuer: String,
     pub acs_url: Option<String>,
+    /// Where the SP sent it (must be our SSO service when present, Core §3.2.1).
+    pub destination: Option<String>,
     pub protocol_binding: Option<String>,
     pub force_authn: bool,
     pub is_passive: bool,
@@ -151,6 +153,7 @@ pub fn parse(incoming: &Incoming) -> Result<Parsed, RequestError> {
         id: request.id.clone(),
         issuer,
         acs_url: request.assertion_consumer_service_url.clone(),
+        destination: request.destination.clone(),
         protocol_binding: request.protocol_binding.clone(),
         force_authn: request.force_authn.unwrap_or(false),
         is_passive: request.is_passive.unwrap_or(false),
@@ -193,6 +196,7 @@ pub fn verify(parsed: &Parsed, app: &SamlApp) -> Result<(), RequestError> {
 /// the same), referencing the root's ID, RSA-SHA256 over SHA-256.
 fn verify_enveloped(xml: &str, id: &str, cert_der: Vec<u8>) -> Result<(), RequestError> {
     let bad = RequestError::BadSignature;
+    super::response::warm_up();
     if signature_elements(xml) != 1 {
         return Err(bad);
     }

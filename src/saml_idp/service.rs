@@ -161,6 +161,17 @@ fn accept<S: IdpStore>(
             "no SAML application is registered with this entity ID",
         ));
     };
+    let sso = format!("{}{}", ctx.issuer, crate::web::paths::SAML_SSO);
+    if parsed.destination.as_deref().is_some_and(|d| d != sso) {
+        return Err(refuse(
+            store,
+            clock,
+            ctx,
+            &app.entity_id,
+            None,
+            "the request's Destination is not this identity provider",
+        ));
+    }
     if parsed
         .protocol_binding
         .as_deref()

@@ -338,6 +338,35 @@ async fn an_app_with_a_certificate_requires_signed_requests(backend: Backend) {
         let (status, _, _) = send_request(&app, &b, &unsigned.request(binding, false, "rs")).await;
         assert_eq!(status, 400, "{binding}: unsigned");
     }
+    // A signed POST request carrying a second (wrapped) signature: refused.
+    let request = sp.request("post", false, "");
+    let xml = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            request["SAMLRequest"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let (start, end) = (
+        xml.find("<ns2:Signature").unwrap(),
+        xml.find("</ns2:Signature>").unwrap(),
+    );
+    let signature = &xml[start..end + "</ns2:Signature>".len()];
+    let wrapped = xml.replacen(
+        "</ns0:AuthnRequest>",
+        &format!("<ns0:Extensions>{signature}</ns0:Extensions></ns0:AuthnRequest>"),
+        1,
+    );
+    assert_ne!(wrapped, xml, "{xml}");
+    let mut hostile = request.clone();
+    hostile["SAMLRequest"] = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        wrapped.as_bytes(),
+    )
+    .into();
+    let (status, _, _) = send_request(&app, &b, &hostile).await;
+    assert_eq!(status, 400, "two signatures");
     // A signed request whose RelayState was changed in transit: refused.
     let request = sp.request("redirect", false, "rs");
     let url = request["url"]

@@ -82,6 +82,7 @@ pub struct Sp {
     pub key: Option<(PathBuf, PathBuf)>,
     /// The app's clock: tests move it, pysaml2 runs on the real one.
     clock: mintgate::clock::ManualClock,
+    sso: String,
 }
 
 impl Sp {
@@ -95,6 +96,7 @@ impl Sp {
             dir: tempfile::tempdir().unwrap(),
             key: None,
             clock: app.clock.clone(),
+            sso: app.url("/saml/sso"),
         };
         sp.refresh_metadata(app).await;
         Some(sp)
@@ -105,6 +107,18 @@ impl Sp {
         let md = app.get("/saml/metadata").await.text().await.unwrap();
         std::fs::write(self.dir.path().join("idp.xml"), &md).unwrap();
         md
+    }
+
+    /// Makes pysaml2 believe our SSO service is at `location` (its requests then name that
+    /// Destination).
+    pub fn with_sso_location(&self, location: &str) {
+        let path = self.dir.path().join("idp.xml");
+        let md = std::fs::read_to_string(&path).unwrap();
+        let md = md.replace(
+            &format!("Location=\"{}\"", self.sso),
+            &format!("Location=\"{location}\""),
+        );
+        std::fs::write(&path, md).unwrap();
     }
 
     /// Gives the SP a signing key (PKCS#8 DER from mintgate's generator, written as PEM) and
