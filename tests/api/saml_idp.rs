@@ -338,7 +338,10 @@ async fn an_app_with_a_certificate_requires_signed_requests(backend: Backend) {
         let (status, _, _) = send_request(&app, &b, &unsigned.request(binding, false, "rs")).await;
         assert_eq!(status, 400, "{binding}: unsigned");
     }
-    // A signed POST request carrying a second (wrapped) signature: refused.
+    // Signature wrapping: the SP's genuinely signed request nested in an attacker's request
+    // (another ID, another ACS) that carries a copy of the signature pointing at its own ID.
+    // xmlsec verifies the first signature it finds (the nested, valid one); the request read is
+    // the outer one: refused (one signature per request).
     let request = sp.request("post", false, "");
     let xml = String::from_utf8(
         base64::Engine::decode(
@@ -348,25 +351,36 @@ async fn an_app_with_a_certificate_requires_signed_requests(backend: Backend) {
         .unwrap(),
     )
     .unwrap();
+    let xml = xml
+        .trim_start_matches("<?xml version=\"1.0\"?>")
+        .trim()
+        .to_owned();
+    let id = request["request_id"].as_str().unwrap();
     let (start, end) = (
         xml.find("<ns2:Signature").unwrap(),
-        xml.find("</ns2:Signature>").unwrap(),
+        xml.find("</ns2:Signature>").unwrap() + "</ns2:Signature>".len(),
     );
-    let signature = &xml[start..end + "</ns2:Signature>".len()];
-    let wrapped = xml.replacen(
-        "</ns0:AuthnRequest>",
-        &format!("<ns0:Extensions>{signature}</ns0:Extensions></ns0:AuthnRequest>"),
+    let signature = &xml[start..end];
+    let outer = format!("{}{}", &xml[..start], &xml[end..]).replacen(
+        &format!("ID=\"{id}\""),
+        "ID=\"evil\"",
         1,
     );
-    assert_ne!(wrapped, xml, "{xml}");
+    let copied = signature.replacen(&format!("URI=\"#{id}\""), "URI=\"#evil\"", 1);
+    let wrapped = outer.replacen(
+        "</ns0:AuthnRequest>",
+        &format!("<ns0:Extensions>{xml}</ns0:Extensions>{copied}</ns0:AuthnRequest>"),
+        1,
+    );
+    assert!(wrapped.contains("ID=\"evil\"") && wrapped.contains("URI=\"#evil\""));
     let mut hostile = request.clone();
     hostile["SAMLRequest"] = base64::Engine::encode(
         &base64::engine::general_purpose::STANDARD,
         wrapped.as_bytes(),
     )
     .into();
-    let (status, _, _) = send_request(&app, &b, &hostile).await;
-    assert_eq!(status, 400, "two signatures");
+    let (status, _, page) = send_request(&app, &b, &hostile).await;
+    assert_eq!(status, 400, "a wrapped signature: {page}");
     // A signed request whose RelayState was changed in transit: refused.
     let request = sp.request("redirect", false, "rs");
     let url = request["url"]
