@@ -308,6 +308,23 @@ async fn unknown_apps_and_other_acs_urls_are_refused_on_a_page(backend: Backend)
             "{page}"
         );
     }
+    // A request meant for another IdP (its Destination) is not answered here.
+    let elsewhere = Sp::new(&app, SP_ENTITY, SP_ACS).await.unwrap();
+    elsewhere.with_sso_location("https://elsewhere.example.com/saml/sso");
+    let request = elsewhere.request("redirect", false, "");
+    let url = request["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://elsewhere.example.com/saml/sso?"),
+        "{url}"
+    );
+    let url = url.replace(
+        "https://elsewhere.example.com/saml/sso",
+        &app.url("/saml/sso"),
+    );
+    let res = b.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 400, "Destination");
+    let res = b.get(&url).send().await.unwrap();
+    assert!(res.text().await.unwrap().contains("Destination"));
 }
 
 async fn an_app_with_a_certificate_requires_signed_requests(backend: Backend) {
