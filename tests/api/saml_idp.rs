@@ -601,7 +601,44 @@ async fn a_rotated_key_is_published_first_then_signs(backend: Backend) {
     );
 }
 
+async fn passive_requests_and_deleted_apps_are_not_answered(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    app.create_user("alice", PASSWORD).await;
+    let registered = register(&app, None, SP_ENTITY, SP_ACS, "email", None).await;
+    let Some(sp) = Sp::new(&app, SP_ENTITY, SP_ACS).await else {
+        return;
+    };
+    // IsPassive forbids the sign-in page: refused, not redirected to it.
+    let b = new_client();
+    let passive = sp.request_with("redirect", false, "", &["--passive"]);
+    let (status, _, _) = send_request(&app, &b, &passive).await;
+    assert_eq!(status, 400);
+    // An app deleted while its user signs in is not answered.
+    let (status, to, _) = send_request(&app, &b, &sp.request("redirect", false, "")).await;
+    assert_eq!(status, 303);
+    let state = app.state.clone();
+    tokio::task::spawn_blocking(move || {
+        use mintgate::saml_idp::store::SamlAppStore;
+        assert!(state.store.delete_any_saml_app(&registered.id).unwrap());
+    })
+    .await
+    .unwrap();
+    let to = sign_in_at(&app, &b, &to, ("alice", PASSWORD)).await;
+    let res = b.get(app.url(&to)).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(post_form(&res.text().await.unwrap()).is_none());
+    // Signed in, a passive request is answered.
+    let passive = sp.request_with("redirect", false, "", &["--passive"]);
+    register(&app, None, SP_ENTITY, SP_ACS, "email", None).await;
+    let (status, _, page) = send_request(&app, &b, &passive).await;
+    assert_eq!(status, 200);
+    assert!(post_form(&page).is_some());
+}
+
 both!(
+    passive_requests_and_deleted_apps_are_not_answered,
     metadata_is_served_and_read_by_pysaml2,
     sp_initiated_by_redirect_and_by_post,
     a_kept_post_is_taken_once,

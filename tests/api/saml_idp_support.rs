@@ -173,6 +173,17 @@ impl Sp {
     /// An AuthnRequest built by pysaml2: `{"request_id", "url"}` (redirect) or
     /// `{"request_id", "action", "SAMLRequest", "RelayState"}` (post).
     pub fn request(&self, binding: &str, force_authn: bool, relay_state: &str) -> Value {
+        self.request_with(binding, force_authn, relay_state, &[])
+    }
+
+    /// [`Sp::request`] with further `sp.py request` flags (`--passive`).
+    pub fn request_with(
+        &self,
+        binding: &str,
+        force_authn: bool,
+        relay_state: &str,
+        extra: &[&str],
+    ) -> Value {
         let mut args = vec![
             "request",
             "--entity-id",
@@ -187,6 +198,7 @@ impl Sp {
         if force_authn {
             args.push("--force-authn");
         }
+        args.extend(extra);
         let key_args;
         if let Some((key, cert)) = &self.key {
             key_args = [key.to_str().unwrap(), cert.to_str().unwrap()];

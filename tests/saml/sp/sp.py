@@ -74,6 +74,8 @@ def cmd_request(args):
     kwargs = {}
     if args.force_authn:
         kwargs["force_authn"] = "true"
+    if args.passive:
+        kwargs["is_passive"] = "true"
     if sign:
         kwargs["sigalg"] = SIG_RSA_SHA256
         kwargs["digest_alg"] = DIGEST_SHA256
@@ -158,6 +160,7 @@ def main():
     r = sub.choices["request"]
     r.add_argument("--binding", default="redirect", choices=["redirect", "post"])
     r.add_argument("--force-authn", action="store_true")
+    r.add_argument("--passive", action="store_true")
     r.add_argument("--relay-state", default="")
     r.add_argument("--key")
     r.add_argument("--cert")
