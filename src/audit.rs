@@ -69,6 +69,10 @@ pub enum AuditKind {
     SignInSsoRequired,
     /// An owner of an organisation that requires SSO signed in with a password.
     SignInBreakGlass,
+    /// mintgate as SAML IdP answered an AuthnRequest (subject: the app's entity ID).
+    SamlSso,
+    /// An AuthnRequest was refused (subject: the issuer or app; detail: why).
+    SamlRefused,
 }
 
 impl AuditKind {
@@ -115,6 +119,8 @@ impl AuditKind {
             AuditKind::OrgRequireSsoSet => "org.require_sso.set",
             AuditKind::SignInSsoRequired => "signin.sso_required",
             AuditKind::SignInBreakGlass => "signin.break_glass",
+            AuditKind::SamlSso => "saml.sso",
+            AuditKind::SamlRefused => "saml.refused",
         }
     }
 }

@@ -218,6 +218,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource(READYZ).route(web::get().to(ops::http::readyz)))
         .service(web::resource(METRICS).route(web::get().to(ops::http::metrics)))
         .service(web::resource(STYLESHEET).route(web::get().to(stylesheet)))
+        // mintgate as SAML identity provider (issue #12).
+        .service(
+            web::resource(SAML_IDP_METADATA).route(web::get().to(crate::saml_idp::http::metadata)),
+        )
+        .service(
+            web::resource(SAML_SSO)
+                .route(web::get().to(crate::saml_idp::http::sso_get))
+                .route(web::post().to(crate::saml_idp::http::sso_post)),
+        )
+        .service(
+            web::resource(SAML_SSO_CONTINUE)
+                .route(web::get().to(crate::saml_idp::http::sso_continue)),
+        )
+        .service(
+            web::resource(SAML_SSO_RESUME).route(web::get().to(crate::saml_idp::http::sso_resume)),
+        )
+        .service(
+            web::resource(SETTINGS_SAML_APPS)
+                .route(web::get().to(crate::saml_idp::http::apps_page))
+                .route(web::post().to(crate::saml_idp::http::add_app)),
+        )
+        .service(
+            web::resource(SETTINGS_SAML_APP_DELETE)
+                .route(web::post().to(crate::saml_idp::http::delete_app)),
+        )
+        .service(web::resource(SAML_POST_SCRIPT).route(web::get().to(saml_post_script)))
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(WebError::NotFound)
         }));
@@ -235,6 +261,13 @@ async fn copy_script() -> HttpResponse {
         .content_type("text/javascript; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../static/copy.js"))
+}
+
+async fn saml_post_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../static/saml-post.js"))
 }
 
 async fn passkeys_script() -> HttpResponse {

@@ -225,6 +225,9 @@ struct LoadedKey {
     kid: String,
     alg: SigningAlg,
     signer: Signer,
+    /// The private key, PKCS#8 DER: SAML signs XML through xmlsec, which wants the DER.
+    pkcs8: Vec<u8>,
+    created_at: UnixTime,
     active_from: UnixTime,
     retired_at: Option<UnixTime>,
     decoding: DecodingKey,
@@ -285,6 +288,8 @@ impl KeySet {
                 kid: k.kid.clone(),
                 alg: k.alg,
                 signer,
+                pkcs8,
+                created_at: k.created_at,
                 active_from: k.active_from,
                 retired_at: k.retired_at,
                 decoding,
@@ -311,6 +316,28 @@ impl KeySet {
                 k.alg == alg && k.active_from <= now && k.retired_at.is_none_or(|r| r > now)
             })
             .max_by_key(|k| k.active_from)
+    }
+
+    /// The RS256 key that signs now (as [`KeySet::sign`] picks it), for SAML (issue #12): its
+    /// PKCS#8 DER and creation time (its certificate's `notBefore`, see
+    /// `crate::saml::certs::self_signed`).
+    pub fn rs256_signing_pkcs8(&self, now: UnixTime) -> Option<(&[u8], UnixTime)> {
+        self.signing_key(SigningAlg::Rs256, now)
+            .map(|k| (k.pkcs8.as_slice(), k.created_at))
+    }
+
+    /// Every published RS256 key (next, current, retired: as the JWKS lists them), PKCS#8 DER
+    /// and creation time, oldest first: the SAML metadata lists each one's certificate so a
+    /// rotation is seen before the new key signs.
+    pub fn rs256_published_pkcs8(&self) -> Vec<(&[u8], UnixTime)> {
+        let mut keys: Vec<_> = self
+            .keys
+            .iter()
+            .filter(|k| k.alg == SigningAlg::Rs256)
+            .map(|k| (k.pkcs8.as_slice(), k.created_at))
+            .collect();
+        keys.sort_by_key(|k| k.1);
+        keys
     }
 
     /// Signs `claims` as a compact JWS.

@@ -24,6 +24,7 @@ mod oauth;
 mod passkeys;
 mod rows;
 mod saml;
+mod saml_apps;
 mod schema;
 mod sessions;
 mod sso;

@@ -68,6 +68,8 @@ pub const SETTINGS_API_KEYS: &str = "/settings/api-keys";
 pub const SETTINGS_ORGANISATION: &str = "/settings/organisation";
 pub const SETTINGS_APPLICATIONS: &str = "/settings/applications";
 pub const COPY_SCRIPT: &str = "/static/copy.js";
+/// Submits the SAML IdP's Response form (HTTP-POST binding) at once.
+pub const SAML_POST_SCRIPT: &str = "/static/saml-post.js";
 pub const CONSENTS_REVOKE: &str = "/account/consents/revoke";
 /// The organisation picker: where a user in several organisations chooses the one the session
 /// acts in (at sign-in, or to switch).

@@ -5,6 +5,7 @@ mod helpers;
 
 mod apikeys;
 mod browser;
+mod browser_saml_idp;
 mod browser_sso;
 mod cli;
 mod deprovision;
@@ -29,6 +30,9 @@ mod oauth_support;
 mod oidc_rp;
 mod outage;
 mod pages;
+mod saml_idp;
+mod saml_idp_admin;
+mod saml_idp_support;
 mod security;
 mod sessions;
 mod signin_flow;
