@@ -12,6 +12,9 @@ use crate::store::StoreResult;
 
 /// How long a kept message waits for its GET: the browser follows the 303 at once.
 pub const INBOX_TTL: i64 = 300;
+/// How many kept messages an address (IPv4, or IPv6 /64) may have waiting: a browser has one
+/// or two; a flood of POSTs evicts its own oldest instead of filling the database.
+pub const KEPT_PER_ADDRESS: usize = 20;
 
 /// What the message is, which fixes where it may be taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,8 @@ pub struct InboxMessage {
     pub target: String,
     pub message: String,
     pub relay_state: Option<String>,
+    /// Where it was posted from (an IPv4 address or IPv6 /64).
+    pub client_addr: Option<String>,
     pub created_at: UnixTime,
     pub expires_at: UnixTime,
 }
@@ -47,11 +52,15 @@ pub trait SamlInboxStore {
     /// Deletes the message and returns it, if it existed (expired or not): of two concurrent
     /// takes, on any instances, one wins.
     fn take_message(&self, id_hash: &HashedSamlInboxId) -> StoreResult<Option<InboxMessage>>;
+    /// Deletes the messages posted from `client_addr` but the newest `keep`; returns how many
+    /// went.
+    fn trim_messages(&self, client_addr: &str, keep: usize) -> StoreResult<usize>;
     /// Deletes messages expired at `now`; returns how many.
     fn prune_messages(&self, now: UnixTime) -> StoreResult<usize>;
 }
 
-/// Keeps a POSTed message; returns the id for the GET's query (`m=`).
+/// Keeps a POSTed message; returns the id for the GET's query (`m=`). `client_addr`: the
+/// subscriber address it came from ([`crate::netaddr::subscriber`]).
 pub fn keep<S: SamlInboxStore>(
     store: &S,
     clock: &dyn Clock,
@@ -59,7 +68,13 @@ pub fn keep<S: SamlInboxStore>(
     target: &str,
     message: String,
     relay_state: Option<String>,
+    client_addr: Option<String>,
 ) -> StoreResult<String> {
+    // Room is made first, so the new message is never the one evicted (messages of one second
+    // have no order among them).
+    if let Some(addr) = &client_addr {
+        store.trim_messages(addr, KEPT_PER_ADDRESS - 1)?;
+    }
     let id = PlainSamlInboxId::new(crypto::random_token());
     let now = clock.now();
     store.put_message(
@@ -69,6 +84,7 @@ pub fn keep<S: SamlInboxStore>(
             target: target.to_owned(),
             message,
             relay_state,
+            client_addr,
             created_at: now,
             expires_at: now + INBOX_TTL,
         },

@@ -15,6 +15,7 @@ use super::service::{self, Ctx, Next, PostForm, Resumed};
 use super::store::SamlAppStore;
 use super::types::SamlApp;
 use crate::accounts::http::step_up_response;
+use crate::audit::RequestMeta;
 use crate::flows::service::FLOW_TTL;
 use crate::ids::SamlAppId;
 use crate::saml::{bindings, inbox};
@@ -81,6 +82,7 @@ pub struct SsoPost {
 pub async fn sso_post(
     req: HttpRequest,
     form: web::Form<SsoPost>,
+    meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
     bindings::decode_post(&form.saml_request)
@@ -101,6 +103,7 @@ pub async fn sso_post(
             "",
             form.saml_request,
             form.relay_state,
+            meta.ip.map(crate::netaddr::subscriber),
         )
     })
     .await??;

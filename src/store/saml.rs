@@ -18,6 +18,7 @@ struct InboxRow {
     target: String,
     message: String,
     relay_state: Option<String>,
+    client_addr: Option<String>,
     created_at: i64,
     expires_at: i64,
 }
@@ -31,6 +32,7 @@ impl SamlInboxStore for Store {
                 saml_inbox::target.eq(&m.target),
                 saml_inbox::message.eq(&m.message),
                 saml_inbox::relay_state.eq(m.relay_state.as_deref()),
+                saml_inbox::client_addr.eq(m.client_addr.as_deref()),
                 saml_inbox::created_at.eq(m.created_at),
                 saml_inbox::expires_at.eq(m.expires_at),
             ))
@@ -65,9 +67,27 @@ impl SamlInboxStore for Store {
             target: row.target,
             message: row.message,
             relay_state: row.relay_state,
+            client_addr: row.client_addr,
             created_at: row.created_at,
             expires_at: row.expires_at,
         }))
+    }
+
+    fn trim_messages(&self, client_addr: &str, keep: usize) -> StoreResult<usize> {
+        let mut conn = self.conn()?;
+        let newest_first: Vec<String> = saml_inbox::table
+            .filter(saml_inbox::client_addr.eq(client_addr))
+            .order(saml_inbox::created_at.desc())
+            .select(saml_inbox::id_hash)
+            .load(&mut *conn)?;
+        let evicted: Vec<&String> = newest_first.iter().skip(keep).collect();
+        if evicted.is_empty() {
+            return Ok(0);
+        }
+        Ok(
+            diesel::delete(saml_inbox::table.filter(saml_inbox::id_hash.eq_any(evicted)))
+                .execute(&mut *conn)?,
+        )
     }
 
     fn prune_messages(&self, now: UnixTime) -> StoreResult<usize> {

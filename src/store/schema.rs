@@ -365,6 +365,7 @@ diesel::table! {
         target -> Text,
         message -> Text,
         relay_state -> Nullable<Text>,
+        client_addr -> Nullable<Text>,
         created_at -> BigInt,
         expires_at -> BigInt,
     }

@@ -33,6 +33,7 @@ mod pages;
 mod saml_idp;
 mod saml_idp_admin;
 mod saml_idp_support;
+mod saml_inbox;
 mod security;
 mod sessions;
 mod signin_flow;

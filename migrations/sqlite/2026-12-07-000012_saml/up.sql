@@ -14,17 +14,20 @@ CREATE INDEX saml_seen_assertions_expires_at ON saml_seen_assertions (expires_at
 
 -- A SAML message that arrived by a cross-site POST (a Response at an ACS, an AuthnRequest at
 -- /saml/sso), which carries no SameSite=Lax cookie: kept under a random id (only its hash
--- stored) until the same-site GET that the 303 leads to takes it, once.
+-- stored) until the same-site GET that the 303 leads to takes it, once. Each address (an IPv4
+-- address or IPv6 /64) keeps a bounded number, as with pending sign-ins.
 CREATE TABLE saml_inbox (
     id_hash TEXT PRIMARY KEY NOT NULL,
     kind TEXT NOT NULL,
     target TEXT NOT NULL,
     message TEXT NOT NULL,
     relay_state TEXT,
+    client_addr TEXT,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL
 );
 CREATE INDEX saml_inbox_expires_at ON saml_inbox (expires_at);
+CREATE INDEX saml_inbox_client_addr ON saml_inbox (client_addr, created_at);
 
 -- Service providers mintgate signs users in to (the IdP role). org_id NULL: an operator app open
 -- to every organisation (like first-party OAuth clients). An entity id names one app on the
