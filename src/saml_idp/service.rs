@@ -301,6 +301,17 @@ pub fn persistent_name_id(key: &[u8; 32], user: &UserId, entity_id: &str) -> Str
     crypto::hex_encode(&crypto::hmac_sha256(key, message.as_bytes()))
 }
 
+/// The `SessionIndex` of the session `sid` at the app `entity_id`: pairwise like the
+/// persistent NameID, so two apps (or an app and an OIDC client, which see `sid`) cannot link a
+/// user's sessions by it.
+pub fn session_index(key: &[u8; 32], sid: &str, entity_id: &str) -> String {
+    let message = format!("session\u{0}{sid}\u{0}{entity_id}");
+    format!(
+        "_{}",
+        crypto::hex_encode(&crypto::hmac_sha256(key, message.as_bytes()))
+    )
+}
+
 fn answer<S: IdpStore>(
     store: &S,
     clock: &dyn Clock,
@@ -326,6 +337,7 @@ fn answer<S: IdpStore>(
         .ok_or_else(|| SamlIdpError::Signing("no active RS256 signing key".into()))?;
     let cert_der = metadata::certificate(ctx.issuer, pkcs8, created_at)?;
     let issuer = metadata::entity_id(ctx.issuer);
+    let session_index = session_index(ctx.nameid_key, current.session.sid.as_str(), &app.entity_id);
     let xml = response::signed(
         &Assertion {
             issuer: &issuer,
@@ -334,7 +346,7 @@ fn answer<S: IdpStore>(
             in_response_to: Some(&kept.request_id),
             name_id: &name_id,
             name_id_format: app.nameid_format.uri(),
-            session_index: current.session.sid.as_str(),
+            session_index: &session_index,
             authn_instant: current.session.auth_time,
             authn_context: response::authn_context(&current.session.amr),
             email: &user.email,
@@ -405,4 +417,20 @@ pub fn resume<S: IdpStore>(
         }
     };
     decide(store, clock, ctx, &app, kept, Some(current), true).map(Resumed::Next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_indexes_are_pairwise_and_opaque() {
+        let key = [7u8; 32];
+        let a = session_index(&key, "the-sid", "https://a.example");
+        let b = session_index(&key, "the-sid", "https://b.example");
+        assert_ne!(a, b, "two apps cannot link a session by its index");
+        assert_eq!(a, session_index(&key, "the-sid", "https://a.example"));
+        assert!(!a.contains("the-sid") && a.starts_with('_'));
+        assert_ne!(a, session_index(&[8u8; 32], "the-sid", "https://a.example"));
+    }
 }
