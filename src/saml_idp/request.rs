@@ -42,6 +42,8 @@ pub struct Parsed {
     pub force_authn: bool,
     pub is_passive: bool,
     pub relay_state: Option<String>,
+    /// When the SP made it (Unix seconds).
+    pub issue_instant: i64,
     /// What the signature check needs.
     proof: Proof,
 }
@@ -158,6 +160,7 @@ pub fn parse(incoming: &Incoming) -> Result<Parsed, RequestError> {
         force_authn: request.force_authn.unwrap_or(false),
         is_passive: request.is_passive.unwrap_or(false),
         relay_state,
+        issue_instant: request.issue_instant.timestamp(),
         proof,
     })
 }

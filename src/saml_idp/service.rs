@@ -99,6 +99,12 @@ fn refuse<S: IdpStore>(
     SamlIdpError::Refused(why.to_owned())
 }
 
+/// How old an AuthnRequest may be when it arrives (the browser brings it at once; a sign-in
+/// in between happens after it arrived, within the flow).
+pub const REQUEST_MAX_AGE: i64 = 600;
+/// The clock difference tolerated between an SP and us.
+pub const CLOCK_SKEW: i64 = 90;
+
 /// An AuthnRequest as it arrived, from `current` (the browser's session, if any).
 pub fn begin<S: IdpStore>(
     store: &S,
@@ -194,6 +200,18 @@ fn accept<S: IdpStore>(
             &app.entity_id,
             None,
             &e.to_string(),
+        ));
+    }
+    // A request is answered soon after the SP made it: a captured one does not stay usable.
+    let now = clock.now();
+    if parsed.issue_instant < now - REQUEST_MAX_AGE || parsed.issue_instant > now + CLOCK_SKEW {
+        return Err(refuse(
+            store,
+            clock,
+            ctx,
+            &app.entity_id,
+            None,
+            "the request's IssueInstant is too old or in the future",
         ));
     }
     Ok(app)
