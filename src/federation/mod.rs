@@ -16,5 +16,6 @@ pub mod oidc_rp;
 pub mod oidc_signin;
 pub mod policy;
 pub mod routing;
+pub mod saml_sp;
 pub mod store;
 pub mod types;
