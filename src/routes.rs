@@ -49,6 +49,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(OIDC_CALLBACK).route(web::get().to(federation::oidc_http::callback)))
         .service(
+            web::resource(SAML_SP_METADATA).route(web::get().to(federation::saml_http::metadata)),
+        )
+        .service(
+            web::resource(SAML_SP_START)
+                .route(web::get().to(federation::saml_http::start_page))
+                .route(web::post().to(federation::saml_http::start)),
+        )
+        .service(
+            web::resource(SAML_ACS)
+                .app_data(form_config(federation::saml_http::ACS_FORM_LIMIT))
+                .route(web::post().to(federation::saml_http::acs)),
+        )
+        .service(
+            web::resource(SAML_ACS_CONTINUE)
+                .route(web::get().to(federation::saml_http::acs_continue)),
+        )
+        .service(
             web::resource(LOGIN_PASSKEY_BEGIN)
                 .wrap(passkey_json_errors())
                 .route(web::post().to(mfa::passkey_http::sign_in_begin)),

@@ -444,11 +444,12 @@ pub async fn continue_with_sso(
                 meta.ip.map(crate::netaddr::subscriber),
             )?),
         };
-        Ok(Some((connection.id, fresh)))
+        let saml = matches!(connection.protocol, Protocol::Saml(_));
+        Ok(Some((connection.id, saml, fresh)))
     })
     .await?
     .map_err(page_error)?;
-    let Some((connection, fresh)) = routed else {
+    let Some((connection, saml, fresh)) = routed else {
         return login_page_response(
             &req,
             StatusCode::OK,
@@ -460,6 +461,17 @@ pub async fn continue_with_sso(
     };
     // Straight on to the IdP (this POST is CSRF-checked), within the pending sign-in or the
     // flow begun here; the typed address goes on as `login_hint` (OIDC Core §3.1.2.1).
+    if saml {
+        // SAML: the AuthnRequest carries no login hint (a Subject would bind the sign-in to it).
+        return super::saml_http::begin_saml(
+            &req,
+            &connection,
+            fresh.or(pending_again),
+            &return_to,
+            meta2,
+        )
+        .await;
+    }
     let hint = form.sso.contains('@').then(|| form.sso.trim());
     super::oidc_http::begin_upstream(
         &req,
