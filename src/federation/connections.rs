@@ -8,8 +8,8 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::error::FederationError;
-use super::store::ConnectionStore;
 use super::saml_sp;
+use super::store::ConnectionStore;
 use super::types::{AttributeMapping, Connection, OidcConfig, Protocol, SamlConfig};
 use crate::accounts::service as accounts;
 use crate::accounts::store::UserStore;

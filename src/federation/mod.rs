@@ -18,7 +18,7 @@ pub mod policy;
 pub mod routing;
 pub mod saml_http;
 pub mod saml_signin;
-pub mod signin_http;
 pub mod saml_sp;
+pub mod signin_http;
 pub mod store;
 pub mod types;

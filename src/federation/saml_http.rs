@@ -68,7 +68,11 @@ async fn saml_connection(
     }))
 }
 
-fn sp_key(st: &AppState, connection: &Connection, sealed: Option<&str>) -> Result<Vec<u8>, WebError> {
+fn sp_key(
+    st: &AppState,
+    connection: &Connection,
+    sealed: Option<&str>,
+) -> Result<Vec<u8>, WebError> {
     sealed
         .and_then(|s| st.secrets.open(connection.id.as_str(), s).ok())
         .ok_or_else(|| WebError::Internal("unreadable SAML SP key".into()))
@@ -252,10 +256,16 @@ pub async fn acs(
     };
     let form = form.into_inner();
     if form.saml_response.trim().is_empty() {
-        return Ok(refused(StatusCode::BAD_REQUEST, "No SAML response was sent."));
+        return Ok(refused(
+            StatusCode::BAD_REQUEST,
+            "No SAML response was sent.",
+        ));
     }
     if form.saml_response.len() > crate::saml::bindings::MAX_MESSAGE_BYTES * 4 / 3 + 1024 {
-        return Ok(refused(StatusCode::BAD_REQUEST, "The SAML response is too large."));
+        return Ok(refused(
+            StatusCode::BAD_REQUEST,
+            "The SAML response is too large.",
+        ));
     }
     let relay = form
         .relay_state
@@ -292,9 +302,7 @@ pub struct ContinueQuery {
 /// The status a refusal is shown with: the message's fault (400) or not accepted (403).
 fn status_of(r: Refusal) -> StatusCode {
     match r {
-        Refusal::Doctype | Refusal::Malformed | Refusal::NotOneAssertion => {
-            StatusCode::BAD_REQUEST
-        }
+        Refusal::Doctype | Refusal::Malformed | Refusal::NotOneAssertion => StatusCode::BAD_REQUEST,
         _ => StatusCode::FORBIDDEN,
     }
 }
@@ -382,11 +390,10 @@ pub async fn acs_continue(
             Ok(v) => v,
             Err(r) => return Ok(Err(r)),
         };
-        if !st2.store.record_assertion(
-            &conn2.id,
-            &verified.assertion_id,
-            verified.usable_until,
-        )? {
+        if !st2
+            .store
+            .record_assertion(&conn2.id, &verified.assertion_id, verified.usable_until)?
+        {
             return Ok(Err(Refusal::Replayed));
         }
         Ok::<_, crate::store::StoreError>(Ok(verified))

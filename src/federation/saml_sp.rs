@@ -199,13 +199,13 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdpMetadata, String> {
     let entity: EntityDescriptor = match xml.parse::<EntityDescriptor>() {
         Ok(e) if e.idp_sso_descriptors.is_some() => e,
         first => {
-            let many = xml
-                .parse::<samael::metadata::EntitiesDescriptor>()
-                .map_err(|_| match first {
-                    Ok(_) => "the metadata describes no identity provider (IDPSSODescriptor)"
-                        .to_owned(),
-                    Err(e) => format!("the metadata is not valid SAML metadata XML: {e}"),
-                })?;
+            let many =
+                xml.parse::<samael::metadata::EntitiesDescriptor>()
+                    .map_err(|_| match first {
+                        Ok(_) => "the metadata describes no identity provider (IDPSSODescriptor)"
+                            .to_owned(),
+                        Err(e) => format!("the metadata is not valid SAML metadata XML: {e}"),
+                    })?;
             let mut idps: Vec<EntityDescriptor> = many
                 .descriptors
                 .into_iter()
@@ -219,9 +219,7 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdpMetadata, String> {
                 })
                 .collect();
             if idps.len() != 1 {
-                return Err(
-                    "the metadata must describe exactly one identity provider".to_owned()
-                );
+                return Err("the metadata must describe exactly one identity provider".to_owned());
             }
             idps.remove(0)
         }
@@ -245,8 +243,7 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdpMetadata, String> {
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if !(url.scheme() == "https" || url.scheme() == "http" && loopback) {
         return Err(
-            "the SingleSignOnService must use https:// (http:// only on a loopback address)"
-                .into(),
+            "the SingleSignOnService must use https:// (http:// only on a loopback address)".into(),
         );
     }
     let mut certs: Vec<String> = Vec::new();
@@ -255,7 +252,12 @@ pub fn parse_idp_metadata(xml: &str) -> Result<IdpMetadata, String> {
             if k.key_use.as_deref().is_some_and(|u| u != "signing") {
                 continue;
             }
-            for c in k.key_info.x509_data.iter().flat_map(|x| x.certificates.iter()) {
+            for c in k
+                .key_info
+                .x509_data
+                .iter()
+                .flat_map(|x| x.certificates.iter())
+            {
                 let der = crate::saml::certs::parse(c)
                     .ok_or("the metadata holds a certificate that is not valid X.509")?;
                 let b64 = crate::saml::certs::to_base64(&der);
@@ -406,8 +408,7 @@ fn shape(xml: &str) -> Result<Shape, Refusal> {
             root = Some(s);
             continue;
         }
-        if in_ns(ASSERTION_NS) && matches!(local.as_ref(), b"Assertion" | b"EncryptedAssertion")
-        {
+        if in_ns(ASSERTION_NS) && matches!(local.as_ref(), b"Assertion" | b"EncryptedAssertion") {
             assertions += 1;
         }
         for attr in start.attributes().flatten() {

@@ -185,7 +185,10 @@ fn a_signed_assertion_is_read_from_the_signed_subtree() {
         v.attributes,
         vec![
             ("email".to_owned(), vec!["bob@acme.test".to_owned()]),
-            ("groups".to_owned(), vec!["eng".to_owned(), "ops".to_owned()]),
+            (
+                "groups".to_owned(),
+                vec!["eng".to_owned(), "ops".to_owned()]
+            ),
         ]
     );
     let both = Params {
@@ -309,7 +312,11 @@ fn conditions_are_ours_to_check() {
             sign_response: true,
             ..p
         };
-        assert_eq!(check(&idp, &both).err(), Some(want), "{want:?}, response signed");
+        assert_eq!(
+            check(&idp, &both).err(),
+            Some(want),
+            "{want:?}, response signed"
+        );
     }
 }
 
@@ -346,9 +353,8 @@ fn doctype_and_wrapping_are_refused() {
     let idp = idp();
     let (cfg, key) = config(&idp);
     let good = String::from_utf8(STANDARD.decode(signed(&idp, &params())).unwrap()).unwrap();
-    let run = |xml: &str| {
-        validate_response(&cfg, &sp(), &key, &STANDARD.encode(xml), Some("_req1"), NOW)
-    };
+    let run =
+        |xml: &str| validate_response(&cfg, &sp(), &key, &STANDARD.encode(xml), Some("_req1"), NOW);
     let doctype = format!("<!DOCTYPE r [<!ENTITY x \"y\">]>{good}");
     assert_eq!(run(&doctype), Err(Refusal::Doctype));
     // Two assertions: an unsigned one in front of the signed one.
