@@ -591,10 +591,8 @@ fn check_assertion(
     {
         return Err(Refusal::WrongAudience);
     }
-    if let Some(nb) = conditions.not_before {
-        if now + SKEW < nb.timestamp() {
-            return Err(Refusal::NotYetValid);
-        }
+    if conditions.not_before.is_some_and(|nb| now + SKEW < nb.timestamp()) {
+        return Err(Refusal::NotYetValid);
     }
     if let Some(noa) = conditions.not_on_or_after {
         let until = noa.timestamp() + SKEW;
@@ -618,10 +616,8 @@ fn check_assertion(
     if ours.len() != 1 {
         return Err(Refusal::Malformed);
     }
-    if let Some(nb) = data.not_before {
-        if now + SKEW < nb.timestamp() {
-            return Err(Refusal::NotYetValid);
-        }
+    if data.not_before.is_some_and(|nb| now + SKEW < nb.timestamp()) {
+        return Err(Refusal::NotYetValid);
     }
     let noa = data.not_on_or_after.ok_or(Refusal::Malformed)?;
     let until = noa.timestamp() + SKEW;
