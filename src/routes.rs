@@ -22,6 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(SETTINGS_SSO).route(web::get().to(federation::http::sso_page)))
         .service(
+            web::resource(SETTINGS_SSO_SAML_CONNECTIONS)
+                .route(web::post().to(federation::http::add_saml_connection)),
+        )
+        .service(
             web::resource(SETTINGS_SSO_CONNECTIONS)
                 .route(web::post().to(federation::http::add_connection)),
         )

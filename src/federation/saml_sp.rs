@@ -591,7 +591,10 @@ fn check_assertion(
     {
         return Err(Refusal::WrongAudience);
     }
-    if conditions.not_before.is_some_and(|nb| now + SKEW < nb.timestamp()) {
+    if conditions
+        .not_before
+        .is_some_and(|nb| now + SKEW < nb.timestamp())
+    {
         return Err(Refusal::NotYetValid);
     }
     if let Some(noa) = conditions.not_on_or_after {
@@ -616,7 +619,10 @@ fn check_assertion(
     if ours.len() != 1 {
         return Err(Refusal::Malformed);
     }
-    if data.not_before.is_some_and(|nb| now + SKEW < nb.timestamp()) {
+    if data
+        .not_before
+        .is_some_and(|nb| now + SKEW < nb.timestamp())
+    {
         return Err(Refusal::NotYetValid);
     }
     let noa = data.not_on_or_after.ok_or(Refusal::Malformed)?;

@@ -30,6 +30,7 @@ mod oidc_rp;
 mod outage;
 mod pages;
 mod saml_sp;
+mod saml_sp_connections;
 mod saml_sp_refusals;
 mod saml_sp_support;
 mod security;
