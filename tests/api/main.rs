@@ -5,6 +5,7 @@ mod helpers;
 
 mod apikeys;
 mod browser;
+mod browser_saml;
 mod browser_sso;
 mod cli;
 mod deprovision;

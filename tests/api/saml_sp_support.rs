@@ -70,19 +70,24 @@ impl TestIdp {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     pub fn metadata(&self) -> String {
+        self.metadata_with_sso(IDP_SSO)
+    }
+
+    /// The metadata with the HTTP-Redirect SSO endpoint at `sso`.
+    pub fn metadata_with_sso(&self, sso: &str) -> String {
         format!(
             r#"<?xml version="1.0"?>
 <md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{IDP_ENTITY}">
   <md:IDPSSODescriptor WantAuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     <md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
     <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{IDP_SSO}/post"/>
-    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{IDP_SSO}"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{sso}/post"/>
+    <md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{sso}"/>
   </md:IDPSSODescriptor>
 </md:EntityDescriptor>"#,
             self.cert_b64
@@ -350,9 +355,18 @@ pub struct SpSide {
 
 /// A SAML connection of the `default` organisation (domain `acme.test` verified) to `idp`.
 pub async fn saml_connection(app: &TestApp, idp: &TestIdp, allow_idp_initiated: bool) -> SpSide {
+    saml_connection_from(app, idp.metadata(), allow_idp_initiated).await
+}
+
+/// [`saml_connection`] from the IdP metadata `metadata`.
+pub async fn saml_connection_from(
+    app: &TestApp,
+    metadata: String,
+    allow_idp_initiated: bool,
+) -> SpSide {
     let org = org_named(app, "default").await;
     verify_domain(app, &org, "acme.test").await;
-    let (state, org2, metadata) = (app.state.clone(), org.clone(), idp.metadata());
+    let (state, org2) = (app.state.clone(), org.clone());
     let connection = tokio::task::spawn_blocking(move || {
         connections::add_saml(
             &state.store,
