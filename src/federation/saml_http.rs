@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::oidc_rp::UpstreamClaims;
 use super::saml_signin::{self, SamlCeremony};
-use super::saml_sp::{self, NAMEID_TRANSIENT, Refusal, SpEndpoints, Verified};
+use super::saml_sp::{self, NAMEID_EMAIL, NAMEID_TRANSIENT, Refusal, SpEndpoints, Verified};
 use super::signin_http::{audit_refusal, complete_upstream, refused};
 use super::store::{ConnectionStore, SamlReplayStore};
 use super::types::{Connection, Protocol, SamlConfig};
@@ -249,6 +249,7 @@ pub async fn acs(
     req: HttpRequest,
     path: web::Path<String>,
     form: web::Form<AcsForm>,
+    meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
     let st = state(&req).clone();
     let Some((connection, _, _)) = saml_connection(&st, &path).await? else {
@@ -266,6 +267,15 @@ pub async fn acs(
             StatusCode::BAD_REQUEST,
             "The SAML response is too large.",
         ));
+    }
+    // Only what could be a SAML message is kept (the guard runs again when it is taken).
+    if let Err(e) = crate::saml::bindings::decode_post(&form.saml_response) {
+        let why = match e {
+            crate::saml::bindings::BindingError::Doctype => Refusal::Doctype,
+            _ => Refusal::Malformed,
+        };
+        audit_refusal(&st, &connection, "", why.code(), &meta).await?;
+        return Ok(refused(StatusCode::BAD_REQUEST, &why.to_string()));
     }
     let relay = form
         .relay_state
@@ -414,7 +424,7 @@ pub async fn acs_continue(
             "The identity provider sent a transient NameID: configure it to send a persistent one (or the e-mail address).",
         ));
     }
-    let claims = claims_of(&verified);
+    let claims = claims_of(&verified, &config.mapping);
     let (flow, fresh) = match pending {
         Some((flow, _)) => (flow, None),
         None => {
@@ -465,7 +475,7 @@ pub async fn acs_continue(
 /// string (one value) or an array of strings; `email_verified` true: SAML has no such claim,
 /// and the IdP is the organisation's own, whose e-mail domain JIT still requires verified by
 /// the connection's organisation.
-fn claims_of(v: &Verified) -> UpstreamClaims {
+fn claims_of(v: &Verified, mapping: &super::types::AttributeMapping) -> UpstreamClaims {
     let mut claims = serde_json::Map::new();
     for (name, values) in &v.attributes {
         let value = match values.as_slice() {
@@ -477,6 +487,13 @@ fn claims_of(v: &Verified) -> UpstreamClaims {
             ),
         };
         claims.insert(name.clone(), value);
+    }
+    // No e-mail attribute, but an e-mail NameID (Okta's default): that address.
+    if !claims.contains_key(&mapping.email) && v.name_id_format.as_deref() == Some(NAMEID_EMAIL) {
+        claims.insert(
+            mapping.email.clone(),
+            serde_json::Value::String(v.name_id.clone()),
+        );
     }
     claims.insert("email_verified".into(), serde_json::Value::Bool(true));
     UpstreamClaims {

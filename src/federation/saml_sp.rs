@@ -45,7 +45,7 @@ const ASSERTION_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:assertion";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 pub const NAMEID_PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
 pub const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
-const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
+pub const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 
 /// The clock difference tolerated between the IdP and us, in seconds.
 pub const SKEW: i64 = 90;
@@ -363,6 +363,8 @@ struct Shape {
     in_response_to: Option<String>,
 }
 
+const STATUS_SUCCESS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:status:Success";
+
 const WEAK: [&str; 3] = [
     "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
     "http://www.w3.org/2000/09/xmldsig#sha1",
@@ -373,16 +375,31 @@ fn shape(xml: &str) -> Result<Shape, Refusal> {
     let mut reader = NsReader::from_str(xml);
     let mut root: Option<Shape> = None;
     let mut assertions = 0usize;
+    let mut depth = 0usize;
+    let mut in_status = false;
+    let mut failed_status = false;
     loop {
         let (ns, event) = reader
             .read_resolved_event()
             .map_err(|_| Refusal::Malformed)?;
-        let start = match event {
-            Event::Start(s) | Event::Empty(s) => s,
+        let (start, opens) = match event {
+            Event::Start(s) => (s, true),
+            Event::Empty(s) => (s, false),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                if depth == 1 {
+                    in_status = false;
+                }
+                continue;
+            }
             Event::DocType(_) => return Err(Refusal::Doctype),
             Event::Eof => break,
             _ => continue,
         };
+        let level = depth + 1;
+        if opens {
+            depth += 1;
+        }
         let in_ns = |want: &[u8]| matches!(&ns, ResolveResult::Bound(n) if n.as_ref() == want);
         let local = start.local_name();
         if root.is_none() {
@@ -411,6 +428,18 @@ fn shape(xml: &str) -> Result<Shape, Refusal> {
         if in_ns(ASSERTION_NS) && matches!(local.as_ref(), b"Assertion" | b"EncryptedAssertion") {
             assertions += 1;
         }
+        // The Response's own top-level status (Status at level 2, its StatusCode at 3): an
+        // IdP's error answer carries no assertion, and says so.
+        if level == 2 && in_ns(PROTOCOL_NS) && local.as_ref() == b"Status" {
+            in_status = opens;
+        }
+        if level == 3 && in_status && in_ns(PROTOCOL_NS) && local.as_ref() == b"StatusCode" {
+            let success = start
+                .attributes()
+                .flatten()
+                .any(|a| a.key.as_ref() == b"Value" && a.value.as_ref() == STATUS_SUCCESS);
+            failed_status |= !success;
+        }
         for attr in start.attributes().flatten() {
             if attr.key.local_name().as_ref() == b"Algorithm"
                 && WEAK.iter().any(|w| attr.value.as_ref() == w.as_bytes())
@@ -420,6 +449,9 @@ fn shape(xml: &str) -> Result<Shape, Refusal> {
         }
     }
     let root = root.ok_or(Refusal::Malformed)?;
+    if failed_status {
+        return Err(Refusal::Status);
+    }
     if assertions != 1 {
         return Err(Refusal::NotOneAssertion);
     }
@@ -531,6 +563,7 @@ pub fn validate_response(
     if !certs_ok {
         return Err(Refusal::BadSignature);
     }
+    warm_up(&config.idp_certs[0]);
     let key = private_key(sp_key_pkcs8).map_err(|_| Refusal::Decrypt)?;
     let sp_cert = crate::saml::certs::parse(&config.sp_cert).unwrap_or_default();
     // Times are checked below with our clock: samael's own checks (system clock) are
@@ -558,6 +591,19 @@ pub fn validate_response(
         classify(&e)
     })?;
     check_assertion(config, sp, &assertion, expected, now)
+}
+
+/// samael's reduce parses with libxml2 before xmlsec's one-time global initialisation, which
+/// is not safe to race: the first validation runs one verification alone, which initialises
+/// both, before any other proceeds.
+fn warm_up(cert_b64: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use samael::crypto::{Crypto, CryptoProvider};
+        if let Some(der) = crate::saml::certs::parse(cert_b64) {
+            let _ = Crypto::verify_signed_xml("<r/>", &CertificateDer::from(der), None);
+        }
+    });
 }
 
 fn check_assertion(

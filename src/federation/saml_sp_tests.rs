@@ -452,3 +452,44 @@ fn idp_metadata_needs_a_signing_certificate_and_a_redirect_sso() {
     assert!(parse_idp_metadata("<!DOCTYPE x><x/>").is_err());
     assert!(parse_idp_metadata("not xml").is_err());
 }
+
+#[test]
+fn a_comment_split_name_id_is_not_read_short() {
+    let idp = idp();
+    let (cfg, key) = config(&idp);
+    let p = Params {
+        name_id: "bob@acme.test.evil.test".into(),
+        ..params()
+    };
+    let good = String::from_utf8(STANDARD.decode(signed(&idp, &p)).unwrap()).unwrap();
+    let split = good.replace(
+        "bob@acme.test.evil.test<",
+        "bob@acme.test<!---->.evil.test<",
+    );
+    assert_ne!(split, good);
+    match validate_response(
+        &cfg,
+        &sp(),
+        &key,
+        &STANDARD.encode(split),
+        Some("_req1"),
+        NOW,
+    ) {
+        Ok(v) => assert_eq!(v.name_id, "bob@acme.test.evil.test"),
+        Err(r) => assert_eq!(r, Refusal::BadSignature),
+    }
+}
+
+#[test]
+fn an_error_status_is_refused_as_such() {
+    let idp = idp();
+    let (cfg, key) = config(&idp);
+    let xml = format!(
+        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" IssueInstant="{}" Destination="{ACS}" InResponseTo="_req1"><saml:Issuer>{IDP}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Responder"><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:RequestDenied"/></samlp:StatusCode></samlp:Status></samlp:Response>"#,
+        t(NOW)
+    );
+    assert_eq!(
+        validate_response(&cfg, &sp(), &key, &STANDARD.encode(xml), Some("_req1"), NOW),
+        Err(Refusal::Status)
+    );
+}

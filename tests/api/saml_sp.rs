@@ -16,6 +16,7 @@ both!(
     a_response_and_assertion_both_signed_are_accepted,
     an_encrypted_assertion_is_decrypted,
     sp_metadata_is_served,
+    an_email_name_id_gives_the_email,
 );
 
 /// An app with a SAML connection and its test IdP, or `None` (skipped).
@@ -134,4 +135,19 @@ async fn sp_metadata_is_served(backend: Backend) {
     assert!(xml.contains(&sp.sp_cert));
     assert!(xml.contains("use=\"encryption\""));
     assert!(xml.contains("AuthnRequestsSigned=\"true\""));
+}
+
+/// Okta's default: the e-mail address as NameID, no e-mail attribute.
+async fn an_email_name_id_gives_the_email(backend: Backend) {
+    let Some((app, idp, sp)) = setup(backend, false).await else {
+        return;
+    };
+    let (status, to) = sign_in_with(&app, &idp, &sp, &new_client(), "gina@acme.test", |p| {
+        p.name_id = "gina@acme.test".into();
+        p.name_id_format = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress".into();
+        p.attributes.retain(|(n, _)| n != "email");
+    })
+    .await;
+    assert_eq!((status, to.as_str()), (303, "/account"), "{to}");
+    assert_eq!(users_with_email(&app, "gina@acme.test").await.len(), 1);
 }

@@ -184,10 +184,29 @@ async fn an_unknown_in_response_to_is_refused(backend: Backend) {
 }
 
 async fn a_doctype_is_refused(backend: Backend) {
-    refused_after(backend, "doctype", |xml| {
-        format!("<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY e \"x\">]>{xml}")
-    })
-    .await;
+    let Some((app, idp, sp)) = setup(backend, false).await else {
+        return;
+    };
+    let b = new_client();
+    let (request_id, relay) = start_from_login(&app, &b, "mallory@acme.test").await;
+    let p = Params::new(&sp, Some(&request_id), app.clock.now(), "mallory@acme.test");
+    let xml = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY e \"x\">]>{}",
+        idp.response_xml(&p)
+    );
+    // Refused at the ACS already, before anything is kept or parsed.
+    let res = new_client()
+        .post(&sp.acs_url)
+        .form(&[
+            ("SAMLResponse", STANDARD.encode(xml).as_str()),
+            ("RelayState", &relay),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let body = res.text().await.unwrap();
+    assert_refused(&app, (status, body), "doctype").await;
 }
 
 async fn a_second_assertion_is_refused(backend: Backend) {
