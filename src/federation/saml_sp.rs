@@ -42,6 +42,7 @@ use crate::saml::bindings::{self, BindingError};
 
 const PROTOCOL_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:protocol";
 const ASSERTION_NS: &[u8] = b"urn:oasis:names:tc:SAML:2.0:assertion";
+const DSIG_NS: &[u8] = b"http://www.w3.org/2000/09/xmldsig#";
 const BEARER: &str = "urn:oasis:names:tc:SAML:2.0:cm:bearer";
 pub const NAMEID_PERSISTENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent";
 pub const NAMEID_TRANSIENT: &str = "urn:oasis:names:tc:SAML:2.0:nameid-format:transient";
@@ -375,8 +376,8 @@ fn shape(xml: &str) -> Result<Shape, Refusal> {
     let mut reader = NsReader::from_str(xml);
     let mut root: Option<Shape> = None;
     let mut assertions = 0usize;
-    let mut depth = 0usize;
-    let mut in_status = false;
+    // The local names of the open elements, for each element's parent.
+    let mut open: Vec<Vec<u8>> = Vec::new();
     let mut failed_status = false;
     loop {
         let (ns, event) = reader
@@ -386,22 +387,20 @@ fn shape(xml: &str) -> Result<Shape, Refusal> {
             Event::Start(s) => (s, true),
             Event::Empty(s) => (s, false),
             Event::End(_) => {
-                depth = depth.saturating_sub(1);
-                if depth == 1 {
-                    in_status = false;
-                }
+                open.pop();
                 continue;
             }
             Event::DocType(_) => return Err(Refusal::Doctype),
             Event::Eof => break,
             _ => continue,
         };
-        let level = depth + 1;
+        let level = open.len() + 1;
+        let parent = open.last().cloned().unwrap_or_default();
+        let local = start.local_name();
         if opens {
-            depth += 1;
+            open.push(local.as_ref().to_vec());
         }
         let in_ns = |want: &[u8]| matches!(&ns, ResolveResult::Bound(n) if n.as_ref() == want);
-        let local = start.local_name();
         if root.is_none() {
             if !(in_ns(PROTOCOL_NS) && local.as_ref() == b"Response") {
                 return Err(Refusal::Malformed);
@@ -428,24 +427,32 @@ fn shape(xml: &str) -> Result<Shape, Refusal> {
         if in_ns(ASSERTION_NS) && matches!(local.as_ref(), b"Assertion" | b"EncryptedAssertion") {
             assertions += 1;
         }
-        // The Response's own top-level status (Status at level 2, its StatusCode at 3): an
-        // IdP's error answer carries no assertion, and says so.
-        if level == 2 && in_ns(PROTOCOL_NS) && local.as_ref() == b"Status" {
-            in_status = opens;
-        }
-        if level == 3 && in_status && in_ns(PROTOCOL_NS) && local.as_ref() == b"StatusCode" {
+        // The Response's own top-level status (its Status's first-level StatusCode): an IdP's
+        // error answer carries no assertion, and says so.
+        if level == 3
+            && parent == b"Status"
+            && in_ns(PROTOCOL_NS)
+            && local.as_ref() == b"StatusCode"
+        {
             let success = start
                 .attributes()
                 .flatten()
                 .any(|a| a.key.as_ref() == b"Value" && a.value.as_ref() == STATUS_SUCCESS);
             failed_status |= !success;
         }
-        for attr in start.attributes().flatten() {
-            if attr.key.local_name().as_ref() == b"Algorithm"
-                && WEAK.iter().any(|w| attr.value.as_ref() == w.as_bytes())
-            {
-                return Err(Refusal::WeakAlgorithm);
-            }
+        // SHA-1 in a signature (its SignatureMethod, or a Reference's DigestMethod); the
+        // DigestMethod of an RSA-OAEP key transport is another matter (MGF1-SHA1 is what
+        // samael decrypts).
+        let signing = in_ns(DSIG_NS)
+            && (local.as_ref() == b"SignatureMethod"
+                || local.as_ref() == b"DigestMethod" && parent == b"Reference");
+        if signing
+            && start.attributes().flatten().any(|a| {
+                a.key.local_name().as_ref() == b"Algorithm"
+                    && WEAK.iter().any(|w| a.value.as_ref() == w.as_bytes())
+            })
+        {
+            return Err(Refusal::WeakAlgorithm);
         }
     }
     let root = root.ok_or(Refusal::Malformed)?;

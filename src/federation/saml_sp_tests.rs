@@ -493,3 +493,30 @@ fn an_error_status_is_refused_as_such() {
         Err(Refusal::Status)
     );
 }
+
+#[test]
+fn the_signed_in_response_to_is_checked_without_the_envelope_s() {
+    let idp = idp();
+    let (mut cfg, key) = config(&idp);
+    let p = Params {
+        in_response_to: Some("_other".into()),
+        ..params()
+    };
+    let xml = String::from_utf8(STANDARD.decode(signed(&idp, &p)).unwrap()).unwrap();
+    // The unsigned Response element without its InResponseTo: only the assertion's is left.
+    let start = xml.find("<samlp:Response").unwrap();
+    let end = start + xml[start..].find('>').unwrap();
+    let head = xml[start..end].replace(r#" InResponseTo="_other""#, "");
+    let stripped = format!("{}{head}{}", &xml[..start], &xml[end..]);
+    assert!(stripped.matches("_other").count() == 1);
+    let run = |cfg: &SamlConfig, expected: Option<&str>| {
+        validate_response(cfg, &sp(), &key, &STANDARD.encode(&stripped), expected, NOW)
+    };
+    assert_eq!(run(&cfg, Some("_req1")), Err(Refusal::UnknownRequest));
+    cfg.allow_idp_initiated = true;
+    assert_eq!(
+        run(&cfg, None),
+        Err(Refusal::UnknownRequest),
+        "an answer to a request is no unsolicited response"
+    );
+}
