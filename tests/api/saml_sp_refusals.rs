@@ -39,6 +39,9 @@ both!(
     a_replay_is_refused_by_another_instance,
     a_transient_name_id_is_refused,
     mfa_policy_applies_to_saml_sign_ins,
+    a_response_used_twice_in_one_browser_is_refused,
+    an_email_of_a_foreign_domain_is_refused,
+    a_connection_disabled_meanwhile_signs_nobody_in,
 );
 
 async fn setup(backend: Backend, idp_initiated: bool) -> Option<(TestApp, TestIdp, SpSide)> {
@@ -353,4 +356,73 @@ async fn mfa_policy_applies_to_saml_sign_ins(backend: Backend) {
         (303, "/settings/security"),
         "the organisation's second factor is enrolled first"
     );
+}
+
+async fn a_response_used_twice_in_one_browser_is_refused(backend: Backend) {
+    let Some((app, idp, sp)) = setup(backend, false).await else {
+        return;
+    };
+    let b = new_client();
+    let (request_id, relay) = start_from_login(&app, &b, "hank@acme.test").await;
+    let p = Params::new(&sp, Some(&request_id), app.clock.now(), "hank@acme.test");
+    let response = idp.response(&p);
+    let (status, to) = post_to_acs(&app, &b, &sp, &response, Some(&relay)).await;
+    assert_eq!((status, to.as_str()), (303, "/account"));
+    // Again, the browser's pending sign-in gone: nothing to answer.
+    let (status, _) = post_to_acs(&app, &b, &sp, &response, Some(&relay)).await;
+    assert_eq!(status, 403);
+    // And the kept message's id is single use.
+    let cont = post_only(&app, &sp, &response, Some(&relay)).await;
+    let first = b.get(app.url(&cont)).send().await.unwrap().status();
+    let second = b.get(app.url(&cont)).send().await.unwrap();
+    assert_eq!(first, 403);
+    assert_eq!(second.status(), 400);
+    assert!(
+        refusal_reasons(&app)
+            .await
+            .contains(&"no_message".to_owned())
+    );
+}
+
+async fn an_email_of_a_foreign_domain_is_refused(backend: Backend) {
+    let Some((app, idp, sp)) = setup(backend, false).await else {
+        return;
+    };
+    let b = new_client();
+    let got = sign_in_with(&app, &idp, &sp, &b, "mallory@acme.test", |p| {
+        p.attributes[0].1 = vec!["mallory@other.test".into()];
+    })
+    .await;
+    assert_refused(&app, got, "foreign_domain").await;
+    assert!(
+        users_with_email(&app, "mallory@other.test")
+            .await
+            .is_empty()
+    );
+}
+
+async fn a_connection_disabled_meanwhile_signs_nobody_in(backend: Backend) {
+    let Some((app, idp, sp)) = setup(backend, false).await else {
+        return;
+    };
+    let b = new_client();
+    let (request_id, relay) = start_from_login(&app, &b, "mallory@acme.test").await;
+    let (state, org, id) = (app.state.clone(), sp.org.clone(), sp.connection.id.clone());
+    tokio::task::spawn_blocking(move || {
+        mintgate::federation::connections::set_enabled(
+            &state.store,
+            state.clock.as_ref(),
+            &org,
+            &id,
+            false,
+            None,
+            &Default::default(),
+        )
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    let p = Params::new(&sp, Some(&request_id), app.clock.now(), "mallory@acme.test");
+    let got = post_to_acs(&app, &b, &sp, &idp.response(&p), Some(&relay)).await;
+    assert_refused(&app, got, "connection_disabled").await;
 }

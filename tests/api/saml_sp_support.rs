@@ -345,7 +345,6 @@ pub fn response(p: &Params, inner: &str, sig: &str) -> String {
 
 /// Our SP's side of the connection, as the test sees it.
 pub struct SpSide {
-    #[allow(dead_code)]
     pub connection: Connection,
     pub entity_id: String,
     pub acs_url: String,
