@@ -17,6 +17,7 @@ both!(
     an_encrypted_assertion_is_decrypted,
     sp_metadata_is_served,
     an_email_name_id_gives_the_email,
+    a_response_larger_than_the_body_limit_is_accepted,
 );
 
 /// An app with a SAML connection and its test IdP, or `None` (skipped).
@@ -150,4 +151,17 @@ async fn an_email_name_id_gives_the_email(backend: Backend) {
     .await;
     assert_eq!((status, to.as_str()), (303, "/account"), "{to}");
     assert_eq!(users_with_email(&app, "gina@acme.test").await.len(), 1);
+}
+
+/// A Response past the server's general body limit (64 KiB), as IdPs with many groups send:
+/// the ACS has its own, larger, limit.
+async fn a_response_larger_than_the_body_limit_is_accepted(backend: Backend) {
+    let Some((app, idp, sp)) = setup(backend, false).await else {
+        return;
+    };
+    let (status, to) = sign_in_with(&app, &idp, &sp, &new_client(), "ivan@acme.test", |p| {
+        p.attributes[2].1 = (0..600).map(|i| format!("group-{i:0>90}")).collect();
+    })
+    .await;
+    assert_eq!((status, to.as_str()), (303, "/account"), "{to}");
 }
