@@ -22,6 +22,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(SETTINGS_SSO).route(web::get().to(federation::http::sso_page)))
         .service(
+            web::resource(SETTINGS_SSO_SAML_CONNECTIONS)
+                .route(web::post().to(federation::http::add_saml_connection)),
+        )
+        .service(
             web::resource(SETTINGS_SSO_CONNECTIONS)
                 .route(web::post().to(federation::http::add_connection)),
         )
@@ -48,6 +52,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(federation::oidc_http::start)),
         )
         .service(web::resource(OIDC_CALLBACK).route(web::get().to(federation::oidc_http::callback)))
+        .service(
+            web::resource(SAML_SP_METADATA).route(web::get().to(federation::saml_http::metadata)),
+        )
+        .service(
+            web::resource(SAML_SP_START)
+                .route(web::get().to(federation::saml_http::start_page))
+                .route(web::post().to(federation::saml_http::start)),
+        )
+        .service(
+            web::resource(SAML_ACS)
+                .app_data(form_config(federation::saml_http::ACS_FORM_LIMIT))
+                .route(web::post().to(federation::saml_http::acs)),
+        )
+        .service(
+            web::resource(SAML_ACS_CONTINUE)
+                .route(web::get().to(federation::saml_http::acs_continue)),
+        )
         .service(
             web::resource(LOGIN_PASSKEY_BEGIN)
                 .wrap(passkey_json_errors())

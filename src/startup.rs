@@ -95,6 +95,8 @@ impl Application {
 
         let key_set =
             KeySet::load(&stored_keys, &secrets, clock.now()).map_err(StartupError::Keys)?;
+        // xmlsec's global set-up, once, before any worker can race it.
+        crate::saml::init();
         let port = listener
             .local_addr()
             .map_err(|source| StartupError::Bind {

@@ -13,14 +13,14 @@ use crate::accounts::types::Organisation;
 use crate::audit::RequestMeta;
 use crate::clock::{SystemClock, rfc3339};
 use crate::config::Settings;
-use crate::federation::connections::{self, MappingOverrides, NewOidc};
+use crate::federation::connections::{self, MappingOverrides, NewOidc, NewSaml};
 use crate::federation::domains;
 use crate::federation::error::FederationError;
 use crate::federation::policy;
 use crate::federation::types::{Connection, Protocol};
 use crate::ids::ConnectionId;
 use crate::store::{Store, StoreError};
-use crate::web::paths::OIDC_CALLBACK;
+use crate::web::paths::{OIDC_CALLBACK, SAML_ACS, SAML_SP_METADATA};
 
 #[derive(Debug, Subcommand)]
 pub enum SsoCommand {
@@ -52,6 +52,32 @@ pub enum SsoCommand {
         username_claim: Option<String>,
         #[arg(long)]
         groups_claim: Option<String>,
+    },
+    /// Add a SAML 2.0 connection from the IdP's metadata XML; prints its id and our SP
+    /// metadata URL, ACS URL and entity ID to give the IdP.
+    AddSaml {
+        #[arg(long)]
+        org: String,
+        /// The IdP's metadata XML file (`-` for standard input).
+        #[arg(long)]
+        metadata: String,
+        /// Shown on the settings page (default: the IdP entity ID's host).
+        #[arg(long)]
+        name: Option<String>,
+        /// Attribute names to start from.
+        #[arg(long, value_parser = ["default", "okta", "entra", "google"])]
+        preset: Option<String>,
+        /// Accept sign-ins started at the IdP (unsolicited Responses; off by default).
+        #[arg(long)]
+        allow_idp_initiated: bool,
+        #[arg(long)]
+        email_attribute: Option<String>,
+        #[arg(long)]
+        name_attribute: Option<String>,
+        #[arg(long)]
+        username_attribute: Option<String>,
+        #[arg(long)]
+        groups_attribute: Option<String>,
     },
     /// List an organisation's connections.
     List {
@@ -118,6 +144,15 @@ pub fn callback_url(settings: &Settings, connection: &ConnectionId) -> String {
         .url_for(&OIDC_CALLBACK.replace("{connection}", connection.as_str()))
 }
 
+/// Our SP metadata URL (also our entity ID) and ACS URL for a SAML connection.
+pub fn saml_urls(settings: &Settings, connection: &ConnectionId) -> (String, String) {
+    let server = &settings.server;
+    (
+        server.url_for(&SAML_SP_METADATA.replace("{connection}", connection.as_str())),
+        server.url_for(&SAML_ACS.replace("{connection}", connection.as_str())),
+    )
+}
+
 fn describe(settings: &Settings, c: &Connection) -> serde_json::Value {
     match &c.protocol {
         Protocol::Oidc(oidc) => json!({
@@ -130,6 +165,9 @@ fn describe(settings: &Settings, c: &Connection) -> serde_json::Value {
         Protocol::Saml(saml) => json!({
             "id": c.id, "name": c.name, "kind": c.protocol.kind(), "enabled": c.enabled,
             "idp_entity_id": saml.idp_entity_id, "sso_url": saml.sso_url,
+            "allow_idp_initiated": saml.allow_idp_initiated,
+            "metadata_url": saml_urls(settings, &c.id).0, "entity_id": saml_urls(settings, &c.id).0,
+            "acs_url": saml_urls(settings, &c.id).1,
             "mapping": {"email": saml.mapping.email, "name": saml.mapping.name,
                         "username": saml.mapping.username, "groups": saml.mapping.groups},
             "created_at": rfc3339(c.created_at),
@@ -190,6 +228,60 @@ pub fn run(command: SsoCommand, settings: &Settings, json_mode: bool) -> Result<
                 json!({"id": c.id, "callback_url": url}),
                 format!(
                     "added connection {} ({}) to {}\nregister this redirect URI at the IdP: {url}",
+                    c.name, c.id, org.name
+                ),
+            );
+        }
+        SsoCommand::AddSaml {
+            org,
+            metadata,
+            name,
+            preset,
+            allow_idp_initiated,
+            email_attribute,
+            name_attribute,
+            username_attribute,
+            groups_attribute,
+        } => {
+            let org = find_org(&store, &org)?;
+            let xml = if metadata == "-" {
+                let mut text = String::new();
+                std::io::stdin()
+                    .take(crate::saml::bindings::MAX_MESSAGE_BYTES as u64 + 1)
+                    .read_to_string(&mut text)?;
+                text
+            } else {
+                std::fs::read_to_string(&metadata).map_err(|e| CliFailure {
+                    message: format!("cannot read {metadata}: {e}"),
+                    code: 2,
+                })?
+            };
+            let secrets = crate::secrets::SecretBox::load_or_create(&settings.secrets_key_file())?;
+            let input = NewSaml {
+                name,
+                metadata: xml,
+                preset: preset
+                    .as_deref()
+                    .unwrap_or("default")
+                    .parse()
+                    .map_err(failure)?,
+                overrides: MappingOverrides {
+                    email: email_attribute,
+                    name: name_attribute,
+                    username: username_attribute,
+                    groups: groups_attribute,
+                },
+                allow_idp_initiated,
+            };
+            let c = connections::add_saml(&store, &secrets, &clock, &org.id, input, None, &meta)
+                .map_err(failure)?;
+            let (metadata_url, acs_url) = saml_urls(settings, &c.id);
+            print(
+                json_mode,
+                json!({"id": c.id, "metadata_url": metadata_url, "acs_url": acs_url,
+                       "entity_id": metadata_url}),
+                format!(
+                    "added SAML connection {} ({}) to {}\ngive the IdP our SP metadata: {metadata_url}\n(entity ID {metadata_url}, ACS URL {acs_url})",
                     c.name, c.id, org.name
                 ),
             );

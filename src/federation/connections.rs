@@ -8,8 +8,9 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
 use super::error::FederationError;
+use super::saml_sp;
 use super::store::ConnectionStore;
-use super::types::{AttributeMapping, Connection, OidcConfig, Protocol};
+use super::types::{AttributeMapping, Connection, OidcConfig, Protocol, SamlConfig};
 use crate::accounts::service as accounts;
 use crate::accounts::store::UserStore;
 use crate::accounts::types::Organisation;
@@ -225,6 +226,138 @@ pub fn add_oidc<S: ConnectionStore + AuditStore>(
     };
     let sealed = secret.map(|s| secrets.seal(connection.id.as_str(), s.as_bytes()));
     store.create_connection(&connection, sealed.as_deref())?;
+    audit(
+        store,
+        clock,
+        AuditKind::SsoConnectionAdded,
+        &connection,
+        actor,
+        meta,
+    )?;
+    Ok(connection)
+}
+
+/// Which SAML attribute names to start from (SAML has no standard claim names: each IdP's
+/// template has its own).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SamlPreset {
+    /// `email`, `name`, `username`, `groups`: what an Okta SAML app's attribute statements
+    /// are usually named (Okta sends only the statements the admin adds; its group attribute
+    /// statement is conventionally `groups`).
+    #[default]
+    Default,
+    Okta,
+    /// Microsoft Entra ID's claim URIs: e-mail and display name, the UPN as username, and the
+    /// app roles (`.../claims/role`) as groups (its `.../claims/groups` carries object ids).
+    Entra,
+    /// Google Workspace sends only the "app attributes" the admin maps, under names the admin
+    /// chooses: map Primary email to `email`, a name field to `name`, and Group membership to
+    /// `groups` (the names this preset expects).
+    Google,
+}
+
+impl std::str::FromStr for SamlPreset {
+    type Err = FederationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "" | "default" => Ok(SamlPreset::Default),
+            "okta" => Ok(SamlPreset::Okta),
+            "entra" => Ok(SamlPreset::Entra),
+            "google" => Ok(SamlPreset::Google),
+            other => Err(FederationError::Invalid(format!(
+                "`{other}` is no SAML mapping preset: default, okta, entra or google"
+            ))),
+        }
+    }
+}
+
+impl SamlPreset {
+    pub fn mapping(self) -> AttributeMapping {
+        match self {
+            SamlPreset::Default | SamlPreset::Okta | SamlPreset::Google => AttributeMapping {
+                email: "email".into(),
+                name: "name".into(),
+                username: "username".into(),
+                groups: "groups".into(),
+            },
+            SamlPreset::Entra => AttributeMapping {
+                email: "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress".into(),
+                name: "http://schemas.microsoft.com/identity/claims/displayname".into(),
+                username: "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name".into(),
+                groups: "http://schemas.microsoft.com/ws/2008/06/identity/claims/role".into(),
+            },
+        }
+    }
+}
+
+/// A SAML connection as an administrator enters it: the IdP's metadata XML.
+#[derive(Debug)]
+pub struct NewSaml {
+    pub name: Option<String>,
+    pub metadata: String,
+    pub preset: SamlPreset,
+    pub overrides: MappingOverrides,
+    pub allow_idp_initiated: bool,
+}
+
+/// Adds a SAML connection to `org`, enabled, from the IdP's metadata (entityID, the
+/// HTTP-Redirect SSO URL, the signing certificates: metadata without a signing certificate is
+/// refused). A new RSA key is made for our SP side, sealed with the connection's id as
+/// associated data; its self-signed certificate goes in the config (and our SP metadata).
+#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip_all, fields(org = %org))]
+pub fn add_saml<S: ConnectionStore + AuditStore>(
+    store: &S,
+    secrets: &SecretBox,
+    clock: &dyn Clock,
+    org: &OrgId,
+    input: NewSaml,
+    actor: Option<&UserId>,
+    meta: &RequestMeta,
+) -> Result<Connection, FederationError> {
+    let idp = saml_sp::parse_idp_metadata(&input.metadata).map_err(FederationError::Invalid)?;
+    let base = input.preset.mapping();
+    let o = &input.overrides;
+    let mapping = AttributeMapping {
+        email: claim("e-mail", o.email.as_deref(), base.email)?,
+        name: claim("name", o.name.as_deref(), base.name)?,
+        username: claim("username", o.username.as_deref(), base.username)?,
+        groups: claim("groups", o.groups.as_deref(), base.groups)?,
+    };
+    let name = match input
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(n) => text("name", n, MAX_NAME)?,
+        None => Url::parse(&idp.entity_id)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| idp.entity_id.chars().take(MAX_NAME).collect()),
+    };
+    let id = ConnectionId::generate();
+    let key = crate::saml::certs::generate_rsa_key()
+        .map_err(|e| FederationError::Invalid(e.to_string()))?;
+    let cert = crate::saml::certs::self_signed(&key, &format!("mintgate SP {id}"), clock.now())
+        .map_err(|e| FederationError::Invalid(e.to_string()))?;
+    let connection = Connection {
+        id,
+        org_id: org.clone(),
+        name,
+        enabled: true,
+        created_at: clock.now(),
+        protocol: Protocol::Saml(SamlConfig {
+            idp_entity_id: idp.entity_id,
+            sso_url: idp.sso_url,
+            idp_certs: idp.certs,
+            sp_cert: crate::saml::certs::to_base64(&cert),
+            allow_idp_initiated: input.allow_idp_initiated,
+            mapping,
+        }),
+    };
+    let sealed = secrets.seal(connection.id.as_str(), &key);
+    store.create_connection(&connection, Some(&sealed))?;
     audit(
         store,
         clock,

@@ -8,7 +8,7 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::connections::{self, MappingOverrides, NewOidc};
+use super::connections::{self, MappingOverrides, NewOidc, NewSaml};
 use super::domains;
 use super::error::FederationError;
 use super::policy;
@@ -25,8 +25,9 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, flow_secret, state};
 use crate::web::paths::{
-    OIDC_CALLBACK, SAML_ACS, SETTINGS_SECURITY, SETTINGS_SSO, SETTINGS_SSO_CONNECTIONS,
-    SETTINGS_SSO_DOMAIN_VERIFY, SETTINGS_SSO_DOMAINS, SETTINGS_SSO_REQUIRE, resumes_flow,
+    OIDC_CALLBACK, SETTINGS_SECURITY, SETTINGS_SSO, SETTINGS_SSO_CONNECTIONS,
+    SETTINGS_SSO_DOMAIN_VERIFY, SETTINGS_SSO_DOMAINS, SETTINGS_SSO_REQUIRE,
+    SETTINGS_SSO_SAML_CONNECTIONS, resumes_flow,
 };
 use crate::web::{csrf, html, see_other};
 
@@ -54,6 +55,11 @@ struct ConnectionView {
     issuer: String,
     client_id: String,
     callback_url: String,
+    /// SAML: our SP metadata URL (also our entity ID) and ACS URL, to give the IdP.
+    saml: bool,
+    metadata_url: String,
+    acs_url: String,
+    allow_idp_initiated: bool,
 }
 
 /// One domain as the page shows it.
@@ -74,6 +80,7 @@ struct SsoPage<'a> {
     require_sso: bool,
     security: &'a str,
     add_connection: &'a str,
+    add_saml: &'a str,
     claim_domain: &'a str,
     verify_domain: &'a str,
     set_require: &'a str,
@@ -87,11 +94,12 @@ fn view_connection(req: &HttpRequest, c: &Connection) -> ConnectionView {
             oidc.client_id.clone(),
             server.url_for(&OIDC_CALLBACK.replace("{connection}", c.id.as_str())),
         ),
-        Protocol::Saml(saml) => (
-            saml.idp_entity_id.clone(),
-            String::new(),
-            server.url_for(&SAML_ACS.replace("{connection}", c.id.as_str())),
-        ),
+        Protocol::Saml(saml) => (saml.idp_entity_id.clone(), String::new(), String::new()),
+    };
+    let sp = super::saml_http::endpoints(server, &c.id);
+    let (saml, allow_idp_initiated) = match &c.protocol {
+        Protocol::Saml(s) => (true, s.allow_idp_initiated),
+        Protocol::Oidc(_) => (false, false),
     };
     ConnectionView {
         id: c.id.to_string(),
@@ -101,6 +109,10 @@ fn view_connection(req: &HttpRequest, c: &Connection) -> ConnectionView {
         issuer,
         client_id,
         callback_url,
+        saml,
+        metadata_url: sp.entity_id,
+        acs_url: sp.acs_url,
+        allow_idp_initiated,
     }
 }
 
@@ -162,6 +174,7 @@ pub async fn sso_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpRespo
             require_sso: require,
             security: SETTINGS_SECURITY,
             add_connection: SETTINGS_SSO_CONNECTIONS,
+            add_saml: SETTINGS_SSO_SAML_CONNECTIONS,
             claim_domain: SETTINGS_SSO_DOMAINS,
             verify_domain: SETTINGS_SSO_DOMAIN_VERIFY,
             set_require: SETTINGS_SSO_REQUIRE,
@@ -236,6 +249,55 @@ pub async fn add_connection(
             overrides: MappingOverrides::default(),
         };
         connections::add_oidc(
+            &st.store,
+            &st.secrets,
+            st.clock.as_ref(),
+            &org.id,
+            input,
+            Some(actor),
+            &meta,
+        )
+        .map(|_| ())
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct AddSamlForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    metadata: String,
+    #[serde(default)]
+    preset: String,
+    allow_idp_initiated: Option<String>,
+}
+
+impl CsrfProtected for AddSamlForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The add-SAML form: the IdP's metadata pasted; our SP key is made and sealed.
+pub async fn add_saml_connection(
+    req: HttpRequest,
+    signed_in: SignedIn,
+    form: CsrfForm<AddSamlForm>,
+    meta: RequestMeta,
+) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    admin_action(&req, &signed_in, move |st, org, actor| {
+        let input = NewSaml {
+            name: Some(form.name),
+            metadata: form.metadata,
+            preset: form.preset.parse()?,
+            overrides: MappingOverrides::default(),
+            allow_idp_initiated: form.allow_idp_initiated.as_deref() == Some("true"),
+        };
+        connections::add_saml(
             &st.store,
             &st.secrets,
             st.clock.as_ref(),
@@ -444,11 +506,12 @@ pub async fn continue_with_sso(
                 meta.ip.map(crate::netaddr::subscriber),
             )?),
         };
-        Ok(Some((connection.id, fresh)))
+        let saml = matches!(connection.protocol, Protocol::Saml(_));
+        Ok(Some((connection.id, saml, fresh)))
     })
     .await?
     .map_err(page_error)?;
-    let Some((connection, fresh)) = routed else {
+    let Some((connection, saml, fresh)) = routed else {
         return login_page_response(
             &req,
             StatusCode::OK,
@@ -460,6 +523,17 @@ pub async fn continue_with_sso(
     };
     // Straight on to the IdP (this POST is CSRF-checked), within the pending sign-in or the
     // flow begun here; the typed address goes on as `login_hint` (OIDC Core §3.1.2.1).
+    if saml {
+        // SAML: the AuthnRequest carries no login hint (a Subject would bind the sign-in to it).
+        return super::saml_http::begin_saml(
+            &req,
+            &connection,
+            fresh.or(pending_again),
+            &return_to,
+            meta2,
+        )
+        .await;
+    }
     let hint = form.sso.contains('@').then(|| form.sso.trim());
     super::oidc_http::begin_upstream(
         &req,

@@ -3,27 +3,25 @@
 //! code (or an error) and completes the sign-in flow. Refusals end on a page saying why.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use actix_web::http::header::{CACHE_CONTROL, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::jit::{self, JitError, Refusal};
 use super::oidc_rp::Ceremony;
 use super::oidc_signin::{self, BadState};
 use super::store::ConnectionStore;
 use super::types::{Connection, OidcConfig, Protocol};
-use crate::accounts::http::{outcome_response, safe_return_to};
+use crate::accounts::http::safe_return_to;
 use crate::audit::RequestMeta;
-use crate::authn::Method;
 use crate::credentials::PlainFlowId;
-use crate::flows::service::{self as flows, FLOW_TTL, FlowPolicy, Progress};
+use crate::flows::service::FLOW_TTL;
 use crate::flows::types::Resume;
 use crate::ids::ConnectionId;
 use crate::web::csrf::{self, CsrfForm, CsrfProtected};
-use crate::web::error::{ErrorPage, WebError};
-use crate::web::extractors::{flow_secret, session_secret, state};
+use crate::web::error::WebError;
+use crate::web::extractors::{flow_secret, state};
 use crate::web::paths::{OIDC_CALLBACK, OIDC_START};
 use crate::web::{cookies, html, state::AppState};
 
@@ -36,12 +34,7 @@ pub fn callback_url(st: &AppState, connection: &ConnectionId) -> String {
     )
 }
 
-/// A refusal page: the status and the reason, nothing created or linked.
-fn refused(status: StatusCode, message: &str) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((CONTENT_TYPE, "text/html; charset=utf-8"))
-        .body(ErrorPage::html(status, message))
-}
+use super::signin_http::{audit_refusal, refused};
 
 /// The enabled OIDC connection with this id, and its sealed secret.
 async fn connection_of(
@@ -261,7 +254,7 @@ pub async fn callback(
         )
     })
     .await??;
-    let (mut flow, ceremony) = match taken {
+    let (flow, ceremony) = match taken {
         Ok(found) => found,
         Err(bad) => {
             let why = match bad {
@@ -332,56 +325,16 @@ pub async fn callback(
             return Ok(refused(StatusCode::FORBIDDEN, message));
         }
     };
-    // The session acts in the connection's organisation (the user is a member of it by now).
-    flow.org_id = Some(connection.org_id.clone());
-    let previous = session_secret(&req);
-    let st2 = st.clone();
-    let done = web::block(move || {
-        // Read again now that the IdP has answered: a connection disabled meanwhile must not
-        // let this sign-in in after disabling ended the ones it had let in.
-        if !st2
-            .store
-            .find_connection(&connection.id)?
-            .is_some_and(|(c, _)| c.enabled)
-        {
-            jit::record_refusal(
-                &st2.store,
-                st2.clock.as_ref(),
-                &connection,
-                &claims.subject,
-                Refusal::ConnectionDisabled.code(),
-                &meta,
-            )?;
-            return Err(JitError::Refused(Refusal::ConnectionDisabled));
-        }
-        let (user, _) = jit::provision(
-            &st2.store,
-            st2.clock.as_ref(),
-            &connection,
-            &config.mapping,
-            &claims,
-            &meta,
-        )?;
-        let outcome = flows::record(
-            &st2.store,
-            st2.clock.as_ref(),
-            st2.session_policy,
-            &FlowPolicy::default(),
-            Progress { flow, fresh: None },
-            &user,
-            Method::Federated,
-            previous,
-            &meta,
-        )?;
-        Ok::<_, JitError>(outcome)
-    })
-    .await?;
-    match done {
-        Ok(outcome) => outcome_response(&req, outcome),
-        Err(JitError::Refused(r)) => Ok(refused(StatusCode::FORBIDDEN, &r.to_string())),
-        Err(JitError::Store(e)) => Err(e.into()),
-        Err(JitError::Account(e)) => Err(WebError::Internal(e.to_string())),
-    }
+    super::signin_http::complete_upstream_response(
+        &req,
+        &st,
+        connection,
+        config.mapping.clone(),
+        claims,
+        flow,
+        meta,
+    )
+    .await
 }
 
 async fn finish(
@@ -396,32 +349,4 @@ async fn finish(
     st.upstream
         .finish(config, secret, &redirect, code, ceremony)
         .await
-}
-
-async fn audit_refusal(
-    st: &web::Data<AppState>,
-    connection: &Connection,
-    subject: &str,
-    why: &str,
-    meta: &RequestMeta,
-) -> Result<(), WebError> {
-    let (st, connection, subject, why, meta) = (
-        st.clone(),
-        connection.clone(),
-        subject.to_owned(),
-        why.to_owned(),
-        meta.clone(),
-    );
-    web::block(move || {
-        jit::record_refusal(
-            &st.store,
-            st.clock.as_ref(),
-            &connection,
-            &subject,
-            &why,
-            &meta,
-        )
-    })
-    .await??;
-    Ok(())
 }

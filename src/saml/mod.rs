@@ -6,3 +6,16 @@
 pub mod bindings;
 pub mod certs;
 pub mod inbox;
+
+/// Initialises libxml2 and xmlsec (through samael) once, on one thread. samael's first call
+/// parses with libxml2 before xmlsec's one-time global initialisation, which is not safe to
+/// race: the server calls this at start-up, and every SAML entry point calls it too (a no-op
+/// once done), so no two threads ever initialise.
+pub fn init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use samael::crypto::{CertificateDer, Crypto, CryptoProvider};
+        let _ = Crypto::sign_xml("<a/>", b"");
+        let _ = Crypto::verify_signed_xml("<r/>", &CertificateDer::from(Vec::new()), None);
+    });
+}

@@ -199,7 +199,7 @@ pub fn verify(parsed: &Parsed, app: &SamlApp) -> Result<(), RequestError> {
 /// the same), referencing the root's ID, RSA-SHA256 over SHA-256.
 fn verify_enveloped(xml: &str, id: &str, cert_der: Vec<u8>) -> Result<(), RequestError> {
     let bad = RequestError::BadSignature;
-    super::response::warm_up();
+    crate::saml::init();
     if signature_elements(xml) != 1 {
         return Err(bad);
     }

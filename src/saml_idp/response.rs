@@ -157,18 +157,9 @@ Version=\"2.0\" IssueInstant=\"{now}\">\
     )
 }
 
-/// samael's first call parses with libxml before it initialises xmlsec (and libxml): done
-/// once, on one thread, before any concurrent use.
-pub fn warm_up() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = Crypto::sign_xml("<a/>", b"");
-    });
-}
-
 /// The signed Response, as the string to base64 into the POST form.
 pub fn signed(a: &Assertion<'_>, key: &SigningKey<'_>) -> Result<String, SamlIdpError> {
-    warm_up();
+    crate::saml::init();
     let xml = unsigned(a, &new_id(), &new_id(), key.cert_der);
     let sign_err = |e: &dyn std::fmt::Display| SamlIdpError::Signing(e.to_string());
     // xmlsec's DER loader takes the traditional (PKCS#1) form of an RSA key.

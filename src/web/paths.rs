@@ -54,6 +54,8 @@ pub const SETTINGS_SAML_APP_DELETE: &str = "/settings/security/saml-apps/{id}/de
 /// Settings > Security > SSO: an organisation's connections, domains and SSO requirement.
 pub const SETTINGS_SSO: &str = "/settings/security/sso";
 pub const SETTINGS_SSO_CONNECTIONS: &str = "/settings/security/sso/connections";
+/// The add-SAML-connection form (the IdP metadata pasted).
+pub const SETTINGS_SSO_SAML_CONNECTIONS: &str = "/settings/security/sso/saml-connections";
 pub const SETTINGS_SSO_CONNECTION_ACTION: &str = "/settings/security/sso/connections/{id}/{action}";
 pub const SETTINGS_SSO_DOMAINS: &str = "/settings/security/sso/domains";
 pub const SETTINGS_SSO_DOMAIN_VERIFY: &str = "/settings/security/sso/domains/verify";

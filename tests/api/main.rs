@@ -5,6 +5,7 @@ mod helpers;
 
 mod apikeys;
 mod browser;
+mod browser_saml;
 mod browser_saml_idp;
 mod browser_sso;
 mod cli;
@@ -34,6 +35,10 @@ mod saml_idp;
 mod saml_idp_admin;
 mod saml_idp_support;
 mod saml_inbox;
+mod saml_sp;
+mod saml_sp_connections;
+mod saml_sp_refusals;
+mod saml_sp_support;
 mod security;
 mod sessions;
 mod signin_flow;
