@@ -418,7 +418,7 @@ pub async fn acs_continue(
             return Ok(refused(status_of(r), &r.to_string()));
         }
     };
-    if verified.name_id_format.as_deref() == Some(NAMEID_TRANSIENT) {
+    if verified.name_id_format.as_deref().map(str::trim) == Some(NAMEID_TRANSIENT) {
         // A transient NameID changes at every sign-in: nothing can be linked by it.
         audit_refusal(&st, &connection, "", "transient_name_id", &meta).await?;
         return Ok(refused(
@@ -491,7 +491,9 @@ fn claims_of(v: &Verified, mapping: &super::types::AttributeMapping) -> Upstream
         claims.insert(name.clone(), value);
     }
     // No e-mail attribute, but an e-mail NameID (Okta's default): that address.
-    if !claims.contains_key(&mapping.email) && v.name_id_format.as_deref() == Some(NAMEID_EMAIL) {
+    if !claims.contains_key(&mapping.email)
+        && v.name_id_format.as_deref().map(str::trim) == Some(NAMEID_EMAIL)
+    {
         claims.insert(
             mapping.email.clone(),
             serde_json::Value::String(v.name_id.clone()),

@@ -317,6 +317,10 @@ pub enum Refusal {
     Decrypt,
     #[error("This SAML assertion was already used.")]
     Replayed,
+    #[error(
+        "The SAML response's signature points outside the message or uses a transform SAML does not need."
+    )]
+    UnsafeSignature,
 }
 
 impl Refusal {
@@ -340,6 +344,7 @@ impl Refusal {
             Refusal::NoSubject => "no_subject",
             Refusal::Decrypt => "decrypt_failed",
             Refusal::Replayed => "replayed",
+            Refusal::UnsafeSignature => "unsafe_signature",
         }
     }
 }
@@ -549,6 +554,9 @@ pub fn validate_response(
         _ => Refusal::Malformed,
     })?;
     let envelope = shape(&xml)?;
+    // Before xmlsec processes any reference or transform (it does so before it knows whether
+    // the signature verifies).
+    crate::saml::dsig::check(&xml).map_err(|_| Refusal::UnsafeSignature)?;
     if envelope
         .destination
         .as_deref()

@@ -5,6 +5,7 @@
 
 pub mod bindings;
 pub mod certs;
+pub mod dsig;
 pub mod inbox;
 
 /// Initialises libxml2 and xmlsec (through samael) once, on one thread. samael's first call

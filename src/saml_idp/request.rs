@@ -203,6 +203,9 @@ fn verify_enveloped(xml: &str, id: &str, cert_der: Vec<u8>) -> Result<(), Reques
     if signature_elements(xml) != 1 {
         return Err(bad);
     }
+    // Before xmlsec processes any reference or transform (it does so before it knows whether
+    // the signature verifies: an XSLT transform would run for anyone who posts one).
+    crate::saml::dsig::check(xml).map_err(|_| bad.clone())?;
     let unverified = UnverifiedAuthnRequest::from_xml(xml).map_err(|_| bad.clone())?;
     let sig = unverified.request.signature.as_ref().ok_or(bad.clone())?;
     let reference = match sig.signed_info.reference.as_slice() {

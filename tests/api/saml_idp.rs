@@ -405,6 +405,39 @@ async fn an_app_with_a_certificate_requires_signed_requests(backend: Backend) {
         .unwrap()
         .replace("RelayState=rs", "RelayState=rx");
     assert_eq!(b.get(&url).send().await.unwrap().status(), 400);
+    // An XSLT transform in a posted request's signature (unbounded CPU for anyone who knows the
+    // app's entity ID): refused before xmlsec would run it.
+    let request = sp.request("post", false, "");
+    let xml = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            request["SAMLRequest"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let c14n = "Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>";
+    let at = xml.rfind(c14n).expect("the reference's c14n transform");
+    let bombed = format!(
+        "{}Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\">{}</ns2:Transform>{}",
+        &xml[..at],
+        crate::saml_sp_refusals::XSLT_BOMB,
+        &xml[at + c14n.len()..]
+    );
+    let mut hostile = request.clone();
+    hostile["SAMLRequest"] = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        bombed.as_bytes(),
+    )
+    .into();
+    let started = std::time::Instant::now();
+    let (status, _, page) = send_request(&app, &b, &hostile).await;
+    assert_eq!(status, 400, "an XSLT transform: {page}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the stylesheet ran: {:?}",
+        started.elapsed()
+    );
     // Signed by another key (its own certificate inside does not matter): refused.
     let mut stranger = Sp::new(&app, SP_ENTITY, SP_ACS).await.unwrap();
     stranger.with_signing_key();

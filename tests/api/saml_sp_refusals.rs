@@ -42,7 +42,56 @@ both!(
     a_response_used_twice_in_one_browser_is_refused,
     an_email_of_a_foreign_domain_is_refused,
     a_connection_disabled_meanwhile_signs_nobody_in,
+    an_external_reference_is_never_fetched,
+    an_xslt_transform_never_runs,
 );
+
+/// A stylesheet whose run doubles per level: 24 levels take xmlsec ~10 s of CPU.
+pub const XSLT_BOMB: &str = r#"<xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" version="1.0"><xsl:template match="/"><xsl:call-template name="f"><xsl:with-param name="n" select="24"/></xsl:call-template></xsl:template><xsl:template name="f"><xsl:param name="n"/><xsl:if test="$n &gt; 0"><xsl:call-template name="f"><xsl:with-param name="n" select="$n - 1"/></xsl:call-template><xsl:call-template name="f"><xsl:with-param name="n" select="$n - 1"/></xsl:call-template></xsl:if></xsl:template></xsl:stylesheet>"#;
+
+/// xmlsec fetches a Reference's URI before it knows whether the signature verifies: a posted
+/// Response must not make the server connect anywhere (SSRF).
+async fn an_external_reference_is_never_fetched(backend: Backend) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    refused_after(backend, "unsafe_signature", |xml| {
+        let (start, end) = (
+            xml.find("<ds:Reference URI=\"").unwrap(),
+            xml.find("<ds:Transforms>").unwrap(),
+        );
+        format!(
+            "{}<ds:Reference URI=\"http://127.0.0.1:{port}/ref\">{}",
+            &xml[..start],
+            &xml[end..]
+        )
+    })
+    .await;
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the server connected to the Reference's URI"
+    );
+}
+
+/// An XSLT transform (unbounded CPU) is refused before xmlsec would run it.
+async fn an_xslt_transform_never_runs(backend: Backend) {
+    let started = std::time::Instant::now();
+    refused_after(backend, "unsafe_signature", |xml| {
+        xml.replacen(
+            r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#,
+            &format!(
+                r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xslt-19991116">{XSLT_BOMB}</ds:Transform>"#
+            ),
+            1,
+        )
+    })
+    .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the stylesheet ran: {:?}",
+        started.elapsed()
+    );
+}
 
 async fn setup(backend: Backend, idp_initiated: bool) -> Option<(TestApp, TestIdp, SpSide)> {
     if !have_xmlsec1() {
