@@ -125,10 +125,10 @@ pub fn check(xml: &str) -> Result<(), UnsafeSignature> {
                     return Err(UnsafeSignature::Transform);
                 }
             }
-            b"CanonicalizationMethod" => {
-                if !algorithm().is_some_and(|a| C14N.contains(&a.as_str())) {
-                    return Err(UnsafeSignature::Transform);
-                }
+            b"CanonicalizationMethod"
+                if !algorithm().is_some_and(|a| C14N.contains(&a.as_str())) =>
+            {
+                return Err(UnsafeSignature::Transform);
             }
             b"RetrievalMethod" | b"Object" | b"Manifest" | b"SignatureProperties" => {
                 return Err(UnsafeSignature::Indirection);
