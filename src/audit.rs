@@ -69,6 +69,16 @@ pub enum AuditKind {
     SignInSsoRequired,
     /// An owner of an organisation that requires SSO signed in with a password.
     SignInBreakGlass,
+    /// SCIM (issue #13): a token created or revoked; a SCIM client created, changed or
+    /// deleted a user or group (detail: the token's id).
+    ScimTokenCreated,
+    ScimTokenRevoked,
+    ScimUserCreated,
+    ScimUserUpdated,
+    ScimUserDeleted,
+    ScimGroupCreated,
+    ScimGroupUpdated,
+    ScimGroupDeleted,
 }
 
 impl AuditKind {
@@ -115,6 +125,14 @@ impl AuditKind {
             AuditKind::OrgRequireSsoSet => "org.require_sso.set",
             AuditKind::SignInSsoRequired => "signin.sso_required",
             AuditKind::SignInBreakGlass => "signin.break_glass",
+            AuditKind::ScimTokenCreated => "scim.token.created",
+            AuditKind::ScimTokenRevoked => "scim.token.revoked",
+            AuditKind::ScimUserCreated => "scim.user.created",
+            AuditKind::ScimUserUpdated => "scim.user.updated",
+            AuditKind::ScimUserDeleted => "scim.user.deleted",
+            AuditKind::ScimGroupCreated => "scim.group.created",
+            AuditKind::ScimGroupUpdated => "scim.group.updated",
+            AuditKind::ScimGroupDeleted => "scim.group.deleted",
         }
     }
 }

@@ -24,6 +24,7 @@ pub mod oidc;
 pub mod ops;
 pub mod routes;
 pub mod saml;
+pub mod scim;
 pub mod scopes;
 pub mod secrets;
 pub mod sessions;

@@ -25,6 +25,7 @@ mod passkeys;
 mod rows;
 mod saml;
 mod schema;
+mod scim;
 mod sessions;
 mod sso;
 mod throttle;
