@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod auth;
 mod failure;
 mod org;
+mod scim;
 mod sso;
 
 pub use failure::CliFailure;
@@ -72,6 +73,9 @@ pub enum Command {
     /// An organisation's SSO connections.
     #[command(subcommand)]
     Sso(sso::SsoCommand),
+    /// SCIM provisioning: an organisation's SCIM tokens.
+    #[command(subcommand)]
+    Scim(scim::ScimCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +301,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
         Command::ApiKey(command) => api_key_command(command, settings, json_mode)?,
         Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
         Command::Sso(command) => sso::run(command, settings, json_mode)?,
+        Command::Scim(command) => scim::run(command, settings, json_mode)?,
         Command::User(UserCommand::Disable { username }) => {
             let store = open_store(settings)?;
             let user = service::user_named(&store, &username)?;

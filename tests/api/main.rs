@@ -29,6 +29,8 @@ mod oauth_support;
 mod oidc_rp;
 mod outage;
 mod pages;
+mod scim;
+mod scim_support;
 mod security;
 mod sessions;
 mod signin_flow;
