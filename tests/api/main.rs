@@ -30,6 +30,7 @@ mod oidc_rp;
 mod outage;
 mod pages;
 mod scim;
+mod scim_deprovision;
 mod scim_support;
 mod security;
 mod sessions;
