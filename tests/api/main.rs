@@ -31,6 +31,7 @@ mod outage;
 mod pages;
 mod scim;
 mod scim_deprovision;
+mod scim_pages;
 mod scim_support;
 mod security;
 mod sessions;
