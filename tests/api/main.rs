@@ -30,6 +30,7 @@ mod oidc_rp;
 mod outage;
 mod pages;
 mod scim;
+mod scim_client;
 mod scim_deprovision;
 mod scim_pages;
 mod scim_support;
