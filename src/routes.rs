@@ -330,6 +330,8 @@ fn scim_routes(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(scim::replace_user))
             .route(web::patch().to(scim::patch_user))
             .route(web::delete().to(scim::delete_user))
+            // `POST /Users/.search` (RFC 7644 §3.4.3) is not supported: 501.
+            .route(web::post().to(scim::other))
             .default_service(not_allowed()),
     )
     .service(
@@ -344,6 +346,7 @@ fn scim_routes(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(scim::replace_group))
             .route(web::patch().to(scim::patch_group))
             .route(web::delete().to(scim::delete_group))
+            .route(web::post().to(scim::other))
             .default_service(not_allowed()),
     )
     .service(

@@ -442,6 +442,9 @@ pub async fn other(req: HttpRequest) -> HttpResponse {
     if path.ends_with("/bulk") || path.ends_with("/.search") {
         return error_response(&ScimError::new(501, None, "Not supported"));
     }
+    if req.method() == actix_web::http::Method::POST && req.match_info().get("id").is_some() {
+        return error_response(&ScimError::new(405, None, "Method not allowed"));
+    }
     error_response(&ScimError::not_found())
 }
 

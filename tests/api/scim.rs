@@ -212,6 +212,24 @@ async fn users_crud_and_errors(backend: Backend) {
     assert_eq!((status, scim_error(&err).0.as_str()), (413, "413"));
     let (status, _, _) = call(&app, Method::POST, "/scim/v2/Bulk", &token, Some("{}")).await;
     assert_eq!(status, 501, "bulk is not supported");
+    let (status, _, _) = call(
+        &app,
+        Method::POST,
+        "/scim/v2/Users/.search",
+        &token,
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(status, 501, ".search is not supported");
+    let (status, _, _) = call(
+        &app,
+        Method::POST,
+        &format!("/scim/v2/Users/{id}"),
+        &token,
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(status, 405);
 
     // DELETE: 204, then 404 everywhere, and the account is gone.
     assert_eq!(
@@ -551,6 +569,16 @@ async fn entra_id_requests(backend: Backend) {
     assert_eq!(status, 200, "{u}");
     assert_eq!(u["emails"][0]["value"], "updatedEmail@microsoft.com");
     assert_eq!(u["name"]["familyName"], "updatedFamilyName");
+    // Entra ID also sends `Add` for an address it already sent (learn.microsoft.com Q&A 1684621).
+    let add_email = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"title","value":"tester"},
+{"op":"Add","path":"emails[type eq \"work\"].value","value":"second@testuser.com"}]}"#;
+    let (status, u, _) = patch(&app, &path, &token, add_email).await;
+    assert_eq!(status, 200, "{u}");
+    assert_eq!(
+        u["emails"],
+        json!([{"value": "second@testuser.com", "type": "work", "primary": true}])
+    );
+    assert_eq!(u["title"], "tester");
     let single = r#"{
     "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
     "Operations": [{
