@@ -292,7 +292,14 @@ fn apply_path(
                 match (value, obj.get_mut(&key)) {
                     // Azure AD removes members by listing them: `path: members, value: [..]`.
                     (Some(Value::Array(gone)), Some(Value::Array(items))) => {
-                        items.retain(|i| !gone.iter().any(|g| same_element(i, g)));
+                        let gone_values: std::collections::HashSet<String> = gone
+                            .iter()
+                            .filter_map(|g| g.get("value").map(Value::to_string))
+                            .collect();
+                        items.retain(|i| match i.get("value") {
+                            Some(v) => !gone_values.contains(&v.to_string()),
+                            None => !gone.iter().any(|g| same_element(i, g)),
+                        });
                     }
                     _ => {
                         obj.remove(&key);
@@ -304,9 +311,23 @@ fn apply_path(
                 let value = value.ok_or_else(ScimError::internal)?;
                 match (obj.get_mut(&key), value) {
                     (Some(Value::Array(items)), Value::Array(new)) => {
+                        // By `value` in a set: adding thousands of members stays linear.
+                        let mut seen: std::collections::HashSet<String> = items
+                            .iter()
+                            .filter_map(|i| i.get("value").map(Value::to_string))
+                            .collect();
                         for n in new {
-                            if !items.iter().any(|i| same_element(i, n)) {
-                                items.push(n.clone());
+                            match n.get("value").map(Value::to_string) {
+                                Some(v) => {
+                                    if seen.insert(v) {
+                                        items.push(n.clone());
+                                    }
+                                }
+                                None => {
+                                    if !items.iter().any(|i| same_element(i, n)) {
+                                        items.push(n.clone());
+                                    }
+                                }
                             }
                         }
                     }

@@ -96,6 +96,11 @@ fn string(obj: &Map<String, Value>, name: &str) -> Result<Option<String>, ScimEr
     }
 }
 
+/// Whether a body names `attr` at its top level (case-insensitively) with a non-null value.
+pub fn has_attr(body: &Value, attr: &str) -> bool {
+    body.as_object().is_some_and(|o| find(o, attr).is_some())
+}
+
 /// A boolean, or the strings `"true"`/`"false"` in any case (Azure AD sends `"False"`).
 pub fn boolean(v: &Value, name: &str) -> Result<bool, ScimError> {
     match v {

@@ -534,9 +534,14 @@ pub fn replace_user<S: UserServices>(
     body: &Value,
     if_match: Option<i64>,
 ) -> Result<ScimUserRecord, ScimError> {
-    let (attrs, password) = UserAttrs::from_json(body)?;
+    let (mut attrs, password) = UserAttrs::from_json(body)?;
     let old = get_user(store, clock, caller, id)?;
     check_version(if_match, old.meta.version)?;
+    if !resource::has_attr(body, "active") {
+        // A PUT that does not mention `active` leaves it: a deprovisioned user is not enabled
+        // again by a client that does not send the attribute.
+        attrs.active = old.attrs.active;
+    }
     match write_user(store, hasher, clock, caller, &old, attrs, password)? {
         Versioned::Done(r) => Ok(r),
         Versioned::Missing => Err(ScimError::not_found()),

@@ -487,6 +487,26 @@ async fn paging_through_250_users(backend: Backend) {
     )
     .await;
     assert_eq!(page["totalResults"], 10);
+    // LIKE wildcards in a value are literal characters.
+    for wild in [
+        r#"userName co "_""#,
+        r#"userName co "%""#,
+        r#"userName sw "user0_""#,
+        r#"userName ew "%example""#,
+    ] {
+        let (status, page, _) = get(&app, &filtered("/scim/v2/Users", wild), &token).await;
+        assert_eq!((status, &page["totalResults"]), (200, &json!(0)), "{wild}");
+    }
+    let (_, page, _) = get(
+        &app,
+        &filtered(
+            "/scim/v2/Users",
+            r#"userName ew "9@page.example" and not (userName sw "user2")"#,
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(page["totalResults"], 20);
 }
 
 /// Microsoft Entra ID's requests, as its SCIM tutorial lists them ("Develop and plan
@@ -780,6 +800,18 @@ async fn okta_requests(backend: Backend) {
 }"#;
     let (status, u, _) = patch(&app, &path, &token, deactivate).await;
     assert_eq!((status, &u["active"]), (200, &json!(false)));
+    // A PUT that does not send `active` does not enable the user again.
+    let mut without_active = put.clone();
+    without_active.as_object_mut().unwrap().remove("active");
+    let (status, u, _) = call(
+        &app,
+        Method::PUT,
+        &path,
+        &token,
+        Some(&without_active.to_string()),
+    )
+    .await;
+    assert_eq!((status, &u["active"]), (200, &json!(false)), "{u}");
     let reactivate = deactivate.replace("false", "true");
     let (status, u, _) = patch(&app, &path, &token, &reactivate).await;
     assert_eq!((status, &u["active"]), (200, &json!(true)));
