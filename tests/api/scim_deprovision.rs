@@ -74,9 +74,13 @@ const EMAIL: &str = "carol@acme.test";
 const DEACTIVATE: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}"#;
 
 async fn deactivation_ends_session_refresh_token_and_key(backend: Backend) {
-    let Some(app) = spawn_app(backend).await else {
+    let Some(db) = TestDb::new(backend) else {
         return;
     };
+    // Two instances on one database: the SCIM request goes to the other one.
+    let clock = mintgate::clock::ManualClock::starting_now();
+    let app = spawn_on(&db, clock.clone(), |_| {}).await;
+    let other = spawn_on(&db, clock.clone(), |_| {}).await;
     let Some(sso) = connect(
         &app,
         serde_json::json!({ EMAIL: account("carol-sub", EMAIL, true, &[]) }),
@@ -106,7 +110,7 @@ async fn deactivation_ends_session_refresh_token_and_key(backend: Backend) {
 
     // Deactivated (Okta's request): everything ends at once.
     let path = format!("/scim/v2/Users/{id}");
-    let (status, body, _) = patch(&app, &path, &token, DEACTIVATE).await;
+    let (status, body, _) = patch(&other, &path, &token, DEACTIVATE).await;
     assert_eq!((status, &body["active"]), (200, &serde_json::json!(false)));
     assert!(
         app.account_page_with(&browser).await.is_none(),
