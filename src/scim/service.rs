@@ -226,8 +226,10 @@ fn audit<S: AuditStore>(
     store.record_event(&event).map_err(store_error)
 }
 
-/// How long a PATCH retries when a concurrent write bumped the version under it.
-const PATCH_RETRIES: usize = 5;
+/// How often a PATCH without `If-Match` retries when a concurrent write bumped the version
+/// under it. Each retry means another write succeeded, so n concurrent writers need at most n
+/// tries; past this bound the answer is a 409 to try again.
+const PATCH_RETRIES: usize = 64;
 
 // ---- Users ----------------------------------------------------------------------------
 

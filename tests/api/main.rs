@@ -33,6 +33,7 @@ mod scim;
 mod scim_client;
 mod scim_deprovision;
 mod scim_pages;
+mod scim_rules;
 mod scim_support;
 mod security;
 mod sessions;
