@@ -85,7 +85,6 @@ pub fn create_token<S: ScimTokenStore + AuditStore>(
         },
         created_at: now,
         created_by: actor.cloned(),
-        last_used_at: None,
         revoked_at: None,
     };
     store.create_scim_token(&token, &plain.hash())?;

@@ -16,7 +16,6 @@ pub struct ScimToken {
     pub description: String,
     pub created_at: UnixTime,
     pub created_by: Option<UserId>,
-    pub last_used_at: Option<UnixTime>,
     pub revoked_at: Option<UnixTime>,
 }
 

@@ -438,7 +438,6 @@ diesel::table! {
         description -> Text,
         created_at -> BigInt,
         created_by -> Nullable<Text>,
-        last_used_at -> Nullable<BigInt>,
         revoked_at -> Nullable<BigInt>,
     }
 }

@@ -45,7 +45,6 @@ struct TokenRow {
     description: String,
     created_at: i64,
     created_by: Option<String>,
-    last_used_at: Option<i64>,
     revoked_at: Option<i64>,
 }
 
@@ -58,7 +57,6 @@ impl TokenRow {
                 description: self.description,
                 created_at: self.created_at,
                 created_by: self.created_by.map(UserId::new),
-                last_used_at: self.last_used_at,
                 revoked_at: self.revoked_at,
             },
             Hashed::from_stored(self.token_hash),
@@ -79,7 +77,6 @@ impl ScimTokenStore for Store {
             description: token.description.clone(),
             created_at: token.created_at,
             created_by: token.created_by.as_ref().map(|u| u.as_str().to_owned()),
-            last_used_at: None,
             revoked_at: None,
         };
         self.write(move |conn| {

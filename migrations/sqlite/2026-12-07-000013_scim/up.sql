@@ -8,7 +8,6 @@ CREATE TABLE scim_tokens (
     description TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     created_by TEXT,
-    last_used_at BIGINT,
     revoked_at BIGINT
 );
 CREATE INDEX scim_tokens_org_id ON scim_tokens (org_id);
