@@ -126,6 +126,24 @@ async fn users_crud_and_errors(backend: Backend) {
     assert_eq!(status, 200, "{patched}");
     assert_eq!(patched["title"], "CTO");
     assert_eq!(patched["meta"]["version"], "W/\"3\"");
+    // Renaming onto another user's userName: 409, nothing changed.
+    create(&app, &token, "bob@example.com", "bob@example.com").await;
+    let rename = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"userName","value":"BOB@example.com"}]}"#;
+    let (status, err, _) = patch(&app, &format!("/scim/v2/Users/{id}"), &token, rename).await;
+    assert_eq!(
+        (status, scim_error(&err).1.as_deref()),
+        (409, Some("uniqueness"))
+    );
+    let (_, still, _) = get(&app, &format!("/scim/v2/Users/{id}"), &token).await;
+    assert_eq!(
+        (&still["userName"], &still["meta"]["version"]),
+        (&json!("alice@example.com"), &json!("W/\"3\""))
+    );
+    let (status, err, _) = get(&app, "/scim/v2/Users?sortBy=password", &token).await;
+    assert_eq!(
+        (status, scim_error(&err).1.as_deref()),
+        (400, Some("invalidValue"))
+    );
 
     // Errors: bad filter, unfilterable attribute, bad JSON, bad PATCH, bad value, bad path,
     // read-only attribute, unknown id, wrong media type.
