@@ -64,6 +64,7 @@ fn store_error(e: StoreError) -> ScimError {
 // ---- tokens ---------------------------------------------------------------------------
 
 /// Mints a token for `org`; the value is returned once and only its hash is stored.
+#[tracing::instrument(skip_all, fields(org = %org))]
 pub fn create_token<S: ScimTokenStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
@@ -99,6 +100,7 @@ pub fn create_token<S: ScimTokenStore + AuditStore>(
 }
 
 /// Revokes one of `org`'s tokens; `false` when it has no live token of that id.
+#[tracing::instrument(skip_all, fields(org = %org, id = %id))]
 pub fn revoke_token<S: ScimTokenStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
@@ -123,6 +125,7 @@ pub fn revoke_token<S: ScimTokenStore + AuditStore>(
 
 /// The caller a presented bearer token stands for: a live token, compared by hash in
 /// constant time. Anything else is `401`.
+#[tracing::instrument(skip_all)]
 pub fn authenticate<S: ScimTokenStore>(
     store: &S,
     presented: &str,
@@ -321,6 +324,7 @@ pub fn user_json(record: &ScimUserRecord, base: &str) -> Value {
 pub trait UserServices: ScimUserStore + UserStore + DeprovisionStore + AuditStore {}
 impl<T: ScimUserStore + UserStore + DeprovisionStore + AuditStore> UserServices for T {}
 
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn create_user<S: UserServices>(
     store: &S,
     hasher: &PasswordHasher,
@@ -372,6 +376,7 @@ pub fn create_user<S: UserServices>(
     Ok(record)
 }
 
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn get_user<S: ScimUserStore>(
     store: &S,
     clock: &dyn Clock,
@@ -387,6 +392,7 @@ pub fn get_user<S: ScimUserStore>(
         .ok_or_else(ScimError::not_found)
 }
 
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn list_users<S: ScimUserStore>(
     store: &S,
     clock: &dyn Clock,
@@ -526,6 +532,7 @@ fn write_user<S: UserServices>(
 }
 
 /// PUT (RFC 7644 §3.5.1): the body replaces the user's attributes.
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn replace_user<S: UserServices>(
     store: &S,
     hasher: &PasswordHasher,
@@ -552,6 +559,7 @@ pub fn replace_user<S: UserServices>(
 
 /// PATCH (RFC 7644 §3.5.2): the operations apply to the current representation, which is
 /// then written back if its version is still the one read (retried without `If-Match`).
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn patch_user<S: UserServices>(
     store: &S,
     hasher: &PasswordHasher,
@@ -585,6 +593,7 @@ pub fn patch_user<S: UserServices>(
 }
 
 /// DELETE: the user is deprovisioned (everything ends at once), then the account is deleted.
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn delete_user<S: UserServices>(
     store: &S,
     clock: &dyn Clock,
@@ -671,6 +680,7 @@ fn group_store_error(e: StoreError) -> ScimError {
     }
 }
 
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn create_group<S: ScimGroupStore + ScimUserStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
@@ -702,6 +712,7 @@ pub fn create_group<S: ScimGroupStore + ScimUserStore + AuditStore>(
     Ok(record)
 }
 
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn get_group<S: ScimGroupStore>(
     store: &S,
     caller: &Caller,
@@ -714,6 +725,7 @@ pub fn get_group<S: ScimGroupStore>(
         .ok_or_else(ScimError::not_found)
 }
 
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn list_groups<S: ScimGroupStore>(
     store: &S,
     caller: &Caller,
@@ -782,6 +794,7 @@ fn write_group<S: ScimGroupStore + AuditStore>(
     Ok(r)
 }
 
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn replace_group<S: ScimGroupStore + ScimUserStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
@@ -803,6 +816,7 @@ pub fn replace_group<S: ScimGroupStore + ScimUserStore + AuditStore>(
     }
 }
 
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn patch_group<S: ScimGroupStore + ScimUserStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
@@ -837,6 +851,7 @@ pub fn patch_group<S: ScimGroupStore + ScimUserStore + AuditStore>(
     ))
 }
 
+#[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn delete_group<S: ScimGroupStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
