@@ -317,6 +317,7 @@ pub fn query_config() -> web::QueryConfig {
 /// (errors too), and Settings > Security > SCIM.
 fn scim_routes(cfg: &mut web::ServiceConfig) {
     use crate::scim::http as scim;
+    use crate::scim::pages;
     let not_allowed = || web::to(scim::method_not_allowed);
     cfg.service(
         web::resource(SCIM_USERS)
@@ -358,7 +359,7 @@ fn scim_routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource(SCIM_RESOURCE_TYPES).route(web::get().to(scim::resource_types)))
     .service(web::resource(SCIM_RESOURCE_TYPE).route(web::get().to(scim::resource_type)))
     .service(web::resource(SCIM_OTHER).to(scim::other))
-    .service(web::resource(SETTINGS_SCIM).route(web::get().to(scim::scim_page)))
-    .service(web::resource(SETTINGS_SCIM_TOKENS).route(web::post().to(scim::create_token)))
-    .service(web::resource(SETTINGS_SCIM_TOKEN_REVOKE).route(web::post().to(scim::revoke_token)));
+    .service(web::resource(SETTINGS_SCIM).route(web::get().to(pages::scim_page)))
+    .service(web::resource(SETTINGS_SCIM_TOKENS).route(web::post().to(pages::create_token)))
+    .service(web::resource(SETTINGS_SCIM_TOKEN_REVOKE).route(web::post().to(pages::revoke_token)));
 }

@@ -1,28 +1,19 @@
-//! The SCIM endpoints under `/scim/v2` (bearer token of one organisation) and Settings >
-//! Security > SCIM (an organisation administrator's tokens). Thin: extract, call the service
-//! off the event loop, answer `application/scim+json`.
+//! The SCIM endpoints under `/scim/v2` (bearer token of one organisation). Thin: extract, call
+//! the service off the event loop, answer `application/scim+json`. The settings page is in
+//! [`super::pages`].
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use askama::Template;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::discovery::{self, MAX_PAYLOAD};
 use super::error::ScimError;
 use super::service::{self, Caller, ListParams};
-use super::store::{ScimToken, ScimTokenStore};
-use crate::audit::RequestMeta;
-use crate::clock::rfc3339;
-use crate::federation::connections::administered_org;
-use crate::federation::error::FederationError;
-use crate::web::csrf::{self, CsrfForm, CsrfProtected};
-use crate::web::error::WebError;
-use crate::web::extractors::{SignedIn, request_meta, state};
-use crate::web::paths::{SCIM_BASE, SETTINGS_SCIM, SETTINGS_SCIM_TOKENS, SETTINGS_SECURITY};
+use super::{groups, users};
+use crate::web::extractors::{request_meta, state};
+use crate::web::paths::SCIM_BASE;
 use crate::web::state::AppState;
-use crate::web::{html, see_other};
 
 /// The SCIM media type (RFC 7644 §3.1).
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -51,7 +42,7 @@ fn answer(result: Result<HttpResponse, ScimError>) -> HttpResponse {
     result.unwrap_or_else(|e| error_response(&e))
 }
 
-fn base(st: &AppState) -> String {
+pub(super) fn base(st: &AppState) -> String {
     st.settings.server.url_for(SCIM_BASE)
 }
 
@@ -162,7 +153,7 @@ fn resource(status: StatusCode, body: Value, etag: String, location: Option<&str
     r
 }
 
-fn id_of(req: &HttpRequest) -> String {
+pub(super) fn id_of(req: &HttpRequest) -> String {
     req.match_info().get("id").unwrap_or_default().to_owned()
 }
 
@@ -180,7 +171,7 @@ pub async fn list_users(req: HttpRequest) -> HttpResponse {
         async {
             let params = list_params(&req)?;
             let body = blocking(&req, move |st, c| {
-                service::list_users(&st.store, st.clock.as_ref(), c, &params, &base(st))
+                users::list_users(&st.store, st.clock.as_ref(), c, &params, &base(st))
             })
             .await?;
             Ok(respond(StatusCode::OK, &body))
@@ -194,8 +185,8 @@ pub async fn create_user(req: HttpRequest, payload: web::Payload) -> HttpRespons
         async {
             let body = read_body(&req, payload).await?;
             let (json, etag, location) = blocking(&req, move |st, c| {
-                let r = service::create_user(&st.store, &st.hasher, st.clock.as_ref(), c, &body)?;
-                let json = service::user_json(&r, &base(st));
+                let r = users::create_user(&st.store, &st.hasher, st.clock.as_ref(), c, &body)?;
+                let json = users::user_json(&r, &base(st));
                 let location = format!("{}/Users/{}", base(st), r.id.as_str());
                 Ok((json, r.meta.etag(), location))
             })
@@ -211,8 +202,8 @@ pub async fn get_user(req: HttpRequest) -> HttpResponse {
         async {
             let id = id_of(&req);
             let (json, etag) = blocking(&req, move |st, c| {
-                let r = service::get_user(&st.store, st.clock.as_ref(), c, &id)?;
-                Ok((service::user_json(&r, &base(st)), r.meta.etag()))
+                let r = users::get_user(&st.store, st.clock.as_ref(), c, &id)?;
+                Ok((users::user_json(&r, &base(st)), r.meta.etag()))
             })
             .await?;
             Ok(resource(StatusCode::OK, projected(&req, json)?, etag, None))
@@ -227,7 +218,7 @@ pub async fn replace_user(req: HttpRequest, payload: web::Payload) -> HttpRespon
             let body = read_body(&req, payload).await?;
             let (id, version) = (id_of(&req), if_match(&req)?);
             let (json, etag) = blocking(&req, move |st, c| {
-                let r = service::replace_user(
+                let r = users::replace_user(
                     &st.store,
                     &st.hasher,
                     st.clock.as_ref(),
@@ -236,7 +227,7 @@ pub async fn replace_user(req: HttpRequest, payload: web::Payload) -> HttpRespon
                     &body,
                     version,
                 )?;
-                Ok((service::user_json(&r, &base(st)), r.meta.etag()))
+                Ok((users::user_json(&r, &base(st)), r.meta.etag()))
             })
             .await?;
             Ok(resource(StatusCode::OK, json, etag, None))
@@ -251,7 +242,7 @@ pub async fn patch_user(req: HttpRequest, payload: web::Payload) -> HttpResponse
             let body = read_body(&req, payload).await?;
             let (id, version) = (id_of(&req), if_match(&req)?);
             let (json, etag) = blocking(&req, move |st, c| {
-                let r = service::patch_user(
+                let r = users::patch_user(
                     &st.store,
                     &st.hasher,
                     st.clock.as_ref(),
@@ -260,7 +251,7 @@ pub async fn patch_user(req: HttpRequest, payload: web::Payload) -> HttpResponse
                     &body,
                     version,
                 )?;
-                Ok((service::user_json(&r, &base(st)), r.meta.etag()))
+                Ok((users::user_json(&r, &base(st)), r.meta.etag()))
             })
             .await?;
             Ok(resource(StatusCode::OK, json, etag, None))
@@ -274,7 +265,7 @@ pub async fn delete_user(req: HttpRequest) -> HttpResponse {
         async {
             let (id, version) = (id_of(&req), if_match(&req)?);
             blocking(&req, move |st, c| {
-                service::delete_user(&st.store, st.clock.as_ref(), c, &id, version)
+                users::delete_user(&st.store, st.clock.as_ref(), c, &id, version)
             })
             .await?;
             Ok(HttpResponse::NoContent().finish())
@@ -290,7 +281,7 @@ pub async fn list_groups(req: HttpRequest) -> HttpResponse {
         async {
             let params = list_params(&req)?;
             let body = blocking(&req, move |st, c| {
-                service::list_groups(&st.store, c, &params, &base(st))
+                groups::list_groups(&st.store, c, &params, &base(st))
             })
             .await?;
             Ok(respond(StatusCode::OK, &body))
@@ -304,9 +295,9 @@ pub async fn create_group(req: HttpRequest, payload: web::Payload) -> HttpRespon
         async {
             let body = read_body(&req, payload).await?;
             let (json, etag, location) = blocking(&req, move |st, c| {
-                let r = service::create_group(&st.store, st.clock.as_ref(), c, &body)?;
+                let r = groups::create_group(&st.store, st.clock.as_ref(), c, &body)?;
                 let location = format!("{}/Groups/{}", base(st), r.id.as_str());
-                Ok((service::group_json(&r, &base(st)), r.meta.etag(), location))
+                Ok((groups::group_json(&r, &base(st)), r.meta.etag(), location))
             })
             .await?;
             Ok(resource(StatusCode::CREATED, json, etag, Some(&location)))
@@ -321,10 +312,10 @@ pub async fn get_group(req: HttpRequest) -> HttpResponse {
             let id = id_of(&req);
             let params = list_params(&req)?;
             let with_members =
-                service::wants_members(&params.attributes, &params.excluded_attributes);
+                groups::wants_members(&params.attributes, &params.excluded_attributes);
             let (json, etag) = blocking(&req, move |st, c| {
-                let r = service::get_group(&st.store, c, &id, with_members)?;
-                Ok((service::group_json(&r, &base(st)), r.meta.etag()))
+                let r = groups::get_group(&st.store, c, &id, with_members)?;
+                Ok((groups::group_json(&r, &base(st)), r.meta.etag()))
             })
             .await?;
             Ok(resource(StatusCode::OK, projected(&req, json)?, etag, None))
@@ -340,8 +331,8 @@ pub async fn replace_group(req: HttpRequest, payload: web::Payload) -> HttpRespo
             let (id, version) = (id_of(&req), if_match(&req)?);
             let (json, etag) = blocking(&req, move |st, c| {
                 let r =
-                    service::replace_group(&st.store, st.clock.as_ref(), c, &id, &body, version)?;
-                Ok((service::group_json(&r, &base(st)), r.meta.etag()))
+                    groups::replace_group(&st.store, st.clock.as_ref(), c, &id, &body, version)?;
+                Ok((groups::group_json(&r, &base(st)), r.meta.etag()))
             })
             .await?;
             Ok(resource(StatusCode::OK, json, etag, None))
@@ -356,8 +347,8 @@ pub async fn patch_group(req: HttpRequest, payload: web::Payload) -> HttpRespons
             let body = read_body(&req, payload).await?;
             let (id, version) = (id_of(&req), if_match(&req)?);
             let (json, etag) = blocking(&req, move |st, c| {
-                let r = service::patch_group(&st.store, st.clock.as_ref(), c, &id, &body, version)?;
-                Ok((service::group_json(&r, &base(st)), r.meta.etag()))
+                let r = groups::patch_group(&st.store, st.clock.as_ref(), c, &id, &body, version)?;
+                Ok((groups::group_json(&r, &base(st)), r.meta.etag()))
             })
             .await?;
             Ok(resource(StatusCode::OK, json, etag, None))
@@ -371,7 +362,7 @@ pub async fn delete_group(req: HttpRequest) -> HttpResponse {
         async {
             let (id, version) = (id_of(&req), if_match(&req)?);
             blocking(&req, move |st, c| {
-                service::delete_group(&st.store, st.clock.as_ref(), c, &id, version)
+                groups::delete_group(&st.store, st.clock.as_ref(), c, &id, version)
             })
             .await?;
             Ok(HttpResponse::NoContent().finish())
@@ -446,180 +437,4 @@ pub async fn other(req: HttpRequest) -> HttpResponse {
         return error_response(&ScimError::new(405, None, "Method not allowed"));
     }
     error_response(&ScimError::not_found())
-}
-
-// ---- Settings > Security > SCIM -------------------------------------------------------
-
-struct TokenView {
-    id: String,
-    description: String,
-    created: String,
-    revoked: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "settings/scim.html")]
-struct ScimPage<'a> {
-    csrf: &'a str,
-    org_name: &'a str,
-    tokens: &'a [TokenView],
-    /// A token just created: shown this once.
-    created: Option<&'a str>,
-    scim_url: &'a str,
-    security: &'a str,
-    tokens_action: &'a str,
-}
-
-fn page_error(e: FederationError) -> WebError {
-    match e {
-        FederationError::SecondFactorRequired => WebError::SecondFactorRequired,
-        FederationError::Store(e) => e.into(),
-        _ => WebError::Forbidden,
-    }
-}
-
-/// The organisation the session acts in, if the user administers it.
-async fn admin_org(
-    req: &HttpRequest,
-    signed_in: &SignedIn,
-) -> Result<crate::accounts::types::Organisation, WebError> {
-    use crate::accounts::service::{ActiveOrg, active_org};
-    let st = state(req).clone();
-    let current = signed_in.session().clone();
-    let active = match web::block(move || active_org(&st.store, &current)).await?? {
-        ActiveOrg::In(m) => Some(m.org.id),
-        ActiveOrg::None => None,
-        ActiveOrg::Choose => {
-            return Err(WebError::ChooseOrganisation {
-                return_to: SETTINGS_SCIM.to_owned(),
-            });
-        }
-    };
-    let st = state(req).clone();
-    let (user_id, amr) = (signed_in.user().id.clone(), signed_in.amr().to_vec());
-    web::block(move || administered_org(&st.store, &user_id, &amr, active.as_ref()))
-        .await?
-        .map_err(page_error)
-}
-
-async fn render_page(
-    req: &HttpRequest,
-    signed_in: &SignedIn,
-    org: &crate::accounts::types::Organisation,
-    created: Option<&str>,
-) -> Result<HttpResponse, WebError> {
-    let st = state(req).clone();
-    let org_id = org.id.clone();
-    let tokens: Vec<ScimToken> = web::block(move || st.store.list_scim_tokens(&org_id)).await??;
-    let views: Vec<TokenView> = tokens
-        .into_iter()
-        .map(|t| TokenView {
-            id: t.id,
-            description: t.description,
-            created: rfc3339(t.created_at),
-            revoked: t.revoked_at.map(rfc3339),
-        })
-        .collect();
-    let st = state(req);
-    let mut token = csrf::issue(st, req, Some(signed_in.sid()));
-    let mut builder = token.builder(StatusCode::OK);
-    // The page may show a new token: no cache keeps it (RFC 9111 §5.2.2.5).
-    builder.insert_header((CACHE_CONTROL, "no-store"));
-    html(
-        builder,
-        &ScimPage {
-            csrf: &token.token,
-            org_name: &org.name,
-            tokens: &views,
-            created,
-            scim_url: &base(st),
-            security: SETTINGS_SECURITY,
-            tokens_action: SETTINGS_SCIM_TOKENS,
-        },
-    )
-}
-
-/// `GET /settings/security/scim`: the active organisation's tokens, for its administrators.
-pub async fn scim_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpResponse, WebError> {
-    let org = admin_org(&req, &signed_in).await?;
-    render_page(&req, &signed_in, &org, None).await
-}
-
-#[derive(Deserialize)]
-pub struct CreateTokenForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    description: String,
-}
-
-impl CsrfProtected for CreateTokenForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-/// Creates a token and shows it once.
-pub async fn create_token(
-    req: HttpRequest,
-    signed_in: SignedIn,
-    form: CsrfForm<CreateTokenForm>,
-    meta: RequestMeta,
-) -> Result<HttpResponse, WebError> {
-    let org = admin_org(&req, &signed_in).await?;
-    let form = form.into_inner();
-    let st = state(&req).clone();
-    let (org_id, actor) = (org.id.clone(), signed_in.user().id.clone());
-    let (_, plain) = web::block(move || {
-        service::create_token(
-            &st.store,
-            st.clock.as_ref(),
-            &org_id,
-            &form.description,
-            Some(&actor),
-            &meta,
-        )
-    })
-    .await??;
-    render_page(&req, &signed_in, &org, Some(plain.expose())).await
-}
-
-#[derive(Deserialize)]
-pub struct RevokeForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-impl CsrfProtected for RevokeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
-
-/// Revokes one of the organisation's tokens (404 for another organisation's).
-pub async fn revoke_token(
-    req: HttpRequest,
-    signed_in: SignedIn,
-    _form: CsrfForm<RevokeForm>,
-    meta: RequestMeta,
-) -> Result<HttpResponse, WebError> {
-    let org = admin_org(&req, &signed_in).await?;
-    let id = id_of(&req);
-    let st = state(&req).clone();
-    let actor = signed_in.user().id.clone();
-    let revoked = web::block(move || {
-        service::revoke_token(
-            &st.store,
-            st.clock.as_ref(),
-            &org.id,
-            &id,
-            Some(&actor),
-            &meta,
-        )
-    })
-    .await??;
-    if !revoked {
-        return Err(WebError::NotFound);
-    }
-    Ok(see_other(SETTINGS_SCIM))
 }

@@ -32,6 +32,7 @@ mod pages;
 mod scim;
 mod scim_client;
 mod scim_deprovision;
+mod scim_idp_shapes;
 mod scim_pages;
 mod scim_rules;
 mod scim_support;
