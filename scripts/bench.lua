@@ -15,9 +15,13 @@ local paths_file = os.getenv("BENCH_PATHS_FILE")
 if paths_file and paths_file ~= "" then
   local paths, i = {}, 0
   for line in io.lines(paths_file) do paths[#paths + 1] = line end
+  -- `{n}` in the body becomes a counter, so every write changes something.
+  local n = 0
   request = function()
     i = i % #paths + 1
-    return wrk.format(nil, paths[i])
+    n = n + 1
+    local b = wrk.body and string.gsub(wrk.body, "{n}", tostring(n)) or nil
+    return wrk.format(nil, paths[i], nil, b)
   end
 end
 

@@ -81,7 +81,8 @@ pub enum Versioned<T> {
 
 pub trait ScimUserStore {
     /// Gives every account `org` manages that has no SCIM row yet (created by SSO just in time)
-    /// one, with its username as userName: cheap when there are none (two index-only counts).
+    /// one, with its username as userName. Checks only the newest accounts (an index look-up):
+    /// each adoption takes all that are missing, so older ones have their row.
     fn adopt_managed_users(&self, org: &OrgId, now: UnixTime) -> StoreResult<usize>;
     /// In one transaction: the account (first free username of `usernames`), its membership
     /// of `org` and its SCIM row. `Conflict(Record)` when the userName is taken in `org`,

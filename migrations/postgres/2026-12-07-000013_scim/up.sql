@@ -54,6 +54,8 @@ CREATE INDEX scim_users_department ON scim_users (org_id, department_key);
 CREATE INDEX scim_users_manager ON scim_users (org_id, manager_id);
 CREATE INDEX scim_users_created ON scim_users (org_id, created_at);
 CREATE INDEX scim_users_updated ON scim_users (org_id, updated_at);
+-- The newest accounts of an organisation, which tell whether SSO created one SCIM has not seen.
+CREATE INDEX users_home_org_created ON users (home_org, created_at);
 
 -- SCIM groups: organisation groups with groups.managed_by = 'scim', and their SCIM attributes.
 CREATE TABLE scim_groups (

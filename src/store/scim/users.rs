@@ -302,15 +302,27 @@ fn user_name_taken(
 
 impl ScimUserStore for Store {
     fn adopt_managed_users(&self, org: &OrgId, now: UnixTime) -> StoreResult<usize> {
-        let accounts: i64 = users::table
+        // Adoption takes every account missing a row, so when the newest accounts (by
+        // `users (home_org, created_at)`) all have one, the older ones do too: two index
+        // look-ups, whatever the size of the organisation.
+        let mut held = self.conn()?;
+        let conn = &mut *held;
+        let newest: Option<i64> = users::table
             .filter(users::home_org.eq(org.as_str()))
-            .count()
-            .get_result(&mut *self.conn()?)?;
-        let rows: i64 = su::table
-            .filter(su::org_id.eq(org.as_str()))
-            .count()
-            .get_result(&mut *self.conn()?)?;
-        if accounts == rows {
+            .select(diesel::dsl::max(users::created_at))
+            .get_result(conn)?;
+        let Some(newest) = newest else {
+            return Ok(0);
+        };
+        let missing: bool = diesel::select(exists(
+            users::table
+                .filter(users::home_org.eq(org.as_str()))
+                .filter(users::created_at.ge(newest))
+                .filter(not(exists(su::table.filter(su::user_id.eq(users::id))))),
+        ))
+        .get_result(conn)?;
+        drop(held);
+        if !missing {
             return Ok(0);
         }
         let org = org.clone();
