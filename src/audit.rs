@@ -73,6 +73,16 @@ pub enum AuditKind {
     SamlSso,
     /// An AuthnRequest was refused (subject: the issuer or app; detail: why).
     SamlRefused,
+    /// SCIM (issue #13): a token created or revoked; a SCIM client created, changed or
+    /// deleted a user or group (detail: the token's id).
+    ScimTokenCreated,
+    ScimTokenRevoked,
+    ScimUserCreated,
+    ScimUserUpdated,
+    ScimUserDeleted,
+    ScimGroupCreated,
+    ScimGroupUpdated,
+    ScimGroupDeleted,
 }
 
 impl AuditKind {
@@ -121,6 +131,14 @@ impl AuditKind {
             AuditKind::SignInBreakGlass => "signin.break_glass",
             AuditKind::SamlSso => "saml.sso",
             AuditKind::SamlRefused => "saml.refused",
+            AuditKind::ScimTokenCreated => "scim.token.created",
+            AuditKind::ScimTokenRevoked => "scim.token.revoked",
+            AuditKind::ScimUserCreated => "scim.user.created",
+            AuditKind::ScimUserUpdated => "scim.user.updated",
+            AuditKind::ScimUserDeleted => "scim.user.deleted",
+            AuditKind::ScimGroupCreated => "scim.group.created",
+            AuditKind::ScimGroupUpdated => "scim.group.updated",
+            AuditKind::ScimGroupDeleted => "scim.group.deleted",
         }
     }
 }

@@ -55,6 +55,8 @@ pub mod kind {
         RecoveryCode = "recovery code";
         /// The id of a SAML message kept in the inbox (`crate::saml::inbox`).
         SamlInboxId = "SAML inbox id";
+        /// An organisation's SCIM bearer token (`mg_scim_…`).
+        ScimToken = "SCIM token";
     }
 }
 

@@ -25,6 +25,7 @@ pub mod ops;
 pub mod routes;
 pub mod saml;
 pub mod saml_idp;
+pub mod scim;
 pub mod scopes;
 pub mod secrets;
 pub mod sessions;

@@ -235,6 +235,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(oidc::http::end_session))
                 .route(web::post().to(oidc::http::end_session)),
         )
+        .configure(scim_routes)
         .service(web::resource(HEALTHZ).route(web::get().to(ops::http::healthz)))
         .service(web::resource(READYZ).route(web::get().to(ops::http::readyz)))
         .service(web::resource(METRICS).route(web::get().to(ops::http::metrics)))
@@ -364,4 +365,55 @@ pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|e, _| {
         WebError::BadRequest(format!("The query string could not be read: {e}")).into()
     })
+}
+
+/// SCIM 2.0 (issue #13): `/scim/v2` for an organisation's bearer token, answered in SCIM JSON
+/// (errors too), and Settings > Security > SCIM.
+fn scim_routes(cfg: &mut web::ServiceConfig) {
+    use crate::scim::http as scim;
+    use crate::scim::pages;
+    let not_allowed = || web::to(scim::method_not_allowed);
+    cfg.service(
+        web::resource(SCIM_USERS)
+            .route(web::get().to(scim::list_users))
+            .route(web::post().to(scim::create_user))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource(SCIM_USER)
+            .route(web::get().to(scim::get_user))
+            .route(web::put().to(scim::replace_user))
+            .route(web::patch().to(scim::patch_user))
+            .route(web::delete().to(scim::delete_user))
+            // `POST /Users/.search` (RFC 7644 §3.4.3) is not supported: 501.
+            .route(web::post().to(scim::other))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource(SCIM_GROUPS)
+            .route(web::get().to(scim::list_groups))
+            .route(web::post().to(scim::create_group))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource(SCIM_GROUP)
+            .route(web::get().to(scim::get_group))
+            .route(web::put().to(scim::replace_group))
+            .route(web::patch().to(scim::patch_group))
+            .route(web::delete().to(scim::delete_group))
+            .route(web::post().to(scim::other))
+            .default_service(not_allowed()),
+    )
+    .service(
+        web::resource(SCIM_SERVICE_PROVIDER_CONFIG)
+            .route(web::get().to(scim::service_provider_config)),
+    )
+    .service(web::resource(SCIM_SCHEMAS).route(web::get().to(scim::schemas)))
+    .service(web::resource(SCIM_SCHEMA).route(web::get().to(scim::schema)))
+    .service(web::resource(SCIM_RESOURCE_TYPES).route(web::get().to(scim::resource_types)))
+    .service(web::resource(SCIM_RESOURCE_TYPE).route(web::get().to(scim::resource_type)))
+    .service(web::resource(SCIM_OTHER).to(scim::other))
+    .service(web::resource(SETTINGS_SCIM).route(web::get().to(pages::scim_page)))
+    .service(web::resource(SETTINGS_SCIM_TOKENS).route(web::post().to(pages::create_token)))
+    .service(web::resource(SETTINGS_SCIM_TOKEN_REVOKE).route(web::post().to(pages::revoke_token)));
 }

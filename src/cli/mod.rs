@@ -10,6 +10,7 @@ pub mod auth;
 mod failure;
 mod org;
 mod saml_app;
+mod scim;
 mod sso;
 
 pub use failure::CliFailure;
@@ -76,6 +77,9 @@ pub enum Command {
     /// Service providers mintgate signs users in to as SAML identity provider.
     #[command(subcommand, name = "saml-app")]
     SamlApp(saml_app::SamlAppCommand),
+    /// SCIM provisioning: an organisation's SCIM tokens.
+    #[command(subcommand)]
+    Scim(scim::ScimCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -302,6 +306,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
         Command::SigningKey(command) => signing_key_command(command, settings, json_mode)?,
         Command::Sso(command) => sso::run(command, settings, json_mode)?,
         Command::SamlApp(command) => saml_app::run(command, settings, json_mode)?,
+        Command::Scim(command) => scim::run(command, settings, json_mode)?,
         Command::User(UserCommand::Disable { username }) => {
             let store = open_store(settings)?;
             let user = service::user_named(&store, &username)?;

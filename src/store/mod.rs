@@ -26,6 +26,7 @@ mod rows;
 mod saml;
 mod saml_apps;
 mod schema;
+mod scim;
 mod sessions;
 mod sso;
 mod throttle;

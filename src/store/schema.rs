@@ -429,3 +429,69 @@ diesel::allow_tables_to_appear_in_same_query!(
     saml_inbox,
     saml_apps,
 );
+
+// SCIM provisioning (issue #13).
+diesel::table! {
+    scim_tokens (id) {
+        id -> Text,
+        org_id -> Text,
+        token_hash -> Text,
+        description -> Text,
+        created_at -> BigInt,
+        created_by -> Nullable<Text>,
+        revoked_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    scim_users (user_id) {
+        user_id -> Text,
+        org_id -> Text,
+        user_name -> Text,
+        user_name_key -> Text,
+        external_id -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        display_name_key -> Nullable<Text>,
+        given_name -> Nullable<Text>,
+        given_name_key -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        family_name_key -> Nullable<Text>,
+        formatted -> Nullable<Text>,
+        title -> Nullable<Text>,
+        title_key -> Nullable<Text>,
+        emails -> Text,
+        email_key -> Nullable<Text>,
+        employee_number -> Nullable<Text>,
+        employee_number_key -> Nullable<Text>,
+        department -> Nullable<Text>,
+        department_key -> Nullable<Text>,
+        manager_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    scim_groups (group_id) {
+        group_id -> Text,
+        org_id -> Text,
+        display_name -> Text,
+        display_name_key -> Text,
+        external_id -> Nullable<Text>,
+        version -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(scim_users -> users (user_id));
+diesel::joinable!(scim_groups -> groups (group_id));
+diesel::allow_tables_to_appear_in_same_query!(scim_users, users);
+diesel::allow_tables_to_appear_in_same_query!(scim_users, group_members);
+diesel::allow_tables_to_appear_in_same_query!(scim_users, groups);
+diesel::allow_tables_to_appear_in_same_query!(scim_users, scim_groups);
+diesel::allow_tables_to_appear_in_same_query!(scim_groups, groups);
+diesel::allow_tables_to_appear_in_same_query!(scim_groups, group_members);
+diesel::allow_tables_to_appear_in_same_query!(scim_groups, users);
+diesel::allow_tables_to_appear_in_same_query!(scim_tokens, organisations);

@@ -111,3 +111,21 @@ pub const OPENAPI: &str = "/openapi.json";
 pub const API_REFERENCE: &str = "/docs/api";
 pub const OIDC_DISCOVERY: &str = "/.well-known/openid-configuration";
 pub const OAUTH_DISCOVERY: &str = "/.well-known/oauth-authorization-server";
+
+/// SCIM 2.0 provisioning (issue #13, RFC 7644 §3.2): the base and its endpoints.
+pub const SCIM_BASE: &str = "/scim/v2";
+pub const SCIM_USERS: &str = "/scim/v2/Users";
+pub const SCIM_USER: &str = "/scim/v2/Users/{id}";
+pub const SCIM_GROUPS: &str = "/scim/v2/Groups";
+pub const SCIM_GROUP: &str = "/scim/v2/Groups/{id}";
+pub const SCIM_SERVICE_PROVIDER_CONFIG: &str = "/scim/v2/ServiceProviderConfig";
+pub const SCIM_SCHEMAS: &str = "/scim/v2/Schemas";
+pub const SCIM_SCHEMA: &str = "/scim/v2/Schemas/{id}";
+pub const SCIM_RESOURCE_TYPES: &str = "/scim/v2/ResourceTypes";
+pub const SCIM_RESOURCE_TYPE: &str = "/scim/v2/ResourceTypes/{id}";
+/// Anything else under the base: a SCIM 404.
+pub const SCIM_OTHER: &str = "/scim/v2/{tail:.*}";
+/// Settings > Security > SCIM: an organisation's SCIM tokens.
+pub const SETTINGS_SCIM: &str = "/settings/security/scim";
+pub const SETTINGS_SCIM_TOKENS: &str = "/settings/security/scim/tokens";
+pub const SETTINGS_SCIM_TOKEN_REVOKE: &str = "/settings/security/scim/tokens/{id}/revoke";
