@@ -13,6 +13,10 @@ use super::error::ScimError;
 pub const MAX_FILTER_LEN: usize = 4096;
 /// Deepest nesting of parentheses, `not` and brackets.
 const MAX_DEPTH: usize = 32;
+/// How many `and` / `or` one filter may join. A flat chain is no deeper in `MAX_DEPTH`'s sense,
+/// but it builds a tree as deep as it is long, which evaluating or dropping walks recursively:
+/// unbounded, a long chain overflowed the stack and aborted the process.
+const MAX_OPERATORS: usize = 64;
 
 /// `[URI ":"] ATTRNAME *1subAttr`, names as written (compared case-insensitively).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +200,7 @@ struct Parser {
     toks: Vec<Tok>,
     pos: usize,
     depth: usize,
+    operators: usize,
 }
 
 impl Parser {
@@ -213,6 +218,15 @@ impl Parser {
         matches!(self.peek(), Some(Tok::Word(w)) if w.eq_ignore_ascii_case(kw))
     }
 
+    /// Counts one `and` / `or` against [`MAX_OPERATORS`].
+    fn join(&mut self) -> Result<(), String> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(format!("more than {MAX_OPERATORS} and/or operators"));
+        }
+        Ok(())
+    }
+
     fn enter(&mut self) -> Result<(), String> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
@@ -226,6 +240,7 @@ impl Parser {
         let mut left = self.and(in_brackets)?;
         while self.peek_keyword("or") {
             self.next();
+            self.join()?;
             let right = self.and(in_brackets)?;
             left = Filter::Or(Box::new(left), Box::new(right));
         }
@@ -236,6 +251,7 @@ impl Parser {
         let mut left = self.unary(in_brackets)?;
         while self.peek_keyword("and") {
             self.next();
+            self.join()?;
             let right = self.unary(in_brackets)?;
             left = Filter::And(Box::new(left), Box::new(right));
         }
@@ -346,6 +362,7 @@ pub fn parse(input: &str) -> Result<Filter, ScimError> {
         toks,
         pos: 0,
         depth: 0,
+        operators: 0,
     };
     let f = p.or(false).map_err(fail)?;
     if p.pos != p.toks.len() {
@@ -356,11 +373,15 @@ pub fn parse(input: &str) -> Result<Filter, ScimError> {
 
 /// Parses a value filter (the inside of `attr[...]` in a PATCH path).
 pub(crate) fn parse_value_filter(input: &str) -> Result<Filter, String> {
+    if input.chars().count() > MAX_FILTER_LEN {
+        return Err(format!("longer than {MAX_FILTER_LEN} characters"));
+    }
     let toks = tokenize(input)?;
     let mut p = Parser {
         toks,
         pos: 0,
         depth: 0,
+        operators: 0,
     };
     let f = p.or(true)?;
     if p.pos != p.toks.len() {
@@ -464,6 +485,24 @@ impl Filter {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn long_and_or_chains_are_refused_not_recursed() {
+        let chain = |n: usize, op: &str| {
+            (0..n)
+                .map(|i| format!("value eq \"{i}\""))
+                .collect::<Vec<_>>()
+                .join(&format!(" {op} "))
+        };
+        assert!(super::parse(&chain(MAX_OPERATORS + 1, "or")).is_ok());
+        assert!(super::parse(&chain(MAX_OPERATORS + 2, "or")).is_err());
+        assert!(super::parse(&chain(MAX_OPERATORS + 2, "and")).is_err());
+        assert!(parse_value_filter(&chain(MAX_OPERATORS + 2, "or")).is_err());
+        // The chain the attack review sent in a PATCH path (55,000 `or`s, ~1 MB).
+        let huge = chain(55_000, "or");
+        assert!(parse_value_filter(&huge).is_err());
+        assert!(super::parse(&huge).is_err());
+    }
+
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;

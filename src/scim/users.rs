@@ -20,6 +20,7 @@ use crate::audit::{AuditEvent, AuditKind, AuditStore};
 use crate::clock::Clock;
 use crate::crypto;
 use crate::deprovision::{self, store::DeprovisionStore};
+use crate::federation::store::DomainStore;
 use crate::ids::UserId;
 
 fn username_base(user_name: &str) -> String {
@@ -108,8 +109,36 @@ pub fn user_json(record: &ScimUserRecord, base: &str) -> Value {
 }
 
 /// The services the User operations need.
-pub trait UserServices: ScimUserStore + UserStore + DeprovisionStore + AuditStore {}
-impl<T: ScimUserStore + UserStore + DeprovisionStore + AuditStore> UserServices for T {}
+pub trait UserServices:
+    ScimUserStore + UserStore + DeprovisionStore + AuditStore + DomainStore
+{
+}
+impl<T: ScimUserStore + UserStore + DeprovisionStore + AuditStore + DomainStore> UserServices
+    for T
+{
+}
+
+/// The account's e-mail address, refused when its domain is verified by *another*
+/// organisation: one organisation must not give its accounts another's addresses (which ID
+/// tokens would then carry), the rule SSO's just-in-time provisioning follows too.
+fn owned_email<S: DomainStore>(
+    store: &S,
+    caller: &Caller,
+    attrs: &UserAttrs,
+) -> Result<Email, ScimError> {
+    let email = account_email(attrs)?;
+    let domain = email
+        .as_str()
+        .rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('.').to_lowercase())
+        .unwrap_or_default();
+    match store.verified_domain_owner(&domain).map_err(store_error)? {
+        Some(owner) if owner != caller.org => Err(ScimError::invalid_value(
+            "emails: this address's domain is verified by another organisation",
+        )),
+        _ => Ok(email),
+    }
+}
 
 #[tracing::instrument(skip_all, fields(org = %caller.org, token = %caller.token_id))]
 pub fn create_user<S: UserServices>(
@@ -120,7 +149,7 @@ pub fn create_user<S: UserServices>(
     body: &Value,
 ) -> Result<ScimUserRecord, ScimError> {
     let (attrs, password) = UserAttrs::from_json(body)?;
-    let email = account_email(&attrs)?;
+    let email = owned_email(store, caller, &attrs)?;
     let password_hash = hash_password(hasher, password)?;
     store
         .adopt_managed_users(&caller.org, clock.now())
@@ -290,7 +319,7 @@ fn write_user<S: UserServices>(
     let mut record = old.clone();
     if stored_attrs != old.attrs || password_hash.is_some() {
         let update = ScimUserUpdate {
-            email: account_email(&stored_attrs)?,
+            email: owned_email(store, caller, &stored_attrs)?,
             display_name: account_display_name(&stored_attrs),
             password_hash,
             attrs: stored_attrs,

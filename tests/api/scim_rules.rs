@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::both;
 use crate::helpers::*;
 use crate::scim_support::*;
-use crate::sso_idp_support::default_org;
+use crate::sso_idp_support::{default_org, verify_domain};
 
 async fn concurrent_creates_and_patches(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -112,7 +112,85 @@ async fn groups_scim_does_not_manage_stay_invisible(backend: Backend) {
     assert_eq!(still, Some(hand_made));
 }
 
+/// A flat `and`/`or` chain builds a tree as deep as it is long: a ~1 MB one in a PATCH path
+/// overflowed the stack and aborted the server (found by the attack review). Refused now, in
+/// a path and in `?filter=`, and the server answers afterwards.
+async fn long_filter_chains_are_refused_and_the_server_stays_up(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let org = default_org(&app).await;
+    let token = token_for(&app, &org).await;
+    let id = create(&app, &token, "chain@example.com", "chain@example.com").await;
+    let chain = (0..55_000)
+        .map(|i| {
+            if i % 2 == 0 {
+                r#"value eq "x""#
+            } else {
+                r#"value eq "y""#
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let ops = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "remove", "path": format!("emails[{chain}]")}],
+    });
+    let path = format!("/scim/v2/Users/{id}");
+    let (status, body, _) = patch(&app, &path, &token, &ops.to_string()).await;
+    assert_eq!(status, 400, "{body}");
+    let short = (0..100)
+        .map(|i| format!("userName eq \"u{i}\""))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let (status, body, _) = get(&app, &filtered("/scim/v2/Users", &short), &token).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(scim_error(&body).1.as_deref(), Some("invalidFilter"));
+    let (status, _, _) = get(&app, &path, &token).await;
+    assert_eq!(status, 200, "the server still answers");
+}
+
+/// An organisation cannot give its SCIM accounts addresses in a domain another organisation
+/// verified (ID tokens would carry them): the rule SSO's JIT follows.
+async fn another_organisations_domain_is_refused(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let a = default_org(&app).await;
+    let b = new_org(&app, "b-corp").await;
+    verify_domain(&app, &b, "b-corp.test").await;
+    verify_domain(&app, &a, "a-corp.test").await;
+    let token = token_for(&app, &a).await;
+    let (status, body, _) = post(
+        &app,
+        "/scim/v2/Users",
+        &token,
+        &user("ceo@b-corp.test", "ceo@b-corp.test"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(scim_error(&body).1.as_deref(), Some("invalidValue"));
+    // Its own domain, and one nobody verified, are fine; a PATCH onto B's domain is not.
+    let id = create(&app, &token, "ann@a-corp.test", "ann@a-corp.test").await;
+    create(&app, &token, "bob@example.org", "bob@example.org").await;
+    let ops = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "emails",
+                        "value": [{"value": "ceo@B-Corp.test", "primary": true}]}],
+    });
+    let path = format!("/scim/v2/Users/{id}");
+    let (status, body, _) = patch(&app, &path, &token, &ops.to_string()).await;
+    assert_eq!(status, 400, "{body}");
+    let (_, user, _) = get(&app, &path, &token).await;
+    assert_eq!(
+        user["emails"][0]["value"], "ann@a-corp.test",
+        "unchanged: {user}"
+    );
+}
+
 both!(
     concurrent_creates_and_patches,
     groups_scim_does_not_manage_stay_invisible,
+    long_filter_chains_are_refused_and_the_server_stays_up,
+    another_organisations_domain_is_refused,
 );
