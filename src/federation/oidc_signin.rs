@@ -10,7 +10,7 @@ use crate::credentials::PlainFlowId;
 use crate::federation::oidc_rp::Ceremony;
 use crate::flows::service as flows;
 use crate::flows::store::FlowStore;
-use crate::flows::types::{Flow, Requirement, Resume};
+use crate::flows::types::{Flow, Resume};
 use crate::ids::{ConnectionId, OrgId};
 use crate::secrets::SecretBox;
 use crate::store::StoreResult;
@@ -33,35 +33,10 @@ pub fn keep_ceremony<S: FlowStore>(
     client_addr: Option<String>,
     org: &OrgId,
 ) -> StoreResult<PlainFlowId> {
-    let now = clock.now();
-    let live = match current {
-        Some(secret) => store
-            .find_flow(&secret.hash())?
-            .filter(|f| now < f.expires_at)
-            .map(|f| (secret, f)),
-        None => None,
-    };
-    let (secret, mut flow) = match live {
-        Some(found) => found,
-        None => {
-            let secret = flows::begin_in_org(
-                store,
-                clock,
-                Requirement::default(),
-                resume,
-                client_addr,
-                Some(org.clone()),
-            )?;
-            match store.find_flow(&secret.hash())? {
-                Some(f) => (secret, f),
-                None => return Err(crate::store::StoreError::NotFound),
-            }
-        }
-    };
     let json = serde_json::to_vec(ceremony).unwrap_or_default();
-    flow.ceremony = Some(secrets.seal(&binding(&flow), &json));
-    store.update_flow(&flow)?;
-    Ok(secret)
+    flows::keep_ceremony(store, clock, current, resume, client_addr, org, |flow| {
+        secrets.seal(&binding(flow), &json)
+    })
 }
 
 /// Why a callback's `state` was not accepted.

@@ -12,10 +12,10 @@ use crate::clock::Clock;
 use crate::credentials::PlainFlowId;
 use crate::flows::service as flows;
 use crate::flows::store::FlowStore;
-use crate::flows::types::{Flow, Requirement, Resume};
+use crate::flows::types::{Flow, Resume};
 use crate::ids::{ConnectionId, OrgId};
 use crate::secrets::SecretBox;
-use crate::store::{StoreError, StoreResult};
+use crate::store::StoreResult;
 
 /// What the ACS checks the Response against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,35 +46,10 @@ pub fn keep_ceremony<S: FlowStore>(
     client_addr: Option<String>,
     org: &OrgId,
 ) -> StoreResult<PlainFlowId> {
-    let now = clock.now();
-    let live = match current {
-        Some(secret) => store
-            .find_flow(&secret.hash())?
-            .filter(|f| now < f.expires_at)
-            .map(|f| (secret, f)),
-        None => None,
-    };
-    let (secret, mut flow) = match live {
-        Some(found) => found,
-        None => {
-            let secret = flows::begin_in_org(
-                store,
-                clock,
-                Requirement::default(),
-                resume,
-                client_addr,
-                Some(org.clone()),
-            )?;
-            match store.find_flow(&secret.hash())? {
-                Some(f) => (secret, f),
-                None => return Err(StoreError::NotFound),
-            }
-        }
-    };
     let json = serde_json::to_vec(ceremony).unwrap_or_default();
-    flow.ceremony = Some(secrets.seal(&binding(&flow), &json));
-    store.update_flow(&flow)?;
-    Ok(secret)
+    flows::keep_ceremony(store, clock, current, resume, client_addr, org, |flow| {
+        secrets.seal(&binding(flow), &json)
+    })
 }
 
 /// Why the browser's pending SAML sign-in does not take this Response.

@@ -166,6 +166,49 @@ pub fn begin_in_org<S: FlowStore>(
     Ok(secret)
 }
 
+/// Keeps an upstream sign-in's sealed ceremony (an OIDC `state` and nonce, a SAML request id)
+/// in the browser's live flow `current`, or in a flow begun for `resume` in `org`. `seal` makes
+/// the sealed value for the flow it is kept in (bound to that flow's row, so it opens in no
+/// other). Returns the cookie value of the flow used.
+pub fn keep_ceremony<S: FlowStore>(
+    store: &S,
+    clock: &dyn Clock,
+    current: Option<PlainFlowId>,
+    resume: Resume,
+    client_addr: Option<String>,
+    org: &OrgId,
+    seal: impl FnOnce(&Flow) -> String,
+) -> StoreResult<PlainFlowId> {
+    let now = clock.now();
+    let live = match current {
+        Some(secret) => store
+            .find_flow(&secret.hash())?
+            .filter(|f| now < f.expires_at)
+            .map(|f| (secret, f)),
+        None => None,
+    };
+    let (secret, mut flow) = match live {
+        Some(found) => found,
+        None => {
+            let secret = begin_in_org(
+                store,
+                clock,
+                Requirement::default(),
+                resume,
+                client_addr,
+                Some(org.clone()),
+            )?;
+            match store.find_flow(&secret.hash())? {
+                Some(f) => (secret, f),
+                None => return Err(crate::store::StoreError::NotFound),
+            }
+        }
+    };
+    flow.ceremony = Some(seal(&flow));
+    store.update_flow(&flow)?;
+    Ok(secret)
+}
+
 /// The organisation a new session of `user` acts in: the one the sign-in was for when the user
 /// is a member of it, else their only organisation; with several (or none), none yet: the
 /// organisation picker asks.
