@@ -4,7 +4,7 @@ use crate::store::StoreResult;
 use std::net::IpAddr;
 
 use crate::clock::UnixTime;
-use crate::ids::UserId;
+use crate::ids::{OrgId, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditKind {
@@ -160,6 +160,9 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub detail: Option<String>,
+    /// The organisation the event belongs to (issue #14): the one acted on, or the actor's
+    /// active organisation; its audit log shows only its own events.
+    pub org_id: Option<OrgId>,
 }
 
 impl AuditEvent {
@@ -175,7 +178,13 @@ impl AuditEvent {
                 .as_ref()
                 .map(|ua| ua.chars().take(512).collect()),
             detail: None,
+            org_id: None,
         }
+    }
+
+    pub fn org(mut self, org_id: &OrgId) -> Self {
+        self.org_id = Some(org_id.clone());
+        self
     }
 
     pub fn user(mut self, user_id: &UserId) -> Self {

@@ -41,6 +41,24 @@ pub struct Settings {
     pub first_run: FirstRunSettings,
     #[serde(flatten)]
     pub federation: FederationSettings,
+    #[serde(flatten)]
+    pub mail: MailSettings,
+}
+
+/// E-mail delivery (issue #14): over SMTP when `smtp_url` is set; otherwise each message is
+/// written as a file to `<data_dir>/mail/` (and logged), so a server with nothing configured
+/// still works.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    /// lettre's URL syntax: `smtps://user:password@host:465` (TLS), `smtp://host:587?tls=required`
+    /// (STARTTLS), `smtp://host:25` (plain, for a relay on the same host). It may hold a
+    /// password, so it is never logged or printed.
+    #[serde(rename = "smtp_url", skip_serializing)]
+    pub smtp_url: Option<SecretString>,
+    /// The From address (default: `mintgate <noreply@ISSUER-HOST>`).
+    #[serde(rename = "mail_from")]
+    pub from: Option<String>,
 }
 
 /// Where mintgate listens and how it names itself.
@@ -188,6 +206,7 @@ impl Default for Settings {
             api_keys: ApiKeySettings::default(),
             first_run: FirstRunSettings::default(),
             federation: FederationSettings::default(),
+            mail: MailSettings::default(),
         }
     }
 }
@@ -297,6 +316,7 @@ impl Settings {
             api_keys: figment.extract().map_err(load_error)?,
             first_run: figment.extract().map_err(load_error)?,
             federation: figment.extract().map_err(load_error)?,
+            mail: figment.extract().map_err(load_error)?,
         };
         settings.validate()?;
         Ok(settings)
@@ -519,6 +539,7 @@ mod load_tests {
                 "login_lockout",
                 "login_lockout_max",
                 "login_max_failures",
+                "mail_from",
                 "metrics_bind",
                 "password_hash_queue",
                 "secrets_key_file",

@@ -17,6 +17,7 @@ pub mod failure;
 pub mod federation;
 pub mod flows;
 pub mod ids;
+pub mod mail;
 pub mod mfa;
 pub mod netaddr;
 pub mod oauth;

@@ -47,6 +47,8 @@ pub enum StartupError {
     /// A missing signing key cannot be generated.
     #[error("database error: {0}")]
     KeyGeneration(#[source] KeyError),
+    #[error("mail: {0}")]
+    Mail(#[from] crate::mail::MailConfigError),
     /// The configured first-run organisation or owner is not valid (or hashing is refused).
     #[error("database error: first-run set-up: {0}")]
     FirstRun(#[source] AccountError),
@@ -105,7 +107,9 @@ impl Application {
             })?
             .port();
 
+        let mailer = Arc::new(crate::mail::Mailer::from_settings(&settings)?);
         let state = web::Data::new(AppState {
+            mailer,
             throttle: Throttle::from(&settings.login),
             session_policy: SessionPolicy::from(&settings.sessions),
             csrf_key: secrets.derived_key("csrf"),
@@ -158,6 +162,7 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let jobs = crate::ops::jobs::spawn(self.state.clone());
+        let mail = tokio::spawn(self.state.mailer.clone().run());
         let result = match self.metrics {
             None => self.server.await,
             Some((_, metrics)) => {
@@ -179,6 +184,7 @@ impl Application {
             }
         };
         jobs.abort();
+        mail.abort();
         // Keep the last-use times gathered since the last flush.
         let st = self.state.clone();
         let _ = tokio::task::spawn_blocking(move || crate::ops::jobs::flush_key_usage(&st)).await;
@@ -236,7 +242,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, St
             .app_data(routes::query_config())
             .app_data(routes::path_config())
             .app_data(web::PayloadConfig::new(limit))
-            .wrap(middleware::from_fn(crate::web::org_banner::show_active_org))
+            .wrap(middleware::from_fn(crate::web::nav::show_nav))
             .wrap(middleware::from_fn(crate::web::fill_error_bodies))
             .wrap(routes::security_headers(https))
             .wrap(middleware::from_fn(crate::ops::metrics::observe))
@@ -348,6 +354,7 @@ fn first_run(
         email: Email::parse(&first_run.email).map_err(first_run_error)?,
         display_name: "Administrator".into(),
         password_hash: Some(hash),
+        email_verified: false,
         home: crate::accounts::types::Namespace::Server,
     };
     let user = tx.create_user(&user, Some((&org.id, Role::Owner)), now)?;

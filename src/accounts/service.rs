@@ -130,6 +130,7 @@ pub fn create_user<S: UserStore + OrgStore + AuditStore>(
         email,
         display_name,
         password_hash,
+        email_verified: false,
         home: Namespace::Server,
     };
     let now = clock.now();
@@ -305,6 +306,8 @@ pub fn create_managed_user<S: UserStore + AuditStore>(
             username,
             email: email.clone(),
             password_hash: None,
+            // Asserted by the organisation's IdP for a domain it verified.
+            email_verified: true,
             home: Namespace::Org(org.clone()),
         };
         match store.create_user(&new, None, now) {

@@ -195,6 +195,9 @@ pub struct User {
     pub updated_at: UnixTime,
     /// The organisation managing this account (its namespace), `None` for a server account.
     pub home_org: Option<OrgId>,
+    /// Whether the current e-mail address was proven (issue #14): a link sent to it was
+    /// followed, or a verified-domain SSO asserted it. `email_verified` in ID tokens and userinfo.
+    pub email_verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -228,6 +231,8 @@ pub struct NewUser {
     pub email: Email,
     pub display_name: String,
     pub password_hash: Option<String>,
+    /// Whether `email` is already proven (an SSO-asserted address of a verified domain).
+    pub email_verified: bool,
     /// Where the username and e-mail are unique; a managed account is made a member of its
     /// organisation in the same transaction ([`NewUser::initial_membership`]).
     pub home: Namespace,
@@ -321,6 +326,7 @@ mod tests {
             email: Email::parse("a@b").unwrap(),
             display_name: "a".into(),
             password_hash: None,
+            email_verified: false,
             home: Namespace::Org(acme.clone()),
         };
         assert_eq!(

@@ -75,7 +75,6 @@ struct ApiKeysPage<'a> {
     scopes: Vec<&'static str>,
     created: Option<(String, String)>,
     error: Option<String>,
-    is_admin: bool,
 }
 
 #[derive(Template)]
@@ -188,10 +187,10 @@ async fn render_keys(
 ) -> Result<HttpResponse, WebError> {
     let st = state(req).clone();
     let sid = current.session.sid.clone();
-    let (p, is_admin, keys) = web::block(move || -> Result<_, WebError> {
-        let (p, is_admin) = principal(&st, &current, SETTINGS_API_KEYS)?;
+    let (p, keys) = web::block(move || -> Result<_, WebError> {
+        let (p, _) = principal(&st, &current, SETTINGS_API_KEYS)?;
         let keys = st.store.list_api_keys(&p.org_id)?;
-        Ok((p, is_admin, keys))
+        Ok((p, keys))
     })
     .await??;
     let st = state(req);
@@ -209,7 +208,6 @@ async fn render_keys(
         scopes: API_SCOPES.to_vec(),
         created,
         error,
-        is_admin,
     };
     html(builder, &page)
 }

@@ -25,9 +25,8 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, flow_secret, state};
 use crate::web::paths::{
-    OIDC_CALLBACK, SETTINGS_SECURITY, SETTINGS_SSO, SETTINGS_SSO_CONNECTIONS,
-    SETTINGS_SSO_DOMAIN_VERIFY, SETTINGS_SSO_DOMAINS, SETTINGS_SSO_REQUIRE,
-    SETTINGS_SSO_SAML_CONNECTIONS, resumes_flow,
+    OIDC_CALLBACK, SETTINGS_SSO, SETTINGS_SSO_CONNECTIONS, SETTINGS_SSO_DOMAIN_VERIFY,
+    SETTINGS_SSO_DOMAINS, SETTINGS_SSO_REQUIRE, SETTINGS_SSO_SAML_CONNECTIONS, resumes_flow,
 };
 use crate::web::{csrf, html, see_other};
 
@@ -78,7 +77,6 @@ struct SsoPage<'a> {
     connections: &'a [ConnectionView],
     domains: &'a [DomainView],
     require_sso: bool,
-    security: &'a str,
     add_connection: &'a str,
     add_saml: &'a str,
     claim_domain: &'a str,
@@ -172,7 +170,6 @@ pub async fn sso_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpRespo
             connections: &views,
             domains: &domain_views,
             require_sso: require,
-            security: SETTINGS_SECURITY,
             add_connection: SETTINGS_SSO_CONNECTIONS,
             add_saml: SETTINGS_SSO_SAML_CONNECTIONS,
             claim_domain: SETTINGS_SSO_DOMAINS,

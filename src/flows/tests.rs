@@ -245,6 +245,7 @@ fn add_user(store: &MemoryStore, hasher: &PasswordHasher, name: &str) {
         email: Email::parse(&format!("{name}@example.com")).unwrap(),
         display_name: name.into(),
         password_hash: Some(hash),
+        email_verified: false,
         home: crate::accounts::types::Namespace::Server,
     };
     store.create_user(&user, None, 0).unwrap();

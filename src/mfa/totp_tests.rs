@@ -49,6 +49,7 @@ fn world(org: Option<&Organisation>) -> World {
                 email: Email::parse("alice@example.com").unwrap(),
                 display_name: "alice".into(),
                 password_hash: Some(hasher.hash(&SecretString::from("pw-alice-1")).unwrap()),
+                email_verified: false,
                 home: crate::accounts::types::Namespace::Server,
             },
             org.map(|o| (&o.id, Role::Member)),

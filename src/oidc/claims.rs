@@ -85,7 +85,7 @@ pub fn claims_with_groups(
         preferred_username: profile.then(|| user.username.clone()),
         updated_at: (profile && userinfo).then_some(user.updated_at),
         email: email.then(|| user.email.clone()),
-        email_verified: (email && userinfo).then_some(false),
+        email_verified: email.then_some(user.email_verified),
         groups,
         org_id: None,
         org_name: None,
@@ -106,6 +106,7 @@ mod tests {
             created_at: 1_600_000_000,
             updated_at: 1_700_000_000,
             home_org: None,
+            email_verified: false,
         }
     }
 
@@ -146,7 +147,7 @@ mod tests {
         );
     }
 
-    /// The ID token's short set: no `updated_at`, no `email_verified`.
+    /// The ID token's short set: no `updated_at`; `email_verified` beside `email` (issue #14).
     #[test]
     fn id_token_claims_per_scope() {
         assert_eq!(
@@ -156,6 +157,7 @@ mod tests {
                 "name": "Ada L",
                 "preferred_username": "ada",
                 "email": "ada@example.com",
+                "email_verified": false,
             })
         );
     }

@@ -24,9 +24,7 @@ use crate::signing::JWKS_MAX_AGE;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, request_meta, state};
-use crate::web::paths::{
-    SAML_POST_SCRIPT, SAML_SSO_CONTINUE, SAML_SSO_RESUME, SETTINGS_SAML_APPS, SETTINGS_SECURITY,
-};
+use crate::web::paths::{SAML_POST_SCRIPT, SAML_SSO_CONTINUE, SAML_SSO_RESUME, SETTINGS_SAML_APPS};
 use crate::web::state::AppState;
 use crate::web::{cookies, csrf, html, login_redirect_with, see_other};
 
@@ -300,7 +298,6 @@ struct AppsPage<'a> {
     org_name: &'a str,
     apps: &'a [AppView],
     metadata_url: &'a str,
-    security: &'a str,
     action: &'a str,
 }
 
@@ -345,7 +342,6 @@ pub async fn apps_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpResp
             org_name: &org.name,
             apps: &views,
             metadata_url: &metadata_url,
-            security: SETTINGS_SECURITY,
             action: SETTINGS_SAML_APPS,
         },
     )

@@ -17,7 +17,7 @@ use crate::federation::error::FederationError;
 use crate::web::csrf::{self, CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, state};
-use crate::web::paths::{SETTINGS_SCIM, SETTINGS_SCIM_TOKENS, SETTINGS_SECURITY};
+use crate::web::paths::{SETTINGS_SCIM, SETTINGS_SCIM_TOKENS};
 use crate::web::{html, see_other};
 
 struct TokenView {
@@ -36,7 +36,6 @@ struct ScimPage<'a> {
     /// A token just created: shown this once.
     created: Option<&'a str>,
     scim_url: &'a str,
-    security: &'a str,
     tokens_action: &'a str,
 }
 
@@ -103,7 +102,6 @@ async fn render_page(
             tokens: &views,
             created,
             scim_url: &base(st),
-            security: SETTINGS_SECURITY,
             tokens_action: SETTINGS_SCIM_TOKENS,
         },
     )

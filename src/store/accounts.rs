@@ -59,6 +59,7 @@ pub(super) fn create_user(
         created_at: now,
         updated_at: now,
         home_org: user.home.home_org().map(|o| o.as_str().to_owned()),
+        email_verified: user.email_verified,
     };
     conn.transaction(|conn| {
         diesel::insert_into(users::table)

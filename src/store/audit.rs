@@ -5,7 +5,7 @@ use super::schema::audit_events;
 use super::{DbConn, Store, StoreResult};
 use crate::audit::AuditEvent;
 use crate::audit::AuditStore;
-use crate::ids::UserId;
+use crate::ids::{OrgId, UserId};
 
 pub(super) fn record(conn: &mut DbConn, e: &AuditEvent) -> StoreResult<()> {
     let row = NewAuditRow {
@@ -16,6 +16,7 @@ pub(super) fn record(conn: &mut DbConn, e: &AuditEvent) -> StoreResult<()> {
         ip: e.ip.as_deref(),
         user_agent: e.user_agent.as_deref(),
         detail: e.detail.as_deref(),
+        org_id: e.org_id.as_ref().map(OrgId::as_str),
     };
     diesel::insert_into(audit_events::table)
         .values(&row)

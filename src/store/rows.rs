@@ -50,6 +50,7 @@ pub struct UserRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub home_org: Option<String>,
+    pub email_verified: bool,
 }
 
 impl UserRow {
@@ -63,6 +64,7 @@ impl UserRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             home_org: self.home_org.map(OrgId::new),
+            email_verified: self.email_verified,
         };
         (user, self.password_hash)
     }
@@ -145,6 +147,7 @@ pub struct NewAuditRow<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub detail: Option<&'a str>,
+    pub org_id: Option<&'a str>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -158,6 +161,7 @@ pub struct AuditRow {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub detail: Option<String>,
+    pub org_id: Option<String>,
 }
 
 impl From<AuditRow> for AuditEvent {
@@ -170,6 +174,7 @@ impl From<AuditRow> for AuditEvent {
             ip: r.ip,
             user_agent: r.user_agent,
             detail: r.detail,
+            org_id: r.org_id.map(OrgId::new),
         }
     }
 }

@@ -11,6 +11,8 @@ diesel::table! {
         api_key_legacy_query -> Bool,
         require_mfa -> Bool,
         require_sso -> Bool,
+        session_idle_timeout -> Nullable<BigInt>,
+        session_absolute_timeout -> Nullable<BigInt>,
     }
 }
 
@@ -27,6 +29,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         home_org -> Nullable<Text>,
+        email_verified -> Bool,
     }
 }
 
@@ -83,6 +86,7 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         detail -> Nullable<Text>,
+        org_id -> Nullable<Text>,
     }
 }
 
@@ -259,6 +263,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    email_links (id_hash) {
+        id_hash -> Text,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        org_id -> Nullable<Text>,
+        email -> Text,
+        role -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(memberships -> organisations (org_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(groups -> organisations (org_id));
@@ -428,6 +447,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     saml_seen_assertions,
     saml_inbox,
     saml_apps,
+    email_links,
 );
 
 // SCIM provisioning (issue #13).

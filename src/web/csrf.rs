@@ -52,6 +52,12 @@ fn cookie_value(state: &AppState, req: &HttpRequest) -> Option<String> {
         .filter(|v| v.len() == 43)
 }
 
+/// The token for a CSRF cookie the response being built sets (a page that issued a token with
+/// a fresh cookie): the navigation's sign-out form must match that cookie, not the request's.
+pub fn token_for_cookie(state: &AppState, cookie_value: &str, sid: Option<&Sid>) -> String {
+    sign(state, cookie_value, sid)
+}
+
 pub fn issue(state: &AppState, req: &HttpRequest, sid: Option<&Sid>) -> CsrfToken {
     match cookie_value(state, req) {
         Some(value) => CsrfToken {

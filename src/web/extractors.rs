@@ -121,7 +121,7 @@ pub(crate) fn current_session(
 }
 
 /// The session this request's handler looked up (by any extractor), if it did and found one;
-/// never a lookup of its own (see [`crate::web::org_banner`]).
+/// never a lookup of its own (see [`crate::web::nav`]).
 pub(crate) fn looked_up_session(req: &HttpRequest) -> Option<CurrentSession> {
     req.extensions()
         .get::<SessionLookup>()

@@ -9,7 +9,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod error;
 pub mod extractors;
-pub mod org_banner;
+pub mod nav;
 pub mod paths;
 pub mod state;
 

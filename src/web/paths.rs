@@ -129,3 +129,41 @@ pub const SCIM_OTHER: &str = "/scim/v2/{tail:.*}";
 pub const SETTINGS_SCIM: &str = "/settings/security/scim";
 pub const SETTINGS_SCIM_TOKENS: &str = "/settings/security/scim/tokens";
 pub const SETTINGS_SCIM_TOKEN_REVOKE: &str = "/settings/security/scim/tokens/{id}/revoke";
+
+/// Account self-service (issue #14): the profile (name, e-mail change) is `ACCOUNT`; these are
+/// the rest of it.
+pub const ACCOUNT_PROFILE: &str = "/account/profile";
+pub const ACCOUNT_EMAIL: &str = "/account/email";
+/// Where the link sent to a new e-mail address lands (`?token=`): a page whose button confirms.
+pub const ACCOUNT_EMAIL_CONFIRM: &str = "/account/email/confirm";
+pub const ACCOUNT_PASSWORD: &str = "/account/password";
+pub const ACCOUNT_SESSIONS: &str = "/account/sessions";
+/// Signs out one session (`{id}`: its public id, the `sid`).
+pub const ACCOUNT_SESSION_REVOKE: &str = "/account/sessions/{id}/revoke";
+pub const ACCOUNT_SESSIONS_REVOKE_OTHERS: &str = "/account/sessions/revoke-others";
+/// Forgot password, from the sign-in page: ask for a link, then the link's page (`?token=`),
+/// whose form sets the new password.
+pub const PASSWORD_FORGOT: &str = "/login/forgot";
+pub const PASSWORD_RESET: &str = "/login/reset";
+/// An invitation link (`?token=`): join an organisation, setting a password or signing in.
+pub const INVITATION: &str = "/invitation";
+
+/// The organisation console (issue #14): owners and admins of the active organisation.
+/// Policies is the organisation page, `SETTINGS_ORGANISATION`.
+pub const ORG_MEMBERS: &str = "/settings/organisation/members";
+pub const ORG_MEMBER: &str = "/settings/organisation/members/{id}";
+/// `{action}`: role, disable, enable, remove, reset-mfa.
+pub const ORG_MEMBER_ACTION: &str = "/settings/organisation/members/{id}/{action}";
+pub const ORG_INVITATIONS: &str = "/settings/organisation/invitations";
+pub const ORG_INVITATION_REVOKE: &str = "/settings/organisation/invitations/{id}/revoke";
+pub const ORG_OAUTH_APPS: &str = "/settings/organisation/oauth-apps";
+pub const ORG_OAUTH_APP: &str = "/settings/organisation/oauth-apps/{id}";
+/// `{action}`: rotate, delete.
+pub const ORG_OAUTH_APP_ACTION: &str = "/settings/organisation/oauth-apps/{id}/{action}";
+pub const ORG_GROUPS: &str = "/settings/organisation/groups";
+pub const ORG_GROUP: &str = "/settings/organisation/groups/{id}";
+/// `{action}`: rename, delete, add-member, remove-member.
+pub const ORG_GROUP_ACTION: &str = "/settings/organisation/groups/{id}/{action}";
+pub const ORG_AUDIT: &str = "/settings/organisation/audit";
+/// The same filter as `ORG_AUDIT`, as JSON lines.
+pub const ORG_AUDIT_EXPORT: &str = "/settings/organisation/audit/export";

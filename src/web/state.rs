@@ -36,4 +36,6 @@ pub struct AppState {
     pub relying_party: Option<crate::mfa::passkeys::RelyingParty>,
     /// The relying party towards organisations' upstream OpenID Providers (its metadata cache).
     pub upstream: Arc<crate::federation::oidc_rp::UpstreamRp>,
+    /// The outbox (issue #14); its delivery task runs beside the background jobs.
+    pub mailer: Arc<crate::mail::Mailer>,
 }

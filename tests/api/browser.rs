@@ -309,3 +309,59 @@ async fn totp_enrolment_and_sign_in_in_a_real_browser() {
 }
 #[path = "browser_passkeys.rs"]
 mod passkeys;
+
+/// axe-core's script, installed once per test process with npm into `target/axe`; `None`
+/// (skip the check) without npm, except under `CI=true`, where that fails the test.
+fn axe_script() -> Option<String> {
+    static SCRIPT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    SCRIPT
+        .get_or_init(|| {
+            let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/axe");
+            let file = dir.join("node_modules/axe-core/axe.min.js");
+            if !file.exists() {
+                let ok = std::process::Command::new("npm")
+                    .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+                    .arg(&dir)
+                    .arg(format!("axe-core@{AXE_VERSION}"))
+                    .status()
+                    .is_ok_and(|s| s.success());
+                if !ok {
+                    assert!(
+                        std::env::var("CI").as_deref() != Ok("true"),
+                        "npm could not install axe-core under CI"
+                    );
+                    eprintln!("skipping the accessibility check: axe-core is not installed");
+                    return None;
+                }
+            }
+            Some(std::fs::read_to_string(file).expect("axe.min.js"))
+        })
+        .clone()
+}
+
+/// The axe-core release the accessibility checks run.
+const AXE_VERSION: &str = "4.14.1";
+
+/// Runs axe-core (WCAG 2.x A and AA rules) on the page now shown and fails on any serious or
+/// critical violation, naming the rule and the elements. The script is evaluated through the
+/// DevTools protocol, so the page's CSP (no inline scripts) does not stand in its way.
+pub async fn assert_accessible(page: &chromiumoxide::Page) {
+    let Some(axe) = axe_script() else {
+        return;
+    };
+    page.evaluate(axe.as_str()).await.expect("axe-core loads");
+    let check = r#"(async () => {
+        const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+        return JSON.stringify(r.violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+            .map(v => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.html) })));
+    })()"#;
+    let violations: String = page
+        .evaluate(check)
+        .await
+        .expect("axe-core runs")
+        .into_value()
+        .expect("axe-core's answer");
+    let url = page.url().await.ok().flatten().unwrap_or_default();
+    assert_eq!(violations, "[]", "accessibility violations on {url}");
+}

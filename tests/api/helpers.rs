@@ -475,11 +475,15 @@ pub fn new_client() -> reqwest::Client {
 }
 
 /// The value of `<input name=NAME value=...>` in an HTML page.
+/// The value of the page's input `name`: in its `<main>` (the page's own forms, not the
+/// navigation's sign-out form) when it has one.
 pub fn form_value(html: &str, name: &str) -> Option<String> {
     let doc = scraper::Html::parse_document(html);
+    let main = scraper::Selector::parse(&format!("main input[name=\"{name}\"]")).unwrap();
     let sel = scraper::Selector::parse(&format!("input[name=\"{name}\"]")).unwrap();
-    doc.select(&sel)
+    doc.select(&main)
         .next()
+        .or_else(|| doc.select(&sel).next())
         .and_then(|e| e.value().attr("value"))
         .map(str::to_owned)
 }

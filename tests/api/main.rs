@@ -5,6 +5,7 @@ mod helpers;
 
 mod apikeys;
 mod browser;
+mod browser_console;
 mod browser_saml;
 mod browser_saml_idp;
 mod browser_sso;
@@ -17,6 +18,7 @@ mod health;
 mod instances;
 mod key_management;
 mod login;
+mod mail_support;
 mod mfa_passkeys;
 mod mfa_passkeys_attacks;
 mod mfa_passkeys_reauth;

@@ -60,7 +60,7 @@ async fn answer_totp(app: &TestApp, b: &reqwest::Client, seed: &[u8]) -> String 
     let page = res.text().await.unwrap();
     let (action, fields) = {
         let doc = scraper::Html::parse_document(&page);
-        let forms = scraper::Selector::parse("form").unwrap();
+        let forms = scraper::Selector::parse("main form").unwrap();
         let code = scraper::Selector::parse("input[name=code]").unwrap();
         let hidden = scraper::Selector::parse("input[type=hidden]").unwrap();
         let form = doc

@@ -520,7 +520,7 @@ async fn deny_returns_access_denied(backend: Backend) {
         .await
         .unwrap();
     let doc = scraper::Html::parse_document(&page);
-    let sel = scraper::Selector::parse("form input[type=hidden]").unwrap();
+    let sel = scraper::Selector::parse("main form input[type=hidden]").unwrap();
     let mut form: Vec<(String, String)> = doc
         .select(&sel)
         .map(|e| {

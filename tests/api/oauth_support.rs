@@ -86,7 +86,7 @@ pub async fn authorize_with(app: &TestApp, browser: &reqwest::Client, auth_url: 
 /// The hidden fields of a consent page's form, and the answer `decision`.
 pub fn consent_fields(page: &str, decision: &str) -> Vec<(String, String)> {
     let doc = scraper::Html::parse_document(page);
-    let sel = scraper::Selector::parse("form input[type=hidden]").unwrap();
+    let sel = scraper::Selector::parse("main form input[type=hidden]").unwrap();
     let mut form: Vec<(String, String)> = doc
         .select(&sel)
         .map(|e| {

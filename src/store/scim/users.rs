@@ -393,6 +393,7 @@ impl ScimUserStore for Store {
                         email: user.email.clone(),
                         display_name: user.display_name.clone(),
                         password_hash: user.password_hash.clone(),
+                        email_verified: false,
                         home: Namespace::Org(org.clone()),
                     };
                     match conn

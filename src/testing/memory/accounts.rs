@@ -84,6 +84,7 @@ impl UserStore for MemoryStore {
             created_at: now,
             updated_at: now,
             home_org: user.home.home_org().cloned(),
+            email_verified: user.email_verified,
         };
         t.users.insert(
             created.id.clone(),

@@ -119,6 +119,7 @@ impl MemoryStore {
                 .unwrap(),
             display_name: username.to_owned(),
             password_hash: None,
+            email_verified: false,
             home: crate::accounts::types::Namespace::Server,
         };
         self.create_user(&new, org.map(|(o, role)| (&o.id, role)), 0)
