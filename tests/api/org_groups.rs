@@ -165,7 +165,22 @@ async fn managed_groups_are_read_only(backend: Backend) {
     })
     .await
     .unwrap();
-    app.create_user("max", "max-password-1").await;
+    let max = app.create_user("max", "max-password-1").await;
+    // A group an SSO connection fills at sign-in.
+    let (state, org, max_id) = (app.state.clone(), default.clone(), max.id.clone());
+    let idp = tokio::task::spawn_blocking(move || {
+        use mintgate::federation::store::ManagedGroupStore;
+        let now = mintgate::clock::Clock::now(state.clock.as_ref());
+        let connection = mintgate::ids::ConnectionId::new("conn_test");
+        let names = ["Okta sales".to_owned()];
+        state
+            .store
+            .sync_managed_groups(&org, &connection, &max_id, &names, now)
+            .unwrap();
+        state.store.find_group(&org, "okta sales").unwrap().unwrap()
+    })
+    .await
+    .unwrap();
     let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let list = admin
         .get(app.url(GROUPS))
@@ -175,9 +190,33 @@ async fn managed_groups_are_read_only(backend: Backend) {
         .text()
         .await
         .unwrap();
+    let table = text(&list, "#groups").unwrap();
+    assert!(table.contains("SCIM (read-only)"), "{list}");
     assert!(
-        text(&list, "#groups").unwrap().contains("SCIM (read-only)"),
+        table.contains("your identity provider (SSO) (read-only)"),
         "{list}"
+    );
+    let idp_path = format!("{GROUPS}/{idp}");
+    let remove = format!("{idp_path}/remove-member");
+    let res = post_form(
+        &app,
+        &admin,
+        &idp_path,
+        &remove,
+        &[("user_id", max.id.as_str())],
+    )
+    .await;
+    assert_eq!(res.status(), 403);
+    let page = res.text().await.unwrap();
+    assert!(
+        text(&page, "#group-error")
+            .unwrap()
+            .contains("identity provider"),
+        "{page}"
+    );
+    assert!(
+        text(&page, "#members").unwrap().contains("max"),
+        "still a member"
     );
     let path = format!("{GROUPS}/{scim}");
     let page = admin
