@@ -355,6 +355,43 @@ async fn delete_ends_grants_and_consent_names_the_organisation(backend: Backend)
     );
 }
 
+/// A client's own tokens (client credentials) end with it, the self-contained JWT ones too.
+async fn delete_ends_client_credentials_tokens(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let rs = oauth_support::register(&app, client_spec("Resource server")).await;
+    let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let mut tokens = Vec::new();
+    for format in ["opaque", "jwt"] {
+        let mut form = confidential(&format!("Worker {format}"));
+        form.retain(|(k, _)| *k != "access_token_format");
+        form.push(("access_token_format", format.into()));
+        let client = register_on_page(&app, &admin, &form).await;
+        let (status, body) = oauth_support::post_form(
+            &app,
+            "/oauth/token",
+            &client,
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            oauth_support::introspect(&app, &rs, &token).await["active"],
+            true
+        );
+        tokens.push((client, token));
+    }
+    for (client, token) in tokens {
+        let path = format!("{APPS}/{}", client.id);
+        let res = post_form(&app, &admin, &path, &format!("{path}/delete"), &[]).await;
+        assert_eq!(res.status(), 303);
+        let answer = oauth_support::introspect(&app, &rs, &token).await;
+        assert_eq!(answer["active"], false, "{answer}");
+    }
+}
+
 async fn other_organisations_and_operator_clients_are_404(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -500,6 +537,7 @@ both!(
     admins_register_edit_rotate_and_delete,
     bad_input_is_rerendered_with_a_message,
     delete_ends_grants_and_consent_names_the_organisation,
+    delete_ends_client_credentials_tokens,
     other_organisations_and_operator_clients_are_404,
     members_are_refused_and_forms_need_their_csrf_token,
 );
