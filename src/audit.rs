@@ -83,6 +83,17 @@ pub enum AuditKind {
     ScimGroupCreated,
     ScimGroupUpdated,
     ScimGroupDeleted,
+    /// Organisation console, OAuth applications and groups (issue #14): an administrator
+    /// registered, edited, rotated the secret of, or deleted one of the organisation's OAuth
+    /// clients; renamed or deleted a group made by hand, or took a member out of one (its
+    /// creation and new members are `group.created` and `group.member_added`).
+    OAuthClientCreated,
+    OAuthClientUpdated,
+    OAuthClientSecretRotated,
+    OAuthClientDeleted,
+    GroupRenamed,
+    GroupDeleted,
+    GroupMemberRemoved,
 }
 
 impl AuditKind {
@@ -139,6 +150,13 @@ impl AuditKind {
             AuditKind::ScimGroupCreated => "scim.group.created",
             AuditKind::ScimGroupUpdated => "scim.group.updated",
             AuditKind::ScimGroupDeleted => "scim.group.deleted",
+            AuditKind::OAuthClientCreated => "oauth.client.created",
+            AuditKind::OAuthClientUpdated => "oauth.client.updated",
+            AuditKind::OAuthClientSecretRotated => "oauth.client.secret_rotated",
+            AuditKind::OAuthClientDeleted => "oauth.client.deleted",
+            AuditKind::GroupRenamed => "group.renamed",
+            AuditKind::GroupDeleted => "group.deleted",
+            AuditKind::GroupMemberRemoved => "group.member_removed",
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod deprovision;
 pub mod failure;
 pub mod federation;
 pub mod flows;
+pub mod groups;
 pub mod ids;
 pub mod mail;
 pub mod mfa;

@@ -236,6 +236,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(oidc::http::end_session)),
         )
         .configure(scim_routes)
+        .configure(org_apps_routes)
+        .configure(org_groups_routes)
         .service(web::resource(HEALTHZ).route(web::get().to(ops::http::healthz)))
         .service(web::resource(READYZ).route(web::get().to(ops::http::readyz)))
         .service(web::resource(METRICS).route(web::get().to(ops::http::metrics)))
@@ -416,4 +418,37 @@ fn scim_routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource(SETTINGS_SCIM).route(web::get().to(pages::scim_page)))
     .service(web::resource(SETTINGS_SCIM_TOKENS).route(web::post().to(pages::create_token)))
     .service(web::resource(SETTINGS_SCIM_TOKEN_REVOKE).route(web::post().to(pages::revoke_token)));
+}
+
+/// Organisation > OAuth applications (issue #14): the organisation's clients, for its
+/// administrators.
+fn org_apps_routes(cfg: &mut web::ServiceConfig) {
+    use crate::oauth::apps_http as apps;
+    cfg.service(
+        web::resource(ORG_OAUTH_APPS)
+            .route(web::get().to(apps::apps_page))
+            .route(web::post().to(apps::register_app)),
+    )
+    .service(
+        web::resource(ORG_OAUTH_APP)
+            .route(web::get().to(apps::app_page))
+            .route(web::post().to(apps::update_app)),
+    )
+    .service(
+        web::resource(ORG_OAUTH_APP_ACTION)
+            .route(web::get().to(apps::confirm_action))
+            .route(web::post().to(apps::app_action)),
+    );
+}
+
+/// Organisation > Groups (issue #14).
+fn org_groups_routes(cfg: &mut web::ServiceConfig) {
+    use crate::groups::http as groups;
+    cfg.service(
+        web::resource(ORG_GROUPS)
+            .route(web::get().to(groups::groups_page))
+            .route(web::post().to(groups::create_group)),
+    )
+    .service(web::resource(ORG_GROUP).route(web::get().to(groups::group_page)))
+    .service(web::resource(ORG_GROUP_ACTION).route(web::post().to(groups::group_action)));
 }

@@ -66,7 +66,7 @@ pub fn add_member<S: UserStore + OrgStore + AuditStore>(
 }
 
 /// A group name: 1–100 printable characters, unique in its organisation case-insensitively.
-fn group_name(name: &str) -> Result<&str, AccountError> {
+pub(crate) fn group_name(name: &str) -> Result<&str, AccountError> {
     let name = name.trim();
     if (1..=100).contains(&name.chars().count()) && !name.chars().any(char::is_control) {
         Ok(name)

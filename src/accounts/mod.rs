@@ -2,6 +2,7 @@
 
 pub mod http;
 pub mod members;
+pub mod org_admin;
 pub mod org_http;
 pub mod org_picker;
 pub mod password;
