@@ -83,9 +83,73 @@ pub enum AuditKind {
     ScimGroupCreated,
     ScimGroupUpdated,
     ScimGroupDeleted,
+    // Audit log and policies (issue #14, builder "audit").
+    /// An organisation's policies changed on the Policies page or with `org set` (detail:
+    /// each changed field, `old→new`).
+    OrgPolicySet,
+    /// An administrator exported the organisation's audit log (detail: the filter).
+    AuditExported,
 }
 
 impl AuditKind {
+    /// Every kind, for the audit log's filter (issue #14). Append new kinds here too; the
+    /// test `all_lists_every_kind` counts the `as_str` arms.
+    pub const ALL: &'static [AuditKind] = &[
+        AuditKind::SignInSucceeded,
+        AuditKind::SignInFailed,
+        AuditKind::AccountLocked,
+        AuditKind::SignedOut,
+        AuditKind::UserCreated,
+        AuditKind::UserDisabled,
+        AuditKind::UserEnabled,
+        AuditKind::UserDeleted,
+        AuditKind::MemberRemoved,
+        AuditKind::PasskeyRegistered,
+        AuditKind::PasskeyRenamed,
+        AuditKind::PasskeyRemoved,
+        AuditKind::PasskeySignInSucceeded,
+        AuditKind::PasskeySignInFailed,
+        AuditKind::PasskeyCounterAnomaly,
+        AuditKind::OrgRequireMfaSet,
+        AuditKind::TotpEnrolled,
+        AuditKind::TotpRemoved,
+        AuditKind::TotpAccepted,
+        AuditKind::TotpRefused,
+        AuditKind::RecoveryCodeUsed,
+        AuditKind::RecoveryCodesRegenerated,
+        AuditKind::SsoSignIn,
+        AuditKind::SsoUserCreated,
+        AuditKind::SsoUserLinked,
+        AuditKind::SsoRefused,
+        AuditKind::SessionOrgSwitched,
+        AuditKind::MemberAdded,
+        AuditKind::MemberRoleChanged,
+        AuditKind::GroupCreated,
+        AuditKind::GroupMemberAdded,
+        AuditKind::SsoConnectionAdded,
+        AuditKind::SsoConnectionDisabled,
+        AuditKind::SsoConnectionEnabled,
+        AuditKind::SsoConnectionDeleted,
+        AuditKind::OrgDomainClaimed,
+        AuditKind::OrgDomainVerified,
+        AuditKind::OrgDomainRefused,
+        AuditKind::OrgRequireSsoSet,
+        AuditKind::SignInSsoRequired,
+        AuditKind::SignInBreakGlass,
+        AuditKind::SamlSso,
+        AuditKind::SamlRefused,
+        AuditKind::ScimTokenCreated,
+        AuditKind::ScimTokenRevoked,
+        AuditKind::ScimUserCreated,
+        AuditKind::ScimUserUpdated,
+        AuditKind::ScimUserDeleted,
+        AuditKind::ScimGroupCreated,
+        AuditKind::ScimGroupUpdated,
+        AuditKind::ScimGroupDeleted,
+        AuditKind::OrgPolicySet,
+        AuditKind::AuditExported,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuditKind::SignInSucceeded => "sign_in.succeeded",
@@ -139,6 +203,9 @@ impl AuditKind {
             AuditKind::ScimGroupCreated => "scim.group.created",
             AuditKind::ScimGroupUpdated => "scim.group.updated",
             AuditKind::ScimGroupDeleted => "scim.group.deleted",
+            // Audit log and policies (issue #14, builder "audit").
+            AuditKind::OrgPolicySet => "org.policy.set",
+            AuditKind::AuditExported => "audit.exported",
         }
     }
 }
@@ -207,4 +274,21 @@ pub trait AuditStore {
     fn record_event(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Newest first.
     fn recent_events(&self, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditKind;
+
+    /// `ALL` holds every kind once: as many entries as `as_str` has arms.
+    #[test]
+    fn all_lists_every_kind() {
+        let source = include_str!("audit.rs");
+        let arms = source.matches(&format!("{}{}", "=>", " \"")).count();
+        let mut names: Vec<&str> = AuditKind::ALL.iter().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditKind::ALL.len(), "no kind twice");
+        assert_eq!(AuditKind::ALL.len(), arms, "every kind in AuditKind::ALL");
+    }
 }

@@ -5,6 +5,7 @@ pub mod members;
 pub mod org_http;
 pub mod org_picker;
 pub mod password;
+pub mod policy;
 pub mod service;
 pub mod signin;
 pub mod store;
