@@ -227,8 +227,8 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub detail: Option<String>,
-    /// The organisation the event belongs to (issue #14): the one acted on, or the actor's
-    /// active organisation; its audit log shows only its own events.
+    /// The organisation the event belongs to (issue #14), see [`AuditEvent::org`]; its audit
+    /// log shows only its own events.
     pub org_id: Option<OrgId>,
 }
 
@@ -249,8 +249,23 @@ impl AuditEvent {
         }
     }
 
+    /// The organisation whose audit log shows this event. One rule: the organisation acted on
+    /// when there is one (its members, groups, SSO connections, domains, SCIM tokens and
+    /// clients, SAML apps, policies, API keys); otherwise, for a user's own action, the
+    /// organisation the session or grant acts in (a sign-out, an SSO sign-in through its
+    /// connection, a switch into it). Events with none (a failed sign-in of an unknown user,
+    /// server accounts created by the operator, a server-wide disable) stay in the server's
+    /// log only, which no organisation's administrator reads.
     pub fn org(mut self, org_id: &OrgId) -> Self {
         self.org_id = Some(org_id.clone());
+        self
+    }
+
+    /// [`AuditEvent::org`] when an organisation is known.
+    pub fn in_org(mut self, org_id: Option<&OrgId>) -> Self {
+        if let Some(org_id) = org_id {
+            self.org_id = Some(org_id.clone());
+        }
         self
     }
 

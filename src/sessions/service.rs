@@ -150,7 +150,9 @@ pub fn end<S: SessionStore + AuditStore>(
     let ended = store.delete_session(&secret.hash(), clock.now())?;
     if let Some(s) = &ended {
         store.record_event(
-            &AuditEvent::new(clock.now(), AuditKind::SignedOut, meta).user(&s.user_id),
+            &AuditEvent::new(clock.now(), AuditKind::SignedOut, meta)
+                .in_org(s.org_id.as_ref())
+                .user(&s.user_id),
         )?;
     }
     Ok(ended)

@@ -31,6 +31,8 @@ mod oauth_race;
 mod oauth_rules;
 mod oauth_support;
 mod oidc_rp;
+mod org_audit;
+mod org_policies;
 mod outage;
 mod pages;
 mod saml_idp;
