@@ -6,6 +6,7 @@ mod helpers;
 mod apikeys;
 mod browser;
 mod browser_console;
+mod browser_org_audit;
 mod browser_saml;
 mod browser_saml_idp;
 mod browser_sso;

@@ -9,9 +9,9 @@ use crate::helpers::*;
 use crate::scim_support::new_org;
 
 /// 2026-12-08T09:30:00Z.
-const T0: i64 = 1_796_722_200;
+pub(crate) const T0: i64 = 1_796_722_200;
 
-async fn org_id(app: &TestApp, name: &str) -> OrgId {
+pub(crate) async fn org_id(app: &TestApp, name: &str) -> OrgId {
     let (state, name) = (app.state.clone(), name.to_owned());
     tokio::task::spawn_blocking(move || {
         mintgate::accounts::service::org_named(&state.store, &name)
@@ -23,7 +23,7 @@ async fn org_id(app: &TestApp, name: &str) -> OrgId {
 }
 
 /// Records `n` events of `kind` in `org`, subjects `{prefix}-{i}`, at `at + i`, by `user`.
-async fn seed(
+pub(crate) async fn seed(
     app: &TestApp,
     org: &OrgId,
     n: usize,
