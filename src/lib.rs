@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod apikeys;
 pub mod audit;
+pub mod audit_log;
 pub mod authn;
 pub mod cli;
 pub mod clock;

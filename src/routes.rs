@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use crate::web::error::WebError;
 use crate::web::paths::*;
 use crate::web::see_other;
-use crate::{accounts, apikeys, federation, mfa, oauth, oidc, ops, v1};
+use crate::{accounts, apikeys, audit_log, federation, mfa, oauth, oidc, ops, v1};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { see_other(ACCOUNT) }))
@@ -137,6 +137,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(accounts::org_http::organisation_page))
                 .route(web::post().to(accounts::org_http::set_require_mfa)),
         )
+        .service(web::resource(ORG_POLICIES).route(web::post().to(accounts::org_http::set_policies)))
+        .service(web::resource(ORG_AUDIT).route(web::get().to(audit_log::http::audit_page)))
+        .service(web::resource(ORG_AUDIT_EXPORT).route(web::get().to(audit_log::http::export)))
         .service(
             web::resource(SETTINGS_API_KEYS)
                 .route(web::get().to(apikeys::pages::api_keys_page))

@@ -57,6 +57,7 @@ pub fn add_member<S: UserStore + OrgStore + AuditStore>(
     if let Some(kind) = kind {
         store.record_event(
             &AuditEvent::new(now, kind, meta)
+                .org(&org.id)
                 .user(&user.id)
                 .subject(&format!("{}@{}", user.username, org.name))
                 .detail(role.as_str()),
@@ -93,6 +94,7 @@ pub fn create_group<S: UserStore + OrgStore + AuditStore>(
     };
     store.record_event(
         &AuditEvent::new(now, AuditKind::GroupCreated, meta)
+            .org(&org.id)
             .subject(&format!("{name}@{}", org.name))
             .detail(id.to_string()),
     )?;
@@ -124,6 +126,7 @@ pub fn add_group_member<S: UserStore + OrgStore + AuditStore>(
     }
     store.record_event(
         &AuditEvent::new(clock.now(), AuditKind::GroupMemberAdded, meta)
+            .org(&org.id)
             .user(&user.id)
             .subject(&format!("{}@{}", group.trim(), org.name))
             .detail(id.to_string()),

@@ -6,6 +6,7 @@ pub mod org_admin;
 pub mod org_http;
 pub mod org_picker;
 pub mod password;
+pub mod policy;
 pub mod service;
 pub mod signin;
 pub mod store;

@@ -167,3 +167,7 @@ pub const ORG_GROUP_ACTION: &str = "/settings/organisation/groups/{id}/{action}"
 pub const ORG_AUDIT: &str = "/settings/organisation/audit";
 /// The same filter as `ORG_AUDIT`, as JSON lines.
 pub const ORG_AUDIT_EXPORT: &str = "/settings/organisation/audit/export";
+
+/// The Policies page's form of API key and session lifetimes (issue #14, builder "audit"); the
+/// page itself is `SETTINGS_ORGANISATION`.
+pub const ORG_POLICIES: &str = "/settings/organisation/policies";
