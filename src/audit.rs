@@ -83,6 +83,17 @@ pub enum AuditKind {
     ScimGroupCreated,
     ScimGroupUpdated,
     ScimGroupDeleted,
+    // Account self-service (issue #14).
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
+    SessionRevoked,
+    OtherSessionsRevoked,
+    ProfileUpdated,
+    EmailChangeRequested,
+    EmailVerifyRequested,
+    EmailChanged,
+    EmailVerified,
 }
 
 impl AuditKind {
@@ -139,6 +150,17 @@ impl AuditKind {
             AuditKind::ScimGroupCreated => "scim.group.created",
             AuditKind::ScimGroupUpdated => "scim.group.updated",
             AuditKind::ScimGroupDeleted => "scim.group.deleted",
+            // Account self-service (issue #14).
+            AuditKind::PasswordChanged => "password.changed",
+            AuditKind::PasswordResetRequested => "password.reset_requested",
+            AuditKind::PasswordReset => "password.reset",
+            AuditKind::SessionRevoked => "session.revoked",
+            AuditKind::OtherSessionsRevoked => "session.revoked_others",
+            AuditKind::ProfileUpdated => "profile.updated",
+            AuditKind::EmailChangeRequested => "email.change_requested",
+            AuditKind::EmailVerifyRequested => "email.verify_requested",
+            AuditKind::EmailChanged => "email.changed",
+            AuditKind::EmailVerified => "email.verified",
         }
     }
 }

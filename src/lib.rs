@@ -28,6 +28,7 @@ pub mod saml;
 pub mod saml_idp;
 pub mod scim;
 pub mod scopes;
+pub mod selfservice;
 pub mod secrets;
 pub mod sessions;
 pub mod signing;
