@@ -114,9 +114,9 @@ async fn a_link_works_once_and_ends_every_session(backend: Backend) {
     let (client, refresh) = bound_refresh(&app, &phone).await;
     // Locked out by wrong guesses: the reset clears the lock.
     for _ in 0..5 {
-        app.post_login("lena", "wrong-guess").await;
+        login_status(&app, "lena", "wrong-guess").await;
     }
-    assert_eq!(app.post_login("lena", PASSWORD).await.status(), 429);
+    assert_eq!(login_status(&app, "lena", PASSWORD).await, 429);
 
     forgot(&app, "lena").await;
     let link = reset_link(&app, "lena@example.com", 1).await;
@@ -136,7 +136,7 @@ async fn a_link_works_once_and_ends_every_session(backend: Backend) {
     assert!(login.contains("Your password was changed"), "{login}");
     assert!(!signed_in_still(&app, &phone).await, "sessions end");
     assert!(!refreshes(&app, &client, &refresh).await, "refresh families end");
-    assert_eq!(app.post_login("lena", NEW_PASSWORD).await.status(), 303, "lock cleared");
+    assert_eq!(login_status(&app, "lena", NEW_PASSWORD).await, 303, "lock cleared");
     assert!(audit_kinds(&app).await.contains(&"password.reset".to_owned()));
 
     // Single use.
@@ -144,7 +144,7 @@ async fn a_link_works_once_and_ends_every_session(backend: Backend) {
     assert_eq!(res.status(), 400);
     let res = reset(&app, &link, "another-fine-passphrase-7").await;
     assert_eq!(res.status(), 400);
-    assert_eq!(app.post_login("lena", NEW_PASSWORD).await.status(), 303);
+    assert_eq!(login_status(&app, "lena", NEW_PASSWORD).await, 303);
 
     // The link proved the address.
     let b = signed_in(&app, "lena", NEW_PASSWORD).await;
@@ -168,7 +168,7 @@ async fn a_link_expires_after_30_minutes_and_a_newer_one_replaces_it(backend: Ba
     let third = reset_link(&app, "kim@example.com", 3).await;
     app.clock.advance(29 * 60);
     assert_eq!(reset(&app, &third, NEW_PASSWORD).await.status(), 303);
-    assert_eq!(app.post_login("kim", NEW_PASSWORD).await.status(), 303);
+    assert_eq!(login_status(&app, "kim", NEW_PASSWORD).await, 303);
 }
 
 async fn no_link_for_sso_required_members_or_disabled_accounts(backend: Backend) {

@@ -60,6 +60,15 @@ pub async fn member(app: &TestApp, name: &str) -> mintgate::accounts::types::Use
     app.create_user(name, PASSWORD).await
 }
 
+/// The status of a sign-in with `login` and `password` in a new browser.
+pub async fn login_status(app: &TestApp, login: &str, password: &str) -> u16 {
+    let b = new_client();
+    app.post_login_with(&b, login, password, None)
+        .await
+        .status()
+        .as_u16()
+}
+
 /// How many messages `app`'s mail folder holds for `to`.
 pub fn mail_count(app: &TestApp, to: &str) -> usize {
     crate::mail_support::mail_folder(app)
