@@ -19,8 +19,9 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, session_secret, state};
 use crate::web::paths::{
-    ACCOUNT, ACCOUNT_EMAIL, ACCOUNT_ORGANISATION, ACCOUNT_PROFILE, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR,
-    LOGIN_SSO, LOGOUT, PASSWORD_FORGOT, SAML_SSO_RESUME, SETTINGS_SECURITY, resumes_flow,
+    ACCOUNT, ACCOUNT_EMAIL, ACCOUNT_ORGANISATION, ACCOUNT_PROFILE, AUTHORIZE_RESUME,
+    CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR, LOGIN_SSO, LOGOUT, PASSWORD_FORGOT, SAML_SSO_RESUME,
+    SETTINGS_SECURITY, resumes_flow,
 };
 use crate::web::{cookies, csrf, html};
 use crate::web::{login_redirect_with, see_other};

@@ -322,10 +322,9 @@ pub enum WeakPassword {
 impl std::fmt::Display for WeakPassword {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WeakPassword::Length => write!(
-                f,
-                "A password has {MIN_CHARS} to {MAX_CHARS} characters."
-            ),
+            WeakPassword::Length => {
+                write!(f, "A password has {MIN_CHARS} to {MAX_CHARS} characters.")
+            }
             WeakPassword::Guessable {
                 warning,
                 suggestions,
@@ -371,7 +370,11 @@ pub fn check_strength(password: &str, user_inputs: &[&str]) -> Result<(), WeakPa
     let (warning, suggestions) = match entropy.feedback() {
         Some(feedback) => (
             feedback.warning().map(|w| w.to_string()),
-            feedback.suggestions().iter().map(|s| s.to_string()).collect(),
+            feedback
+                .suggestions()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         ),
         None => (None, Vec::new()),
     };
@@ -396,11 +399,20 @@ mod tests {
         );
         let weak = check_strength("password123", &[]).unwrap_err();
         assert!(matches!(weak, WeakPassword::Guessable { .. }));
-        assert!(weak.to_string().starts_with("This password is too easy to guess."));
+        assert!(
+            weak.to_string()
+                .starts_with("This password is too easy to guess.")
+        );
         // The account's own words count against it.
         let strong_elsewhere = "zebulon-quartzite-88";
         assert!(check_strength(strong_elsewhere, &[]).is_ok());
-        assert!(check_strength("alice.wonderland1", &["alice.wonderland", "alice@example.com"]).is_err());
+        assert!(
+            check_strength(
+                "alice.wonderland1",
+                &["alice.wonderland", "alice@example.com"]
+            )
+            .is_err()
+        );
         assert!(check_strength("correct horse battery staple", &[]).is_ok());
     }
 

@@ -36,9 +36,7 @@ pub enum SelfServiceError {
     /// The form's input was refused: a message per field, the page is shown again.
     #[error("the form has errors")]
     Form(FieldErrors),
-    #[error(
-        "This account has no password: it signs in through its organisation's single sign-on."
-    )]
+    #[error("This account has no password: it signs in through its organisation's single sign-on.")]
     NoPassword,
     #[error(
         "Your e-mail address is managed by your organisation's identity provider: change it there."

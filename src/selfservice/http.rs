@@ -319,9 +319,11 @@ pub async fn revoke_session(
     let sid = req.match_info().get("id").unwrap_or_default().to_owned();
     let st = state(&req).clone();
     let current = signed_in.session().clone();
-    web::block(move || service::revoke_session(&st.store, st.clock.as_ref(), &current, &sid, &meta))
-        .await?
-        .map_err(page_error)?;
+    web::block(move || {
+        service::revoke_session(&st.store, st.clock.as_ref(), &current, &sid, &meta)
+    })
+    .await?
+    .map_err(page_error)?;
     Ok(see_other(&format!("{ACCOUNT_SESSIONS}?ended=one")))
 }
 

@@ -134,9 +134,8 @@ fn reset_page(
 
 /// An unusable link: one 400 page, not cached.
 fn invalid_link() -> HttpResponse {
-    let mut res = actix_web::ResponseError::error_response(&page_error(
-        SelfServiceError::InvalidLink,
-    ));
+    let mut res =
+        actix_web::ResponseError::error_response(&page_error(SelfServiceError::InvalidLink));
     res.headers_mut().insert(
         CACHE_CONTROL,
         actix_web::http::header::HeaderValue::from_static("no-store"),
@@ -158,8 +157,8 @@ pub async fn reset_form(
 ) -> Result<HttpResponse, WebError> {
     let token = PlainEmailLink::new(query.token.clone());
     let st = state(&req).clone();
-    let user = web::block(move || reset::pending_reset(&st.store, st.clock.as_ref(), &token))
-        .await?;
+    let user =
+        web::block(move || reset::pending_reset(&st.store, st.clock.as_ref(), &token)).await?;
     match user {
         Ok(user) => reset_page(
             &req,
@@ -229,13 +228,9 @@ pub async fn reset_submit(
                 web::block(move || reset::pending_reset(&st.store, st.clock.as_ref(), &token))
                     .await?;
             match user {
-                Ok(user) => reset_page(
-                    &req,
-                    StatusCode::BAD_REQUEST,
-                    &raw,
-                    &user.username,
-                    &errors,
-                ),
+                Ok(user) => {
+                    reset_page(&req, StatusCode::BAD_REQUEST, &raw, &user.username, &errors)
+                }
                 Err(_) => Ok(invalid_link()),
             }
         }

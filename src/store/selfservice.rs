@@ -127,7 +127,9 @@ impl SelfServiceStore for Store {
         let user = user.as_str().to_owned();
         let keep = keep.map(|k| k.as_str().to_owned());
         self.write(move |conn| {
-            conn.transaction::<_, StoreError, _>(|conn| end_sessions(conn, &user, keep.as_deref(), now))
+            conn.transaction::<_, StoreError, _>(|conn| {
+                end_sessions(conn, &user, keep.as_deref(), now)
+            })
         })
     }
 
@@ -151,7 +153,9 @@ impl SelfServiceStore for Store {
                 )
                 .set(el::used_at.eq(now))
                 .execute(conn)?;
-                diesel::insert_into(el::table).values(values).execute(conn)?;
+                diesel::insert_into(el::table)
+                    .values(values)
+                    .execute(conn)?;
                 Ok(())
             })
         })
@@ -263,13 +267,9 @@ impl SelfServiceStore for Store {
                     ))
                     .execute(conn)?;
                 // The link reached the address: proven, if it is still the account's.
-                diesel::update(
-                    users::table
-                        .find(&user)
-                        .filter(users::email.eq(&email)),
-                )
-                .set(users::email_verified.eq(true))
-                .execute(conn)?;
+                diesel::update(users::table.find(&user).filter(users::email.eq(&email)))
+                    .set(users::email_verified.eq(true))
+                    .execute(conn)?;
                 let sessions = end_sessions(conn, &user, None, now)?;
                 Ok(Some(ResetDone {
                     user_id: UserId::new(user),

@@ -51,7 +51,12 @@ async fn change_the_password_in_a_browser_then_sign_in_with_it() {
     assert_accessible(&page).await;
 
     page.goto(app.url("/account/sessions")).await.unwrap();
-    assert!(text_of(&page, "#sessions").await.unwrap().contains("This session"));
+    assert!(
+        text_of(&page, "#sessions")
+            .await
+            .unwrap()
+            .contains("This session")
+    );
     assert_accessible(&page).await;
 
     // Sign out, then in with the new password.
@@ -96,13 +101,21 @@ async fn forgot_password_through_a_real_smtp_server() {
     let mail = sink.wait_for("fred@example.com", 1).await;
     let link = mail.link("/login/reset");
     page.goto(link.as_str()).await.unwrap();
-    assert_eq!(text_of(&page, "#reset-username").await.as_deref(), Some("fred"));
+    assert_eq!(
+        text_of(&page, "#reset-username").await.as_deref(),
+        Some("fred")
+    );
     assert_accessible(&page).await;
     type_into(&page, "#new_password", NEW_PASSWORD).await;
     type_into(&page, "#repeat_password", NEW_PASSWORD).await;
     click(&page, "#reset-form button[type=submit]").await;
     wait_for_url(&page, |u| u.contains("/login?reset=done")).await;
-    assert!(text_of(&page, "#notice").await.unwrap().contains("Your password was changed"));
+    assert!(
+        text_of(&page, "#notice")
+            .await
+            .unwrap()
+            .contains("Your password was changed")
+    );
     assert_accessible(&page).await;
     sign_in(&page, &app, "fred", NEW_PASSWORD).await;
     assert_eq!(text_of(&page, "#username").await.as_deref(), Some("fred"));

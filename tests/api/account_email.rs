@@ -27,7 +27,11 @@ async fn confirm(app: &TestApp, b: &reqwest::Client, link: &str) -> reqwest::Res
     // The form's CSRF token comes from the link's page; an unusable link has no form, so take
     // one from the account page then.
     let res = b.get(app.url(link)).send().await.unwrap();
-    let page = if res.status() == 200 { link } else { "/account" };
+    let page = if res.status() == 200 {
+        link
+    } else {
+        "/account"
+    };
     post_with_csrf(
         app,
         b,
@@ -44,12 +48,26 @@ async fn name_is_saved_and_bad_names_re_render(backend: Backend) {
     };
     member(&app, "nina").await;
     let b = signed_in(&app, "nina", PASSWORD).await;
-    let res = post_with_csrf(&app, &b, "/account", "/account/profile", &[("display_name", "Nina Q.")]).await;
+    let res = post_with_csrf(
+        &app,
+        &b,
+        "/account",
+        "/account/profile",
+        &[("display_name", "Nina Q.")],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let page = app.account_page_with(&b).await.unwrap();
     assert!(page.contains("Nina Q."), "{page}");
     let long = "n".repeat(201);
-    let res = post_with_csrf(&app, &b, "/account", "/account/profile", &[("display_name", &long)]).await;
+    let res = post_with_csrf(
+        &app,
+        &b,
+        "/account",
+        "/account/profile",
+        &[("display_name", &long)],
+    )
+    .await;
     assert_eq!(res.status(), 400);
     let page = res.text().await.unwrap();
     assert!(page.contains(&long), "the input is shown again");
@@ -91,7 +109,10 @@ async fn an_email_change_is_confirmed_once_by_the_same_user(backend: Backend) {
     assert_eq!(res.status(), 303);
     let to = location(res.headers());
     assert!(to.starts_with("/login?return_to="), "{to}");
-    assert!(to.contains("token"), "the link comes back after sign-in: {to}");
+    assert!(
+        to.contains("token"),
+        "the link comes back after sign-in: {to}"
+    );
 
     // The GET page spends nothing (a mail scanner may fetch it); it is not cached.
     let res = b.get(app.url(&link)).send().await.unwrap();
@@ -105,7 +126,11 @@ async fn an_email_change_is_confirmed_once_by_the_same_user(backend: Backend) {
     // The old address is told.
     let notice = wait_for_mail(&app, "ella@example.com", 1).await;
     assert!(notice.text.contains("ella@new.example"));
-    assert!(audit_kinds(&app).await.contains(&"email.changed".to_owned()));
+    assert!(
+        audit_kinds(&app)
+            .await
+            .contains(&"email.changed".to_owned())
+    );
 
     // Single use.
     let res = confirm(&app, &b, &link).await;
@@ -166,11 +191,22 @@ async fn email_verified_reaches_id_tokens_and_userinfo(backend: Backend) {
     let tokens = redeem_code(&app, &client, &to).await;
     assert_eq!(claims(&tokens)["email_verified"], false);
 
-    let res = post_with_csrf(&app, &b, "/account", "/account/email", &[("action", "verify")]).await;
+    let res = post_with_csrf(
+        &app,
+        &b,
+        "/account",
+        "/account/email",
+        &[("action", "verify")],
+    )
+    .await;
     assert_eq!(res.status(), 303);
     let link = link_to(&app, "vera@example.com", 1).await;
     assert_eq!(confirm(&app, &b, &link).await.status(), 303);
-    assert!(audit_kinds(&app).await.contains(&"email.verified".to_owned()));
+    assert!(
+        audit_kinds(&app)
+            .await
+            .contains(&"email.verified".to_owned())
+    );
 
     let to = authorize_with(&app, &b, &session_url(&app, &client, &[])).await;
     let tokens = redeem_code(&app, &client, &to).await;

@@ -43,9 +43,16 @@ async fn wrong_current_password_is_refused_and_throttled(backend: Backend) {
     assert!(page.contains("Enter your current password."), "{page}");
     let (status, page) = change(&app, &b, "not-it-at-all", NEW_PASSWORD, NEW_PASSWORD, true).await;
     assert_eq!(status, 400);
-    assert!(page.contains("This is not your current password."), "{page}");
+    assert!(
+        page.contains("This is not your current password."),
+        "{page}"
+    );
     assert!(page.contains("aria-invalid=\"true\""), "{page}");
-    assert!(audit_kinds(&app).await.contains(&"sign_in.failed".to_owned()));
+    assert!(
+        audit_kinds(&app)
+            .await
+            .contains(&"sign_in.failed".to_owned())
+    );
     // Wrong guesses count against the sign-in throttle (5 by default): then even the right
     // password waits.
     for _ in 0..4 {
@@ -72,7 +79,10 @@ async fn weak_passwords_are_refused_with_feedback(backend: Backend) {
     assert!(!page.contains("id=\"current_password\""), "{page}");
     let (status, page) = change(&app, &b, "", WEAK_PASSWORD, WEAK_PASSWORD, true).await;
     assert_eq!(status, 400);
-    assert!(page.contains("This password is too easy to guess."), "{page}");
+    assert!(
+        page.contains("This password is too easy to guess."),
+        "{page}"
+    );
     assert!(page.contains("new_password-error"), "{page}");
     // The account's own words count against it.
     let (status, page) = change(&app, &b, "", "wes@example.com1", "wes@example.com1", true).await;
@@ -82,7 +92,10 @@ async fn weak_passwords_are_refused_with_feedback(backend: Backend) {
     assert!(page.contains("8 to 1024 characters"), "{page}");
     let (status, page) = change(&app, &b, "", NEW_PASSWORD, "something-else-99", true).await;
     assert_eq!(status, 400);
-    assert!(page.contains("The two passwords are not the same."), "{page}");
+    assert!(
+        page.contains("The two passwords are not the same."),
+        "{page}"
+    );
     assert_eq!(login_status(&app, "wes", PASSWORD).await, 303);
 }
 
@@ -101,7 +114,10 @@ async fn changing_the_password_signs_out_other_sessions(backend: Backend) {
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("2 other sessions were signed out"), "{page}");
     assert!(signed_in_still(&app, &here).await, "this session stays");
-    assert!(!signed_in_still(&app, &other).await, "the other session ended");
+    assert!(
+        !signed_in_still(&app, &other).await,
+        "the other session ended"
+    );
     assert!(!signed_in_still(&app, &kept).await);
     assert!(
         !refreshes(&app, &client, &refresh).await,
@@ -109,7 +125,11 @@ async fn changing_the_password_signs_out_other_sessions(backend: Backend) {
     );
     assert_eq!(login_status(&app, "olive", PASSWORD).await, 401);
     assert_eq!(login_status(&app, "olive", NEW_PASSWORD).await, 303);
-    assert!(audit_kinds(&app).await.contains(&"password.changed".to_owned()));
+    assert!(
+        audit_kinds(&app)
+            .await
+            .contains(&"password.changed".to_owned())
+    );
 
     // Unchecked: the other sessions stay.
     let second = signed_in(&app, "olive", NEW_PASSWORD).await;
@@ -176,9 +196,14 @@ async fn sessions_page_lists_and_signs_out(backend: Backend) {
     )
     .await;
     assert_eq!(res.status(), 303);
-    let alive = signed_in_still(&app, &phone).await as u8 + signed_in_still(&app, &laptop).await as u8;
+    let alive =
+        signed_in_still(&app, &phone).await as u8 + signed_in_still(&app, &laptop).await as u8;
     assert_eq!(alive, 1);
-    assert!(audit_kinds(&app).await.contains(&"session.revoked".to_owned()));
+    assert!(
+        audit_kinds(&app)
+            .await
+            .contains(&"session.revoked".to_owned())
+    );
     // The current session cannot be ended here (sign out is for that).
     let res = post_with_csrf(
         &app,
@@ -202,7 +227,10 @@ async fn sessions_page_lists_and_signs_out(backend: Backend) {
     assert_eq!(res.status(), 303);
     assert!(!signed_in_still(&app, &phone).await && !signed_in_still(&app, &laptop).await);
     assert!(signed_in_still(&app, &here).await);
-    assert!(signed_in_still(&app, &eve).await, "another user's sessions stay");
+    assert!(
+        signed_in_still(&app, &eve).await,
+        "another user's sessions stay"
+    );
     let (_, page) = crate::account_support::page(&app, &here, "/account/sessions").await;
     assert_eq!(page.matches("<tr id=\"session-").count(), 1, "{page}");
 }
@@ -216,7 +244,10 @@ async fn every_new_form_refuses_a_missing_csrf_token(backend: Backend) {
     for (path, form) in [
         (
             "/account/password",
-            vec![("new_password", NEW_PASSWORD), ("repeat_password", NEW_PASSWORD)],
+            vec![
+                ("new_password", NEW_PASSWORD),
+                ("repeat_password", NEW_PASSWORD),
+            ],
         ),
         ("/account/sessions/revoke-others", vec![]),
         ("/account/profile", vec![("display_name", "Mallory")]),
@@ -232,7 +263,11 @@ async fn every_new_form_refuses_a_missing_csrf_token(backend: Backend) {
             ],
         ),
     ] {
-        let form = if form.is_empty() { vec![("x", "y")] } else { form };
+        let form = if form.is_empty() {
+            vec![("x", "y")]
+        } else {
+            form
+        };
         let res = b.post(app.url(path)).form(&form).send().await.unwrap();
         assert_eq!(res.status(), 403, "{path}");
         let res = b

@@ -10,7 +10,14 @@ use crate::mail_support::wait_for_mail;
 
 async fn forgot(app: &TestApp, login: &str) -> (u16, String) {
     let b = new_client();
-    let res = post_with_csrf(app, &b, "/login/forgot", "/login/forgot", &[("login", login)]).await;
+    let res = post_with_csrf(
+        app,
+        &b,
+        "/login/forgot",
+        "/login/forgot",
+        &[("login", login)],
+    )
+    .await;
     let status = res.status().as_u16();
     (status, res.text().await.unwrap())
 }
@@ -28,13 +35,21 @@ async fn reset(app: &TestApp, link: &str, new: &str) -> reqwest::Response {
     // The form's CSRF token comes from the page; an unusable link has no form, so take one
     // from the forgot page then.
     let res = b.get(app.url(link)).send().await.unwrap();
-    let page = if res.status() == 200 { link } else { "/login/forgot" };
+    let page = if res.status() == 200 {
+        link
+    } else {
+        "/login/forgot"
+    };
     post_with_csrf(
         app,
         &b,
         page,
         "/login/reset",
-        &[("token", &token), ("new_password", new), ("repeat_password", new)],
+        &[
+            ("token", &token),
+            ("new_password", new),
+            ("repeat_password", new),
+        ],
     )
     .await
 }
@@ -79,7 +94,11 @@ async fn requests_are_throttled_per_account(backend: Backend) {
     }
     wait_for_mail(&app, "tess@example.com", 5).await;
     settle(&app).await;
-    assert_eq!(mail_count(&app, "tess@example.com"), 5, "5 an hour per account");
+    assert_eq!(
+        mail_count(&app, "tess@example.com"),
+        5,
+        "5 an hour per account"
+    );
     app.clock.advance(60 * 60 + 1);
     forgot(&app, "tess").await;
     wait_for_mail(&app, "tess@example.com", 6).await;
@@ -96,7 +115,11 @@ async fn requests_are_throttled_per_address(backend: Backend) {
     member(&app, "ugo").await;
     forgot(&app, "ugo").await;
     settle_without_mail(&app).await;
-    assert_eq!(mail_count(&app, "ugo@example.com"), 0, "the address is throttled");
+    assert_eq!(
+        mail_count(&app, "ugo@example.com"),
+        0,
+        "the address is throttled"
+    );
 }
 
 /// Without any mail to wait for (the address is throttled): a short pause for the
@@ -135,9 +158,20 @@ async fn a_link_works_once_and_ends_every_session(backend: Backend) {
     let login = app.get("/login?reset=done").await.text().await.unwrap();
     assert!(login.contains("Your password was changed"), "{login}");
     assert!(!signed_in_still(&app, &phone).await, "sessions end");
-    assert!(!refreshes(&app, &client, &refresh).await, "refresh families end");
-    assert_eq!(login_status(&app, "lena", NEW_PASSWORD).await, 303, "lock cleared");
-    assert!(audit_kinds(&app).await.contains(&"password.reset".to_owned()));
+    assert!(
+        !refreshes(&app, &client, &refresh).await,
+        "refresh families end"
+    );
+    assert_eq!(
+        login_status(&app, "lena", NEW_PASSWORD).await,
+        303,
+        "lock cleared"
+    );
+    assert!(
+        audit_kinds(&app)
+            .await
+            .contains(&"password.reset".to_owned())
+    );
 
     // Single use.
     let res = new_client().get(app.url(&link)).send().await.unwrap();
@@ -161,9 +195,17 @@ async fn a_link_expires_after_30_minutes_and_a_newer_one_replaces_it(backend: Ba
     let first = reset_link(&app, "kim@example.com", 1).await;
     forgot(&app, "kim").await;
     let second = reset_link(&app, "kim@example.com", 2).await;
-    assert_eq!(reset(&app, &first, NEW_PASSWORD).await.status(), 400, "replaced");
+    assert_eq!(
+        reset(&app, &first, NEW_PASSWORD).await.status(),
+        400,
+        "replaced"
+    );
     app.clock.advance(30 * 60 + 1);
-    assert_eq!(reset(&app, &second, NEW_PASSWORD).await.status(), 400, "expired");
+    assert_eq!(
+        reset(&app, &second, NEW_PASSWORD).await.status(),
+        400,
+        "expired"
+    );
     forgot(&app, "kim").await;
     let third = reset_link(&app, "kim@example.com", 3).await;
     app.clock.advance(29 * 60);

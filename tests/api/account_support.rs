@@ -1,8 +1,8 @@
 //! Helpers of the account self-service tests (issue #14).
 
 use crate::helpers::*;
-use crate::oauth_support::{TestClient, authorize_with, redeem_code, session_client, session_url};
 use crate::oauth_support::post_form as token_post;
+use crate::oauth_support::{TestClient, authorize_with, redeem_code, session_client, session_url};
 
 /// A password zxcvbn scores 4 (the tests' new passwords).
 pub const NEW_PASSWORD: &str = "quartz-harbour-lantern-47";
