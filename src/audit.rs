@@ -100,6 +100,17 @@ pub enum AuditKind {
     OrgPolicySet,
     /// An administrator exported the organisation's audit log (detail: the filter).
     AuditExported,
+    // Account self-service (issue #14).
+    PasswordChanged,
+    PasswordResetRequested,
+    PasswordReset,
+    SessionRevoked,
+    OtherSessionsRevoked,
+    ProfileUpdated,
+    EmailChangeRequested,
+    EmailVerifyRequested,
+    EmailChanged,
+    EmailVerified,
 }
 
 impl AuditKind {
@@ -166,6 +177,16 @@ impl AuditKind {
         AuditKind::GroupMemberRemoved,
         AuditKind::OrgPolicySet,
         AuditKind::AuditExported,
+        AuditKind::PasswordChanged,
+        AuditKind::PasswordResetRequested,
+        AuditKind::PasswordReset,
+        AuditKind::SessionRevoked,
+        AuditKind::OtherSessionsRevoked,
+        AuditKind::ProfileUpdated,
+        AuditKind::EmailChangeRequested,
+        AuditKind::EmailVerifyRequested,
+        AuditKind::EmailChanged,
+        AuditKind::EmailVerified,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -231,6 +252,17 @@ impl AuditKind {
             // Audit log and policies (issue #14, builder "audit").
             AuditKind::OrgPolicySet => "org.policy.set",
             AuditKind::AuditExported => "audit.exported",
+            // Account self-service (issue #14).
+            AuditKind::PasswordChanged => "password.changed",
+            AuditKind::PasswordResetRequested => "password.reset_requested",
+            AuditKind::PasswordReset => "password.reset",
+            AuditKind::SessionRevoked => "session.revoked",
+            AuditKind::OtherSessionsRevoked => "session.revoked_others",
+            AuditKind::ProfileUpdated => "profile.updated",
+            AuditKind::EmailChangeRequested => "email.change_requested",
+            AuditKind::EmailVerifyRequested => "email.verify_requested",
+            AuditKind::EmailChanged => "email.changed",
+            AuditKind::EmailVerified => "email.verified",
         }
     }
 }

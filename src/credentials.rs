@@ -57,6 +57,9 @@ pub mod kind {
         SamlInboxId = "SAML inbox id";
         /// An organisation's SCIM bearer token (`mg_scim_…`).
         ScimToken = "SCIM token";
+        /// Account self-service (issue #14): a single-use link's secret sent by e-mail
+        /// (password reset, e-mail confirmation).
+        EmailLink = "e-mail link";
     }
 }
 

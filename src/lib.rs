@@ -31,6 +31,7 @@ pub mod saml_idp;
 pub mod scim;
 pub mod scopes;
 pub mod secrets;
+pub mod selfservice;
 pub mod sessions;
 pub mod signing;
 pub mod startup;

@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use crate::web::error::WebError;
 use crate::web::paths::*;
 use crate::web::see_other;
-use crate::{accounts, apikeys, audit_log, federation, mfa, oauth, oidc, ops, v1};
+use crate::{accounts, apikeys, audit_log, federation, mfa, oauth, oidc, ops, selfservice, v1};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { see_other(ACCOUNT) }))
@@ -127,6 +127,46 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(mfa::totp_http::regenerate_codes)),
         )
         .service(web::resource(ACCOUNT).route(web::get().to(accounts::http::account_page)))
+        // Account self-service (issue #14).
+        .service(
+            web::resource(ACCOUNT_PROFILE)
+                .route(web::post().to(selfservice::profile_http::update_profile)),
+        )
+        .service(
+            web::resource(ACCOUNT_EMAIL)
+                .route(web::post().to(selfservice::profile_http::request_email)),
+        )
+        .service(
+            web::resource(ACCOUNT_EMAIL_CONFIRM)
+                .route(web::get().to(selfservice::profile_http::confirm_email_page))
+                .route(web::post().to(selfservice::profile_http::confirm_email)),
+        )
+        .service(
+            web::resource(ACCOUNT_PASSWORD)
+                .route(web::get().to(selfservice::http::password_page))
+                .route(web::post().to(selfservice::http::change_password)),
+        )
+        .service(
+            web::resource(ACCOUNT_SESSIONS).route(web::get().to(selfservice::http::sessions_page)),
+        )
+        .service(
+            web::resource(ACCOUNT_SESSIONS_REVOKE_OTHERS)
+                .route(web::post().to(selfservice::http::revoke_other_sessions)),
+        )
+        .service(
+            web::resource(ACCOUNT_SESSION_REVOKE)
+                .route(web::post().to(selfservice::http::revoke_session)),
+        )
+        .service(
+            web::resource(PASSWORD_FORGOT)
+                .route(web::get().to(selfservice::reset_http::forgot_form))
+                .route(web::post().to(selfservice::reset_http::forgot_submit)),
+        )
+        .service(
+            web::resource(PASSWORD_RESET)
+                .route(web::get().to(selfservice::reset_http::reset_form))
+                .route(web::post().to(selfservice::reset_http::reset_submit)),
+        )
         .service(
             web::resource(ACCOUNT_ORGANISATION)
                 .route(web::get().to(accounts::org_picker::picker_page))

@@ -19,8 +19,9 @@ use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{MaybeSession, SignedIn, flow_secret, session_secret, state};
 use crate::web::paths::{
-    ACCOUNT, ACCOUNT_ORGANISATION, AUTHORIZE_RESUME, CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR,
-    LOGIN_SSO, LOGOUT, SAML_SSO_RESUME, SETTINGS_SECURITY, resumes_flow,
+    ACCOUNT, ACCOUNT_EMAIL, ACCOUNT_ORGANISATION, ACCOUNT_PROFILE, AUTHORIZE_RESUME,
+    CONSENTS_REVOKE, LOGIN, LOGIN_FACTOR, LOGIN_SSO, LOGOUT, PASSWORD_FORGOT, SAML_SSO_RESUME,
+    SETTINGS_SECURITY, resumes_flow,
 };
 use crate::web::{cookies, csrf, html};
 use crate::web::{login_redirect_with, see_other};
@@ -56,6 +57,9 @@ struct LoginPage<'a> {
     error: Option<&'a str>,
     /// Offer passkeys (the issuer is a domain name, see `crate::mfa::passkeys`).
     passkeys: bool,
+    /// A notice above the form (after a password reset).
+    notice: Option<&'a str>,
+    forgot: &'a str,
 }
 
 /// Names the pending sign-in a sign-in page was shown for: the first 16 hex digits of the hash
@@ -73,6 +77,8 @@ pub struct LoginQuery {
     return_to: Option<String>,
     reauth: Option<String>,
     login_hint: Option<String>,
+    /// `done` after a password reset: the page says so.
+    reset: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -104,7 +110,7 @@ fn login_response(
     error: Option<&str>,
     retry_after: Option<u64>,
 ) -> Result<HttpResponse, WebError> {
-    login_page_with(req, status, return_to, login, "", error, retry_after)
+    login_page_with(req, status, return_to, login, "", error, retry_after, None)
 }
 
 /// The sign-in page again, after "Continue with SSO" (`sso`: what was typed) did not route.
@@ -116,9 +122,10 @@ pub fn login_page_response(
     sso: &str,
     error: Option<&str>,
 ) -> Result<HttpResponse, WebError> {
-    login_page_with(req, status, return_to, login, sso, error, None)
+    login_page_with(req, status, return_to, login, sso, error, None, None)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn login_page_with(
     req: &HttpRequest,
     status: StatusCode,
@@ -127,6 +134,7 @@ fn login_page_with(
     sso: &str,
     error: Option<&str>,
     retry_after: Option<u64>,
+    notice: Option<&str>,
 ) -> Result<HttpResponse, WebError> {
     let st = state(req);
     let flow = resumes_flow(return_to).then(|| flow_tag(req)).flatten();
@@ -146,6 +154,8 @@ fn login_page_with(
             sso_action: LOGIN_SSO,
             error,
             passkeys: st.relying_party.is_some(),
+            notice,
+            forgot: PASSWORD_FORGOT,
         },
     )
 }
@@ -167,7 +177,18 @@ pub async fn login_page(
         .chars()
         .take(254)
         .collect();
-    login_response(&req, StatusCode::OK, &return_to, &hint, None, None)
+    let notice = (query.reset.as_deref() == Some("done"))
+        .then_some("Your password was changed and every session of the account was signed out. Sign in with your new password.");
+    login_page_with(
+        &req,
+        StatusCode::OK,
+        &return_to,
+        &hint,
+        "",
+        None,
+        None,
+        notice,
+    )
 }
 
 /// The sign-in form's answer, within the pending sign-in the browser's cookie names when the
@@ -357,21 +378,84 @@ struct AccountPage<'a> {
     consents: &'a [ConsentRecord],
     logout: &'a str,
     revoke_consent: &'a str,
+    /// The profile forms (issue #14).
+    profile: &'a ProfileState,
+    /// The name in the name field: what was typed, else the account's.
+    name: &'a str,
+    /// The organisation's identity provider owns the address: no change here.
+    email_managed: bool,
+    profile_action: &'a str,
+    email_action: &'a str,
 }
 
-pub async fn account_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpResponse, WebError> {
-    let st = state(&req).clone();
-    let user_id = signed_in.user().id.clone();
-    let (memberships, consents) = web::block(move || {
+/// What the account page's profile forms show besides the account (issue #14): what was
+/// typed, the message next to a field, a notice.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileState {
+    /// The name typed (`None`: the account's).
+    pub name: Option<String>,
+    pub name_error: Option<String>,
+    /// The new address typed.
+    pub email: String,
+    pub email_error: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AccountQuery {
+    saved: Option<String>,
+    sent: Option<String>,
+}
+
+pub async fn account_page(
+    req: HttpRequest,
+    signed_in: SignedIn,
+    query: web::Query<AccountQuery>,
+) -> Result<HttpResponse, WebError> {
+    let notice = match (query.saved.as_deref(), query.sent.as_deref()) {
+        (Some("name"), _) => Some("Your name was saved."),
+        (Some("email"), _) => Some("Your e-mail address was changed."),
+        (Some("verified"), _) => Some("Your e-mail address is verified."),
+        (_, Some("change")) => Some(
+            "We sent a link to the new address. Open it, signed in to this account, to confirm the change.",
+        ),
+        (_, Some("verify")) => Some(
+            "We sent a link to your address. Open it, signed in to this account, to verify it.",
+        ),
+        _ => None,
+    };
+    let profile = ProfileState {
+        notice: notice.map(str::to_owned),
+        ..ProfileState::default()
+    };
+    render_account(&req, &signed_in, StatusCode::OK, profile).await
+}
+
+/// The account page with the profile forms as `profile` says (a form shown again with its
+/// input and messages).
+pub async fn render_account(
+    req: &HttpRequest,
+    signed_in: &SignedIn,
+    status: StatusCode,
+    profile: ProfileState,
+) -> Result<HttpResponse, WebError> {
+    let st = state(req).clone();
+    let user = signed_in.user().clone();
+    let (memberships, consents, email_managed) = web::block(move || {
         Ok::<_, crate::store::StoreError>((
-            crate::accounts::store::UserStore::memberships(&st.store, &user_id)?,
-            crate::oauth::store::ConsentStore::list_consents(&st.store, &user_id)?,
+            crate::accounts::store::UserStore::memberships(&st.store, &user.id)?,
+            crate::oauth::store::ConsentStore::list_consents(&st.store, &user.id)?,
+            crate::selfservice::email::email_managed(&st.store, &user)?,
         ))
     })
     .await??;
-    let st = state(&req);
-    let mut token = csrf::issue(st, &req, Some(signed_in.sid()));
-    let builder = token.builder(StatusCode::OK);
+    let st = state(req);
+    let mut token = csrf::issue(st, req, Some(signed_in.sid()));
+    let builder = token.builder(status);
+    let name = profile
+        .name
+        .clone()
+        .unwrap_or_else(|| signed_in.user().display_name.clone());
     html(
         builder,
         &AccountPage {
@@ -383,6 +467,11 @@ pub async fn account_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpR
             consents: &consents,
             logout: LOGOUT,
             revoke_consent: CONSENTS_REVOKE,
+            profile: &profile,
+            name: &name,
+            email_managed,
+            profile_action: ACCOUNT_PROFILE,
+            email_action: ACCOUNT_EMAIL,
         },
     )
 }

@@ -294,11 +294,127 @@ fn verify_with_memory(
     Some(crate::crypto::ct_eq(out, expected.as_bytes()))
 }
 
+/// The length rule of every password set on this server: 8 to 1024 characters.
+pub const MIN_CHARS: usize = 8;
+pub const MAX_CHARS: usize = 1024;
+
+/// Whether `password` has an allowed length ([`MIN_CHARS`]..=[`MAX_CHARS`] characters).
+pub fn length_ok(password: &str) -> bool {
+    (MIN_CHARS..=MAX_CHARS).contains(&password.chars().count())
+}
+
+/// How much of a password zxcvbn looks at: its matching grows quickly with the length, and a
+/// password this long that is still guessable in its first 100 characters is guessable.
+const ESTIMATED_CHARS: usize = 100;
+
+/// Why a new password was refused, with the words shown next to the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WeakPassword {
+    /// Outside the length rule ([`length_ok`]).
+    Length,
+    /// zxcvbn scores it below 3 ("safely unguessable"); its warning and suggestions say why.
+    Guessable {
+        warning: Option<String>,
+        suggestions: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for WeakPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WeakPassword::Length => {
+                write!(f, "A password has {MIN_CHARS} to {MAX_CHARS} characters.")
+            }
+            WeakPassword::Guessable {
+                warning,
+                suggestions,
+            } => {
+                f.write_str("This password is too easy to guess.")?;
+                if let Some(w) = warning {
+                    write!(f, " {w}")?;
+                }
+                for s in suggestions {
+                    write!(f, " {s}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for WeakPassword {}
+
+/// The one strength rule for a new password, wherever it is set (change, reset, invitation,
+/// the CLI): the length rule, then zxcvbn's estimate, refused below a score of 3 (zxcvbn's
+/// "safely unguessable: moderate protection from offline slow-hash scenario"). `user_inputs`
+/// are the account's own words (username, e-mail, name), which a guesser tries first.
+/// CPU-bound (a few milliseconds): call it off the async workers.
+pub fn check_strength(password: &str, user_inputs: &[&str]) -> Result<(), WeakPassword> {
+    if !length_ok(password) {
+        return Err(WeakPassword::Length);
+    }
+    let estimated: String = password.chars().take(ESTIMATED_CHARS).collect();
+    let mut inputs: Vec<&str> = Vec::with_capacity(user_inputs.len() * 2);
+    for input in user_inputs {
+        inputs.push(input);
+        // An address's local part and a name's words are guessed on their own too.
+        if let Some((local, _)) = input.split_once('@') {
+            inputs.push(local);
+        }
+        inputs.extend(input.split_whitespace().filter(|w| w.len() > 2));
+    }
+    let entropy = zxcvbn::zxcvbn(&estimated, &inputs);
+    if entropy.score() >= zxcvbn::Score::Three {
+        return Ok(());
+    }
+    let (warning, suggestions) = match entropy.feedback() {
+        Some(feedback) => (
+            feedback.warning().map(|w| w.to_string()),
+            feedback
+                .suggestions()
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        ),
+        None => (None, Vec::new()),
+    };
+    Err(WeakPassword::Guessable {
+        warning,
+        suggestions,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use argon2::password_hash::PasswordHasher as _;
 
     use super::*;
+
+    #[test]
+    fn strength_refuses_short_and_guessable_passwords_with_feedback() {
+        assert_eq!(check_strength("short", &[]), Err(WeakPassword::Length));
+        assert_eq!(
+            check_strength(&"x".repeat(MAX_CHARS + 1), &[]),
+            Err(WeakPassword::Length)
+        );
+        let weak = check_strength("password123", &[]).unwrap_err();
+        assert!(matches!(weak, WeakPassword::Guessable { .. }));
+        assert!(
+            weak.to_string()
+                .starts_with("This password is too easy to guess.")
+        );
+        // The account's own words count against it.
+        let strong_elsewhere = "zebulon-quartzite-88";
+        assert!(check_strength(strong_elsewhere, &[]).is_ok());
+        assert!(
+            check_strength(
+                "alice.wonderland1",
+                &["alice.wonderland", "alice@example.com"]
+            )
+            .is_err()
+        );
+        assert!(check_strength("correct horse battery staple", &[]).is_ok());
+    }
 
     #[test]
     fn hash_then_verify() {

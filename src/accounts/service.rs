@@ -64,8 +64,7 @@ impl From<StoreError> for AccountError {
 }
 
 pub fn validate_password(password: &SecretString) -> Result<(), AccountInputError> {
-    let n = password.expose_secret().chars().count();
-    if (8..=1024).contains(&n) {
+    if super::password::length_ok(password.expose_secret()) {
         Ok(())
     } else {
         Err(AccountInputError::Password)

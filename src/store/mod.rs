@@ -28,6 +28,7 @@ mod saml;
 mod saml_apps;
 mod schema;
 mod scim;
+mod selfservice;
 mod sessions;
 mod sso;
 mod throttle;

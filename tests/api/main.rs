@@ -3,6 +3,11 @@
 
 mod helpers;
 
+mod account_browser;
+mod account_email;
+mod account_password;
+mod account_reset;
+mod account_support;
 mod apikeys;
 mod browser;
 mod browser_console;
