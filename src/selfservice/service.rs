@@ -130,7 +130,9 @@ pub fn change_password<S: SelfServiceStore + ThrottleStore + AuditStore>(
     Ok(ended)
 }
 
-/// The user's live sessions, most recently used first.
+/// The user's live sessions, most recently used first (live under the server's lifetimes: one
+/// that a stricter organisation lifetime already ended is listed until its next request, which
+/// ends it).
 pub fn live_sessions<S: SelfServiceStore>(
     store: &S,
     clock: &dyn Clock,
@@ -141,7 +143,7 @@ pub fn live_sessions<S: SelfServiceStore>(
     Ok(store
         .user_sessions(&user.id)?
         .into_iter()
-        .filter(|s| policy.is_live(s, now))
+        .filter(|s| policy.record_is_live(s, None, now))
         .collect())
 }
 

@@ -49,7 +49,9 @@ impl SessionPolicy {
     pub fn within(self, org: Option<&Organisation>) -> SessionPolicy {
         let Some(org) = org else { return self };
         SessionPolicy {
-            idle: org.session_idle_timeout.map_or(self.idle, |t| t.min(self.idle)),
+            idle: org
+                .session_idle_timeout
+                .map_or(self.idle, |t| t.min(self.idle)),
             absolute: org
                 .session_absolute_timeout
                 .map_or(self.absolute, |t| t.min(self.absolute)),
@@ -62,8 +64,17 @@ impl SessionPolicy {
     /// re-authentication: a step-up must not extend it, and switching into the organisation
     /// later applies it at once (a session older than it ends on its next request).
     pub fn is_live(&self, c: &CurrentSession, now: UnixTime) -> bool {
-        let p = self.within(c.org.as_ref().map(|m| &m.org));
-        let s = &c.session;
+        self.record_is_live(&c.session, c.org.as_ref().map(|m| &m.org), now)
+    }
+
+    /// [`SessionPolicy::is_live`] for a stored session and the organisation it acts in.
+    pub fn record_is_live(
+        &self,
+        s: &SessionRecord,
+        org: Option<&Organisation>,
+        now: UnixTime,
+    ) -> bool {
+        let p = self.within(org);
         now < s.expires_at && now < s.created_at + p.absolute && now < s.last_seen_at + p.idle
     }
 }
