@@ -83,6 +83,14 @@ pub enum AuditKind {
     ScimGroupCreated,
     ScimGroupUpdated,
     ScimGroupDeleted,
+    // Organisation console, members and invitations (issue #14).
+    /// An administrator removed a member's second factors (subject: the member; the actor is
+    /// the event's user).
+    MfaReset,
+    /// An invitation was sent (subject: the address; detail: the role).
+    InvitationCreated,
+    /// A pending invitation was revoked.
+    InvitationRevoked,
 }
 
 impl AuditKind {
@@ -139,6 +147,10 @@ impl AuditKind {
             AuditKind::ScimGroupCreated => "scim.group.created",
             AuditKind::ScimGroupUpdated => "scim.group.updated",
             AuditKind::ScimGroupDeleted => "scim.group.deleted",
+            // Organisation console, members and invitations (issue #14).
+            AuditKind::MfaReset => "mfa.reset",
+            AuditKind::InvitationCreated => "invitation.created",
+            AuditKind::InvitationRevoked => "invitation.revoked",
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod federation;
 pub mod flows;
 pub mod ids;
 pub mod mail;
+pub mod members;
 pub mod mfa;
 pub mod netaddr;
 pub mod oauth;

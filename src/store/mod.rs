@@ -18,6 +18,7 @@ mod error;
 mod federation;
 mod flows;
 mod health;
+mod members;
 mod meta;
 mod mfa;
 mod oauth;

@@ -167,3 +167,7 @@ pub const ORG_GROUP_ACTION: &str = "/settings/organisation/groups/{id}/{action}"
 pub const ORG_AUDIT: &str = "/settings/organisation/audit";
 /// The same filter as `ORG_AUDIT`, as JSON lines.
 pub const ORG_AUDIT_EXPORT: &str = "/settings/organisation/audit/export";
+
+/// The invitation page's "Create your account" form (issue #14, members): a visitor without a
+/// session posts here, with the link's token in the form.
+pub const INVITATION_ACCOUNT: &str = "/invitation/account";
