@@ -90,6 +90,24 @@ pub async fn role_of(app: &TestApp, org: &str, user: &UserId) -> Option<Role> {
     .unwrap()
 }
 
+/// POSTs the member action with the CSRF token `csrf` (read beforehand: a race's requests).
+async fn act_with(
+    app: &TestApp,
+    b: &reqwest::Client,
+    csrf: &str,
+    user: &UserId,
+    action: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut fields = vec![("csrf", csrf)];
+    fields.extend_from_slice(form);
+    b.post(app.url(&format!("{MEMBERS}/{user}/{action}")))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// POSTs the member action with `b`'s CSRF token (read from the members list).
 pub async fn act(
     app: &TestApp,
@@ -249,10 +267,11 @@ async fn role_rules_and_the_last_owner(backend: Backend) {
     let res = act(&app, &owner_b, &ada, "role", &[("role", "owner")]).await;
     assert_eq!(res.status(), 303);
     for _ in 0..3 {
-        let ada_b = admin_b.clone();
+        let csrf_o = crate::sso_support::page_csrf(&app, &owner_b, MEMBERS).await;
+        let csrf_a = crate::sso_support::page_csrf(&app, &admin_b, MEMBERS).await;
         let (a, b) = tokio::join!(
-            act(&app, &owner_b, &ada, "role", &[("role", "member")]),
-            act(&app, &ada_b, &owner, "role", &[("role", "member")]),
+            act_with(&app, &owner_b, &csrf_o, &ada, "role", &[("role", "member")]),
+            act_with(&app, &admin_b, &csrf_a, &owner, "role", &[("role", "member")]),
         );
         let won = [a.status(), b.status()]
             .iter()
@@ -272,10 +291,11 @@ async fn role_rules_and_the_last_owner(backend: Backend) {
         set_role(&app, "default", "ada", Role::Owner).await;
     }
     // Two concurrent removals of the two owners: one stays.
-    let ada_b = admin_b.clone();
+    let csrf_o = crate::sso_support::page_csrf(&app, &owner_b, MEMBERS).await;
+    let csrf_a = crate::sso_support::page_csrf(&app, &admin_b, MEMBERS).await;
     let (a, b) = tokio::join!(
-        act(&app, &owner_b, &ada, "remove", &[]),
-        act(&app, &ada_b, &owner, "remove", &[]),
+        act_with(&app, &owner_b, &csrf_o, &ada, "remove", &[]),
+        act_with(&app, &admin_b, &csrf_a, &owner, "remove", &[]),
     );
     // (A removed owner's own request may be sent to sign in: the state is what counts.)
     let _ = (a.status(), b.status());
