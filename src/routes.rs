@@ -429,13 +429,10 @@ fn members_routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(members::invite)),
         )
         .service(
-            web::resource(ORG_INVITATION_REVOKE)
-                .route(web::post().to(members::revoke_invitation)),
+            web::resource(ORG_INVITATION_REVOKE).route(web::post().to(members::revoke_invitation)),
         )
         .service(web::resource(ORG_MEMBER).route(web::get().to(members::member_page)))
-        .service(
-            web::resource(ORG_MEMBER_ACTION).route(web::post().to(members::member_action)),
-        )
+        .service(web::resource(ORG_MEMBER_ACTION).route(web::post().to(members::member_action)))
         .service(
             web::resource(INVITATION)
                 .route(web::get().to(invitation::invitation_page))

@@ -43,13 +43,14 @@ pub(super) async fn admin_of(req: &HttpRequest, signed_in: &SignedIn) -> Result<
         if !membership.role.is_admin() {
             return Err(WebError::Forbidden);
         }
-        let org = administered_org(&st.store, &user_id, &amr, Some(&membership.org.id)).map_err(
-            |e| match e {
-                FederationError::SecondFactorRequired => WebError::SecondFactorRequired,
-                FederationError::Store(e) => e.into(),
-                _ => WebError::Forbidden,
-            },
-        )?;
+        let org =
+            administered_org(&st.store, &user_id, &amr, Some(&membership.org.id)).map_err(|e| {
+                match e {
+                    FederationError::SecondFactorRequired => WebError::SecondFactorRequired,
+                    FederationError::Store(e) => e.into(),
+                    _ => WebError::Forbidden,
+                }
+            })?;
         Ok(Admin {
             org,
             id: user_id,
@@ -328,8 +329,8 @@ async fn render_invitations(
 ) -> Result<HttpResponse, WebError> {
     let st = state(req).clone();
     let org_id = admin.org.id.clone();
-    let pending = web::block(move || st.store.pending_invitations(&org_id, st.clock.now()))
-        .await??;
+    let pending =
+        web::block(move || st.store.pending_invitations(&org_id, st.clock.now())).await??;
     let pending: Vec<InvitationView> = pending
         .into_iter()
         .map(|i| InvitationView {
@@ -340,7 +341,11 @@ async fn render_invitations(
             expires: rfc3339(i.expires_at),
         })
         .collect();
-    let chosen = if input.1.is_empty() { "member" } else { input.1 };
+    let chosen = if input.1.is_empty() {
+        "member"
+    } else {
+        input.1
+    };
     let roles = [Role::Owner, Role::Admin, Role::Member]
         .into_iter()
         .filter(|r| admin.role == Role::Owner || *r != Role::Owner)
@@ -486,10 +491,9 @@ pub async fn revoke_invitation(
     let admin = admin_of(&req, &signed_in).await?;
     let id = path.into_inner();
     let st = state(&req).clone();
-    let revoked = web::block(move || {
-        invitations::revoke(&st.store, st.clock.as_ref(), &admin, &id, &meta)
-    })
-    .await??;
+    let revoked =
+        web::block(move || invitations::revoke(&st.store, st.clock.as_ref(), &admin, &id, &meta))
+            .await??;
     if !revoked {
         return Err(WebError::NotFound);
     }

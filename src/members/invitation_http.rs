@@ -68,7 +68,10 @@ pub struct TokenQuery {
     token: String,
 }
 
-async fn load(req: &HttpRequest, token: &str) -> Result<Result<InvitationView, LinkError>, WebError> {
+async fn load(
+    req: &HttpRequest,
+    token: &str,
+) -> Result<Result<InvitationView, LinkError>, WebError> {
     let st = state(req).clone();
     let token = PlainInvitation::new(token);
     Ok(web::block(move || invitations::view(&st.store, st.clock.as_ref(), &token)).await?)
@@ -137,7 +140,15 @@ pub async fn invitation_page(
         Err(e) => return link_error(e),
     };
     let none = AccountErrors::default();
-    render(&req, &session, &view, &token, StatusCode::OK, ("", ""), &none)
+    render(
+        &req,
+        &session,
+        &view,
+        &token,
+        StatusCode::OK,
+        ("", ""),
+        &none,
+    )
 }
 
 #[derive(Deserialize)]
@@ -166,10 +177,9 @@ pub async fn accept(
     let st = state(&req).clone();
     let user = signed_in.user().clone();
     let token = PlainInvitation::new(form.token);
-    let result = web::block(move || {
-        invitations::accept(&st.store, st.clock.as_ref(), &token, &user, &meta)
-    })
-    .await?;
+    let result =
+        web::block(move || invitations::accept(&st.store, st.clock.as_ref(), &token, &user, &meta))
+            .await?;
     match result {
         Ok(_) => Ok(see_other(ACCOUNT)),
         Err(e) => link_error(e),

@@ -143,7 +143,9 @@ pub enum LinkError {
         "This invitation link cannot be used: it was already used, it expired, it was revoked or replaced, or it is incomplete. Ask the organisation's administrator for a new one."
     )]
     Unusable,
-    #[error("This invitation is for {invited}. Sign out and sign in with that address, or create an account.")]
+    #[error(
+        "This invitation is for {invited}. Sign out and sign in with that address, or create an account."
+    )]
     WrongAccount { invited: String },
     #[error(
         "Your account signs in through another organisation and cannot join this one. Sign out and create an account for this invitation instead."
@@ -176,10 +178,7 @@ pub fn view<S: InvitationStore + OrgStore + UserStore + ConnectionStore>(
         Some(id) => store.find_user(id)?.map(|u| u.display_name),
         None => None,
     };
-    let sso = store
-        .list_connections(&org.id)?
-        .iter()
-        .any(|c| c.enabled);
+    let sso = store.list_connections(&org.id)?.iter().any(|c| c.enabled);
     Ok(InvitationView {
         invitation,
         org,

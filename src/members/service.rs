@@ -88,10 +88,7 @@ impl From<DeprovisionError> for MemberError {
 ///   manages (a server account's access and factors serve its other organisations too), and
 ///   never the administrator's own account.
 pub fn check(admin: &Admin, target: &MemberInfo, action: Action) -> Result<(), MemberError> {
-    let account_wide = matches!(
-        action,
-        Action::Disable | Action::Enable | Action::ResetMfa
-    );
+    let account_wide = matches!(action, Action::Disable | Action::Enable | Action::ResetMfa);
     if account_wide && admin.id == target.user.id {
         return Err(MemberError::Yourself);
     }

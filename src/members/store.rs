@@ -33,7 +33,9 @@ pub struct MemberInfo {
 /// What [`MemberStore::set_role_keeping_owner`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleChange {
-    Changed { from: Role },
+    Changed {
+        from: Role,
+    },
     Unchanged,
     NotMember,
     /// The user is the organisation's last owner: refused.
@@ -92,7 +94,9 @@ pub struct Invitation {
 pub enum Joined {
     Added,
     /// Already a member with a lower role: raised to the invited one.
-    Raised { from: Role },
+    Raised {
+        from: Role,
+    },
     /// Already a member with that role or a higher one: unchanged (an invitation never lowers
     /// a role).
     Unchanged,

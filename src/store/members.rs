@@ -361,7 +361,13 @@ impl InvitationStore for Store {
                     .optional()?;
                 let joined = match current {
                     None => {
-                        super::accounts::add_membership_in(conn, &inv.org_id, &user, inv.role, now)?;
+                        super::accounts::add_membership_in(
+                            conn,
+                            &inv.org_id,
+                            &user,
+                            inv.role,
+                            now,
+                        )?;
                         Joined::Added
                     }
                     Some(from) => {

@@ -158,10 +158,29 @@ async fn expired_revoked_replaced_and_unknown_links_are_dead(backend: Backend) {
     invite(&app, &admin, "late@example.com", "member").await;
     let link = link_in_mail(&app, "late@example.com", 1).await;
     app.clock.advance(7 * 24 * 3600 - 60);
-    assert_eq!(new_client().get(app.url(&link)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        new_client()
+            .get(app.url(&link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     app.clock.advance(120);
-    assert_eq!(new_client().get(app.url(&link)).send().await.unwrap().status(), 400);
-    assert_eq!(create_account(&app, &link, "late", STRONG).await.status(), 400);
+    assert_eq!(
+        new_client()
+            .get(app.url(&link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        create_account(&app, &link, "late", STRONG).await.status(),
+        400
+    );
     // (The administrator's session did not last the week either.)
     let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
 
@@ -170,9 +189,32 @@ async fn expired_revoked_replaced_and_unknown_links_are_dead(backend: Backend) {
     let first = link_in_mail(&app, "twice@example.com", 1).await;
     invite(&app, &admin, "TWICE@example.com", "admin").await;
     let second = link_in_mail(&app, "TWICE@example.com", 1).await;
-    assert_eq!(new_client().get(app.url(&first)).send().await.unwrap().status(), 400);
-    assert_eq!(new_client().get(app.url(&second)).send().await.unwrap().status(), 200);
-    let page = admin.get(app.url(INVITATIONS)).send().await.unwrap().text().await.unwrap();
+    assert_eq!(
+        new_client()
+            .get(app.url(&first))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(
+        new_client()
+            .get(app.url(&second))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let page = admin
+        .get(app.url(INVITATIONS))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(page.matches("id=\"invitation-").count(), 1, "{page}");
 
     // Revoked: the link dies; another organisation's invitation is 404 here.
@@ -184,10 +226,32 @@ async fn expired_revoked_replaced_and_unknown_links_are_dead(backend: Backend) {
         .next()
         .unwrap()
         .to_owned();
-    let res = post_form(&app, &admin, INVITATIONS, &format!("{INVITATIONS}/{id}/revoke"), &[]).await;
+    let res = post_form(
+        &app,
+        &admin,
+        INVITATIONS,
+        &format!("{INVITATIONS}/{id}/revoke"),
+        &[],
+    )
+    .await;
     assert_eq!(res.status(), 303);
-    assert_eq!(new_client().get(app.url(&second)).send().await.unwrap().status(), 400);
-    let res = post_form(&app, &admin, INVITATIONS, &format!("{INVITATIONS}/{id}/revoke"), &[]).await;
+    assert_eq!(
+        new_client()
+            .get(app.url(&second))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let res = post_form(
+        &app,
+        &admin,
+        INVITATIONS,
+        &format!("{INVITATIONS}/{id}/revoke"),
+        &[],
+    )
+    .await;
     assert_eq!(res.status(), 404);
 
     org(&app, "beta").await;
@@ -212,11 +276,22 @@ async fn expired_revoked_replaced_and_unknown_links_are_dead(backend: Backend) {
     })
     .await
     .unwrap();
-    let res = post_form(&app, &admin, INVITATIONS, &format!("{INVITATIONS}/{beta_id}/revoke"), &[]).await;
+    let res = post_form(
+        &app,
+        &admin,
+        INVITATIONS,
+        &format!("{INVITATIONS}/{beta_id}/revoke"),
+        &[],
+    )
+    .await;
     assert_eq!(res.status(), 404);
 
     // Unknown or malformed tokens: the same 400.
-    for path in ["/invitation?token=nope", "/invitation", &format!("/invitation?token={}", "A".repeat(43))] {
+    for path in [
+        "/invitation?token=nope",
+        "/invitation",
+        &format!("/invitation?token={}", "A".repeat(43)),
+    ] {
         let res = new_client().get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), 400, "{path}");
     }
@@ -232,7 +307,14 @@ async fn signed_in_accounts_accept_only_their_own_invitation(backend: Backend) {
 
     // Someone else signed in: told whom it is for, and the POST is refused.
     let eve = signed_in_as(&app, "eve", Role::Member).await;
-    let page = eve.get(app.url(&link)).send().await.unwrap().text().await.unwrap();
+    let page = eve
+        .get(app.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("id=\"wrong-account\""), "{page}");
     let csrf = form_value(&page, "csrf").unwrap();
     let res = eve
@@ -249,7 +331,14 @@ async fn signed_in_accounts_accept_only_their_own_invitation(backend: Backend) {
     let carol_id = user_id(&app, "carol").await;
     invite(&app, &admin, "Carol@Example.com", "admin").await;
     let link = link_in_mail(&app, "Carol@Example.com", 1).await;
-    let page = carol.get(app.url(&link)).send().await.unwrap().text().await.unwrap();
+    let page = carol
+        .get(app.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("id=\"accept-form\""), "{page}");
     let csrf = form_value(&page, "csrf").unwrap();
     let res = carol

@@ -154,13 +154,27 @@ async fn list_search_and_paging(backend: Backend) {
     // Case-insensitive search on username, e-mail and name; wildcards are literal.
     for q in ["zed_search", "ZED_SEARCHABLE@EXAMPLE", "person zed"] {
         let url = format!("{MEMBERS}?q={}", urlencode(q));
-        let found = admin.get(app.url(&url)).send().await.unwrap().text().await.unwrap();
+        let found = admin
+            .get(app.url(&url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_eq!(found.matches("id=\"member-").count(), 1, "{q}: {found}");
         assert!(found.contains("Zed_Searchable"));
     }
     for q in ["%", "_", "beta-only"] {
         let url = format!("{MEMBERS}?q={}", urlencode(q));
-        let found = admin.get(app.url(&url)).send().await.unwrap().text().await.unwrap();
+        let found = admin
+            .get(app.url(&url))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let n = found.matches("id=\"member-").count();
         assert!(q == "_" && n == 1 || n == 0, "{q}: {n}");
     }
@@ -176,7 +190,11 @@ async fn members_get_403_and_other_orgs_404(backend: Backend) {
     };
     let max = signed_in_as(&app, "max", Role::Member).await;
     let someone = member(&app, "default", "someone", Role::Member).await;
-    for path in [MEMBERS.to_owned(), format!("{MEMBERS}/{someone}"), INVITATIONS.to_owned()] {
+    for path in [
+        MEMBERS.to_owned(),
+        format!("{MEMBERS}/{someone}"),
+        INVITATIONS.to_owned(),
+    ] {
         let res = max.get(app.url(&path)).send().await.unwrap();
         assert_eq!(res.status(), 403, "{path}");
     }
@@ -194,7 +212,11 @@ async fn members_get_403_and_other_orgs_404(backend: Backend) {
     for path in [INVITATIONS.to_owned(), format!("{INVITATIONS}/x/revoke")] {
         let res = max
             .post(app.url(&path))
-            .form(&[("csrf", csrf.as_str()), ("email", "x@example.com"), ("role", "member")])
+            .form(&[
+                ("csrf", csrf.as_str()),
+                ("email", "x@example.com"),
+                ("role", "member"),
+            ])
             .send()
             .await
             .unwrap();
@@ -205,7 +227,11 @@ async fn members_get_403_and_other_orgs_404(backend: Backend) {
     org(&app, "beta").await;
     let outsider = member(&app, "beta", "outsider", Role::Member).await;
     let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
-    let res = admin.get(app.url(&format!("{MEMBERS}/{outsider}"))).send().await.unwrap();
+    let res = admin
+        .get(app.url(&format!("{MEMBERS}/{outsider}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
     for action in ["role", "disable", "enable", "remove", "reset-mfa"] {
         let res = act(&app, &admin, &outsider, action, &[("role", "member")]).await;
@@ -228,7 +254,11 @@ async fn members_get_403_and_other_orgs_404(backend: Backend) {
     let res = act(&app, &admin, &someone, "role", &[("role", "admin")]).await;
     assert_eq!(res.status(), 303);
     assert_eq!(role_of(&app, "default", &someone).await, Some(Role::Admin));
-    assert!(audit_kinds(&app).await.contains(&"membership.role_changed".to_owned()));
+    assert!(
+        audit_kinds(&app)
+            .await
+            .contains(&"membership.role_changed".to_owned())
+    );
 }
 
 async fn role_rules_and_the_last_owner(backend: Backend) {
@@ -252,7 +282,12 @@ async fn role_rules_and_the_last_owner(backend: Backend) {
     // An admin changes a member's role; a bad role re-renders with a message.
     let res = act(&app, &admin_b, &plain, "role", &[("role", "root")]).await;
     assert_eq!(res.status(), 400);
-    assert!(res.text().await.unwrap().contains("Choose owner, admin or member"));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Choose owner, admin or member")
+    );
 
     // The last owner can be neither demoted nor removed, even by themselves.
     let owner_b = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
@@ -271,7 +306,14 @@ async fn role_rules_and_the_last_owner(backend: Backend) {
         let csrf_a = crate::sso_support::page_csrf(&app, &admin_b, MEMBERS).await;
         let (a, b) = tokio::join!(
             act_with(&app, &owner_b, &csrf_o, &ada, "role", &[("role", "member")]),
-            act_with(&app, &admin_b, &csrf_a, &owner, "role", &[("role", "member")]),
+            act_with(
+                &app,
+                &admin_b,
+                &csrf_a,
+                &owner,
+                "role",
+                &[("role", "member")]
+            ),
         );
         let won = [a.status(), b.status()]
             .iter()

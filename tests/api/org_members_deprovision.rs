@@ -117,7 +117,10 @@ async fn disabling_a_managed_member_ends_everything(backend: Backend) {
         app.account_page_with(&browser).await.is_none(),
         "the session ended"
     );
-    assert!(!refreshes(&app, &client, &refresh).await, "the refresh family ended");
+    assert!(
+        !refreshes(&app, &client, &refresh).await,
+        "the refresh family ended"
+    );
     assert!(!key_works(&app, &key).await, "the API key ended");
     let page = admin
         .get(app.url(&format!("{MEMBERS}/{}", carol.id)))
