@@ -67,6 +67,21 @@ async fn create_account(
         .unwrap()
 }
 
+/// Whether a server account `username` exists.
+async fn users_named(app: &TestApp, username: &str) -> bool {
+    let (state, username) = (app.state.clone(), username.to_owned());
+    tokio::task::spawn_blocking(move || {
+        use mintgate::accounts::store::UserStore;
+        state
+            .store
+            .find_user_by_username(&username)
+            .unwrap()
+            .is_some()
+    })
+    .await
+    .unwrap()
+}
+
 const STRONG: &str = "correct horse battery staple 42";
 
 async fn invitation_creates_an_account_once(backend: Backend) {
@@ -119,13 +134,31 @@ async fn invitation_creates_an_account_once(backend: Backend) {
         .unwrap();
     assert_eq!(res.status(), 403);
 
-    let res = create_account(&app, &link, "newperson", STRONG).await;
+    // A taken username re-renders with a message, and uses nothing.
+    let res = create_account(&app, &link, ADMIN_USERNAME, STRONG).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("id=\"username-error\""));
+
+    // Two submissions at once: the link is used by one of them only.
+    let (a, b) = tokio::join!(
+        create_account(&app, &link, "newperson", STRONG),
+        create_account(&app, &link, "newperson-twin", STRONG),
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [303, 400]);
+    let res = if a.status() == 303 { a } else { b };
+    let winner = if users_named(&app, "newperson").await {
+        "newperson"
+    } else {
+        "newperson-twin"
+    };
     assert_eq!(res.status(), 303);
     assert!(location(res.headers()).starts_with("/login"));
     // Signs in with the new password; a member with the invited role; the address is proven.
-    let newbie = signed_in(&app, "newperson", STRONG).await;
+    let newbie = signed_in(&app, winner, STRONG).await;
     assert!(app.account_page_with(&newbie).await.is_some());
-    let id = user_id(&app, "newperson").await;
+    let id = user_id(&app, winner).await;
     assert_eq!(role_of(&app, "default", &id).await, Some(Role::Admin));
     let state = app.state.clone();
     let user = tokio::task::spawn_blocking(move || {
@@ -358,6 +391,52 @@ async fn signed_in_accounts_accept_only_their_own_invitation(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 400);
+    // Signed out: "Sign in to accept" comes back to the invitation once signed in.
+    app.create_user("dave", "dave-password-long-1").await;
+    invite(&app, &admin, "dave@example.com", "admin").await;
+    let link = link_in_mail(&app, "dave@example.com", 1).await;
+    let b = new_client();
+    let page = b
+        .get(app.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let doc = scraper::Html::parse_document(&page);
+    let sel = scraper::Selector::parse("#sign-in-to-accept").unwrap();
+    let href = doc
+        .select(&sel)
+        .next()
+        .unwrap()
+        .value()
+        .attr("href")
+        .unwrap()
+        .to_owned();
+    let return_to = url::Url::parse(&app.url(&href))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "return_to")
+        .unwrap()
+        .1
+        .into_owned();
+    assert_eq!(return_to, link);
+    let res = app
+        .post_login_with(&b, "dave", "dave-password-long-1", Some(&return_to))
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(location(res.headers()), link);
+    let page = b
+        .get(app.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"accept-form\""), "{page}");
+
     // Signed out, the POST goes to sign in.
     let res = new_client()
         .post(app.url("/invitation"))
@@ -373,6 +452,14 @@ async fn only_owners_invite_owners(backend: Backend) {
         return;
     };
     let ada = signed_in_as(&app, "ada", Role::Admin).await;
+    // Without the CSRF token: refused, nothing sent.
+    let res = ada
+        .post(app.url(INVITATIONS))
+        .form(&[("email", "boss@example.com"), ("role", "member")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
     let res = invite(&app, &ada, "boss@example.com", "owner").await;
     assert_eq!(res.status(), 400);
     let page = res.text().await.unwrap();
