@@ -83,6 +83,23 @@ pub enum AuditKind {
     ScimGroupCreated,
     ScimGroupUpdated,
     ScimGroupDeleted,
+    /// Organisation console, OAuth applications and groups (issue #14): an administrator
+    /// registered, edited, rotated the secret of, or deleted one of the organisation's OAuth
+    /// clients; renamed or deleted a group made by hand, or took a member out of one (its
+    /// creation and new members are `group.created` and `group.member_added`).
+    OAuthClientCreated,
+    OAuthClientUpdated,
+    OAuthClientSecretRotated,
+    OAuthClientDeleted,
+    GroupRenamed,
+    GroupDeleted,
+    GroupMemberRemoved,
+    // Audit log and policies (issue #14, builder "audit").
+    /// An organisation's policies changed on the Policies page or with `org set` (detail:
+    /// each changed field, `old→new`).
+    OrgPolicySet,
+    /// An administrator exported the organisation's audit log (detail: the filter).
+    AuditExported,
     // Organisation console, members and invitations (issue #14).
     /// An administrator removed a member's second factors (subject: the member; the actor is
     /// the event's user).
@@ -94,6 +111,71 @@ pub enum AuditKind {
 }
 
 impl AuditKind {
+    /// Every kind, for the audit log's filter (issue #14). Append new kinds here too; the
+    /// test `all_lists_every_kind` counts the `as_str` arms.
+    pub const ALL: &'static [AuditKind] = &[
+        AuditKind::SignInSucceeded,
+        AuditKind::SignInFailed,
+        AuditKind::AccountLocked,
+        AuditKind::SignedOut,
+        AuditKind::UserCreated,
+        AuditKind::UserDisabled,
+        AuditKind::UserEnabled,
+        AuditKind::UserDeleted,
+        AuditKind::MemberRemoved,
+        AuditKind::PasskeyRegistered,
+        AuditKind::PasskeyRenamed,
+        AuditKind::PasskeyRemoved,
+        AuditKind::PasskeySignInSucceeded,
+        AuditKind::PasskeySignInFailed,
+        AuditKind::PasskeyCounterAnomaly,
+        AuditKind::OrgRequireMfaSet,
+        AuditKind::TotpEnrolled,
+        AuditKind::TotpRemoved,
+        AuditKind::TotpAccepted,
+        AuditKind::TotpRefused,
+        AuditKind::RecoveryCodeUsed,
+        AuditKind::RecoveryCodesRegenerated,
+        AuditKind::SsoSignIn,
+        AuditKind::SsoUserCreated,
+        AuditKind::SsoUserLinked,
+        AuditKind::SsoRefused,
+        AuditKind::SessionOrgSwitched,
+        AuditKind::MemberAdded,
+        AuditKind::MemberRoleChanged,
+        AuditKind::GroupCreated,
+        AuditKind::GroupMemberAdded,
+        AuditKind::SsoConnectionAdded,
+        AuditKind::SsoConnectionDisabled,
+        AuditKind::SsoConnectionEnabled,
+        AuditKind::SsoConnectionDeleted,
+        AuditKind::OrgDomainClaimed,
+        AuditKind::OrgDomainVerified,
+        AuditKind::OrgDomainRefused,
+        AuditKind::OrgRequireSsoSet,
+        AuditKind::SignInSsoRequired,
+        AuditKind::SignInBreakGlass,
+        AuditKind::SamlSso,
+        AuditKind::SamlRefused,
+        AuditKind::ScimTokenCreated,
+        AuditKind::ScimTokenRevoked,
+        AuditKind::ScimUserCreated,
+        AuditKind::ScimUserUpdated,
+        AuditKind::ScimUserDeleted,
+        AuditKind::ScimGroupCreated,
+        AuditKind::ScimGroupUpdated,
+        AuditKind::ScimGroupDeleted,
+        AuditKind::OAuthClientCreated,
+        AuditKind::OAuthClientUpdated,
+        AuditKind::OAuthClientSecretRotated,
+        AuditKind::OAuthClientDeleted,
+        AuditKind::GroupRenamed,
+        AuditKind::GroupDeleted,
+        AuditKind::GroupMemberRemoved,
+        AuditKind::OrgPolicySet,
+        AuditKind::AuditExported,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             AuditKind::SignInSucceeded => "sign_in.succeeded",
@@ -147,6 +229,16 @@ impl AuditKind {
             AuditKind::ScimGroupCreated => "scim.group.created",
             AuditKind::ScimGroupUpdated => "scim.group.updated",
             AuditKind::ScimGroupDeleted => "scim.group.deleted",
+            AuditKind::OAuthClientCreated => "oauth.client.created",
+            AuditKind::OAuthClientUpdated => "oauth.client.updated",
+            AuditKind::OAuthClientSecretRotated => "oauth.client.secret_rotated",
+            AuditKind::OAuthClientDeleted => "oauth.client.deleted",
+            AuditKind::GroupRenamed => "group.renamed",
+            AuditKind::GroupDeleted => "group.deleted",
+            AuditKind::GroupMemberRemoved => "group.member_removed",
+            // Audit log and policies (issue #14, builder "audit").
+            AuditKind::OrgPolicySet => "org.policy.set",
+            AuditKind::AuditExported => "audit.exported",
             // Organisation console, members and invitations (issue #14).
             AuditKind::MfaReset => "mfa.reset",
             AuditKind::InvitationCreated => "invitation.created",
@@ -172,8 +264,8 @@ pub struct AuditEvent {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub detail: Option<String>,
-    /// The organisation the event belongs to (issue #14): the one acted on, or the actor's
-    /// active organisation; its audit log shows only its own events.
+    /// The organisation the event belongs to (issue #14), see [`AuditEvent::org`]; its audit
+    /// log shows only its own events.
     pub org_id: Option<OrgId>,
 }
 
@@ -194,8 +286,23 @@ impl AuditEvent {
         }
     }
 
+    /// The organisation whose audit log shows this event. One rule: the organisation acted on
+    /// when there is one (its members, groups, SSO connections, domains, SCIM tokens and
+    /// clients, SAML apps, policies, API keys); otherwise, for a user's own action, the
+    /// organisation the session or grant acts in (a sign-out, an SSO sign-in through its
+    /// connection, a switch into it). Events with none (a failed sign-in of an unknown user,
+    /// server accounts created by the operator, a server-wide disable) stay in the server's
+    /// log only, which no organisation's administrator reads.
     pub fn org(mut self, org_id: &OrgId) -> Self {
         self.org_id = Some(org_id.clone());
+        self
+    }
+
+    /// [`AuditEvent::org`] when an organisation is known.
+    pub fn in_org(mut self, org_id: Option<&OrgId>) -> Self {
+        if let Some(org_id) = org_id {
+            self.org_id = Some(org_id.clone());
+        }
         self
     }
 
@@ -219,4 +326,21 @@ pub trait AuditStore {
     fn record_event(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Newest first.
     fn recent_events(&self, limit: i64) -> StoreResult<Vec<AuditEvent>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AuditKind;
+
+    /// `ALL` holds every kind once: as many entries as `as_str` has arms.
+    #[test]
+    fn all_lists_every_kind() {
+        let source = include_str!("audit.rs");
+        let arms = source.matches(&format!("{}{}", "=>", " \"")).count();
+        let mut names: Vec<&str> = AuditKind::ALL.iter().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), AuditKind::ALL.len(), "no kind twice");
+        assert_eq!(AuditKind::ALL.len(), arms, "every kind in AuditKind::ALL");
+    }
 }

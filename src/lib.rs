@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod apikeys;
 pub mod audit;
+pub mod audit_log;
 pub mod authn;
 pub mod cli;
 pub mod clock;
@@ -16,6 +17,7 @@ pub mod deprovision;
 pub mod failure;
 pub mod federation;
 pub mod flows;
+pub mod groups;
 pub mod ids;
 pub mod mail;
 pub mod members;

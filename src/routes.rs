@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use crate::web::error::WebError;
 use crate::web::paths::*;
 use crate::web::see_other;
-use crate::{accounts, apikeys, federation, mfa, oauth, oidc, ops, v1};
+use crate::{accounts, apikeys, audit_log, federation, mfa, oauth, oidc, ops, v1};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(|| async { see_other(ACCOUNT) }))
@@ -137,6 +137,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(accounts::org_http::organisation_page))
                 .route(web::post().to(accounts::org_http::set_require_mfa)),
         )
+        .service(web::resource(ORG_POLICIES).route(web::post().to(accounts::org_http::set_policies)))
+        .service(web::resource(ORG_AUDIT).route(web::get().to(audit_log::http::audit_page)))
+        .service(web::resource(ORG_AUDIT_EXPORT).route(web::get().to(audit_log::http::export)))
         .service(
             web::resource(SETTINGS_API_KEYS)
                 .route(web::get().to(apikeys::pages::api_keys_page))
@@ -236,6 +239,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(oidc::http::end_session)),
         )
         .configure(scim_routes)
+        .configure(org_apps_routes)
+        .configure(org_groups_routes)
         .configure(members_routes)
         .service(web::resource(HEALTHZ).route(web::get().to(ops::http::healthz)))
         .service(web::resource(READYZ).route(web::get().to(ops::http::readyz)))
@@ -417,6 +422,39 @@ fn scim_routes(cfg: &mut web::ServiceConfig) {
     .service(web::resource(SETTINGS_SCIM).route(web::get().to(pages::scim_page)))
     .service(web::resource(SETTINGS_SCIM_TOKENS).route(web::post().to(pages::create_token)))
     .service(web::resource(SETTINGS_SCIM_TOKEN_REVOKE).route(web::post().to(pages::revoke_token)));
+}
+
+/// Organisation > OAuth applications (issue #14): the organisation's clients, for its
+/// administrators.
+fn org_apps_routes(cfg: &mut web::ServiceConfig) {
+    use crate::oauth::apps_http as apps;
+    cfg.service(
+        web::resource(ORG_OAUTH_APPS)
+            .route(web::get().to(apps::apps_page))
+            .route(web::post().to(apps::register_app)),
+    )
+    .service(
+        web::resource(ORG_OAUTH_APP)
+            .route(web::get().to(apps::app_page))
+            .route(web::post().to(apps::update_app)),
+    )
+    .service(
+        web::resource(ORG_OAUTH_APP_ACTION)
+            .route(web::get().to(apps::confirm_action))
+            .route(web::post().to(apps::app_action)),
+    );
+}
+
+/// Organisation > Groups (issue #14).
+fn org_groups_routes(cfg: &mut web::ServiceConfig) {
+    use crate::groups::http as groups;
+    cfg.service(
+        web::resource(ORG_GROUPS)
+            .route(web::get().to(groups::groups_page))
+            .route(web::post().to(groups::create_group)),
+    )
+    .service(web::resource(ORG_GROUP).route(web::get().to(groups::group_page)))
+    .service(web::resource(ORG_GROUP_ACTION).route(web::post().to(groups::group_action)));
 }
 
 /// The organisation console's members and invitations, and the invitee's page (issue #14).

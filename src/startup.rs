@@ -360,6 +360,7 @@ fn first_run(
     let user = tx.create_user(&user, Some((&org.id, Role::Owner)), now)?;
     tx.record_event(
         &AuditEvent::new(now, AuditKind::UserCreated, &RequestMeta::default())
+            .org(&org.id)
             .user(&user.id)
             .subject(&user.username)
             .detail("first-run owner"),

@@ -57,6 +57,7 @@ pub fn add_member<S: UserStore + OrgStore + AuditStore>(
     if let Some(kind) = kind {
         store.record_event(
             &AuditEvent::new(now, kind, meta)
+                .org(&org.id)
                 .user(&user.id)
                 .subject(&format!("{}@{}", user.username, org.name))
                 .detail(role.as_str()),
@@ -66,7 +67,7 @@ pub fn add_member<S: UserStore + OrgStore + AuditStore>(
 }
 
 /// A group name: 1–100 printable characters, unique in its organisation case-insensitively.
-fn group_name(name: &str) -> Result<&str, AccountError> {
+pub(crate) fn group_name(name: &str) -> Result<&str, AccountError> {
     let name = name.trim();
     if (1..=100).contains(&name.chars().count()) && !name.chars().any(char::is_control) {
         Ok(name)
@@ -93,6 +94,7 @@ pub fn create_group<S: UserStore + OrgStore + AuditStore>(
     };
     store.record_event(
         &AuditEvent::new(now, AuditKind::GroupCreated, meta)
+            .org(&org.id)
             .subject(&format!("{name}@{}", org.name))
             .detail(id.to_string()),
     )?;
@@ -124,6 +126,7 @@ pub fn add_group_member<S: UserStore + OrgStore + AuditStore>(
     }
     store.record_event(
         &AuditEvent::new(clock.now(), AuditKind::GroupMemberAdded, meta)
+            .org(&org.id)
             .user(&user.id)
             .subject(&format!("{}@{}", group.trim(), org.name))
             .detail(id.to_string()),

@@ -2,9 +2,11 @@
 
 pub mod http;
 pub mod members;
+pub mod org_admin;
 pub mod org_http;
 pub mod org_picker;
 pub mod password;
+pub mod policy;
 pub mod service;
 pub mod signin;
 pub mod store;

@@ -1,5 +1,7 @@
-//! Settings > Organisation: where an administrator of an organisation sets its policy (whether
-//! members must use a second factor). The API key policy stays with the CLI.
+//! Settings > Organisation, the Policies page (issue #14): where an administrator of the active
+//! organisation sets its API key lifetime ceiling, the legacy `?api_key=` switch, its session
+//! lifetimes (within the server's) and whether members need a second factor; the SSO
+//! requirement is shown with a link to the SSO page, where it is set.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -8,6 +10,7 @@ use serde::Deserialize;
 
 use super::service::ActiveOrg;
 use super::service::{self, AccountError};
+use super::policy::{self, OrgPolicy, PolicyErrors, PolicyInput, ServerBounds};
 use super::types::Organisation;
 use crate::audit::RequestMeta;
 use crate::ids::OrgId;
@@ -15,15 +18,23 @@ use crate::sessions::types::CurrentSession;
 use crate::web::csrf::{CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, state};
-use crate::web::paths::SETTINGS_ORGANISATION;
+use crate::web::paths::{ORG_POLICIES, SETTINGS_ORGANISATION, SETTINGS_SSO};
 use crate::web::{csrf, html, see_other};
 
 #[derive(Template)]
 #[template(path = "settings/organisation.html")]
 struct OrganisationPage<'a> {
     csrf: &'a str,
-    orgs: &'a [Organisation],
+    org: &'a Organisation,
     action: &'a str,
+    policies_action: &'a str,
+    sso_href: &'a str,
+    /// The form's values: the stored policy, or what was typed when refused.
+    input: &'a PolicyInput,
+    errors: &'a PolicyErrors,
+    server_idle: String,
+    server_absolute: String,
+    saved: bool,
 }
 
 fn page_error(e: AccountError) -> WebError {
@@ -50,13 +61,9 @@ fn active_org_id(
     }
 }
 
-/// `GET /settings/organisation`: the session's active organisation, with its MFA requirement,
-/// when the user administers it; 403 otherwise.
-pub async fn organisation_page(
-    req: HttpRequest,
-    signed_in: SignedIn,
-) -> Result<HttpResponse, WebError> {
-    let st = state(&req).clone();
+/// The active organisation, if the user administers it (403 otherwise).
+async fn administered(req: &HttpRequest, signed_in: &SignedIn) -> Result<Organisation, WebError> {
+    let st = state(req).clone();
     let (user_id, amr) = (signed_in.user().id.clone(), signed_in.amr().to_vec());
     let current = signed_in.session().clone();
     let orgs = web::block(move || {
@@ -64,20 +71,125 @@ pub async fn organisation_page(
         service::administered_orgs(&st.store, &user_id, &amr, Some(&active)).map_err(page_error)
     })
     .await??;
-    if orgs.is_empty() {
-        return Err(WebError::Forbidden);
-    }
-    let st = state(&req);
-    let mut token = csrf::issue(st, &req, Some(signed_in.sid()));
-    let builder = token.builder(StatusCode::OK);
+    orgs.into_iter().next().ok_or(WebError::Forbidden)
+}
+
+fn render(
+    req: &HttpRequest,
+    signed_in: &SignedIn,
+    org: &Organisation,
+    input: &PolicyInput,
+    errors: &PolicyErrors,
+    status: StatusCode,
+) -> Result<HttpResponse, WebError> {
+    let st = state(req);
+    let bounds = st.session_policy;
+    let mut token = csrf::issue(st, req, Some(signed_in.sid()));
+    let builder = token.builder(status);
     html(
         builder,
         &OrganisationPage {
             csrf: &token.token,
-            orgs: &orgs,
+            org,
             action: SETTINGS_ORGANISATION,
+            policies_action: ORG_POLICIES,
+            sso_href: SETTINGS_SSO,
+            input,
+            errors,
+            server_idle: policy::format_lifetime(bounds.idle),
+            server_absolute: policy::format_lifetime(bounds.absolute),
+            saved: req.query_string().contains("saved=1"),
         },
     )
+}
+
+/// `GET /settings/organisation`: the Policies page of the session's active organisation (API
+/// keys, session lifetimes, second factor, SSO), when the user administers it; 403 otherwise.
+pub async fn organisation_page(
+    req: HttpRequest,
+    signed_in: SignedIn,
+) -> Result<HttpResponse, WebError> {
+    let org = administered(&req, &signed_in).await?;
+    let input = PolicyInput::of(&OrgPolicy::of(&org));
+    render(
+        &req,
+        &signed_in,
+        &org,
+        &input,
+        &PolicyErrors::default(),
+        StatusCode::OK,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PoliciesForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    api_key_max_lifetime: String,
+    /// A checkbox: present (`true`) when ticked.
+    #[serde(default)]
+    api_key_legacy_query: Option<String>,
+    #[serde(default)]
+    session_idle_timeout: String,
+    #[serde(default)]
+    session_absolute_timeout: String,
+}
+
+impl CsrfProtected for PoliciesForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// `POST ORG_POLICIES`: sets the active organisation's API key and session policies (audited as
+/// `org.policy.set`); bad values re-render the page with the input and a message per field.
+pub async fn set_policies(
+    req: HttpRequest,
+    signed_in: SignedIn,
+    form: CsrfForm<PoliciesForm>,
+    meta: RequestMeta,
+) -> Result<HttpResponse, WebError> {
+    let org = administered(&req, &signed_in).await?;
+    let form = form.into_inner();
+    let input = PolicyInput {
+        api_key_max_lifetime: form.api_key_max_lifetime,
+        api_key_legacy_query: form.api_key_legacy_query.is_some(),
+        session_idle_timeout: form.session_idle_timeout,
+        session_absolute_timeout: form.session_absolute_timeout,
+    };
+    let st = state(&req);
+    let bounds = ServerBounds {
+        idle: st.session_policy.idle,
+        absolute: st.session_policy.absolute,
+    };
+    let parsed = match policy::parse(&input, bounds) {
+        Ok(p) => p,
+        Err(errors) => {
+            return render(
+                &req,
+                &signed_in,
+                &org,
+                &input,
+                &errors,
+                StatusCode::BAD_REQUEST,
+            );
+        }
+    };
+    let st = st.clone();
+    let actor = signed_in.user().id.clone();
+    web::block(move || {
+        policy::set_policy(
+            &st.store,
+            st.clock.as_ref(),
+            &org,
+            &parsed,
+            Some(&actor),
+            &meta,
+        )
+    })
+    .await??;
+    Ok(see_other(&format!("{SETTINGS_ORGANISATION}?saved=1")))
 }
 
 #[derive(Deserialize)]

@@ -137,6 +137,7 @@ pub fn create_user<S: UserStore + OrgStore + AuditStore>(
     let user = store.create_user(&new, org.as_ref().map(|o| (&o.id, input.role)), now)?;
     store.record_event(
         &AuditEvent::new(now, AuditKind::UserCreated, meta)
+            .in_org(org.as_ref().map(|o| &o.id))
             .user(&user.id)
             .subject(&user.username),
     )?;
@@ -200,6 +201,7 @@ pub fn set_require_mfa<S: OrgStore + AuditStore>(
 ) -> Result<Organisation, AccountError> {
     store.set_org_require_mfa(&org.id, require)?;
     let mut event = AuditEvent::new(clock.now(), AuditKind::OrgRequireMfaSet, meta)
+        .org(&org.id)
         .subject(&org.name)
         .detail(require.to_string());
     if let Some(actor) = actor {
@@ -314,6 +316,7 @@ pub fn create_managed_user<S: UserStore + AuditStore>(
             Ok(user) => {
                 store.record_event(
                     &AuditEvent::new(now, AuditKind::UserCreated, meta)
+                        .org(org)
                         .user(&user.id)
                         .subject(&user.username)
                         .detail(format!("org {}", org.as_str())),
@@ -423,6 +426,7 @@ pub fn switch_org<S: UserStore + SessionStore + AuditStore>(
     store.set_session_org(&current.session.id_hash, Some(&m.org.id))?;
     store.record_event(
         &AuditEvent::new(clock.now(), AuditKind::SessionOrgSwitched, meta)
+            .org(&m.org.id)
             .user(&current.user.id)
             .subject(&m.org.name)
             .detail(m.org.id.to_string()),

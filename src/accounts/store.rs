@@ -21,6 +21,13 @@ pub trait OrgStore {
     ) -> StoreResult<()>;
     /// Whether the organisation requires a second factor of its members.
     fn set_org_require_mfa(&self, id: &OrgId, require: bool) -> StoreResult<()>;
+    /// The organisation's session lifetimes (seconds; `None`: the server's), issue #14.
+    fn set_org_session_policy(
+        &self,
+        id: &OrgId,
+        idle: Option<i64>,
+        absolute: Option<i64>,
+    ) -> StoreResult<()>;
 }
 
 pub trait UserStore {

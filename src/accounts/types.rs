@@ -168,6 +168,13 @@ pub struct Organisation {
     pub require_mfa: bool,
     /// Whether members must sign in through the organisation's SSO (owners keep a password).
     pub require_sso: bool,
+    /// The organisation's session idle timeout (seconds), when shorter than the server's: a
+    /// session acting here ends after this long without a request (see
+    /// [`crate::sessions::service::SessionPolicy::within`]). `None`: the server's.
+    pub session_idle_timeout: Option<i64>,
+    /// The organisation's absolute session lifetime (seconds, counted from the session's
+    /// start), when shorter than the server's. `None`: the server's.
+    pub session_absolute_timeout: Option<i64>,
 }
 
 impl Organisation {
@@ -180,6 +187,8 @@ impl Organisation {
             api_key_legacy_query: true,
             require_mfa: false,
             require_sso: false,
+            session_idle_timeout: None,
+            session_absolute_timeout: None,
         }
     }
 }

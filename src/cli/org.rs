@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{CliFailure, open_store, print, sso};
 use crate::accounts::members::{self, MemberChange};
-use crate::accounts::service;
+use crate::accounts::{policy, service};
 use crate::accounts::types::Role;
 use crate::audit::RequestMeta;
 use crate::clock::SystemClock;
@@ -116,21 +116,25 @@ pub fn run_org(
                     message: format!("no organisation named `{name}`"),
                     code: 1,
                 })?;
+            // The Policies page's rule and writer (audited as `org.policy.set`).
             let max = match api_key_max_lifetime.as_deref() {
                 None => org.api_key_max_lifetime,
-                Some("none") => None,
-                Some(d) => match crate::apikeys::types::parse_expiry(d) {
-                    Ok(Some(secs)) => Some(secs),
-                    Ok(None) | Err(_) => {
-                        return Err(CliFailure {
-                            message: format!("`{d}` is not a lifetime like 90d (or none)"),
-                            code: 2,
-                        });
-                    }
-                },
+                Some(d) => policy::parse_key_lifetime(d)
+                    .map_err(|message| CliFailure { message, code: 2 })?,
             };
             let legacy = api_key_legacy_query.unwrap_or(org.api_key_legacy_query);
-            store.set_org_key_policy(&org.id, max, legacy)?;
+            let org = policy::set_policy(
+                &store,
+                &clock,
+                &org,
+                &policy::OrgPolicy {
+                    api_key_max_lifetime: max,
+                    api_key_legacy_query: legacy,
+                    ..policy::OrgPolicy::of(&org)
+                },
+                None,
+                &meta,
+            )?;
             let org = match require_mfa {
                 Some(require) if require != org.require_mfa => {
                     service::set_require_mfa(&store, &clock, &org, require, None, &meta)?

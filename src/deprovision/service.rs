@@ -76,12 +76,14 @@ pub fn remove_from_org<S: DeprovisionStore + AuditStore>(
         .remove_from_org(&org.id, &user.id, now)?
         .ok_or(DeprovisionError::NotMember)?;
     let event = AuditEvent::new(now, AuditKind::MemberRemoved, meta)
+        .org(&org.id)
         .user(&user.id)
         .subject(&format!("{}@{}", user.username, org.name))
         .detail(ended.summary());
     audit(store, event, actor)?;
     if ended.disabled {
         let event = AuditEvent::new(now, AuditKind::UserDisabled, meta)
+            .org(&org.id)
             .user(&user.id)
             .subject(&user.username)
             .detail(format!("removed from its organisation {}", org.id.as_str()));

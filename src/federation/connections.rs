@@ -378,6 +378,7 @@ fn audit<S: AuditStore>(
     meta: &RequestMeta,
 ) -> Result<(), FederationError> {
     let mut event = AuditEvent::new(clock.now(), kind, meta)
+        .org(&c.org_id)
         .subject(c.id.as_str())
         .detail(format!("org {} {} {}", c.org_id, c.protocol.kind(), c.name));
     if let Some(actor) = actor {

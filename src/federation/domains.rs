@@ -67,6 +67,7 @@ fn event(
     meta: &RequestMeta,
 ) -> AuditEvent {
     let mut event = AuditEvent::new(clock.now(), kind, meta)
+        .org(org)
         .subject(domain)
         .detail(format!("org {org}"));
     if let Some(actor) = actor {

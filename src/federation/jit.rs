@@ -156,6 +156,7 @@ pub fn record_refusal<S: AuditStore>(
 ) -> Result<(), StoreError> {
     store.record_event(
         &AuditEvent::new(clock.now(), AuditKind::SsoRefused, meta)
+            .org(&connection.org_id)
             .subject(subject)
             .detail(format!("{} {why}", connection.id.as_str())),
     )
@@ -346,6 +347,7 @@ where
                 };
                 store.record_event(
                     &AuditEvent::new(now, kind, meta)
+                        .org(&connection.org_id)
                         .user(&user.id)
                         .subject(subject)
                         .detail(connection.id.as_str()),
@@ -374,6 +376,7 @@ where
     }
     store.record_event(
         &AuditEvent::new(now, AuditKind::SsoSignIn, meta)
+            .org(&connection.org_id)
             .user(&user.id)
             .subject(subject)
             .detail(connection.id.as_str()),

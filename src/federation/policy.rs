@@ -28,6 +28,7 @@ pub fn set_require_sso<S: SsoPolicyStore + AuditStore>(
         return Err(FederationError::UnknownOrg(org_name.to_owned()));
     }
     let mut event = AuditEvent::new(clock.now(), AuditKind::OrgRequireSsoSet, meta)
+        .org(org)
         .subject(org_name)
         .detail(require.to_string());
     if let Some(actor) = actor {
@@ -55,19 +56,23 @@ pub fn password_sign_in<S: SsoPolicyStore + AuditStore>(
     if let Some(m) = required.iter().find(|m| m.role != Role::Owner) {
         store.record_event(
             &AuditEvent::new(now, AuditKind::SignInSsoRequired, meta)
+                .org(&m.org_id)
                 .user(&user.id)
                 .subject(&user.username)
                 .detail(format!("org {}", m.org_name)),
         )?;
         return Ok(Err(m.org_name.clone()));
     }
-    let orgs: Vec<&str> = required.iter().map(|m| m.org_name.as_str()).collect();
-    store.record_event(
-        &AuditEvent::new(now, AuditKind::SignInBreakGlass, meta)
-            .user(&user.id)
-            .subject(&user.username)
-            .detail(format!("owner of {}", orgs.join(", "))),
-    )?;
+    // One event in each organisation that requires SSO, so each one's log shows it.
+    for m in &required {
+        store.record_event(
+            &AuditEvent::new(now, AuditKind::SignInBreakGlass, meta)
+                .org(&m.org_id)
+                .user(&user.id)
+                .subject(&user.username)
+                .detail(format!("owner of {}", m.org_name)),
+        )?;
+    }
     Ok(Ok(()))
 }
 

@@ -601,7 +601,7 @@ fn is_live_session_of<S: SessionStore>(
         return Ok(false);
     };
     Ok(store.find_session(&previous.hash())?.is_some_and(|c| {
-        c.user.id == user.id && !c.user.disabled && policy.is_live(&c.session, now)
+        c.user.id == user.id && !c.user.disabled && policy.is_live(&c, now)
     }))
 }
 
@@ -624,7 +624,7 @@ pub fn complete<S: SessionStore + AuditStore + UserStore>(
     if let Some(previous) = previous {
         let current = store.find_session(&previous.hash())?;
         match current {
-            Some(c) if c.user.id == user.id && policy.is_live(&c.session, now) => {
+            Some(c) if c.user.id == user.id && policy.is_live(&c, now) => {
                 let secret = SessionSecret::new(crypto::random_token());
                 let stepped = store.step_up_session(
                     &c.session.id_hash,

@@ -62,8 +62,13 @@ pub enum ClientInputError {
     PublicClientCredentials,
     #[error("the authorization_code grant needs at least one --redirect-uri")]
     NoRedirectUri,
+    /// A redirect URI.
     #[error(transparent)]
     Uri(#[from] UriError),
+    #[error("post-logout redirect URI: {0}")]
+    PostLogoutUri(UriError),
+    #[error("resource: {0}")]
+    Resource(UriError),
     #[error("a scope has a character RFC 6749 §3.3 forbids")]
     Scope,
     #[error("the access token lifetime is 60 s to 1 day")]
@@ -75,6 +80,34 @@ pub fn build(
     input: NewClient,
     clock: &dyn Clock,
 ) -> Result<(Client, Option<PlainClientSecret>), ClientError> {
+    let public = input.public;
+    let mut client = checked(input, clock.now())?;
+    let secret = (!public).then(new_secret);
+    client.secret_hash = secret.as_ref().map(PlainClientSecret::hash);
+    Ok((client, secret))
+}
+
+/// `existing` as an edit (`input`) changes it, validated by the same rules as [`build`]: its
+/// id, type and secret, owner, creation time and refresh lifetimes stay.
+pub fn revise(existing: &Client, input: NewClient) -> Result<Client, ClientError> {
+    let input = NewClient {
+        id: Some(existing.id.clone()),
+        public: existing.is_public(),
+        org_id: existing.org_id.clone(),
+        ..input
+    };
+    let client = checked(input, existing.created_at)?;
+    Ok(Client {
+        secret_hash: existing.secret_hash.clone(),
+        created_at: existing.created_at,
+        refresh_idle_ttl: existing.refresh_idle_ttl,
+        refresh_absolute_ttl: existing.refresh_absolute_ttl,
+        ..client
+    })
+}
+
+/// The one client rule: `input` validated into a client without a secret.
+fn checked(input: NewClient, now: crate::clock::UnixTime) -> Result<Client, ClientError> {
     let name = input.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ClientInputError::Name.into());
@@ -97,16 +130,15 @@ pub fn build(
     if grant_types.contains(&GrantType::AuthorizationCode) && input.redirect_uris.is_empty() {
         return Err(ClientInputError::NoRedirectUri.into());
     }
-    for uri in input
-        .redirect_uris
-        .iter()
-        .chain(&input.post_logout_redirect_uris)
-    {
+    for uri in &input.redirect_uris {
         validate_redirect_uri(uri).map_err(ClientInputError::from)?;
+    }
+    for uri in &input.post_logout_redirect_uris {
+        validate_redirect_uri(uri).map_err(ClientInputError::PostLogoutUri)?;
     }
     let mut resources: Vec<String> = Vec::new();
     for r in &input.resources {
-        super::resources::validate_uri(r).map_err(ClientInputError::from)?;
+        super::resources::validate_uri(r).map_err(ClientInputError::Resource)?;
         if !resources.contains(r) {
             resources.push(r.clone());
         }
@@ -122,11 +154,10 @@ pub fn build(
     if !(60..=86_400).contains(&ttl) {
         return Err(ClientInputError::AccessTokenLifetime.into());
     }
-    let secret = (!input.public).then(new_secret);
-    let client = Client {
+    Ok(Client {
         id: input.id.unwrap_or_else(ClientId::generate),
         name,
-        secret_hash: secret.as_ref().map(PlainClientSecret::hash),
+        secret_hash: None,
         redirect_uris: input.redirect_uris,
         post_logout_redirect_uris: input.post_logout_redirect_uris,
         grant_types,
@@ -138,11 +169,10 @@ pub fn build(
         refresh_absolute_ttl: REFRESH_ABSOLUTE_TTL,
         always_issue_refresh: input.always_issue_refresh,
         id_token_alg: input.id_token_alg,
-        created_at: clock.now(),
+        created_at: now,
         resources,
         org_id: input.org_id,
-    };
-    Ok((client, secret))
+    })
 }
 
 pub fn create<S: ClientStore>(

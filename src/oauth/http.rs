@@ -456,6 +456,8 @@ struct ScopeLine {
 struct ConsentPage<'a> {
     csrf: &'a str,
     client_name: &'a str,
+    /// The organisation that registered the client (issue #14); none for the operator's.
+    registered_by: Option<&'a str>,
     username: &'a str,
     scopes: Vec<ScopeLine>,
     hidden: Vec<(&'static str, String)>,
@@ -495,6 +497,12 @@ fn consent_page(
     let page = ConsentPage {
         csrf: &token.token,
         client_name: &request.client.name,
+        // An organisation's client makes its grants in that organisation (`tenancy`).
+        registered_by: request
+            .org
+            .as_ref()
+            .filter(|m| request.client.org_id.as_ref() == Some(&m.org.id))
+            .map(|m| m.org.name.as_str()),
         username: &current.user.username,
         scopes: request
             .scope

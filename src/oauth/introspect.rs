@@ -206,7 +206,12 @@ pub fn inspect_live<S: OAuthStore>(
         return Ok(None);
     };
     let Some(user_id) = &t.user_id else {
-        let org = match store.find_client(&t.client_id)?.and_then(|c| c.org_id) {
+        // A client's own token (client credentials) ends with the client: a JWT one, which no
+        // deletion reaches, is refused once its client is gone.
+        let Some(client) = store.find_client(&t.client_id)? else {
+            return Ok(None);
+        };
+        let org = match client.org_id {
             Some(org) => store.find_org_by_id(&org)?,
             None => None,
         };

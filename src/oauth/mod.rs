@@ -2,6 +2,7 @@
 //! endpoint, introspection and revocation. Written directly rather than on oxide-auth, which
 //! has no OpenID Connect (no ID token in its token response) and no release since 2024.
 
+pub mod apps_http;
 pub mod authorize;
 pub mod clients;
 pub mod consent;
@@ -12,6 +13,7 @@ pub mod grantable;
 pub mod grants;
 pub mod http;
 pub mod introspect;
+pub mod org_clients;
 pub mod pkce;
 pub mod resources;
 pub mod store;

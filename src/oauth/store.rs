@@ -20,6 +20,12 @@ pub trait ClientStore {
     fn create_client(&self, client: &Client) -> StoreResult<()>;
     fn find_client(&self, id: &ClientId) -> StoreResult<Option<Client>>;
     fn list_clients(&self) -> StoreResult<Vec<Client>>;
+    /// The clients an organisation registered, oldest first (the console's list).
+    fn list_org_clients(&self, org: &OrgId) -> StoreResult<Vec<Client>>;
+    /// Writes what an edit changes (name, URIs, grant types, scopes, consent, token format and
+    /// lifetime, ID token algorithm, resources) of the client `client.id` owned by
+    /// `client.org_id`; `false` when there is no such client of that owner.
+    fn update_client(&self, client: &Client) -> StoreResult<bool>;
     /// `false` when there was no such client.
     fn delete_client(&self, id: &ClientId) -> StoreResult<bool>;
     fn set_client_secret(

@@ -186,7 +186,15 @@ pub enum UriError {
     },
     #[error("`{0}` has a fragment")]
     Fragment(String),
+    /// A scheme whose URL runs script or reads local files where a browser follows it.
+    #[error(
+        "`{0}` uses a scheme that runs code or reads files (javascript:, data:, vbscript:, file:)"
+    )]
+    Scheme(String),
 }
+
+/// Schemes no redirect URI may use: a browser sent there runs script or opens local files.
+const DANGEROUS_SCHEMES: [&str; 4] = ["javascript", "data", "vbscript", "file"];
 
 /// An absolute URI, parsed, or why it is not one; control characters refused first.
 pub(crate) fn parse_absolute_uri(s: &str) -> Result<Url, UriError> {
@@ -204,6 +212,9 @@ pub fn validate_redirect_uri(s: &str) -> Result<(), UriError> {
     let url = parse_absolute_uri(s)?;
     if url.fragment().is_some() {
         return Err(UriError::Fragment(s.to_owned()));
+    }
+    if DANGEROUS_SCHEMES.contains(&url.scheme()) {
+        return Err(UriError::Scheme(s.to_owned()));
     }
     if url.scheme() == "http" && !is_loopback(&url) && url.host_str() != Some("localhost") {
         tracing::warn!(uri = s, "plain-http redirect URI registered");

@@ -379,6 +379,7 @@ fn answer<S: IdpStore>(
     )?;
     store.record_event(
         &AuditEvent::new(now, AuditKind::SamlSso, ctx.meta)
+            .in_org(app.org_id.as_ref().or(current.org_id()))
             .user(&user.id)
             .subject(&app.entity_id),
     )?;

@@ -76,6 +76,7 @@ pub fn create_token<S: ScimTokenStore + AuditStore>(
     };
     store.create_scim_token(&token, &plain.hash())?;
     let mut event = AuditEvent::new(now, AuditKind::ScimTokenCreated, meta)
+        .org(org)
         .subject(&token.id)
         .detail(format!("org {}", org.as_str()));
     if let Some(a) = actor {
@@ -100,6 +101,7 @@ pub fn revoke_token<S: ScimTokenStore + AuditStore>(
         return Ok(false);
     }
     let mut event = AuditEvent::new(now, AuditKind::ScimTokenRevoked, meta)
+        .org(org)
         .subject(id)
         .detail(format!("org {}", org.as_str()));
     if let Some(a) = actor {
@@ -202,6 +204,7 @@ pub(super) fn audit<S: AuditStore>(
     subject: &str,
 ) -> Result<(), ScimError> {
     let mut event = AuditEvent::new(clock.now(), kind, &caller.meta)
+        .org(&caller.org)
         .subject(subject)
         .detail(format!(
             "org {} scim_token={}",

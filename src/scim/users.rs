@@ -172,6 +172,7 @@ pub fn create_user<S: UserServices>(
     store
         .record_event(
             &AuditEvent::new(now, AuditKind::UserCreated, &caller.meta)
+                .org(&caller.org)
                 .user(&record.id)
                 .subject(&record.attrs.user_name)
                 .detail(format!("org {} by SCIM", caller.org.as_str())),
@@ -434,6 +435,7 @@ pub fn delete_user<S: UserServices>(
     store
         .record_event(
             &AuditEvent::new(now, AuditKind::UserDeleted, &caller.meta)
+                .org(&caller.org)
                 .user(&old.id)
                 .subject(&user.username)
                 .detail(format!("org {} by SCIM", caller.org.as_str())),

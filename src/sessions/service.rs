@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::types::{CurrentSession, SessionRecord};
-use crate::accounts::types::User;
+use crate::accounts::types::{Organisation, User};
 use crate::audit::AuditStore;
 use crate::audit::{AuditEvent, AuditKind, RequestMeta};
 use crate::clock::{Clock, UnixTime};
@@ -42,9 +42,29 @@ impl SessionPolicy {
         (self.idle / 4).min(TOUCH_EVERY_MAX)
     }
 
-    /// Neither past its absolute expiry nor idle for too long.
-    pub fn is_live(&self, s: &SessionRecord, now: UnixTime) -> bool {
-        now < s.expires_at && now < s.last_seen_at + self.idle
+    /// The policy in force for a session acting in `org` (issue #14): the organisation's idle
+    /// and absolute timeouts where they are shorter than the server's (they are set within the
+    /// server's bounds, and a longer one never extends a session). One rule, applied by
+    /// [`SessionPolicy::is_live`] wherever a session is resolved.
+    pub fn within(self, org: Option<&Organisation>) -> SessionPolicy {
+        let Some(org) = org else { return self };
+        SessionPolicy {
+            idle: org.session_idle_timeout.map_or(self.idle, |t| t.min(self.idle)),
+            absolute: org
+                .session_absolute_timeout
+                .map_or(self.absolute, |t| t.min(self.absolute)),
+        }
+    }
+
+    /// Neither past its absolute expiry nor idle for too long, under the policy of the
+    /// organisation it acts in ([`SessionPolicy::within`]). An organisation's absolute
+    /// lifetime counts from the session's start (`created_at`), not from its last
+    /// re-authentication: a step-up must not extend it, and switching into the organisation
+    /// later applies it at once (a session older than it ends on its next request).
+    pub fn is_live(&self, c: &CurrentSession, now: UnixTime) -> bool {
+        let p = self.within(c.org.as_ref().map(|m| &m.org));
+        let s = &c.session;
+        now < s.expires_at && now < s.created_at + p.absolute && now < s.last_seen_at + p.idle
     }
 }
 
@@ -106,7 +126,7 @@ pub fn resolve<S: SessionStore>(
     let Some(current) = store.find_session(&secret.hash())? else {
         return Ok(None);
     };
-    if !policy.is_live(&current.session, now) {
+    if !policy.is_live(&current, now) {
         // Expiry ends the session as sign-out does, with the OAuth grants bound to it.
         store.delete_session(&current.session.id_hash, now)?;
         return Ok(None);
@@ -114,7 +134,8 @@ pub fn resolve<S: SessionStore>(
     if current.user.disabled {
         return Ok(None);
     }
-    if now - current.session.last_seen_at >= policy.touch_every() {
+    let in_force = policy.within(current.org.as_ref().map(|m| &m.org));
+    if now - current.session.last_seen_at >= in_force.touch_every() {
         store.touch_session(&current.session.id_hash, now)?;
     }
     Ok(Some(current))
@@ -129,7 +150,9 @@ pub fn end<S: SessionStore + AuditStore>(
     let ended = store.delete_session(&secret.hash(), clock.now())?;
     if let Some(s) = &ended {
         store.record_event(
-            &AuditEvent::new(clock.now(), AuditKind::SignedOut, meta).user(&s.user_id),
+            &AuditEvent::new(clock.now(), AuditKind::SignedOut, meta)
+                .in_org(s.org_id.as_ref())
+                .user(&s.user_id),
         )?;
     }
     Ok(ended)

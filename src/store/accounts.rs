@@ -33,6 +33,8 @@ pub(super) fn create_org(conn: &mut DbConn, org: &Organisation, name_key: &str) 
         api_key_legacy_query: org.api_key_legacy_query,
         require_mfa: org.require_mfa,
         require_sso: org.require_sso,
+        session_idle_timeout: org.session_idle_timeout,
+        session_absolute_timeout: org.session_absolute_timeout,
     };
     diesel::insert_into(organisations::table)
         .values(&row)
@@ -149,6 +151,21 @@ impl OrgStore for Store {
             .set((
                 organisations::api_key_max_lifetime.eq(max_lifetime),
                 organisations::api_key_legacy_query.eq(legacy_query),
+            ))
+            .execute(&mut *self.conn()?)?;
+        Ok(())
+    }
+
+    fn set_org_session_policy(
+        &self,
+        id: &OrgId,
+        idle: Option<i64>,
+        absolute: Option<i64>,
+    ) -> StoreResult<()> {
+        diesel::update(organisations::table.find(id.as_str()))
+            .set((
+                organisations::session_idle_timeout.eq(idle),
+                organisations::session_absolute_timeout.eq(absolute),
             ))
             .execute(&mut *self.conn()?)?;
         Ok(())

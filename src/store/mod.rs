@@ -17,6 +17,7 @@ mod device;
 mod error;
 mod federation;
 mod flows;
+mod groups;
 mod health;
 mod members;
 mod meta;

@@ -302,6 +302,45 @@ impl ClientStore for Store {
             .collect()
     }
 
+    fn list_org_clients(&self, org: &OrgId) -> StoreResult<Vec<Client>> {
+        cl::table
+            .filter(cl::org_id.eq(org.as_str()))
+            .order((cl::created_at, cl::id))
+            .select(ClientRow::as_select())
+            .load(&mut *self.conn()?)?
+            .into_iter()
+            .map(Client::try_from)
+            .collect()
+    }
+
+    fn update_client(&self, c: &Client) -> StoreResult<bool> {
+        let row = ClientRow::from(c);
+        let changes = (
+            cl::name.eq(row.name),
+            cl::redirect_uris.eq(row.redirect_uris),
+            cl::post_logout_redirect_uris.eq(row.post_logout_redirect_uris),
+            cl::grant_types.eq(row.grant_types),
+            cl::scopes.eq(row.scopes),
+            cl::skip_consent.eq(row.skip_consent),
+            cl::access_token_format.eq(row.access_token_format),
+            cl::access_token_ttl.eq(row.access_token_ttl),
+            cl::always_issue_refresh.eq(row.always_issue_refresh),
+            cl::id_token_alg.eq(row.id_token_alg),
+            cl::resources.eq(row.resources),
+        );
+        let mut conn = self.conn()?;
+        let id = c.id.as_str();
+        let updated = match &row.org_id {
+            Some(org) => diesel::update(cl::table.find(id).filter(cl::org_id.eq(org)))
+                .set(changes)
+                .execute(&mut *conn)?,
+            None => diesel::update(cl::table.find(id).filter(cl::org_id.is_null()))
+                .set(changes)
+                .execute(&mut *conn)?,
+        };
+        Ok(updated == 1)
+    }
+
     fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
         let id = id.as_str();
         let mut conn = self.conn()?;

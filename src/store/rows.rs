@@ -20,6 +20,8 @@ pub struct OrgRow {
     pub api_key_legacy_query: bool,
     pub require_mfa: bool,
     pub require_sso: bool,
+    pub session_idle_timeout: Option<i64>,
+    pub session_absolute_timeout: Option<i64>,
 }
 
 impl From<OrgRow> for Organisation {
@@ -32,6 +34,8 @@ impl From<OrgRow> for Organisation {
             api_key_legacy_query: r.api_key_legacy_query,
             require_mfa: r.require_mfa,
             require_sso: r.require_sso,
+            session_idle_timeout: r.session_idle_timeout,
+            session_absolute_timeout: r.session_absolute_timeout,
         }
     }
 }

@@ -23,6 +23,8 @@ type OrgColumns = (
     Option<bool>,
     Option<bool>,
     Option<bool>,
+    Option<i64>,
+    Option<i64>,
 );
 
 /// The session query of `find_session` and `find_session_by_sid`, filtered by `$filter`.
@@ -49,6 +51,8 @@ macro_rules! with_active_org {
                     organisations::api_key_legacy_query.nullable(),
                     organisations::require_mfa.nullable(),
                     organisations::require_sso.nullable(),
+                    organisations::session_idle_timeout.nullable(),
+                    organisations::session_absolute_timeout.nullable(),
                 ),
             ))
     };
@@ -59,7 +63,16 @@ fn current_session((s, u, role, org): FoundSession) -> CurrentSession {
         (
             Some(role),
             Some(id),
-            (Some(name), Some(created_at), max, Some(legacy), Some(mfa), Some(sso)),
+            (
+                Some(name),
+                Some(created_at),
+                max,
+                Some(legacy),
+                Some(mfa),
+                Some(sso),
+                idle,
+                absolute,
+            ),
         ) => Some(Membership {
             org: Organisation {
                 id: OrgId::new(id.clone()),
@@ -69,6 +82,8 @@ fn current_session((s, u, role, org): FoundSession) -> CurrentSession {
                 api_key_legacy_query: legacy,
                 require_mfa: mfa,
                 require_sso: sso,
+                session_idle_timeout: idle,
+                session_absolute_timeout: absolute,
             },
             role,
         }),

@@ -146,7 +146,7 @@ pub fn ensure_live<S: SessionStore + FactorStore + UserStore>(
         return Ok(());
     };
     match store.find_session_by_sid(sid)? {
-        Some(s) if policy.is_live(&s.session, now) => {
+        Some(s) if policy.is_live(&s, now) => {
             if s.user.disabled {
                 return Err(GrantEnded::UserInactive);
             }

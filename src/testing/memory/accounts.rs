@@ -51,6 +51,19 @@ impl OrgStore for MemoryStore {
         }
         Ok(())
     }
+
+    fn set_org_session_policy(
+        &self,
+        id: &OrgId,
+        idle: Option<i64>,
+        absolute: Option<i64>,
+    ) -> StoreResult<()> {
+        if let Some((org, _)) = self.t().orgs.get_mut(id) {
+            org.session_idle_timeout = idle;
+            org.session_absolute_timeout = absolute;
+        }
+        Ok(())
+    }
 }
 
 impl UserStore for MemoryStore {

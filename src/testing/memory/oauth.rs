@@ -22,6 +22,35 @@ impl ClientStore for MemoryStore {
         Ok(clients)
     }
 
+    fn list_org_clients(&self, org: &OrgId) -> StoreResult<Vec<Client>> {
+        let mut clients: Vec<Client> = self
+            .t()
+            .clients
+            .values()
+            .filter(|c| c.org_id.as_ref() == Some(org))
+            .cloned()
+            .collect();
+        clients.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(clients)
+    }
+
+    fn update_client(&self, client: &Client) -> StoreResult<bool> {
+        let mut t = self.t();
+        Ok(match t.clients.get_mut(&client.id) {
+            Some(c) if c.org_id == client.org_id => {
+                *c = Client {
+                    secret_hash: c.secret_hash.clone(),
+                    created_at: c.created_at,
+                    refresh_idle_ttl: c.refresh_idle_ttl,
+                    refresh_absolute_ttl: c.refresh_absolute_ttl,
+                    ..client.clone()
+                };
+                true
+            }
+            _ => false,
+        })
+    }
+
     fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
         Ok(self.t().clients.remove(id).is_some())
     }
