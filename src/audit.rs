@@ -111,6 +111,14 @@ pub enum AuditKind {
     EmailVerifyRequested,
     EmailChanged,
     EmailVerified,
+    // Organisation console, members and invitations (issue #14).
+    /// An administrator removed a member's second factors (subject: the member; the actor is
+    /// the event's user).
+    MfaReset,
+    /// An invitation was sent (subject: the address; detail: the role).
+    InvitationCreated,
+    /// A pending invitation was revoked.
+    InvitationRevoked,
 }
 
 impl AuditKind {
@@ -187,6 +195,9 @@ impl AuditKind {
         AuditKind::EmailVerifyRequested,
         AuditKind::EmailChanged,
         AuditKind::EmailVerified,
+        AuditKind::MfaReset,
+        AuditKind::InvitationCreated,
+        AuditKind::InvitationRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -263,6 +274,10 @@ impl AuditKind {
             AuditKind::EmailVerifyRequested => "email.verify_requested",
             AuditKind::EmailChanged => "email.changed",
             AuditKind::EmailVerified => "email.verified",
+            // Organisation console, members and invitations (issue #14).
+            AuditKind::MfaReset => "mfa.reset",
+            AuditKind::InvitationCreated => "invitation.created",
+            AuditKind::InvitationRevoked => "invitation.revoked",
         }
     }
 }

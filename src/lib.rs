@@ -20,6 +20,7 @@ pub mod flows;
 pub mod groups;
 pub mod ids;
 pub mod mail;
+pub mod members;
 pub mod mfa;
 pub mod netaddr;
 pub mod oauth;

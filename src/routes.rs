@@ -283,6 +283,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(scim_routes)
         .configure(org_apps_routes)
         .configure(org_groups_routes)
+        .configure(members_routes)
         .service(web::resource(HEALTHZ).route(web::get().to(ops::http::healthz)))
         .service(web::resource(READYZ).route(web::get().to(ops::http::readyz)))
         .service(web::resource(METRICS).route(web::get().to(ops::http::metrics)))
@@ -496,4 +497,28 @@ fn org_groups_routes(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource(ORG_GROUP).route(web::get().to(groups::group_page)))
     .service(web::resource(ORG_GROUP_ACTION).route(web::post().to(groups::group_action)));
+}
+
+/// The organisation console's members and invitations, and the invitee's page (issue #14).
+fn members_routes(cfg: &mut web::ServiceConfig) {
+    use crate::members::{http as members, invitation_http as invitation};
+    cfg.service(web::resource(ORG_MEMBERS).route(web::get().to(members::members_page)))
+        .service(
+            web::resource(ORG_INVITATIONS)
+                .route(web::get().to(members::invitations_page))
+                .route(web::post().to(members::invite)),
+        )
+        .service(
+            web::resource(ORG_INVITATION_REVOKE).route(web::post().to(members::revoke_invitation)),
+        )
+        .service(web::resource(ORG_MEMBER).route(web::get().to(members::member_page)))
+        .service(web::resource(ORG_MEMBER_ACTION).route(web::post().to(members::member_action)))
+        .service(
+            web::resource(INVITATION)
+                .route(web::get().to(invitation::invitation_page))
+                .route(web::post().to(invitation::accept)),
+        )
+        .service(
+            web::resource(INVITATION_ACCOUNT).route(web::post().to(invitation::create_account)),
+        );
 }

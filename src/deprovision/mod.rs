@@ -7,4 +7,4 @@ pub mod service;
 pub mod store;
 
 pub use service::{DeprovisionError, disable, enable, remove_from_org};
-pub use store::Ended;
+pub use store::{Ended, Removal};

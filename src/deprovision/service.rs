@@ -2,7 +2,7 @@
 //! Callers resolve the user and organisation (by name, id or SCIM resource); these functions
 //! end the access and audit it. Blocking: call from `web::block` or the CLI.
 
-use super::store::{DeprovisionStore, Ended};
+use super::store::{DeprovisionStore, Ended, Removal};
 use crate::accounts::types::{Organisation, User};
 use crate::audit::{AuditEvent, AuditKind, AuditStore, RequestMeta};
 use crate::clock::Clock;
@@ -16,6 +16,9 @@ pub enum DeprovisionError {
     NotMember,
     #[error("no such user")]
     UnknownUser,
+    /// The organisation's last owner cannot be removed (issue #14).
+    #[error("that user is the organisation's last owner")]
+    LastOwner,
     #[error(transparent)]
     Store(StoreError),
 }
@@ -33,6 +36,7 @@ impl DeprovisionError {
     pub fn failure(&self) -> Failure {
         match self {
             DeprovisionError::NotMember | DeprovisionError::UnknownUser => Failure::NotFound,
+            DeprovisionError::LastOwner => Failure::BadRequest,
             DeprovisionError::Store(e) => Failure::of_store(e),
         }
     }
@@ -122,4 +126,78 @@ pub fn enable<S: DeprovisionStore + AuditStore>(
         .user(&user.id)
         .subject(&user.username);
     audit(store, event, actor)
+}
+
+// The organisation console (issue #14): an administrator's actions on a member, audited with
+// the organisation and the administrator (`by=` in the detail, as above).
+
+/// Removes `user` from `org` as [`remove_from_org`] does, refused (`LastOwner`, nothing
+/// changed) when they are its last owner: the check and the removal are one transaction.
+pub fn remove_member<S: DeprovisionStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    org: &Organisation,
+    user: &User,
+    actor: &UserId,
+    meta: &RequestMeta,
+) -> Result<Ended, DeprovisionError> {
+    let now = clock.now();
+    let ended = match store.remove_member_keeping_owner(&org.id, &user.id, now)? {
+        Removal::Removed(ended) => ended,
+        Removal::NotMember => return Err(DeprovisionError::NotMember),
+        Removal::LastOwner => return Err(DeprovisionError::LastOwner),
+    };
+    let event = AuditEvent::new(now, AuditKind::MemberRemoved, meta)
+        .org(&org.id)
+        .user(&user.id)
+        .subject(&format!("{}@{}", user.username, org.name))
+        .detail(ended.summary());
+    audit(store, event, Some(actor))?;
+    if ended.disabled {
+        let event = AuditEvent::new(now, AuditKind::UserDisabled, meta)
+            .org(&org.id)
+            .user(&user.id)
+            .subject(&user.username)
+            .detail(format!("removed from its organisation {}", org.id.as_str()));
+        audit(store, event, Some(actor))?;
+    }
+    Ok(ended)
+}
+
+/// [`disable`] by an administrator of `org` (the account's own organisation: the caller checks).
+pub fn disable_in_org<S: DeprovisionStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    org: &Organisation,
+    user: &User,
+    actor: &UserId,
+    meta: &RequestMeta,
+) -> Result<Ended, DeprovisionError> {
+    let now = clock.now();
+    let ended = store.disable_user(&user.id, now)?;
+    let event = AuditEvent::new(now, AuditKind::UserDisabled, meta)
+        .org(&org.id)
+        .user(&user.id)
+        .subject(&user.username)
+        .detail(ended.summary());
+    audit(store, event, Some(actor))?;
+    Ok(ended)
+}
+
+/// [`enable`] by an administrator of `org`.
+pub fn enable_in_org<S: DeprovisionStore + AuditStore>(
+    store: &S,
+    clock: &dyn Clock,
+    org: &Organisation,
+    user: &User,
+    actor: &UserId,
+    meta: &RequestMeta,
+) -> Result<(), DeprovisionError> {
+    let now = clock.now();
+    store.enable_user(&user.id, now)?;
+    let event = AuditEvent::new(now, AuditKind::UserEnabled, meta)
+        .org(&org.id)
+        .user(&user.id)
+        .subject(&user.username);
+    audit(store, event, Some(actor))
 }

@@ -56,4 +56,21 @@ pub trait DeprovisionStore {
     fn disable_user(&self, user: &UserId, now: UnixTime) -> StoreResult<Ended>;
     /// Clears the flag only: nothing ended comes back. `NotFound` for no such user.
     fn enable_user(&self, user: &UserId, now: UnixTime) -> StoreResult<()>;
+    /// As [`DeprovisionStore::remove_from_org`], in one transaction that first locks the
+    /// organisation's row and refuses to remove its last owner (issue #14: the console).
+    fn remove_member_keeping_owner(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<Removal>;
+}
+
+/// What [`DeprovisionStore::remove_member_keeping_owner`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed(Ended),
+    NotMember,
+    /// The user is the organisation's last owner: nothing changed.
+    LastOwner,
 }

@@ -94,6 +94,44 @@ fn insert_membership(
     Ok(())
 }
 
+/// Adds the membership, refusing (`Conflict(HomeOrganisation)`) an account managed by, or
+/// linked to the SSO of, another organisation; `NotFound` for no such user. Inside the
+/// caller's transaction (an invitation's acceptance uses its link in the same one).
+pub(super) fn add_membership_in(
+    conn: &mut DbConn,
+    org_id: &OrgId,
+    user_id: &UserId,
+    role: Role,
+    now: UnixTime,
+) -> StoreResult<()> {
+    let home: Option<Option<String>> = users::table
+        .find(user_id.as_str())
+        .select(users::home_org)
+        .get_result(conn)
+        .optional()?;
+    match home {
+        None => Err(StoreError::NotFound),
+        Some(Some(home)) if home != org_id.as_str() => {
+            Err(StoreError::Conflict(Unique::HomeOrganisation))
+        }
+        Some(_) => {
+            // An account linked to another organisation's SSO connection signs in
+            // through that organisation's IdP: it stays in that organisation only, as a
+            // managed one does, so that IdP never reaches another tenant.
+            let linked_elsewhere: i64 = external_identities::table
+                .inner_join(sso_connections::table)
+                .filter(external_identities::user_id.eq(user_id.as_str()))
+                .filter(sso_connections::org_id.ne(org_id.as_str()))
+                .count()
+                .get_result(conn)?;
+            if linked_elsewhere > 0 {
+                return Err(StoreError::Conflict(Unique::HomeOrganisation));
+            }
+            insert_membership(conn, org_id, user_id, role, now)
+        }
+    }
+}
+
 impl OrgStore for Store {
     fn create_org(&self, org: &Organisation, name_key: &str) -> StoreResult<()> {
         create_org(&mut *self.conn()?, org, name_key)
@@ -306,36 +344,8 @@ impl UserStore for Store {
         now: UnixTime,
     ) -> StoreResult<()> {
         let mut conn = self.conn()?;
-        conn.transaction(|conn| {
-            let home: Option<Option<String>> = users::table
-                .find(user_id.as_str())
-                .select(users::home_org)
-                .get_result(conn)
-                .optional()?;
-            match home {
-                None => Err(StoreError::NotFound),
-                Some(Some(home)) if home != org_id.as_str() => {
-                    Err(StoreError::Conflict(Unique::HomeOrganisation))
-                }
-                Some(_) => {
-                    // An account linked to another organisation's SSO connection signs in
-                    // through that organisation's IdP: it stays in that organisation only, as a
-                    // managed one does, so that IdP never reaches another tenant.
-                    let linked_elsewhere: i64 = external_identities::table
-                        .inner_join(sso_connections::table)
-                        .filter(external_identities::user_id.eq(user_id.as_str()))
-                        .filter(sso_connections::org_id.ne(org_id.as_str()))
-                        .count()
-                        .get_result(conn)?;
-                    if linked_elsewhere > 0 {
-                        return Err(StoreError::Conflict(Unique::HomeOrganisation));
-                    }
-                    insert_membership(conn, org_id, user_id, role, now)
-                }
-            }
-        })
+        conn.transaction(|conn| add_membership_in(conn, org_id, user_id, role, now))
     }
-
     fn delete_user(&self, user_id: &UserId, now: UnixTime) -> StoreResult<bool> {
         let mut conn = self.conn()?;
         conn.transaction(|conn| {

@@ -8,7 +8,7 @@ use super::schema::{
 };
 use super::{DbConn, Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
-use crate::deprovision::store::{DeprovisionStore, Ended};
+use crate::deprovision::store::{DeprovisionStore, Ended, Removal};
 use crate::ids::{OrgId, UserId};
 use crate::oauth::types::DeviceStatus;
 
@@ -108,6 +108,29 @@ fn disable(conn: &mut DbConn, user: &UserId, now: UnixTime) -> StoreResult<Ended
     })
 }
 
+/// The membership goes, and what it carried ends (a managed account is disabled).
+fn remove(
+    conn: &mut DbConn,
+    org: &OrgId,
+    user: &UserId,
+    now: UnixTime,
+) -> StoreResult<Option<Ended>> {
+    let removed =
+        diesel::delete(memberships::table.find((org.as_str(), user.as_str()))).execute(conn)?;
+    if removed == 0 {
+        return Ok(None);
+    }
+    let home: Option<String> = users::table
+        .find(user.as_str())
+        .select(users::home_org)
+        .get_result(conn)?;
+    if home.as_deref() == Some(org.as_str()) {
+        // A managed account has no other organisation: it is disabled.
+        return disable(conn, user, now).map(Some);
+    }
+    end_access(conn, user, Some(org), now).map(Some)
+}
+
 impl DeprovisionStore for Store {
     fn remove_from_org(
         &self,
@@ -116,25 +139,7 @@ impl DeprovisionStore for Store {
         now: UnixTime,
     ) -> StoreResult<Option<Ended>> {
         let (org, user) = (org.clone(), user.clone());
-        self.write(move |conn| {
-            conn.transaction(|conn| {
-                let removed =
-                    diesel::delete(memberships::table.find((org.as_str(), user.as_str())))
-                        .execute(conn)?;
-                if removed == 0 {
-                    return Ok(None);
-                }
-                let home: Option<String> = users::table
-                    .find(user.as_str())
-                    .select(users::home_org)
-                    .get_result(conn)?;
-                if home.as_deref() == Some(org.as_str()) {
-                    // A managed account has no other organisation: it is disabled.
-                    return disable(conn, &user, now).map(Some);
-                }
-                end_access(conn, &user, Some(&org), now).map(Some)
-            })
-        })
+        self.write(move |conn| conn.transaction(|conn| remove(conn, &org, &user, now)))
     }
 
     fn disable_user(&self, user: &UserId, now: UnixTime) -> StoreResult<Ended> {
@@ -153,6 +158,28 @@ impl DeprovisionStore for Store {
             } else {
                 Ok(())
             }
+        })
+    }
+
+    fn remove_member_keeping_owner(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        now: UnixTime,
+    ) -> StoreResult<Removal> {
+        let (org, user) = (org.clone(), user.clone());
+        self.write(move |conn| {
+            conn.transaction(|conn| {
+                match super::members::role_and_last_owner(conn, &org, &user)? {
+                    None => return Ok(Removal::NotMember),
+                    Some((_, true)) => return Ok(Removal::LastOwner),
+                    Some(_) => {}
+                }
+                Ok(match remove(conn, &org, &user, now)? {
+                    Some(ended) => Removal::Removed(ended),
+                    None => Removal::NotMember,
+                })
+            })
         })
     }
 }

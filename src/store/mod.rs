@@ -19,6 +19,7 @@ mod federation;
 mod flows;
 mod groups;
 mod health;
+mod members;
 mod meta;
 mod mfa;
 mod oauth;

@@ -171,3 +171,6 @@ pub const ORG_AUDIT_EXPORT: &str = "/settings/organisation/audit/export";
 /// The Policies page's form of API key and session lifetimes (issue #14, builder "audit"); the
 /// page itself is `SETTINGS_ORGANISATION`.
 pub const ORG_POLICIES: &str = "/settings/organisation/policies";
+/// The invitation page's "Create your account" form (issue #14, members): a visitor without a
+/// session posts here, with the link's token in the form.
+pub const INVITATION_ACCOUNT: &str = "/invitation/account";
