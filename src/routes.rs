@@ -137,7 +137,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(accounts::org_http::organisation_page))
                 .route(web::post().to(accounts::org_http::set_require_mfa)),
         )
-        .service(web::resource(ORG_POLICIES).route(web::post().to(accounts::org_http::set_policies)))
+        .service(
+            web::resource(ORG_POLICIES).route(web::post().to(accounts::org_http::set_policies)),
+        )
         .service(web::resource(ORG_AUDIT).route(web::get().to(audit_log::http::audit_page)))
         .service(web::resource(ORG_AUDIT_EXPORT).route(web::get().to(audit_log::http::export)))
         .service(

@@ -8,9 +8,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::policy::{self, OrgPolicy, PolicyErrors, PolicyInput, ServerBounds};
 use super::service::ActiveOrg;
 use super::service::{self, AccountError};
-use super::policy::{self, OrgPolicy, PolicyErrors, PolicyInput, ServerBounds};
 use super::types::Organisation;
 use crate::audit::RequestMeta;
 use crate::ids::OrgId;

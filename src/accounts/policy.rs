@@ -47,9 +47,15 @@ impl PolicyInput {
     /// The form's values for a stored policy.
     pub fn of(p: &OrgPolicy) -> Self {
         Self {
-            api_key_max_lifetime: p.api_key_max_lifetime.map(format_lifetime).unwrap_or_default(),
+            api_key_max_lifetime: p
+                .api_key_max_lifetime
+                .map(format_lifetime)
+                .unwrap_or_default(),
             api_key_legacy_query: p.api_key_legacy_query,
-            session_idle_timeout: p.session_idle_timeout.map(format_lifetime).unwrap_or_default(),
+            session_idle_timeout: p
+                .session_idle_timeout
+                .map(format_lifetime)
+                .unwrap_or_default(),
             session_absolute_timeout: p
                 .session_absolute_timeout
                 .map(format_lifetime)
@@ -251,7 +257,11 @@ mod tests {
     fn out_of_bounds_and_malformed_are_refused_per_field() {
         let e = parse(&input("soon", "4m", "11h"), BOUNDS).unwrap_err();
         assert!(e.api_key_max_lifetime.unwrap().contains("soon"));
-        assert!(e.session_idle_timeout.unwrap().contains("at least 5 minutes"));
+        assert!(
+            e.session_idle_timeout
+                .unwrap()
+                .contains("at least 5 minutes")
+        );
         assert!(e.session_absolute_timeout.unwrap().contains("at most"));
         let e = parse(&input("90d", "31m", "1h"), BOUNDS).unwrap_err();
         assert!(e.api_key_max_lifetime.is_none());

@@ -210,7 +210,12 @@ pub async fn audit_page(
             detail: e.event.detail.clone().unwrap_or_default(),
         })
         .collect();
-    let link = |key: &str, id: i64| format!("{ORG_AUDIT}?{}", params.query_with(Some((key, id.to_string()))));
+    let link = |key: &str, id: i64| {
+        format!(
+            "{ORG_AUDIT}?{}",
+            params.query_with(Some((key, id.to_string())))
+        )
+    };
     let export = match params.query_with(None) {
         q if q.is_empty() => ORG_AUDIT_EXPORT.to_owned(),
         q => format!("{ORG_AUDIT_EXPORT}?{q}"),

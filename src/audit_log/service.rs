@@ -316,10 +316,7 @@ mod tests {
 
     #[test]
     fn times_are_datetime_local_in_utc() {
-        assert_eq!(
-            parse_time("2026-12-08T09:30").unwrap(),
-            Some(1_796_722_200)
-        );
+        assert_eq!(parse_time("2026-12-08T09:30").unwrap(), Some(1_796_722_200));
         assert_eq!(
             parse_time("2026-12-08T09:30:15").unwrap(),
             Some(1_796_722_215)

@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::{CliFailure, open_store, print, sso};
 use crate::accounts::members::{self, MemberChange};
-use crate::accounts::{policy, service};
 use crate::accounts::types::Role;
+use crate::accounts::{policy, service};
 use crate::audit::RequestMeta;
 use crate::clock::SystemClock;
 use crate::config::Settings;

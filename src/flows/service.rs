@@ -600,9 +600,9 @@ fn is_live_session_of<S: SessionStore>(
     let Some(previous) = previous else {
         return Ok(false);
     };
-    Ok(store.find_session(&previous.hash())?.is_some_and(|c| {
-        c.user.id == user.id && !c.user.disabled && policy.is_live(&c, now)
-    }))
+    Ok(store
+        .find_session(&previous.hash())?
+        .is_some_and(|c| c.user.id == user.id && !c.user.disabled && policy.is_live(&c, now)))
 }
 
 /// Gives the browser a session for the flow's user: the same user's live session is stepped

@@ -49,7 +49,9 @@ impl SessionPolicy {
     pub fn within(self, org: Option<&Organisation>) -> SessionPolicy {
         let Some(org) = org else { return self };
         SessionPolicy {
-            idle: org.session_idle_timeout.map_or(self.idle, |t| t.min(self.idle)),
+            idle: org
+                .session_idle_timeout
+                .map_or(self.idle, |t| t.min(self.idle)),
             absolute: org
                 .session_absolute_timeout
                 .map_or(self.absolute, |t| t.min(self.absolute)),
@@ -181,5 +183,20 @@ mod tests {
         assert_eq!(policy(20).touch_every(), 5);
         // Under 4 s every request is written.
         assert_eq!(policy(3).touch_every(), 0);
+    }
+
+    #[test]
+    fn an_organisation_only_shortens_the_servers_lifetimes() {
+        let server = SessionPolicy {
+            idle: 1800,
+            absolute: 36_000,
+        };
+        let mut org = Organisation::new(OrgId::new("org_a".into()), "a".into(), 0);
+        assert_eq!(server.within(None).idle, 1800);
+        assert_eq!(server.within(Some(&org)).absolute, 36_000);
+        org.session_idle_timeout = Some(600);
+        org.session_absolute_timeout = Some(99_999);
+        let p = server.within(Some(&org));
+        assert_eq!((p.idle, p.absolute), (600, 36_000));
     }
 }

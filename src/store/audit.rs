@@ -2,10 +2,10 @@ use diesel::prelude::*;
 
 use super::rows::{AuditRow, NewAuditRow};
 use super::schema::{audit_events, users};
-use crate::audit_log::store::{AuditLogStore, Cursor, EventQuery, KindFilter, LoggedEvent};
 use super::{DbConn, Store, StoreResult};
 use crate::audit::AuditEvent;
 use crate::audit::AuditStore;
+use crate::audit_log::store::{AuditLogStore, Cursor, EventQuery, KindFilter, LoggedEvent};
 use crate::ids::{OrgId, UserId};
 
 pub(super) fn record(conn: &mut DbConn, e: &AuditEvent) -> StoreResult<()> {
@@ -73,11 +73,7 @@ impl AuditLogStore for Store {
         match &q.kind {
             Some(KindFilter::Exact(kind)) => query = query.filter(audit_events::kind.eq(kind)),
             Some(KindFilter::Prefix(prefix)) => {
-                query = query.filter(
-                    audit_events::kind
-                        .like(prefix_pattern(prefix))
-                        .escape('\\'),
-                )
+                query = query.filter(audit_events::kind.like(prefix_pattern(prefix)).escape('\\'))
             }
             None => {}
         }

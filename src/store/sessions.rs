@@ -63,16 +63,7 @@ fn current_session((s, u, role, org): FoundSession) -> CurrentSession {
         (
             Some(role),
             Some(id),
-            (
-                Some(name),
-                Some(created_at),
-                max,
-                Some(legacy),
-                Some(mfa),
-                Some(sso),
-                idle,
-                absolute,
-            ),
+            (Some(name), Some(created_at), max, Some(legacy), Some(mfa), Some(sso), idle, absolute),
         ) => Some(Membership {
             org: Organisation {
                 id: OrgId::new(id.clone()),

@@ -22,7 +22,16 @@ async fn the_audit_log_and_policies_in_a_browser() {
         return;
     };
     let default = org_id(&app, "default").await;
-    seed(&app, &default, 55, AuditKind::GroupCreated, "alpha", T0, None).await;
+    seed(
+        &app,
+        &default,
+        55,
+        AuditKind::GroupCreated,
+        "alpha",
+        T0,
+        None,
+    )
+    .await;
     let Some((mut browser, _profile, pump)) = launch().await else {
         return;
     };
@@ -50,7 +59,13 @@ async fn the_audit_log_and_policies_in_a_browser() {
     click(&page, "#older").await;
     wait_for_url(&page, |u| u.contains("before=")).await;
     assert_eq!(rows(&page).await, 5);
-    assert!(page.url().await.unwrap().unwrap().contains("kind=group.created"));
+    assert!(
+        page.url()
+            .await
+            .unwrap()
+            .unwrap()
+            .contains("kind=group.created")
+    );
     assert_accessible(&page).await;
     click(&page, "#newer").await;
     wait_for_url(&page, |u| u.contains("after=")).await;

@@ -64,7 +64,12 @@ fn event_ids(page: &str) -> Vec<i64> {
 /// The href of the link with this id, unescaped.
 fn link(page: &str, id: &str) -> Option<String> {
     let rest = page.split(&format!("id=\"{id}\" href=\"")).nth(1)?;
-    Some(rest.split('"').next()?.replace("&amp;", "&").replace("&#38;", "&"))
+    Some(
+        rest.split('"')
+            .next()?
+            .replace("&amp;", "&")
+            .replace("&#38;", "&"),
+    )
 }
 
 async fn get_page(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, String) {
@@ -105,7 +110,16 @@ async fn pages_export_and_isolation(backend: Backend) {
     };
     let default = org_id(&app, "default").await;
     let beta = new_org(&app, "beta").await;
-    seed(&app, &default, 55, AuditKind::GroupCreated, "alpha", T0, None).await;
+    seed(
+        &app,
+        &default,
+        55,
+        AuditKind::GroupCreated,
+        "alpha",
+        T0,
+        None,
+    )
+    .await;
     seed(&app, &beta, 5, AuditKind::GroupCreated, "beta", T0, None).await;
     let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
 
@@ -116,13 +130,21 @@ async fn pages_export_and_isolation(backend: Backend) {
     assert!(!page.contains("beta-"), "another organisation's events");
 
     // 55 events: a page of 50 and one of 5, newest first, no duplicates, no gaps.
-    let (_, first) = get_page(&app, &admin, "/settings/organisation/audit?kind=group.created").await;
+    let (_, first) = get_page(
+        &app,
+        &admin,
+        "/settings/organisation/audit?kind=group.created",
+    )
+    .await;
     let first_ids = event_ids(&first);
     assert_eq!(first_ids.len(), 50);
     assert!(first_ids.windows(2).all(|w| w[0] > w[1]), "newest first");
     assert!(link(&first, "newer").is_none());
     let older = link(&first, "older").expect("an Older link");
-    assert!(older.contains("kind=group.created"), "keeps the filter: {older}");
+    assert!(
+        older.contains("kind=group.created"),
+        "keeps the filter: {older}"
+    );
     let (_, second) = get_page(&app, &admin, &older).await;
     let second_ids = event_ids(&second);
     assert_eq!(second_ids.len(), 5, "{second}");
@@ -135,7 +157,11 @@ async fn pages_export_and_isolation(backend: Backend) {
     assert!(!second.contains("beta-"));
     let newer = link(&second, "newer").expect("a Newer link");
     let (_, back) = get_page(&app, &admin, &newer).await;
-    assert_eq!(event_ids(&back), first_ids, "Newer goes back to the first page");
+    assert_eq!(
+        event_ids(&back),
+        first_ids,
+        "Newer goes back to the first page"
+    );
 
     // The export: the same filter, every matching event, this organisation's only.
     let lines = export_lines(&app, &admin, "kind=group.created").await;
@@ -160,7 +186,11 @@ async fn pages_export_and_isolation(backend: Backend) {
         .map(|l| l["id"].as_i64().unwrap())
         .collect();
     assert_eq!(exported, page_ids);
-    assert!(audit_kinds(&app).await.contains(&"audit.exported".to_owned()));
+    assert!(
+        audit_kinds(&app)
+            .await
+            .contains(&"audit.exported".to_owned())
+    );
 
     // Beta's admin sees beta's events only (and the export too).
     let bob = app.create_user("bob", "bob's long passphrase here").await;
@@ -168,7 +198,9 @@ async fn pages_export_and_isolation(backend: Backend) {
         let (state, beta) = (app.state.clone(), beta.clone());
         move || {
             use mintgate::accounts::store::UserStore;
-            state.store.add_membership(&beta, &bob.id, mintgate::accounts::types::Role::Admin, 0)
+            state
+                .store
+                .add_membership(&beta, &bob.id, mintgate::accounts::types::Role::Admin, 0)
         }
     })
     .await
@@ -191,7 +223,8 @@ async fn bob_admin_of_beta_only(app: &TestApp, beta: &OrgId) {
     )
     .await;
     assert_eq!(pick.status(), 303);
-    let (status, page) = get_page(app, &bob, "/settings/organisation/audit?kind=group.created").await;
+    let (status, page) =
+        get_page(app, &bob, "/settings/organisation/audit?kind=group.created").await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(event_ids(&page).len(), 5);
     assert!(page.contains("beta-4") && !page.contains("alpha-"));
@@ -206,14 +239,37 @@ async fn filters_by_actor_type_and_time(backend: Backend) {
     };
     let default = org_id(&app, "default").await;
     let admin_id = user_id(&app, ADMIN_USERNAME).await;
-    let carol = app.create_user("carol", "carol's long passphrase here").await;
-    seed(&app, &default, 2, AuditKind::MemberAdded, "by-admin", T0, Some(&admin_id)).await;
-    seed(&app, &default, 3, AuditKind::MemberRoleChanged, "by-carol", T0 + 3600, Some(&carol.id)).await;
+    let carol = app
+        .create_user("carol", "carol's long passphrase here")
+        .await;
+    seed(
+        &app,
+        &default,
+        2,
+        AuditKind::MemberAdded,
+        "by-admin",
+        T0,
+        Some(&admin_id),
+    )
+    .await;
+    seed(
+        &app,
+        &default,
+        3,
+        AuditKind::MemberRoleChanged,
+        "by-carol",
+        T0 + 3600,
+        Some(&carol.id),
+    )
+    .await;
     let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
     let base = "/settings/organisation/audit";
 
     let (_, page) = get_page(&app, &admin, &format!("{base}?actor=admin")).await;
-    assert!(page.contains("by-admin-1") && !page.contains("by-carol"), "{page}");
+    assert!(
+        page.contains("by-admin-1") && !page.contains("by-carol"),
+        "{page}"
+    );
     // By e-mail address, case-insensitively.
     let (_, page) = get_page(&app, &admin, &format!("{base}?actor=Carol%40example.com")).await;
     assert!(page.contains("by-carol-2") && !page.contains("by-admin"));
@@ -226,19 +282,35 @@ async fn filters_by_actor_type_and_time(backend: Backend) {
     assert!(page.contains("value=\"nobody\""), "keeps the input");
 
     // By type, and by a family of types.
-    let (_, page) = get_page(&app, &admin, &format!("{base}?kind=membership.role_changed")).await;
+    let (_, page) = get_page(
+        &app,
+        &admin,
+        &format!("{base}?kind=membership.role_changed"),
+    )
+    .await;
     assert_eq!(event_ids(&page).len(), 3);
     let (_, page) = get_page(&app, &admin, &format!("{base}?kind=membership.")).await;
     assert!(page.contains("by-admin-0") && page.contains("by-carol-0"));
 
     // By time (UTC, `datetime-local`): from is inclusive, to includes its minute.
-    let (_, page) = get_page(&app, &admin, &format!("{base}?from=2026-12-08T10:00&kind=membership.")).await;
+    let (_, page) = get_page(
+        &app,
+        &admin,
+        &format!("{base}?from=2026-12-08T10:00&kind=membership."),
+    )
+    .await;
     assert!(page.contains("by-carol-0") && !page.contains("by-admin"));
-    let (_, page) = get_page(&app, &admin, &format!("{base}?to=2026-12-08T09:45&kind=membership.")).await;
+    let (_, page) = get_page(
+        &app,
+        &admin,
+        &format!("{base}?to=2026-12-08T09:45&kind=membership."),
+    )
+    .await;
     assert!(page.contains("by-admin-1") && !page.contains("by-carol"));
 
     // A bad date re-renders the form with the input and a message next to the field.
-    let (status, page) = get_page(&app, &admin, &format!("{base}?from=yesterday&actor=admin")).await;
+    let (status, page) =
+        get_page(&app, &admin, &format!("{base}?from=yesterday&actor=admin")).await;
     assert_eq!(status, 400);
     assert!(page.contains("id=\"from-error\""), "{page}");
     assert!(page.contains("value=\"yesterday\"") && page.contains("value=\"admin\""));
@@ -276,7 +348,34 @@ async fn members_get_403(backend: Backend) {
     assert_eq!(res.status(), 403);
 }
 
+/// Admin actions on the console land in the organisation's log, not in another's.
+async fn admin_actions_are_in_the_log(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let res = crate::sso_support::post_form(
+        &app,
+        &admin,
+        "/settings/organisation",
+        "/settings/organisation/policies",
+        &[("session_idle_timeout", "10m")],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let beta = new_org(&app, "beta").await;
+    seed(&app, &beta, 1, AuditKind::GroupCreated, "beta", T0, None).await;
+    let _ = export_lines(&app, &admin, "").await;
+    let (_, page) = get_page(&app, &admin, "/settings/organisation/audit").await;
+    assert!(page.contains("org.policy.set"), "{page}");
+    assert!(page.contains("session_idle_timeout none→10m"));
+    assert!(page.contains("audit.exported"));
+    assert!(page.contains(">admin<"), "the actor's username");
+    assert!(!page.contains("beta-0"));
+}
+
 both!(
+    admin_actions_are_in_the_log,
     pages_export_and_isolation,
     filters_by_actor_type_and_time,
     members_get_403,

@@ -48,7 +48,10 @@ async fn csrf_bounds_and_audit(backend: Backend) {
     assert_eq!(res.status(), 200);
     let page = res.text().await.unwrap();
     assert!(page.contains("<h1>Policies</h1>"), "{page}");
-    assert!(page.contains("href=\"/settings/security/sso\""), "the SSO requirement's page");
+    assert!(
+        page.contains("href=\"/settings/security/sso\""),
+        "the SSO requirement's page"
+    );
 
     // Without the CSRF token: refused, nothing changed.
     let res = admin
@@ -86,7 +89,11 @@ async fn csrf_bounds_and_audit(backend: Backend) {
     assert_eq!(org.session_absolute_timeout, Some(8 * 3600));
     // The checkbox was not sent: the legacy query switch is off.
     assert!(!org.api_key_legacy_query);
-    assert!(audit_kinds(&app).await.contains(&"org.policy.set".to_owned()));
+    assert!(
+        audit_kinds(&app)
+            .await
+            .contains(&"org.policy.set".to_owned())
+    );
     let page = admin
         .get(app.url(PAGE))
         .send()
