@@ -191,7 +191,7 @@ mod tests {
             idle: 1800,
             absolute: 36_000,
         };
-        let mut org = Organisation::new(OrgId::new("org_a".into()), "a".into(), 0);
+        let mut org = Organisation::new(OrgId::new("org_a"), "a".into(), 0);
         assert_eq!(server.within(None).idle, 1800);
         assert_eq!(server.within(Some(&org)).absolute, 36_000);
         org.session_idle_timeout = Some(600);
