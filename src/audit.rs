@@ -287,6 +287,18 @@ impl AuditKind {
 pub struct RequestMeta {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+    /// The organisation a user's own action happens in (the session's active one), set by
+    /// the handler with [`RequestMeta::acting_in`]: events built from this meta belong to it
+    /// unless [`AuditEvent::org`] names the organisation acted on.
+    pub org: Option<OrgId>,
+}
+
+impl RequestMeta {
+    /// This request's meta for a user acting in `org` (the session's active organisation).
+    pub fn acting_in(mut self, org: Option<&OrgId>) -> Self {
+        self.org = org.cloned();
+        self
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -317,7 +329,7 @@ impl AuditEvent {
                 .as_ref()
                 .map(|ua| ua.chars().take(512).collect()),
             detail: None,
-            org_id: None,
+            org_id: meta.org.clone(),
         }
     }
 

@@ -173,7 +173,7 @@ pub async fn audit_page(
     let params = params.into_inner();
     let (filter, errors) = match service::parse_filter(&params.input()) {
         Ok(f) => (Some(f), FilterErrors::default()),
-        Err((_, errors)) => (None, errors),
+        Err(errors) => (None, errors),
     };
     let page = match &filter {
         Some(filter) => {
@@ -256,7 +256,7 @@ pub async fn export(
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
     let org = admin_org(&req, &signed_in, ORG_AUDIT).await?;
-    let filter = service::parse_filter(&params.input()).map_err(|(_, e)| {
+    let filter = service::parse_filter(&params.input()).map_err(|e| {
         let why = [e.kind, e.from, e.to]
             .into_iter()
             .flatten()

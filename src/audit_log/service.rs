@@ -81,7 +81,7 @@ fn parse_kind(s: &str) -> Result<Option<KindFilter>, String> {
     }))
 }
 
-pub fn parse_filter(input: &FilterInput) -> Result<Filter, (Filter, FilterErrors)> {
+pub fn parse_filter(input: &FilterInput) -> Result<Filter, FilterErrors> {
     let actor = Some(input.actor.trim())
         .filter(|a| !a.is_empty())
         .map(|a| a.chars().take(254).collect());
@@ -106,22 +106,11 @@ pub fn parse_filter(input: &FilterInput) -> Result<Filter, (Filter, FilterErrors
             from,
             to,
         }),
-        (kind, from, to) => {
-            let errors = FilterErrors {
-                kind: kind.as_ref().err().cloned(),
-                from: from.as_ref().err().cloned(),
-                to: to.as_ref().err().cloned(),
-            };
-            Err((
-                Filter {
-                    actor,
-                    kind: kind.ok().flatten(),
-                    from: from.ok().flatten(),
-                    to: to.ok().flatten(),
-                },
-                errors,
-            ))
-        }
+        (kind, from, to) => Err(FilterErrors {
+            kind: kind.err(),
+            from: from.err(),
+            to: to.err(),
+        }),
     }
 }
 
@@ -329,7 +318,7 @@ mod tests {
 
     #[test]
     fn the_filter_reports_each_bad_field() {
-        let (kept, e) = parse_filter(&FilterInput {
+        let e = parse_filter(&FilterInput {
             actor: " alice ".into(),
             kind: "DROP TABLE".into(),
             from: "soon".into(),
@@ -337,7 +326,6 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.kind.is_some() && e.from.is_some() && e.to.is_none());
-        assert_eq!(kept.actor.as_deref(), Some("alice"));
         let f = parse_filter(&FilterInput {
             kind: "sso.".into(),
             to: "2026-12-08T09:30".into(),
@@ -347,7 +335,7 @@ mod tests {
         assert_eq!(f.kind, Some(KindFilter::Prefix("sso.".into())));
         // The minute named by `to` is included.
         assert_eq!(f.to, Some(1_796_722_200 + 59));
-        let (_, e) = parse_filter(&FilterInput {
+        let e = parse_filter(&FilterInput {
             from: "2026-12-09T00:00".into(),
             to: "2026-12-08T00:00".into(),
             ..FilterInput::default()

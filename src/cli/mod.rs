@@ -229,6 +229,7 @@ pub fn run_admin(command: Command, settings: &Settings, json_mode: bool) -> Resu
     let meta = RequestMeta {
         ip: None,
         user_agent: Some("mintgate-cli".into()),
+        org: None,
     };
     match command {
         Command::Serve => unreachable!("serve is handled by main"),

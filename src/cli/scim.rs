@@ -47,6 +47,7 @@ pub fn run(command: ScimCommand, settings: &Settings, json_mode: bool) -> Result
     let meta = RequestMeta {
         ip: None,
         user_agent: Some("mintgate-cli".into()),
+        org: None,
     };
     let ScimCommand::Token(command) = command;
     match command {

@@ -114,6 +114,7 @@ fn meta() -> RequestMeta {
     RequestMeta {
         ip: None,
         user_agent: Some("mintgate-cli".into()),
+        org: None,
     }
 }
 

@@ -177,6 +177,8 @@ pub async fn register_finish(
     form: CsrfForm<RegisterForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
+    // The user's own change, in the organisation the session acts in.
+    let meta = meta.acting_in(signed_in.session().org_id());
     let st = state(&req).clone();
     let server = &st.settings.server;
     let sealed = req
@@ -275,6 +277,8 @@ pub async fn rename(
     form: CsrfForm<RenameForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
+    // The user's own change, in the organisation the session acts in.
+    let meta = meta.acting_in(signed_in.session().org_id());
     let st = state(&req).clone();
     let user = signed_in.user().id.clone();
     let name = form.into_inner().name;
@@ -296,6 +300,8 @@ pub async fn delete(
     _form: CsrfForm<SessionForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
+    // The user's own change, in the organisation the session acts in.
+    let meta = meta.acting_in(signed_in.session().org_id());
     let st = state(&req).clone();
     let user = signed_in.user().id.clone();
     let auth_time = signed_in.auth_time();

@@ -109,6 +109,8 @@ pub async fn confirm(
     form: CsrfForm<ConfirmForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
+    // The user's own change, in the organisation the session acts in.
+    let meta = meta.acting_in(signed_in.session().org_id());
     let form = form.into_inner();
     let st = state(&req).clone();
     let user = signed_in.user().clone();
@@ -164,6 +166,8 @@ pub async fn regenerate_codes(
     _form: CsrfForm<ActionForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
+    // The user's own change, in the organisation the session acts in.
+    let meta = meta.acting_in(signed_in.session().org_id());
     let st = state(&req).clone();
     let user = signed_in.user().clone();
     let auth_time = signed_in.auth_time();
@@ -191,6 +195,8 @@ pub async fn disable(
     _form: CsrfForm<ActionForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
+    // The user's own change, in the organisation the session acts in.
+    let meta = meta.acting_in(signed_in.session().org_id());
     let st = state(&req).clone();
     let user = signed_in.user().clone();
     let auth_time = signed_in.auth_time();

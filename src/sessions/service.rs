@@ -193,4 +193,19 @@ mod tests {
         // Under 4 s every request is written.
         assert_eq!(policy(3).touch_every(), 0);
     }
+
+    #[test]
+    fn an_organisation_only_shortens_the_servers_lifetimes() {
+        let server = SessionPolicy {
+            idle: 1800,
+            absolute: 36_000,
+        };
+        let mut org = Organisation::new(OrgId::new("org_a"), "a".into(), 0);
+        assert_eq!(server.within(None).idle, 1800);
+        assert_eq!(server.within(Some(&org)).absolute, 36_000);
+        org.session_idle_timeout = Some(600);
+        org.session_absolute_timeout = Some(99_999);
+        let p = server.within(Some(&org));
+        assert_eq!((p.idle, p.absolute), (600, 36_000));
+    }
 }

@@ -50,6 +50,7 @@ pub fn request_meta(req: &HttpRequest) -> RequestMeta {
             .get(USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        org: None,
     }
 }
 

@@ -348,7 +348,34 @@ async fn members_get_403(backend: Backend) {
     assert_eq!(res.status(), 403);
 }
 
+/// Admin actions on the console land in the organisation's log, not in another's.
+async fn admin_actions_are_in_the_log(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let res = crate::sso_support::post_form(
+        &app,
+        &admin,
+        "/settings/organisation",
+        "/settings/organisation/policies",
+        &[("session_idle_timeout", "10m")],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let beta = new_org(&app, "beta").await;
+    seed(&app, &beta, 1, AuditKind::GroupCreated, "beta", T0, None).await;
+    let _ = export_lines(&app, &admin, "").await;
+    let (_, page) = get_page(&app, &admin, "/settings/organisation/audit").await;
+    assert!(page.contains("org.policy.set"), "{page}");
+    assert!(page.contains("session_idle_timeout none→10m"));
+    assert!(page.contains("audit.exported"));
+    assert!(page.contains(">admin<"), "the actor's username");
+    assert!(!page.contains("beta-0"));
+}
+
 both!(
+    admin_actions_are_in_the_log,
     pages_export_and_isolation,
     filters_by_actor_type_and_time,
     members_get_403,
