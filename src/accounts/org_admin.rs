@@ -6,7 +6,7 @@
 use actix_web::{HttpRequest, web};
 
 use super::service::{AccountError, ActiveOrg, active_org, administered_orgs};
-use super::types::Organisation;
+use super::types::{Membership, Organisation};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, state};
 
@@ -16,20 +16,29 @@ pub async fn admin_org(
     signed_in: &SignedIn,
     return_to: &str,
 ) -> Result<Organisation, WebError> {
+    Ok(admin_membership(req, signed_in, return_to).await?.org)
+}
+
+/// [`admin_org`] with the administrator's role in it (owner or admin).
+pub async fn admin_membership(
+    req: &HttpRequest,
+    signed_in: &SignedIn,
+    return_to: &str,
+) -> Result<Membership, WebError> {
     let st = state(req).clone();
     let current = signed_in.session().clone();
     let return_to = return_to.to_owned();
     web::block(move || {
         let active = match active_org(&st.store, &current)? {
-            ActiveOrg::In(m) => m.org.id,
+            ActiveOrg::In(m) => m,
             ActiveOrg::None => return Err(WebError::Forbidden),
             ActiveOrg::Choose => return Err(WebError::ChooseOrganisation { return_to }),
         };
-        administered_orgs(
+        let org = administered_orgs(
             &st.store,
             &current.user.id,
             &current.session.amr,
-            Some(&active),
+            Some(&active.org.id),
         )
         .map_err(|e| match e {
             AccountError::SecondFactorRequired => WebError::SecondFactorRequired,
@@ -38,7 +47,11 @@ pub async fn admin_org(
         })?
         .into_iter()
         .next()
-        .ok_or(WebError::Forbidden)
+        .ok_or(WebError::Forbidden)?;
+        Ok(Membership {
+            org,
+            role: active.role,
+        })
     })
     .await?
 }

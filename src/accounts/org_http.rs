@@ -61,19 +61,6 @@ fn active_org_id(
     }
 }
 
-/// The active organisation, if the user administers it (403 otherwise).
-async fn administered(req: &HttpRequest, signed_in: &SignedIn) -> Result<Organisation, WebError> {
-    let st = state(req).clone();
-    let (user_id, amr) = (signed_in.user().id.clone(), signed_in.amr().to_vec());
-    let current = signed_in.session().clone();
-    let orgs = web::block(move || {
-        let active = active_org_id(&st, &current)?;
-        service::administered_orgs(&st.store, &user_id, &amr, Some(&active)).map_err(page_error)
-    })
-    .await??;
-    orgs.into_iter().next().ok_or(WebError::Forbidden)
-}
-
 fn render(
     req: &HttpRequest,
     signed_in: &SignedIn,
@@ -109,7 +96,7 @@ pub async fn organisation_page(
     req: HttpRequest,
     signed_in: SignedIn,
 ) -> Result<HttpResponse, WebError> {
-    let org = administered(&req, &signed_in).await?;
+    let org = super::org_admin::admin_org(&req, &signed_in, SETTINGS_ORGANISATION).await?;
     let input = PolicyInput::of(&OrgPolicy::of(&org));
     render(
         &req,
@@ -150,7 +137,7 @@ pub async fn set_policies(
     form: CsrfForm<PoliciesForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
-    let org = administered(&req, &signed_in).await?;
+    let org = super::org_admin::admin_org(&req, &signed_in, SETTINGS_ORGANISATION).await?;
     let form = form.into_inner();
     let input = PolicyInput {
         api_key_max_lifetime: form.api_key_max_lifetime,

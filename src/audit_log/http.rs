@@ -9,11 +9,9 @@ use serde::Deserialize;
 
 use super::service::{self, EventPage, Filter, FilterErrors, FilterInput};
 use super::store::Cursor;
-use crate::accounts::types::Organisation;
+use crate::accounts::org_admin::admin_org;
 use crate::audit::RequestMeta;
 use crate::clock::rfc3339;
-use crate::federation::connections::administered_org;
-use crate::federation::error::FederationError;
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, state};
 use crate::web::html;
@@ -105,40 +103,6 @@ struct AuditPage<'a> {
     older: Option<String>,
     newer: Option<String>,
     export: String,
-}
-
-fn page_error(e: FederationError) -> WebError {
-    match e {
-        FederationError::SecondFactorRequired => WebError::SecondFactorRequired,
-        FederationError::Store(e) => e.into(),
-        _ => WebError::Forbidden,
-    }
-}
-
-/// The organisation the session acts in, if the user administers it: the picker first for a
-/// user in several with none active, 403 otherwise.
-async fn admin_org(
-    req: &HttpRequest,
-    signed_in: &SignedIn,
-    return_to: &str,
-) -> Result<Organisation, WebError> {
-    use crate::accounts::service::{ActiveOrg, active_org};
-    let st = state(req).clone();
-    let current = signed_in.session().clone();
-    let active = match web::block(move || active_org(&st.store, &current)).await?? {
-        ActiveOrg::In(m) => Some(m.org.id),
-        ActiveOrg::None => None,
-        ActiveOrg::Choose => {
-            return Err(WebError::ChooseOrganisation {
-                return_to: return_to.to_owned(),
-            });
-        }
-    };
-    let st = state(req).clone();
-    let (user_id, amr) = (signed_in.user().id.clone(), signed_in.amr().to_vec());
-    web::block(move || administered_org(&st.store, &user_id, &amr, active.as_ref()))
-        .await?
-        .map_err(page_error)
 }
 
 fn kind_options(selected: &str) -> Vec<KindOption> {

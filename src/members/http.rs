@@ -10,12 +10,10 @@ use serde::Deserialize;
 use super::invitations::{self, InviteError, InviteErrors};
 use super::service::{self, Action, Admin, MemberError, PAGE_SIZE};
 use super::store::{InvitationStore, MemberInfo, MemberStore};
-use crate::accounts::service::{ActiveOrg, active_org};
+use crate::accounts::org_admin::admin_membership;
 use crate::accounts::types::Role;
 use crate::audit::RequestMeta;
 use crate::clock::rfc3339;
-use crate::federation::connections::administered_org;
-use crate::federation::error::FederationError;
 use crate::ids::UserId;
 use crate::web::csrf::{self, CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
@@ -27,37 +25,12 @@ use crate::web::{html, see_other};
 /// factor it may require): 403 otherwise; the picker first for a user in several with none
 /// active.
 pub(super) async fn admin_of(req: &HttpRequest, signed_in: &SignedIn) -> Result<Admin, WebError> {
-    let st = state(req).clone();
-    let current = signed_in.session().clone();
-    let (user_id, amr) = (signed_in.user().id.clone(), signed_in.amr().to_vec());
-    web::block(move || {
-        let membership = match active_org(&st.store, &current)? {
-            ActiveOrg::In(m) => m,
-            ActiveOrg::None => return Err(WebError::Forbidden),
-            ActiveOrg::Choose => {
-                return Err(WebError::ChooseOrganisation {
-                    return_to: ORG_MEMBERS.to_owned(),
-                });
-            }
-        };
-        if !membership.role.is_admin() {
-            return Err(WebError::Forbidden);
-        }
-        let org =
-            administered_org(&st.store, &user_id, &amr, Some(&membership.org.id)).map_err(|e| {
-                match e {
-                    FederationError::SecondFactorRequired => WebError::SecondFactorRequired,
-                    FederationError::Store(e) => e.into(),
-                    _ => WebError::Forbidden,
-                }
-            })?;
-        Ok(Admin {
-            org,
-            id: user_id,
-            role: membership.role,
-        })
+    let m = admin_membership(req, signed_in, ORG_MEMBERS).await?;
+    Ok(Admin {
+        org: m.org,
+        id: signed_in.user().id.clone(),
+        role: m.role,
     })
-    .await?
 }
 
 /// A member as a row of the table and the head of the member page.

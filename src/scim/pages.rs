@@ -10,10 +10,9 @@ use serde::Deserialize;
 use super::http::{base, id_of};
 use super::service;
 use super::store::{ScimToken, ScimTokenStore};
+use crate::accounts::org_admin::admin_org;
 use crate::audit::RequestMeta;
 use crate::clock::rfc3339;
-use crate::federation::connections::administered_org;
-use crate::federation::error::FederationError;
 use crate::web::csrf::{self, CsrfForm, CsrfProtected};
 use crate::web::error::WebError;
 use crate::web::extractors::{SignedIn, state};
@@ -37,38 +36,6 @@ struct ScimPage<'a> {
     created: Option<&'a str>,
     scim_url: &'a str,
     tokens_action: &'a str,
-}
-
-fn page_error(e: FederationError) -> WebError {
-    match e {
-        FederationError::SecondFactorRequired => WebError::SecondFactorRequired,
-        FederationError::Store(e) => e.into(),
-        _ => WebError::Forbidden,
-    }
-}
-
-/// The organisation the session acts in, if the user administers it.
-async fn admin_org(
-    req: &HttpRequest,
-    signed_in: &SignedIn,
-) -> Result<crate::accounts::types::Organisation, WebError> {
-    use crate::accounts::service::{ActiveOrg, active_org};
-    let st = state(req).clone();
-    let current = signed_in.session().clone();
-    let active = match web::block(move || active_org(&st.store, &current)).await?? {
-        ActiveOrg::In(m) => Some(m.org.id),
-        ActiveOrg::None => None,
-        ActiveOrg::Choose => {
-            return Err(WebError::ChooseOrganisation {
-                return_to: SETTINGS_SCIM.to_owned(),
-            });
-        }
-    };
-    let st = state(req).clone();
-    let (user_id, amr) = (signed_in.user().id.clone(), signed_in.amr().to_vec());
-    web::block(move || administered_org(&st.store, &user_id, &amr, active.as_ref()))
-        .await?
-        .map_err(page_error)
 }
 
 async fn render_page(
@@ -109,7 +76,7 @@ async fn render_page(
 
 /// `GET /settings/security/scim`: the active organisation's tokens, for its administrators.
 pub async fn scim_page(req: HttpRequest, signed_in: SignedIn) -> Result<HttpResponse, WebError> {
-    let org = admin_org(&req, &signed_in).await?;
+    let org = admin_org(&req, &signed_in, SETTINGS_SCIM).await?;
     render_page(&req, &signed_in, &org, None).await
 }
 
@@ -134,7 +101,7 @@ pub async fn create_token(
     form: CsrfForm<CreateTokenForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
-    let org = admin_org(&req, &signed_in).await?;
+    let org = admin_org(&req, &signed_in, SETTINGS_SCIM).await?;
     let form = form.into_inner();
     let st = state(&req).clone();
     let (org_id, actor) = (org.id.clone(), signed_in.user().id.clone());
@@ -171,7 +138,7 @@ pub async fn revoke_token(
     _form: CsrfForm<RevokeForm>,
     meta: RequestMeta,
 ) -> Result<HttpResponse, WebError> {
-    let org = admin_org(&req, &signed_in).await?;
+    let org = admin_org(&req, &signed_in, SETTINGS_SCIM).await?;
     let id = id_of(&req);
     let st = state(&req).clone();
     let actor = signed_in.user().id.clone();
