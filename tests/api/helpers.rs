@@ -8,7 +8,7 @@
 //! first start itself take [`TestDb::empty`].
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use diesel::connection::SimpleConnection;
@@ -775,4 +775,52 @@ macro_rules! both {
             }
         }
     )*};
+}
+
+/// A Python venv under `target/<venv>` with the pinned `requirements` (a path from the crate
+/// root) installed, made once and kept while the requirements file is unchanged; its python.
+/// `None` (skip) when python3 or pip fails, except under `CI=true`, where that fails the test.
+/// Callers keep the answer in a `OnceLock` so one test process installs once.
+pub fn python_venv(venv: &str, requirements: &str) -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("target").join(venv);
+    let python = dir.join("bin/python");
+    let requirements = root.join(requirements);
+    let wanted = std::fs::read_to_string(&requirements).expect("the requirements file");
+    let stamp = dir.join("requirements.installed");
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
+        return Some(python);
+    }
+    let ok = std::process::Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&dir)
+        .status()
+        .is_ok_and(|s| s.success())
+        && std::process::Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(&requirements)
+            .status()
+            .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "installing {} into {} failed under CI",
+            requirements.display(),
+            dir.display()
+        );
+        eprintln!(
+            "skipping: {} could not be installed",
+            requirements.display()
+        );
+        return None;
+    }
+    std::fs::write(&stamp, wanted).expect("the venv's stamp");
+    Some(python)
 }

@@ -1,4 +1,3 @@
-#![allow(dead_code)] // used by the issue #14 tests as they land
 //! Reading the mail the server sent (issue #14): from the mail folder a server without
 //! `smtp_url` writes to, or from a real SMTP server (Python's `aiosmtpd`, started by the test
 //! on a port of its own) that the server is pointed at.
@@ -10,17 +9,12 @@ use std::time::Duration;
 
 use crate::helpers::TestApp;
 
-fn ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
 /// One received message: its headers and its decoded text/plain part.
 #[derive(Debug, Clone)]
 pub struct ReceivedMail {
     pub to: String,
     pub subject: String,
     pub text: String,
-    pub raw: String,
 }
 
 impl ReceivedMail {
@@ -112,12 +106,11 @@ fn text_part(raw: &str) -> String {
     panic!("no text/plain part in: {raw}")
 }
 
-fn parse(raw: String) -> ReceivedMail {
+fn parse(raw: &str) -> ReceivedMail {
     ReceivedMail {
-        to: header(&raw, "To"),
-        subject: header(&raw, "Subject"),
-        text: text_part(&raw),
-        raw,
+        to: header(raw, "To"),
+        subject: header(raw, "Subject"),
+        text: text_part(raw),
     }
 }
 
@@ -131,7 +124,7 @@ fn messages_in(dir: &Path) -> Vec<ReceivedMail> {
         .filter(|p| p.is_file())
         .filter_map(|p| std::fs::read_to_string(p).ok())
         .filter(|raw| raw.contains("\n\n") || raw.contains("\r\n\r\n"))
-        .map(parse)
+        .map(|raw| parse(&raw))
         .collect()
 }
 
@@ -160,42 +153,11 @@ pub async fn wait_for_mail(app: &TestApp, to: &str, n: usize) -> ReceivedMail {
     wait_in(&app.settings.data_dir.join("mail"), to, n).await
 }
 
-fn venv() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/mail-venv")
-}
-
-/// The venv's python with aiosmtpd, made once per test process; `None` (skip) without python3,
-/// except under `CI=true`, where that fails the test.
+/// The venv's python with aiosmtpd, made once per test process (see `python_venv`).
 fn python() -> Option<PathBuf> {
     static READY: OnceLock<Option<PathBuf>> = OnceLock::new();
     READY
-        .get_or_init(|| {
-            let dir = venv();
-            let python = dir.join("bin/python");
-            let requirements =
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/mail/requirements.txt");
-            let stamp = dir.join("requirements.installed");
-            let wanted = std::fs::read_to_string(&requirements).unwrap_or_default();
-            if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-                let ok = Command::new("python3")
-                    .args(["-m", "venv"])
-                    .arg(&dir)
-                    .status()
-                    .is_ok_and(|s| s.success())
-                    && Command::new(&python)
-                        .args(["-m", "pip", "install", "-q", "-r"])
-                        .arg(&requirements)
-                        .status()
-                        .is_ok_and(|s| s.success());
-                if !ok {
-                    assert!(!ci(), "installing aiosmtpd in {}", dir.display());
-                    eprintln!("skipping: aiosmtpd could not be installed");
-                    return None;
-                }
-                std::fs::write(&stamp, wanted).unwrap();
-            }
-            Some(python)
-        })
+        .get_or_init(|| crate::helpers::python_venv("mail-venv", "tests/mail/requirements.txt"))
         .clone()
 }
 

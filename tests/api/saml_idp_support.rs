@@ -10,14 +10,10 @@ use mintgate::saml_idp::apps::{self, NewApp};
 use mintgate::saml_idp::types::SamlApp;
 use serde_json::Value;
 
-use crate::helpers::{TestApp, form_value, location};
+use crate::helpers::{TestApp, form_value, location, python_venv};
 
 fn sp_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/saml/sp")
-}
-
-fn venv() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/saml-idp-sp-venv")
 }
 
 fn ci() -> bool {
@@ -45,30 +41,7 @@ pub fn python() -> Option<PathBuf> {
                 eprintln!("skipping: python3 or xmlsec1 is not installed");
                 return None;
             }
-            let dir = venv();
-            let python = dir.join("bin/python");
-            let requirements = sp_dir().join("requirements.txt");
-            let stamp = dir.join("requirements.installed");
-            let wanted = std::fs::read_to_string(&requirements).unwrap_or_default();
-            if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-                let ok = Command::new("python3")
-                    .args(["-m", "venv"])
-                    .arg(&dir)
-                    .status()
-                    .is_ok_and(|s| s.success())
-                    && Command::new(&python)
-                        .args(["-m", "pip", "install", "-q", "-r"])
-                        .arg(&requirements)
-                        .status()
-                        .is_ok_and(|s| s.success());
-                if !ok {
-                    assert!(!ci(), "installing pysaml2 in {}", dir.display());
-                    eprintln!("skipping: pysaml2 could not be installed");
-                    return None;
-                }
-                std::fs::write(&stamp, wanted).unwrap();
-            }
-            Some(python)
+            python_venv("saml-idp-sp-venv", "tests/saml/sp/requirements.txt")
         })
         .clone()
 }

@@ -17,60 +17,12 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").as_deref() == Ok("true")
-}
-
-/// The venv's python, once the pinned requirements are installed; `None` (skip) without
-/// python3 outside CI.
+/// The venv's python with the pinned SCIM client, made once per test process (see
+/// `python_venv`).
 fn python() -> Option<PathBuf> {
     static READY: OnceLock<Option<PathBuf>> = OnceLock::new();
     READY
-        .get_or_init(|| {
-            let venv = root().join("target/scim-venv");
-            let python = venv.join("bin/python");
-            let requirements = root().join("tests/scim/requirements.txt");
-            let wanted = std::fs::read_to_string(&requirements).expect("requirements");
-            let marker = venv.join("installed-requirements.txt");
-            if std::fs::read_to_string(&marker).ok().as_deref() == Some(wanted.as_str()) {
-                return Some(python);
-            }
-            let created = Command::new("python3")
-                .args(["-m", "venv", "--clear"])
-                .arg(&venv)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !created {
-                assert!(
-                    !in_ci(),
-                    "python3 with venv is required for the SCIM client test under CI"
-                );
-                eprintln!("skipping: python3 -m venv failed");
-                return None;
-            }
-            let installed = Command::new(&python)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "-r",
-                ])
-                .arg(&requirements)
-                .status()
-                .is_ok_and(|s| s.success());
-            if !installed {
-                assert!(
-                    !in_ci(),
-                    "pip install of tests/scim/requirements.txt failed under CI"
-                );
-                eprintln!("skipping: pip install of the SCIM client failed");
-                return None;
-            }
-            std::fs::write(&marker, wanted).expect("marker");
-            Some(python)
-        })
+        .get_or_init(|| python_venv("scim-venv", "tests/scim/requirements.txt"))
         .clone()
 }
 
