@@ -447,7 +447,11 @@ pub async fn register_app(
             };
             render_app(&req, &signed_in, &client, shown)
         }
-        Err(e @ (OrgClientError::NotFound | OrgClientError::Store(_))) => Err(page_error(e)),
+        Err(
+            e @ (OrgClientError::NotFound
+            | OrgClientError::Store(_)
+            | OrgClientError::OperatorManaged),
+        ) => Err(page_error(e)),
         Err(e) => {
             let form = FormView::of_input(&input, field_errors(&e));
             render_list(&req, &signed_in, &org, StatusCode::BAD_REQUEST, form).await
@@ -496,7 +500,11 @@ pub async fn update_app(
     .await?;
     match updated {
         Ok(_) => Ok(see_other(&app_url(&id))),
-        Err(e @ (OrgClientError::NotFound | OrgClientError::Store(_))) => Err(page_error(e)),
+        Err(
+            e @ (OrgClientError::NotFound
+            | OrgClientError::Store(_)
+            | OrgClientError::OperatorManaged),
+        ) => Err(page_error(e)),
         Err(e) => {
             let st = state(&req).clone();
             let org_id = org.id.clone();

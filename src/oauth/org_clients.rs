@@ -60,6 +60,12 @@ pub enum OrgClientError {
     TokenFormat,
     #[error("a public client has no secret to rotate")]
     PublicClient,
+    /// The operator registered this client to skip consent: only the operator changes it
+    /// (an organisation admin editing it could send its users' codes anywhere, unasked).
+    #[error(
+        "the operator manages this application (it skips the consent page): ask them to change it"
+    )]
+    OperatorManaged,
     #[error("no such application")]
     NotFound,
     #[error(transparent)]
@@ -194,18 +200,41 @@ pub fn update<S: ClientStore + AuditStore>(
     meta: &RequestMeta,
 ) -> OrgClientResult<Client> {
     let existing = get(store, &org.id, id)?;
+    if existing.skip_consent {
+        return Err(OrgClientError::OperatorManaged);
+    }
     let revised = clients::revise(&existing, new_client(&org.id, input, Some(&existing))?)?;
-    if !store.update_client(&revised)? {
+    // Consent was given to these redirect URIs, scopes, grant types and resources: when they
+    // change, what was granted under the old terms ends and users are asked again (an admin
+    // adding a redirect URI must not receive codes its users consented to elsewhere; a
+    // narrowed scope must not live on in refresh families).
+    let terms = |c: &Client| {
+        (
+            c.redirect_uris.clone(),
+            c.post_logout_redirect_uris.clone(),
+            c.scopes.clone(),
+            c.grant_types.clone(),
+            c.resources.clone(),
+        )
+    };
+    let changed = terms(&existing) != terms(&revised);
+    if !store.update_client(&revised, changed)? {
         return Err(OrgClientError::NotFound);
     }
-    record(
-        store,
-        clock,
-        AuditKind::OAuthClientUpdated,
-        org,
-        actor,
-        &revised,
-        meta,
+    store.record_event(
+        &AuditEvent::new(clock.now(), AuditKind::OAuthClientUpdated, meta)
+            .org(&org.id)
+            .user(actor)
+            .subject(&revised.name)
+            .detail(format!(
+                "{}{}",
+                revised.id,
+                if changed {
+                    "; redirect URIs, scopes, grant types or resources changed: consents and grants ended"
+                } else {
+                    ""
+                }
+            )),
     )?;
     Ok(revised)
 }
@@ -223,6 +252,9 @@ pub fn rotate<S: ClientStore + AuditStore>(
     let client = get(store, &org.id, id)?;
     if client.is_public() {
         return Err(OrgClientError::PublicClient);
+    }
+    if client.skip_consent {
+        return Err(OrgClientError::OperatorManaged);
     }
     let secret = clients::rotate_secret(store, id)?;
     record(

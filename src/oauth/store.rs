@@ -25,7 +25,9 @@ pub trait ClientStore {
     /// Writes what an edit changes (name, URIs, grant types, scopes, consent, token format and
     /// lifetime, ID token algorithm, resources) of the client `client.id` owned by
     /// `client.org_id`; `false` when there is no such client of that owner.
-    fn update_client(&self, client: &Client) -> StoreResult<bool>;
+    /// With `end_authorizations`, in the same transaction: the client's consents, grants,
+    /// codes and tokens end (an edit of where codes go or of what may be asked for).
+    fn update_client(&self, client: &Client, end_authorizations: bool) -> StoreResult<bool>;
     /// `false` when there was no such client.
     fn delete_client(&self, id: &ClientId) -> StoreResult<bool>;
     fn set_client_secret(

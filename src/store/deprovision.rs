@@ -170,7 +170,7 @@ impl DeprovisionStore for Store {
         let (org, user) = (org.clone(), user.clone());
         self.write(move |conn| {
             conn.transaction(|conn| {
-                match super::members::role_and_last_owner(conn, &org, &user)? {
+                match super::owners::role_and_last_owner(conn, &org, &user)? {
                     None => return Ok(Removal::NotMember),
                     Some((_, true)) => return Ok(Removal::LastOwner),
                     Some(_) => {}

@@ -3,10 +3,10 @@
 
 use diesel::prelude::*;
 
+use super::owners::{parse_role, role_and_last_owner};
 use super::rows::UserRow;
 use super::schema::{
-    email_links as el, memberships, organisations, passkeys, recovery_codes, totp_credentials,
-    users,
+    email_links as el, memberships, passkeys, recovery_codes, totp_credentials, users,
 };
 use super::{DbConn, Store, StoreError, StoreResult};
 use crate::accounts::types::{NewUser, Role, User};
@@ -21,11 +21,6 @@ diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql
 
 /// The `email_links.kind` of an invitation.
 const INVITATION: &str = "invitation";
-
-fn parse_role(role: &str) -> StoreResult<Role> {
-    role.parse()
-        .map_err(|_| StoreError::Backend(format!("unknown role `{role}` in memberships")))
-}
 
 /// `%`, `_` and `\` taken literally in a `LIKE … ESCAPE '\'` pattern.
 fn like_escape(s: &str) -> String {
@@ -72,45 +67,6 @@ fn member_infos(
             })
         })
         .collect()
-}
-
-/// Locks the organisation's row for the rest of the transaction (a no-op update): owner
-/// changes of one organisation queue on it, so each counts owners after the previous one
-/// committed (PostgreSQL, READ COMMITTED: every statement reads the latest commits). SQLite
-/// has one writer at a time anyway.
-fn lock_org(conn: &mut DbConn, org: &OrgId) -> StoreResult<()> {
-    diesel::update(organisations::table.find(org.as_str()))
-        .set(organisations::name.eq(organisations::name))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Under [`lock_org`]: the member's role, and whether they are the organisation's only owner.
-pub(super) fn role_and_last_owner(
-    conn: &mut DbConn,
-    org: &OrgId,
-    user: &UserId,
-) -> StoreResult<Option<(Role, bool)>> {
-    lock_org(conn, org)?;
-    let role: Option<String> = memberships::table
-        .find((org.as_str(), user.as_str()))
-        .select(memberships::role)
-        .get_result(conn)
-        .optional()?;
-    let Some(role) = role else {
-        return Ok(None);
-    };
-    let role = parse_role(&role)?;
-    if role != Role::Owner {
-        return Ok(Some((role, false)));
-    }
-    let others: i64 = memberships::table
-        .filter(memberships::org_id.eq(org.as_str()))
-        .filter(memberships::role.eq(Role::Owner.as_str()))
-        .filter(memberships::user_id.ne(user.as_str()))
-        .count()
-        .get_result(conn)?;
-    Ok(Some((role, others == 0)))
 }
 
 impl MemberStore for Store {

@@ -23,6 +23,7 @@ mod members;
 mod meta;
 mod mfa;
 mod oauth;
+mod owners;
 mod passkeys;
 mod rows;
 mod saml;

@@ -313,7 +313,7 @@ impl ClientStore for Store {
             .collect()
     }
 
-    fn update_client(&self, c: &Client) -> StoreResult<bool> {
+    fn update_client(&self, c: &Client, end_authorizations: bool) -> StoreResult<bool> {
         let row = ClientRow::from(c);
         let changes = (
             cl::name.eq(row.name),
@@ -328,32 +328,29 @@ impl ClientStore for Store {
             cl::id_token_alg.eq(row.id_token_alg),
             cl::resources.eq(row.resources),
         );
-        let mut conn = self.conn()?;
         let id = c.id.as_str();
-        let updated = match &row.org_id {
-            Some(org) => diesel::update(cl::table.find(id).filter(cl::org_id.eq(org)))
-                .set(changes)
-                .execute(&mut *conn)?,
-            None => diesel::update(cl::table.find(id).filter(cl::org_id.is_null()))
-                .set(changes)
-                .execute(&mut *conn)?,
-        };
-        Ok(updated == 1)
+        let org = row.org_id;
+        self.conn()?.transaction(|conn| {
+            let updated = match &org {
+                Some(org) => diesel::update(cl::table.find(id).filter(cl::org_id.eq(org)))
+                    .set(changes)
+                    .execute(conn)?,
+                None => diesel::update(cl::table.find(id).filter(cl::org_id.is_null()))
+                    .set(changes)
+                    .execute(conn)?,
+            };
+            if updated == 1 && end_authorizations {
+                end_client_authorizations(conn, id)?;
+            }
+            Ok::<_, StoreError>(updated == 1)
+        })
     }
 
     fn delete_client(&self, id: &ClientId) -> StoreResult<bool> {
         let id = id.as_str();
         let mut conn = self.conn()?;
         conn.transaction(|conn| {
-            diesel::delete(at::table.filter(at::client_id.eq(id))).execute(conn)?;
-            let grants: Vec<String> = gr::table
-                .filter(gr::client_id.eq(id))
-                .select(gr::id)
-                .load(conn)?;
-            diesel::delete(rt::table.filter(rt::grant_id.eq_any(&grants))).execute(conn)?;
-            diesel::delete(co::table.filter(co::client_id.eq(id))).execute(conn)?;
-            diesel::delete(gr::table.filter(gr::client_id.eq(id))).execute(conn)?;
-            diesel::delete(cs::table.filter(cs::client_id.eq(id))).execute(conn)?;
+            end_client_authorizations(conn, id)?;
             Ok::<_, StoreError>(diesel::delete(cl::table.find(id)).execute(conn)? == 1)
         })
     }
@@ -694,4 +691,18 @@ impl SigningKeyStore for Store {
             .count()
             .get_result(&mut *self.conn()?)?)
     }
+}
+
+/// Everything a client was granted: access tokens, refresh tokens, codes, consents, grants.
+fn end_client_authorizations(conn: &mut DbConn, id: &str) -> StoreResult<()> {
+    diesel::delete(at::table.filter(at::client_id.eq(id))).execute(conn)?;
+    let grants: Vec<String> = gr::table
+        .filter(gr::client_id.eq(id))
+        .select(gr::id)
+        .load(conn)?;
+    diesel::delete(rt::table.filter(rt::grant_id.eq_any(&grants))).execute(conn)?;
+    diesel::delete(co::table.filter(co::client_id.eq(id))).execute(conn)?;
+    diesel::delete(gr::table.filter(gr::client_id.eq(id))).execute(conn)?;
+    diesel::delete(cs::table.filter(cs::client_id.eq(id))).execute(conn)?;
+    Ok(())
 }

@@ -173,6 +173,7 @@ async fn oauth_sign_in_and_consent_in_a_real_browser() {
         Some("Browser RP"),
         "the consent page names the client"
     );
+    assert_accessible(&page).await;
     click(&page, "#allow").await;
     let url = wait_for_url(&page, |u| u.starts_with(&redirect)).await;
     assert!(url.starts_with(&redirect), "{url}");
@@ -230,6 +231,7 @@ async fn api_keys_page_in_a_real_browser() {
     assert!(!html.contains(key.trim()), "shown exactly once");
     click(&page, "#keys a.danger").await;
     wait_for_url(&page, |u| u.ends_with("/revoke")).await;
+    assert_accessible(&page).await;
     click(&page, "#confirm").await;
     wait_for_url(&page, |u| u.ends_with("/settings/api-keys")).await;
     let res = new_client()
@@ -290,6 +292,7 @@ async fn totp_enrolment_and_sign_in_in_a_real_browser() {
         .expect("the recovery codes are shown");
     assert_eq!(codes.matches('-').count(), 30, "ten codes: {codes}");
     assert!(text_of(&page, "#totp-on").await.is_some());
+    assert_accessible(&page).await;
     // Sign out, and in again: password, then a code of the next step.
     app.clock.advance(30);
     click(&page, "form[action='/logout'] button").await;
@@ -298,6 +301,8 @@ async fn totp_enrolment_and_sign_in_in_a_real_browser() {
     type_into(&page, "#password", password).await;
     click(&page, "form[action='/login'] button[type=submit]").await;
     wait_for_url(&page, |u| u.ends_with("/login/factor")).await;
+    assert!(text_of(&page, "#totp-code").await.is_some());
+    assert_accessible(&page).await;
     type_into(&page, "#totp-code", &seed.code_at(app.clock.now())).await;
     click(&page, "#totp-submit").await;
     let url = wait_for_url(&page, |u| u.ends_with("/account")).await;

@@ -541,3 +541,98 @@ both!(
     other_organisations_and_operator_clients_are_404,
     members_are_refused_and_forms_need_their_csrf_token,
 );
+
+/// An edit of where codes go or what may be asked for ends what users granted under the old
+/// terms: an admin adding a redirect URI is not sent codes silently (consent is asked again),
+/// and a narrowed client keeps no refresh family of the old scopes. A client the operator
+/// made to skip consent cannot be edited or rotated here (attack review, issue #14).
+async fn edits_end_old_consents_and_operator_clients_stay_the_operators(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let client = register_on_page(&app, &admin, &confidential("Portal")).await;
+    let auth = oauth_support::auth_url(&app, &client.id, &[]);
+    let page = admin.get(&auth).send().await.unwrap().text().await.unwrap();
+    let res = admin
+        .post(app.url("/oauth/consent"))
+        .form(&consent_fields(&page, "allow"))
+        .send()
+        .await
+        .unwrap();
+    let code = query_of(&location(res.headers()))["code"].clone();
+    let (status, tokens) = oauth_support::redeem(&app, &client, &code, None).await;
+    assert_eq!(status, 200, "{tokens}");
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let res = admin.get(&auth).send().await.unwrap();
+    assert_eq!(res.status(), 303, "consent given: no page the second time");
+
+    // A rename alone keeps the grant.
+    let app_path = format!("{APPS}/{}", client.id);
+    let res = post_form(
+        &app,
+        &admin,
+        &app_path,
+        &app_path,
+        &pairs(&confidential("Portal 2")),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let (status, body) = oauth_support::post_form(
+        &app,
+        "/oauth/token",
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(status, 200, "a rename ends nothing: {body}");
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+
+    // Another redirect URI and a narrower scope: consent again, the family ends.
+    let mut edit = confidential("Portal 2");
+    edit[2].1 = format!("{REDIRECT}\r\nhttps://admin.example/cb");
+    edit.retain(|(k, v)| !(*k == "scope" && v == "read:org"));
+    let res = post_form(&app, &admin, &app_path, &app_path, &pairs(&edit)).await;
+    assert_eq!(res.status(), 303);
+    let (status, _) = oauth_support::post_form(
+        &app,
+        "/oauth/token",
+        &client,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    assert_eq!(status, 400, "the family granted under the old terms ended");
+    let res = admin.get(&auth).send().await.unwrap();
+    assert_eq!(res.status(), 200, "consent is asked again");
+    let events = audit_kinds(&app).await;
+    assert!(events.iter().any(|k| k == "oauth.client.updated"));
+
+    // The operator's consent-skipping client of the organisation: neither edited nor rotated.
+    let mut spec = oauth_support::client_spec("Operator's");
+    spec.skip_consent = true;
+    spec.org_id = Some(crate::sso_idp_support::default_org(&app).await);
+    let operators = oauth_support::register(&app, spec).await;
+    let path = format!("{APPS}/{}", operators.id);
+    let res = post_form(
+        &app,
+        &admin,
+        &path,
+        &path,
+        &pairs(&confidential("Mine now")),
+    )
+    .await;
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("the operator manages this application")
+    );
+    let res = post_form(&app, &admin, &path, &format!("{path}/rotate"), &[]).await;
+    assert_eq!(res.status(), 400, "no secret of it for the admin");
+    let row = stored(&app, &operators.id).await.unwrap();
+    assert_eq!(row.name, "Operator's");
+    assert!(row.skip_consent);
+}
+
+both!(edits_end_old_consents_and_operator_clients_stay_the_operators);

@@ -34,8 +34,12 @@ impl ClientStore for MemoryStore {
         Ok(clients)
     }
 
-    fn update_client(&self, client: &Client) -> StoreResult<bool> {
+    fn update_client(&self, client: &Client, end_authorizations: bool) -> StoreResult<bool> {
         let mut t = self.t();
+        if end_authorizations && t.clients.contains_key(&client.id) {
+            t.consents.retain(|(_, c), _| c != &client.id);
+            t.grants.retain(|_, g| g.client_id != client.id);
+        }
         Ok(match t.clients.get_mut(&client.id) {
             Some(c) if c.org_id == client.org_id => {
                 *c = Client {
