@@ -117,7 +117,7 @@ pub fn change_password<S: SelfServiceStore + ThrottleStore + AuditStore>(
     let hash = hasher.hash(&input.new)?;
     store.set_password_hash(&user.id, &hash, now)?;
     let ended = if input.sign_out_others {
-        store.end_user_sessions(&user.id, Some(&current.session.id_hash), now)?
+        store.end_user_sessions(&user.id, Some(&current.session.id_hash), true, now)?
     } else {
         0
     };
@@ -184,7 +184,8 @@ pub fn revoke_other_sessions<S: SelfServiceStore + AuditStore>(
     meta: &RequestMeta,
 ) -> Result<usize, SelfServiceError> {
     let now = clock.now();
-    let ended = store.end_user_sessions(&current.user.id, Some(&current.session.id_hash), now)?;
+    let ended =
+        store.end_user_sessions(&current.user.id, Some(&current.session.id_hash), false, now)?;
     store.record_event(
         &AuditEvent::new(now, AuditKind::OtherSessionsRevoked, meta)
             .user(&current.user.id)

@@ -17,11 +17,14 @@ pub trait SelfServiceStore {
     /// The user's sessions, most recently used first (live or not yet pruned).
     fn user_sessions(&self, user: &UserId) -> StoreResult<Vec<SessionRecord>>;
     /// Signs out every session of the user but `keep`, ending the grants bound to them as
-    /// sign-out does, in one transaction. The number of sessions ended.
+    /// sign-out does, in one transaction; with `all_grants` (a password change), every other
+    /// grant of the user too (offline and device ones), but those bound to `keep`. The number
+    /// of sessions ended.
     fn end_user_sessions(
         &self,
         user: &UserId,
         keep: Option<&HashedSessionId>,
+        all_grants: bool,
         now: UnixTime,
     ) -> StoreResult<usize>;
     /// Stores a new link, first spending the user's unused links of the same kind (a newer

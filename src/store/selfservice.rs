@@ -6,7 +6,7 @@
 use diesel::prelude::*;
 
 use super::rows::SessionRow;
-use super::schema::{email_links as el, scim_users, sessions, users};
+use super::schema::{email_links as el, oauth_grants as gr, scim_users, sessions, users};
 use super::{Store, StoreError, StoreResult};
 use crate::clock::UnixTime;
 use crate::credentials::HashedSessionId;
@@ -68,6 +68,49 @@ fn end_sessions(
     Ok(diesel::delete(sessions::table.filter(sessions::sid.eq_any(&sids))).execute(conn)?)
 }
 
+/// Revokes every grant of the user (offline, device and session-bound alike) but those bound to
+/// the session `keep` (its hash), with their tokens: what someone who knew the old password
+/// may have minted ends with the password.
+fn end_other_grants(
+    conn: &mut super::DbConn,
+    user: &str,
+    keep: Option<&str>,
+    now: UnixTime,
+) -> StoreResult<()> {
+    let kept: Option<String> = match keep {
+        Some(keep) => sessions::table
+            .filter(sessions::id_hash.eq(keep))
+            .select(sessions::sid)
+            .get_result(conn)
+            .optional()?,
+        None => None,
+    };
+    let mut q = gr::table
+        .filter(gr::user_id.eq(user))
+        .filter(gr::revoked_at.is_null())
+        .select(gr::id)
+        .into_boxed();
+    if let Some(sid) = kept {
+        q = q.filter(gr::sid.is_null().or(gr::sid.ne(sid)));
+    }
+    let grants: Vec<String> = q.load(conn)?;
+    super::oauth::revoke_grants(conn, &grants, now)
+}
+
+/// Spends the user's pending password-reset links: a new password, or a new address, makes a
+/// link sent earlier (to what may be an old mailbox) worthless.
+fn spend_reset_links(conn: &mut super::DbConn, user: &str, now: UnixTime) -> StoreResult<()> {
+    diesel::update(
+        el::table
+            .filter(el::user_id.eq(user))
+            .filter(el::kind.eq(LinkKind::PasswordReset.as_str()))
+            .filter(el::used_at.is_null()),
+    )
+    .set(el::used_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
 impl SelfServiceStore for Store {
     fn password_hash(&self, user: &UserId) -> StoreResult<Option<String>> {
         Ok(users::table
@@ -81,10 +124,12 @@ impl SelfServiceStore for Store {
     fn set_password_hash(&self, user: &UserId, hash: &str, now: UnixTime) -> StoreResult<()> {
         let (user, hash) = (user.as_str().to_owned(), hash.to_owned());
         self.write(move |conn| {
-            diesel::update(users::table.find(user))
-                .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
-                .execute(conn)?;
-            Ok(())
+            conn.transaction::<_, StoreError, _>(|conn| {
+                diesel::update(users::table.find(&user))
+                    .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+                    .execute(conn)?;
+                spend_reset_links(conn, &user, now)
+            })
         })
     }
 
@@ -122,12 +167,16 @@ impl SelfServiceStore for Store {
         &self,
         user: &UserId,
         keep: Option<&HashedSessionId>,
+        all_grants: bool,
         now: UnixTime,
     ) -> StoreResult<usize> {
         let user = user.as_str().to_owned();
         let keep = keep.map(|k| k.as_str().to_owned());
         self.write(move |conn| {
             conn.transaction::<_, StoreError, _>(|conn| {
+                if all_grants {
+                    end_other_grants(conn, &user, keep.as_deref(), now)?;
+                }
                 end_sessions(conn, &user, keep.as_deref(), now)
             })
         })
@@ -226,6 +275,7 @@ impl SelfServiceStore for Store {
                 )
                 .set(el::used_at.eq(now))
                 .execute(conn)?;
+                spend_reset_links(conn, &user, now)?;
                 Ok(Some(previous))
             })
         })
@@ -270,10 +320,14 @@ impl SelfServiceStore for Store {
                 diesel::update(users::table.find(&user).filter(users::email.eq(&email)))
                     .set(users::email_verified.eq(true))
                     .execute(conn)?;
-                let sessions = end_sessions(conn, &user, None, now)?;
+                // Account recovery: whatever was minted with the old password ends, not only
+                // sessions (offline and device grants, API keys, flows), and older links die.
+                spend_reset_links(conn, &user, now)?;
+                let user_id = UserId::new(user);
+                let ended = super::deprovision::end_access(conn, &user_id, None, now)?;
                 Ok(Some(ResetDone {
-                    user_id: UserId::new(user),
-                    sessions,
+                    user_id,
+                    sessions: ended.sessions,
                 }))
             })
         })

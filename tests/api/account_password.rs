@@ -109,6 +109,8 @@ async fn changing_the_password_signs_out_other_sessions(backend: Backend) {
     let kept = signed_in(&app, "olive", PASSWORD).await;
     let (client, refresh) = bound_refresh(&app, &other).await;
     assert!(refreshes(&app, &client, &refresh).await);
+    let (offline_client, offline) = offline_refresh(&app, &other).await;
+    let (kept_client, kept_bound) = bound_refresh(&app, &here).await;
     app.clock.advance(LATER);
     let (status, page) = change(&app, &here, PASSWORD, NEW_PASSWORD, NEW_PASSWORD, true).await;
     assert_eq!(status, 200, "{page}");
@@ -122,6 +124,14 @@ async fn changing_the_password_signs_out_other_sessions(backend: Backend) {
     assert!(
         !refreshes(&app, &client, &refresh).await,
         "its session-bound refresh token is refused"
+    );
+    assert!(
+        !refreshes(&app, &offline_client, &offline).await,
+        "an offline grant minted elsewhere ends with the old password (attack review)"
+    );
+    assert!(
+        refreshes(&app, &kept_client, &kept_bound).await,
+        "the grant bound to this session stays"
     );
     assert_eq!(login_status(&app, "olive", PASSWORD).await, 401);
     assert_eq!(login_status(&app, "olive", NEW_PASSWORD).await, 303);

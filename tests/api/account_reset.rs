@@ -135,6 +135,7 @@ async fn a_link_works_once_and_ends_every_session(backend: Backend) {
     member(&app, "lena").await;
     let phone = signed_in(&app, "lena", PASSWORD).await;
     let (client, refresh) = bound_refresh(&app, &phone).await;
+    let (offline_client, offline) = offline_refresh(&app, &phone).await;
     // Locked out by wrong guesses: the reset clears the lock.
     for _ in 0..5 {
         login_status(&app, "lena", "wrong-guess").await;
@@ -161,6 +162,10 @@ async fn a_link_works_once_and_ends_every_session(backend: Backend) {
     assert!(
         !refreshes(&app, &client, &refresh).await,
         "refresh families end"
+    );
+    assert!(
+        !refreshes(&app, &offline_client, &offline).await,
+        "offline grants end too: account recovery ends what the old password minted"
     );
     assert_eq!(
         login_status(&app, "lena", NEW_PASSWORD).await,
@@ -246,7 +251,71 @@ async fn no_link_for_sso_required_members_or_disabled_accounts(backend: Backend)
     assert_eq!(mail_count(&app, "dan@example.com"), 0);
 }
 
+/// A reset link sent before the password or the address changed is worthless afterwards: the
+/// old mailbox cannot take the account back (attack review, issue #14).
+async fn a_new_password_or_address_spends_pending_links(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    member(&app, "tess").await;
+    forgot(&app, "tess").await;
+    let before_password = reset_link(&app, "tess@example.com", 1).await;
+    let b = signed_in(&app, "tess", PASSWORD).await;
+    let res = post_with_csrf(
+        &app,
+        &b,
+        "/account/password",
+        "/account/password",
+        &[
+            ("current_password", PASSWORD),
+            ("new_password", NEW_PASSWORD),
+            ("repeat_password", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        reset(&app, &before_password, "another-fine-passphrase-7")
+            .await
+            .status(),
+        400
+    );
+
+    forgot(&app, "tess").await;
+    let before_address = reset_link(&app, "tess@example.com", 2).await;
+    let res = post_with_csrf(
+        &app,
+        &b,
+        "/account",
+        "/account/email",
+        &[("email", "tess@new.example")],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    let mail = wait_for_mail(&app, "tess@new.example", 1).await;
+    let confirm = url::Url::parse(&mail.link("/account/email/confirm")).unwrap();
+    let confirm = format!("{}?{}", confirm.path(), confirm.query().unwrap());
+    let token = confirm.split("token=").nth(1).unwrap().to_owned();
+    let res = post_with_csrf(
+        &app,
+        &b,
+        &confirm,
+        "/account/email/confirm",
+        &[("token", &token)],
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        reset(&app, &before_address, "another-fine-passphrase-7")
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(login_status(&app, "tess", NEW_PASSWORD).await, 303);
+}
+
 both!(
+    a_new_password_or_address_spends_pending_links,
     the_answer_is_the_same_for_unknown_accounts,
     requests_are_throttled_per_account,
     requests_are_throttled_per_address,

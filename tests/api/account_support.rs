@@ -44,6 +44,23 @@ pub async fn bound_refresh(app: &TestApp, browser: &reqwest::Client) -> (TestCli
     (client, refresh)
 }
 
+/// An offline refresh token (`offline_access`: not bound to the session) for the user signed
+/// in on `browser`, and its client.
+pub async fn offline_refresh(app: &TestApp, browser: &reqwest::Client) -> (TestClient, String) {
+    let mut spec = crate::oauth_support::client_spec("offline-tests");
+    spec.skip_consent = true;
+    let client = crate::oauth_support::register(app, spec).await;
+    let to = authorize_with(
+        app,
+        browser,
+        &crate::oauth_support::auth_url(app, &client.id, &[]),
+    )
+    .await;
+    let tokens = redeem_code(app, &client, &to).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    (client, refresh)
+}
+
 /// Whether a refresh token still refreshes.
 pub async fn refreshes(app: &TestApp, client: &TestClient, token: &str) -> bool {
     let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
