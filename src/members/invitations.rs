@@ -11,7 +11,7 @@ use crate::accounts::password::PasswordHasher;
 use crate::accounts::store::{OrgStore, UserStore};
 use crate::accounts::types::{Email, Namespace, NewUser, Organisation, Role, User, Username};
 use crate::audit::{AuditEvent, AuditKind, AuditStore, RequestMeta};
-use crate::clock::Clock;
+use crate::clock::{Clock, UnixTime};
 use crate::federation::store::ConnectionStore;
 use crate::ids::UserId;
 use crate::mail::Outbox;
@@ -161,6 +161,33 @@ fn hash_of(token: &PlainInvitation) -> Option<HashedInvitation> {
     (token.expose().len() == 43).then(|| token.hash())
 }
 
+/// The unused, unexpired invitation behind `hash`, while its inviter still has the authority
+/// to make it: an admin or owner of the organisation, an owner for an owner's invitation, and
+/// not disabled. An invitation does not outlive the inviter's removal or demotion (attack
+/// review, issue #14); one made by the operator (no inviter) stands.
+fn usable<S: InvitationStore + UserStore>(
+    store: &S,
+    hash: &HashedInvitation,
+    now: UnixTime,
+) -> Result<Invitation, LinkError> {
+    let invitation = store
+        .find_invitation(hash, now)?
+        .ok_or(LinkError::Unusable)?;
+    if let Some(inviter) = &invitation.created_by {
+        let active = store.find_user(inviter)?.is_some_and(|u| !u.disabled);
+        let allowed = match store.membership(inviter, &invitation.org_id)? {
+            Some(m) => {
+                m.role.is_admin() && (invitation.role != Role::Owner || m.role == Role::Owner)
+            }
+            None => false,
+        };
+        if !(active && allowed) {
+            return Err(LinkError::Unusable);
+        }
+    }
+    Ok(invitation)
+}
+
 /// The usable invitation `token` names, with its organisation.
 pub fn view<S: InvitationStore + OrgStore + UserStore + ConnectionStore>(
     store: &S,
@@ -168,9 +195,7 @@ pub fn view<S: InvitationStore + OrgStore + UserStore + ConnectionStore>(
     token: &PlainInvitation,
 ) -> Result<InvitationView, LinkError> {
     let hash = hash_of(token).ok_or(LinkError::Unusable)?;
-    let invitation = store
-        .find_invitation(&hash, clock.now())?
-        .ok_or(LinkError::Unusable)?;
+    let invitation = usable(store, &hash, clock.now())?;
     let org = store
         .find_org_by_id(&invitation.org_id)?
         .ok_or(LinkError::Unusable)?;
@@ -204,7 +229,7 @@ fn joined_event(
 /// The signed-in `user` accepts: only with the invited address (case-insensitively). Joins with
 /// the invited role; a member already keeps the higher of the two roles (an invitation never
 /// lowers one). Audited `membership.added` (detail `invitation`) or `membership.role_changed`.
-pub fn accept<S: InvitationStore + OrgStore + AuditStore>(
+pub fn accept<S: InvitationStore + OrgStore + UserStore + AuditStore>(
     store: &S,
     clock: &dyn Clock,
     token: &PlainInvitation,
@@ -213,9 +238,7 @@ pub fn accept<S: InvitationStore + OrgStore + AuditStore>(
 ) -> Result<(Organisation, Joined), LinkError> {
     let hash = hash_of(token).ok_or(LinkError::Unusable)?;
     let now = clock.now();
-    let invitation = store
-        .find_invitation(&hash, now)?
-        .ok_or(LinkError::Unusable)?;
+    let invitation = usable(store, &hash, now)?;
     if invitation.email.to_lowercase() != user.email.to_lowercase() {
         return Err(LinkError::WrongAccount {
             invited: invitation.email,
@@ -304,9 +327,7 @@ pub fn create_account<S: InvitationStore + OrgStore + UserStore + AuditStore>(
 ) -> Result<User, NewAccountError> {
     let hash = hash_of(token).ok_or(LinkError::Unusable)?;
     let now = clock.now();
-    let invitation = store
-        .find_invitation(&hash, now)?
-        .ok_or(LinkError::Unusable)?;
+    let invitation = usable(store, &hash, now)?;
     let org = store
         .find_org_by_id(&invitation.org_id)?
         .ok_or(LinkError::Unusable)?;

@@ -473,7 +473,33 @@ async fn only_owners_invite_owners(backend: Backend) {
     assert_eq!(res.status(), 200);
 }
 
+/// An invitation dies with its inviter's authority: an admin who is demoted (or removed) cannot
+/// come back through a link they sent themselves before (attack review, issue #14).
+async fn an_invitation_ends_with_the_inviters_authority(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let rogue = signed_in_as(&app, "rogue", Role::Admin).await;
+    let res = invite(&app, &rogue, "rogue-alt@evil.example", "admin").await;
+    assert_eq!(res.status(), 200);
+    let link = link_in_mail(&app, "rogue-alt@evil.example", 1).await;
+    assert_eq!(
+        new_client()
+            .get(app.url(&link))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    crate::org_members::set_role(&app, "default", "rogue", Role::Member).await;
+    let res = create_account(&app, &link, "rogue2", STRONG).await;
+    assert_eq!(res.status(), 400, "the demoted inviter's link is dead");
+    assert!(!users_named(&app, "rogue2").await);
+}
+
 both!(
+    an_invitation_ends_with_the_inviters_authority,
     invitation_creates_an_account_once,
     expired_revoked_replaced_and_unknown_links_are_dead,
     signed_in_accounts_accept_only_their_own_invitation,
