@@ -15,7 +15,7 @@ use super::store::{NewScimUser, ScimUserRecord, ScimUserStore, ScimUserUpdate, V
 use crate::accounts::password::PasswordHasher;
 use crate::accounts::service::validate_password;
 use crate::accounts::store::UserStore;
-use crate::accounts::types::{Email, Username};
+use crate::accounts::types::{Email, Role, User, Username};
 use crate::audit::{AuditEvent, AuditKind, AuditStore};
 use crate::clock::Clock;
 use crate::crypto;
@@ -250,6 +250,21 @@ pub fn list_users<S: ScimUserStore>(
     Ok(discovery::list_response(resources, total, start))
 }
 
+/// SCIM does not deprovision an owner of the organisation: a SCIM token is an admin's, and
+/// only owners act on owners (the console's rule, which also keeps the last owner). An owner
+/// demotes the account first (attack review, issue #14).
+fn refuse_owner<S: UserServices>(store: &S, caller: &Caller, user: &User) -> Result<(), ScimError> {
+    match store
+        .membership(&user.id, &caller.org)
+        .map_err(store_error)?
+    {
+        Some(m) if m.role == Role::Owner => Err(ScimError::mutability(
+            "an owner of the organisation is not deprovisioned by SCIM; an owner changes their role first",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Sets `active` through the deprovision service and bumps the version.
 fn set_active<S: UserServices>(
     store: &S,
@@ -265,6 +280,7 @@ fn set_active<S: UserServices>(
     let result = if active {
         deprovision::enable(store, clock, &user, None, &caller.meta).map(|()| None)
     } else {
+        refuse_owner(store, caller, &user)?;
         deprovision::disable(store, clock, &user, None, &caller.meta).map(Some)
     };
     let ended = result.map_err(|e| match e {
@@ -424,6 +440,7 @@ pub fn delete_user<S: UserServices>(
         .find_user(&old.id)
         .map_err(store_error)?
         .ok_or_else(ScimError::not_found)?;
+    refuse_owner(store, caller, &user)?;
     deprovision::disable(store, clock, &user, None, &caller.meta).map_err(|e| match e {
         deprovision::DeprovisionError::Store(e) => store_error(e),
         _ => ScimError::not_found(),

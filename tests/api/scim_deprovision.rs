@@ -207,7 +207,42 @@ async fn sso_created_users_are_scim_users(backend: Backend) {
     assert!(app.account_page_with(&browser).await.is_none());
 }
 
+/// SCIM deprovisions no owner of the organisation (a SCIM token is an admin's; only owners act
+/// on owners, and the last owner stays): `active:false` and DELETE answer 400 `mutability`
+/// and change nothing (attack review, issue #14).
+async fn an_owner_is_not_deprovisioned_by_scim(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let org = new_org(&app, "acme").await;
+    let token = token_for(&app, &org).await;
+    let id = create(&app, &token, "owen", "owen@acme.example").await;
+    let state = app.state.clone();
+    let (o, u) = (org.clone(), mintgate::ids::UserId::new(id.clone()));
+    tokio::task::spawn_blocking(move || {
+        use mintgate::accounts::store::UserStore;
+        assert!(
+            state
+                .store
+                .set_member_role(&o, &u, mintgate::accounts::types::Role::Owner)
+                .unwrap()
+        );
+    })
+    .await
+    .unwrap();
+    let path = format!("/scim/v2/Users/{id}");
+    let body = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":false}]}"#;
+    let (status, body, _) = patch(&app, &path, &token, body).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(scim_error(&body).1.as_deref(), Some("mutability"));
+    assert_eq!(delete(&app, &path, &token).await, 400);
+    let (status, body, _) = get(&app, &path, &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["active"], true, "nothing changed");
+}
+
 both!(
+    an_owner_is_not_deprovisioned_by_scim,
     deactivation_ends_session_refresh_token_and_key,
     sso_created_users_are_scim_users,
 );
