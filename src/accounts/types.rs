@@ -49,8 +49,13 @@ pub struct Email(String);
 impl Email {
     pub fn parse(s: &str) -> Result<Self, AccountInputError> {
         let s = s.trim();
+        // A bare address (RFC 5321 `Mailbox`, unquoted): none of RFC 5322's specials, so a
+        // display-name form (`ceo <me@evil.example>`) or a list (`a,b@x`) is not taken for one
+        // address and delivered to another.
         let ok = s.len() <= 254
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "<>()[],;:\\\"".contains(c))
             && matches!(s.split_once('@'), Some((local, domain))
                 if !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
         if ok {
@@ -308,7 +313,18 @@ mod tests {
             Email::parse("A@Example.COM").unwrap().key(),
             "a@example.com"
         );
-        for bad in ["", "a", "@b", "a@", "a@b@c", "a b@c"] {
+        let display_name_form = "ceo<me@evil.example>";
+        for bad in [
+            "",
+            "a",
+            "@b",
+            "a@",
+            "a@b@c",
+            "a b@c",
+            display_name_form,
+            "a,b@c",
+            "\"a\"@b",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -151,9 +151,9 @@ pub async fn audit_page(
         None => EventPage::default(),
     };
     let notice = match (&filter, page.unknown_actor, page.events.is_empty()) {
-        (Some(Filter { actor: Some(a), .. }), true, _) => Some(format!(
-            "No events by “{a}” in this organisation: no user goes by that username or e-mail address."
-        )),
+        // The same words whether or not such a user exists elsewhere on the server (the
+        // filter must not tell an admin who has an account; attack review, issue #14).
+        (Some(Filter { actor: Some(_), .. }), true, _) => Some("No events match.".to_owned()),
         (Some(_), false, true) => Some("No events match.".to_owned()),
         _ => None,
     };

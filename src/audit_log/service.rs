@@ -69,13 +69,15 @@ fn parse_kind(s: &str) -> Result<Option<KindFilter>, String> {
     if s.is_empty() || s == "all" {
         return Ok(None);
     }
+    // `sso.*` is the family `sso.`, as the select's labels show it.
+    let s = s.strip_suffix('*').unwrap_or(s);
     let ok = s.len() <= 64
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
     if !ok {
         return Err("not an event type".to_owned());
     }
-    Ok(Some(match s.strip_suffix('*').unwrap_or(s) {
+    Ok(Some(match s {
         p if p.ends_with('.') => KindFilter::Prefix(p.to_owned()),
         k => KindFilter::Exact(k.to_owned()),
     }))
@@ -351,6 +353,17 @@ mod tests {
             .kind,
             None
         );
+    }
+
+    #[test]
+    fn a_family_is_named_with_or_without_its_star() {
+        for family in ["sso.", "sso.*", " sso.* "] {
+            assert!(
+                matches!(parse_kind(family), Ok(Some(KindFilter::Prefix(p))) if p == "sso."),
+                "{family}"
+            );
+        }
+        assert!(parse_kind("sso*x").is_err());
     }
 
     #[test]

@@ -1,13 +1,14 @@
 //! The navigation of every signed-in page (issue #14), added once: pages render the base
 //! template's `<!--nav-->` marker, and this middleware replaces it with the active organisation
 //! (and a link to switch it), the account's pages, the organisation console for its owners and
-//! admins, and a sign-out button, for any page whose handler looked the session up. Pages of
-//! signed-out visitors drop the marker. A page that a later issue adds takes its place here,
+//! admins, and a sign-out button, for any page whose handler looked the session up (and marks
+//! such a page `Cache-Control: no-store` unless it says otherwise). Pages of signed-out visitors
+//! drop the marker. A page that a later issue adds takes its place here,
 //! and nowhere else.
 
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{CONTENT_TYPE, HeaderValue, SET_COOKIE};
+use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, SET_COOKIE};
 use actix_web::middleware::Next;
 use askama::Template;
 
@@ -150,12 +151,21 @@ pub async fn show_nav(
     if !is_html {
         return Ok(res);
     }
-    let (nav, cookie) = match looked_up_session(res.request()) {
-        Some(current) => render(&res, &current),
-        None => (String::new(), None),
+    let (nav, cookie, signed_in) = match looked_up_session(res.request()) {
+        Some(current) => {
+            let (nav, cookie) = render(&res, &current);
+            (nav, cookie, true)
+        }
+        None => (String::new(), None, false),
     };
     let (req, res) = res.into_parts();
     let (mut head, body) = res.into_parts();
+    if signed_in && !head.headers().contains_key(CACHE_CONTROL) {
+        // A signed-in page holds the user's name, a session-bound CSRF token and whatever the
+        // page lists (sessions, members): no cache keeps it (RFC 9111 §5.2.2.5).
+        head.headers_mut()
+            .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     if let Some(cookie) = cookie
         && let Ok(value) = HeaderValue::from_str(&cookie.to_string())
     {

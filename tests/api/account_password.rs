@@ -160,6 +160,12 @@ async fn sessions_page_lists_and_signs_out(backend: Backend) {
     let eve = signed_in(&app, "eve", PASSWORD).await;
     let (status, page) = page(&app, &here, "/account/sessions").await;
     assert_eq!(status, 200);
+    let res = here.get(app.url("/account/sessions")).send().await.unwrap();
+    assert_eq!(
+        res.headers()["cache-control"],
+        "no-store",
+        "a signed-in page (addresses, devices) is kept by no cache"
+    );
     assert_eq!(page.matches("<tr id=\"session-").count(), 3, "{page}");
     assert_eq!(page.matches("This session").count(), 1, "{page}");
     assert!(page.contains("127.0.0.1"), "{page}");
