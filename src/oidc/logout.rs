@@ -125,6 +125,10 @@ pub fn plan<S: OAuthStore>(
     }
     let redirect = match (&params.post_logout_redirect_uri, &client) {
         (None, _) => None,
+        // An organisation's admin registers its URIs: without an ID token of that client
+        // (`id_token_hint`), following one would make this server an open redirector at any
+        // organisation admin's bidding (RFC 9700 §4.11). The signed-out page is shown instead.
+        (Some(_), Some(c)) if c.org_id.is_some() && hint.is_none() => None,
         (Some(uri), Some(c)) if c.post_logout_redirect_uris.iter().any(|r| r == uri) => {
             let mut url = url::Url::parse(uri)
                 .map_err(|_| crate::store::StoreError::Backend("stored URI".into()))?;

@@ -635,4 +635,26 @@ async fn edits_end_old_consents_and_operator_clients_stay_the_operators(backend:
     assert!(row.skip_consent);
 }
 
-both!(edits_end_old_consents_and_operator_clients_stay_the_operators);
+/// An organisation's post-logout URI is followed only with an ID token of its client: named
+/// by `client_id` alone, the server would redirect anywhere an organisation admin registered
+/// (attack review, issue #14).
+async fn an_organisations_logout_uri_needs_an_id_token(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let admin = signed_in(&app, ADMIN_USERNAME, ADMIN_PASSWORD).await;
+    let client = register_on_page(&app, &admin, &confidential("Portal")).await;
+    let url = format!(
+        "{}?client_id={}&post_logout_redirect_uri=https%3A%2F%2Frp.example%2Fbye",
+        app.url("/oauth/logout"),
+        client.id
+    );
+    let res = new_client().get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the signed-out page, no redirect");
+    assert!(res.headers().get("location").is_none());
+}
+
+both!(
+    edits_end_old_consents_and_operator_clients_stay_the_operators,
+    an_organisations_logout_uri_needs_an_id_token,
+);
