@@ -11,6 +11,7 @@ use super::error::SelfServiceError;
 use super::mail::{self, LinkMessage, link_url};
 use super::store::SelfServiceStore;
 use super::types::{EMAIL_TTL, EmailLink, LinkKind, PlainEmailLink};
+use crate::accounts::store::ThrottleStore;
 use crate::accounts::types::{Email, Namespace, Role, User};
 use crate::audit::{AuditEvent, AuditKind, AuditStore, RequestMeta};
 use crate::clock::Clock;
@@ -40,7 +41,7 @@ pub fn email_managed<S: SelfServiceStore + SsoPolicyStore>(
         .any(|m| m.role != Role::Owner))
 }
 
-fn send_link<S: SelfServiceStore>(
+fn send_link<S: SelfServiceStore + ThrottleStore>(
     store: &S,
     outbox: &dyn Outbox,
     clock: &dyn Clock,
@@ -50,6 +51,14 @@ fn send_link<S: SelfServiceStore>(
     email: &str,
 ) -> Result<(), SelfServiceError> {
     let now = clock.now();
+    // The forgot-password budget per account, for every link this page sends: a signed-in
+    // user cannot make the server mail anyone without end (attack review, issue #14).
+    let key = format!("mail-acct:{}", user.id);
+    if !super::reset::counted(store, &key, super::reset::PER_ACCOUNT, now)? {
+        return Err(SelfServiceError::Throttled {
+            retry_after: super::reset::THROTTLE_WINDOW.unsigned_abs(),
+        });
+    }
     let plain = PlainEmailLink::new(crypto::random_token());
     store.insert_email_link(
         &EmailLink {
@@ -82,7 +91,7 @@ fn send_link<S: SelfServiceStore>(
 /// the link is followed ([`confirm`]); whether another account uses it is said then, to the
 /// owner of the mailbox only.
 #[allow(clippy::too_many_arguments)]
-pub fn request_change<S: SelfServiceStore + SsoPolicyStore + AuditStore>(
+pub fn request_change<S: SelfServiceStore + SsoPolicyStore + ThrottleStore + AuditStore>(
     store: &S,
     outbox: &dyn Outbox,
     clock: &dyn Clock,
@@ -122,7 +131,7 @@ pub fn request_change<S: SelfServiceStore + SsoPolicyStore + AuditStore>(
 
 /// Sends a link proving the current address to it; nothing when it is proven already.
 /// Audited `email.verify_requested`.
-pub fn request_verification<S: SelfServiceStore + AuditStore>(
+pub fn request_verification<S: SelfServiceStore + ThrottleStore + AuditStore>(
     store: &S,
     outbox: &dyn Outbox,
     clock: &dyn Clock,

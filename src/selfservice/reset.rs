@@ -34,7 +34,12 @@ pub const THROTTLE_WINDOW: i64 = 60 * 60;
 /// Counts one request against `key` in the sign-in throttle's table (distinct `reset-…` keys);
 /// `false` when its requests are used up. The request that uses the last one locks the key for
 /// the window, so the pruning of idle counters cannot forget it early.
-fn counted<S: ThrottleStore>(store: &S, key: &str, max: i32, now: UnixTime) -> StoreResult<bool> {
+pub(super) fn counted<S: ThrottleStore>(
+    store: &S,
+    key: &str,
+    max: i32,
+    now: UnixTime,
+) -> StoreResult<bool> {
     match store.reserve_attempt(key, now, now - THROTTLE_WINDOW, max)? {
         Reservation::Reserved(n) => {
             if n >= max {

@@ -224,7 +224,24 @@ async fn email_verified_reaches_id_tokens_and_userinfo(backend: Backend) {
     assert_eq!(info["email"], "vera@example.com");
 }
 
+/// Links sent from the account page share the forgot-password budget per account: a signed-in
+/// user cannot make the server mail any address without end (attack review, issue #14).
+async fn link_requests_are_throttled(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    member(&app, "mia").await;
+    let b = signed_in(&app, "mia", PASSWORD).await;
+    for n in 0..5 {
+        let res = ask_change(&app, &b, &format!("target{n}@victim.example")).await;
+        assert_eq!(res.status(), 303, "request {n}");
+    }
+    let res = ask_change(&app, &b, "target5@victim.example").await;
+    assert_eq!(res.status(), 429);
+}
+
 both!(
+    link_requests_are_throttled,
     name_is_saved_and_bad_names_re_render,
     an_email_change_is_confirmed_once_by_the_same_user,
     an_email_link_expires_and_a_newer_one_replaces_it,
