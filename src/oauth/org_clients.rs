@@ -280,6 +280,9 @@ pub fn delete<S: ClientStore + AuditStore>(
     meta: &RequestMeta,
 ) -> OrgClientResult<Client> {
     let client = get(store, &org.id, id)?;
+    if client.skip_consent {
+        return Err(OrgClientError::OperatorManaged);
+    }
     if !store.delete_client(id)? {
         return Err(OrgClientError::NotFound);
     }

@@ -630,6 +630,8 @@ async fn edits_end_old_consents_and_operator_clients_stay_the_operators(backend:
     );
     let res = post_form(&app, &admin, &path, &format!("{path}/rotate"), &[]).await;
     assert_eq!(res.status(), 400, "no secret of it for the admin");
+    let res = post_form(&app, &admin, &path, &format!("{path}/delete"), &[]).await;
+    assert_eq!(res.status(), 400, "nor deleted");
     let row = stored(&app, &operators.id).await.unwrap();
     assert_eq!(row.name, "Operator's");
     assert!(row.skip_consent);
