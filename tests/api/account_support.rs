@@ -1,7 +1,7 @@
 //! Helpers of the account self-service tests (issue #14).
 
+pub use crate::access_support::refreshes;
 use crate::helpers::*;
-use crate::oauth_support::post_form as token_post;
 use crate::oauth_support::{TestClient, authorize_with, redeem_code, session_client, session_url};
 
 /// A password zxcvbn scores 4 (the tests' new passwords).
@@ -59,17 +59,6 @@ pub async fn offline_refresh(app: &TestApp, browser: &reqwest::Client) -> (TestC
     let tokens = redeem_code(app, &client, &to).await;
     let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
     (client, refresh)
-}
-
-/// Whether a refresh token still refreshes.
-pub async fn refreshes(app: &TestApp, client: &TestClient, token: &str) -> bool {
-    let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
-    let (status, body) = token_post(app, "/oauth/token", client, &form).await;
-    assert!(
-        status == 200 || body["error"] == "invalid_grant",
-        "{status} {body}"
-    );
-    status == 200
 }
 
 /// A new member of `default` called `name` (`name@example.com`) with [`PASSWORD`].

@@ -2,17 +2,13 @@
 //! it, a refresh family issued for it, the user's API keys there) at once and on every
 //! instance, and nothing else; disabling ends everything, and enabling brings none of it back.
 
-use mintgate::apikeys::service::{NewKey, create_for_operator};
 use mintgate::clock::Clock;
-use secrecy::ExposeSecret;
 
-use crate::apikeys::call;
+use crate::access_support::{key_in, key_works, refresh_token, refreshes};
 use crate::both;
 use crate::helpers::*;
 use crate::mfa_support::{confirm_totp, start_totp, totp_key};
-use crate::oauth_support::{
-    TestClient, auth_url, authorize_with, client_spec, post_form, redeem_code, register,
-};
+use crate::oauth_support::{client_spec, register};
 
 const PASSWORD: &str = "rita-password-1";
 
@@ -36,69 +32,6 @@ async fn join_new_org(app: &TestApp, name: &str, user: &mintgate::accounts::type
 }
 
 /// An API key of `owner` in the organisation `org`: its secret.
-async fn key_in(app: &TestApp, org: &str, owner: &mintgate::accounts::types::User) -> String {
-    let state = app.state.clone();
-    let (org, owner) = (org.to_owned(), owner.id.clone());
-    tokio::task::spawn_blocking(move || {
-        let org = mintgate::accounts::service::org_named(&state.store, &org).unwrap();
-        let input = NewKey {
-            name: "deprovision".into(),
-            scopes: vec!["read:org".into()],
-            expires_in: None,
-            allowed_ips: vec![],
-        };
-        let now = state.clock.now();
-        let (_, secret) = create_for_operator(
-            &state.store,
-            &state.key_format,
-            &org,
-            Some(&owner),
-            input,
-            now,
-        )
-        .unwrap();
-        secret.expose_secret().to_owned()
-    })
-    .await
-    .unwrap()
-}
-
-/// A refresh token for the user signed in on `browser`, issued in organisation `org`.
-async fn refresh_token(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    client: &TestClient,
-    org: &str,
-) -> String {
-    let url = auth_url(app, &client.id, &[("organization", org)]);
-    let to = authorize_with(app, browser, &url).await;
-    let tokens = redeem_code(app, client, &to).await;
-    tokens["refresh_token"].as_str().unwrap().to_owned()
-}
-
-async fn refreshes(app: &TestApp, client: &TestClient, token: &str) -> bool {
-    let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
-    let (status, body) = post_form(app, "/oauth/token", client, &form).await;
-    assert!(
-        status == 200 || body["error"] == "invalid_grant",
-        "{status} {body}"
-    );
-    status == 200
-}
-
-async fn key_works(app: &TestApp, secret: &str) -> bool {
-    let (status, body, _) = call(
-        app,
-        reqwest::Method::GET,
-        "/v1/auth/verify",
-        Some(secret),
-        None,
-    )
-    .await;
-    assert!(status == 200 || status == 401, "{status} {body}");
-    status == 200
-}
-
 async fn removal_from_an_org_ends_what_is_bound_to_it(backend: Backend) {
     let Some(db) = TestDb::new(backend) else {
         return;
@@ -118,8 +51,8 @@ async fn removal_from_an_org_ends_what_is_bound_to_it(backend: Backend) {
     let acme_refresh = refresh_token(&a, &in_acme, &client, "acme").await;
     let in_default = signed_in(&a, "rita", PASSWORD).await;
     let default_refresh = refresh_token(&a, &in_default, &client, "default").await;
-    let acme_key = key_in(&a, "acme", &rita).await;
-    let default_key = key_in(&a, "default", &rita).await;
+    let acme_key = key_in(&a, "acme", &rita.id).await;
+    let default_key = key_in(&a, "default", &rita.id).await;
     assert!(b.account_page_with(&in_acme).await.is_some());
     assert!(refreshes(&b, &client, &acme_refresh).await);
     assert!(key_works(&b, &acme_key).await);
@@ -163,7 +96,7 @@ async fn disabling_ends_everything_and_enabling_brings_nothing_back(backend: Bac
     let client = register(&app, spec).await;
     let browser = signed_in(&app, "rita", PASSWORD).await;
     let refresh = refresh_token(&app, &browser, &client, "default").await;
-    let key = key_in(&app, "default", &rita).await;
+    let key = key_in(&app, "default", &rita.id).await;
     assert!(key_works(&app, &key).await);
 
     let ended = app.disable_user("rita").await;

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod access_support;
 mod account_browser;
 mod account_email;
 mod account_password;

@@ -4,76 +4,15 @@
 //! factor deletes it and is audited.
 
 use mintgate::accounts::types::Role;
-use mintgate::apikeys::service::{NewKey, create_for_operator};
-use secrecy::ExposeSecret;
 
-use crate::apikeys::call as api_call;
+use crate::access_support::{key_in, key_works, refresh_token, refreshes};
 use crate::both;
 use crate::helpers::*;
-use crate::oauth_support::{
-    TestClient, auth_url, authorize_with, client_spec, post_form as token_post, redeem_code,
-    register,
-};
+use crate::oauth_support::{client_spec, register};
 use crate::org_members::{MEMBERS, act, member};
 use crate::sso_idp_support::{account, connect, sso_sign_in, users_with_email};
 
 const EMAIL: &str = "carol@acme.test";
-
-async fn refresh_token(app: &TestApp, browser: &reqwest::Client, client: &TestClient) -> String {
-    let url = auth_url(app, &client.id, &[("organization", "default")]);
-    let to = authorize_with(app, browser, &url).await;
-    let tokens = redeem_code(app, client, &to).await;
-    tokens["refresh_token"].as_str().unwrap().to_owned()
-}
-
-async fn refreshes(app: &TestApp, client: &TestClient, token: &str) -> bool {
-    let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
-    let (status, body) = token_post(app, "/oauth/token", client, &form).await;
-    assert!(
-        status == 200 || body["error"] == "invalid_grant",
-        "{status} {body}"
-    );
-    status == 200
-}
-
-async fn api_key_of(app: &TestApp, user: &mintgate::ids::UserId) -> String {
-    let state = app.state.clone();
-    let user = user.clone();
-    tokio::task::spawn_blocking(move || {
-        let org = mintgate::accounts::service::org_named(&state.store, "default").unwrap();
-        let input = NewKey {
-            name: "carol".into(),
-            scopes: vec!["read:org".into()],
-            expires_in: None,
-            allowed_ips: vec![],
-        };
-        let (_, secret) = create_for_operator(
-            &state.store,
-            &state.key_format,
-            &org,
-            Some(&user),
-            input,
-            state.clock.now(),
-        )
-        .unwrap();
-        secret.expose_secret().to_owned()
-    })
-    .await
-    .unwrap()
-}
-
-async fn key_works(app: &TestApp, secret: &str) -> bool {
-    let (status, body, _) = api_call(
-        app,
-        reqwest::Method::GET,
-        "/v1/auth/verify",
-        Some(secret),
-        None,
-    )
-    .await;
-    assert!(status == 200 || status == 401, "{status} {body}");
-    status == 200
-}
 
 async fn disabling_a_managed_member_ends_everything(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
@@ -96,8 +35,8 @@ async fn disabling_a_managed_member_ends_everything(backend: Backend) {
     let mut spec = client_spec("rp");
     spec.skip_consent = true;
     let client = register(&app, spec).await;
-    let refresh = refresh_token(&app, &browser, &client).await;
-    let key = api_key_of(&app, &carol.id).await;
+    let refresh = refresh_token(&app, &browser, &client, "default").await;
+    let key = key_in(&app, "default", &carol.id).await;
     assert!(key_works(&app, &key).await);
     assert!(refreshes(&app, &client, &refresh).await);
 

@@ -2,73 +2,12 @@
 //! SSO (linked by e-mail, not duplicated), and `active: false` or DELETE ends their live
 //! session, refresh token and API key at once; `active: true` brings none of them back.
 
-use mintgate::apikeys::service::{NewKey, create_for_operator};
-use secrecy::ExposeSecret;
-
-use crate::apikeys::call as api_call;
+use crate::access_support::{key_in, key_works, refresh_token, refreshes};
 use crate::both;
 use crate::helpers::*;
-use crate::oauth_support::{
-    TestClient, auth_url, authorize_with, client_spec, post_form, redeem_code, register,
-};
+use crate::oauth_support::{client_spec, register};
 use crate::scim_support::*;
 use crate::sso_idp_support::{account, connect, sso_sign_in, users_with_email};
-
-async fn refresh_token(app: &TestApp, browser: &reqwest::Client, client: &TestClient) -> String {
-    let url = auth_url(app, &client.id, &[("organization", "default")]);
-    let to = authorize_with(app, browser, &url).await;
-    let tokens = redeem_code(app, client, &to).await;
-    tokens["refresh_token"].as_str().unwrap().to_owned()
-}
-
-async fn refreshes(app: &TestApp, client: &TestClient, token: &str) -> bool {
-    let form = [("grant_type", "refresh_token"), ("refresh_token", token)];
-    let (status, body) = post_form(app, "/oauth/token", client, &form).await;
-    assert!(
-        status == 200 || body["error"] == "invalid_grant",
-        "{status} {body}"
-    );
-    status == 200
-}
-
-async fn api_key_of(app: &TestApp, user: &str) -> String {
-    let state = app.state.clone();
-    let user = mintgate::ids::UserId::new(user);
-    tokio::task::spawn_blocking(move || {
-        let org = mintgate::accounts::service::org_named(&state.store, "default").unwrap();
-        let input = NewKey {
-            name: "scim".into(),
-            scopes: vec!["read:org".into()],
-            expires_in: None,
-            allowed_ips: vec![],
-        };
-        let (_, secret) = create_for_operator(
-            &state.store,
-            &state.key_format,
-            &org,
-            Some(&user),
-            input,
-            state.clock.now(),
-        )
-        .unwrap();
-        secret.expose_secret().to_owned()
-    })
-    .await
-    .unwrap()
-}
-
-async fn key_works(app: &TestApp, secret: &str) -> bool {
-    let (status, body, _) = api_call(
-        app,
-        reqwest::Method::GET,
-        "/v1/auth/verify",
-        Some(secret),
-        None,
-    )
-    .await;
-    assert!(status == 200 || status == 401, "{status} {body}");
-    status == 200
-}
 
 const EMAIL: &str = "carol@acme.test";
 const DEACTIVATE: &str = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}"#;
@@ -104,8 +43,8 @@ async fn deactivation_ends_session_refresh_token_and_key(backend: Backend) {
     let mut spec = client_spec("rp");
     spec.skip_consent = true;
     let client = register(&app, spec).await;
-    let refresh = refresh_token(&app, &browser, &client).await;
-    let key = api_key_of(&app, &id).await;
+    let refresh = refresh_token(&app, &browser, &client, "default").await;
+    let key = key_in(&app, "default", &mintgate::ids::UserId::new(id.as_str())).await;
     assert!(key_works(&app, &key).await);
 
     // Deactivated (Okta's request): everything ends at once.
@@ -142,7 +81,7 @@ async fn deactivation_ends_session_refresh_token_and_key(backend: Backend) {
     assert!(app.account_page_with(&fresh).await.is_some());
 
     // DELETE deprovisions the new session too, and the account is gone.
-    let refresh = refresh_token(&app, &fresh, &client).await;
+    let refresh = refresh_token(&app, &fresh, &client, "default").await;
     assert_eq!(delete(&app, &path, &token).await, 204);
     assert!(app.account_page_with(&fresh).await.is_none());
     assert!(!refreshes(&app, &client, &refresh).await);
